@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+
+/**
+ * Every subcommand lives in its own file and registers itself here, one line each.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}
