@@ -1,0 +1,152 @@
+/**
+ * Reads the `:86:` "information to account owner" of one statement line into canonical entry fields.
+ * Three layouts are understood:
+ * - German DK/ZKA structure: a 3-digit GVC, a separator (normally `?`), then `?NN` sub-fields; SEPA keywords
+ *   (`EREF+`, `SVWZ+`, …) inside the purpose sub-fields ?20–?29 and ?60–?63.
+ * - Dutch structure: `/KEY/value/KEY/value…` with a closed set of keys (ABN AMRO, ING, Rabobank, Knab, SNS, …).
+ * - Anything else is free text and becomes the remittance.
+ */
+
+/** Remittance and names are cut here: the canonical record is a matching aid, not an archive of the raw text. */
+export const DETAILS_FIELD_LENGTH_MAX = 4_096;
+
+export interface Mt940Details {
+  gvc?: string;
+  endToEndId?: string;
+  counterpartyName?: string;
+  counterpartyAccount?: string;
+  remittance?: string;
+}
+
+/** The `:86:` lines as they came, one string per physical line (the tag itself removed from the first). */
+export function parseMt940Details(lines: readonly string[]): Mt940Details {
+  const joined = lines.join('');
+  if (isGvcStructured(joined)) return parseGvc(joined);
+  if (joined.startsWith('/')) {
+    const dutch = parseDutch(joined);
+    if (dutch !== undefined) return dutch;
+  }
+  const text = lines
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .join(' ');
+  return text.length === 0 ? {} : { remittance: clip(text) };
+}
+
+function clip(text: string): string {
+  return text.length <= DETAILS_FIELD_LENGTH_MAX ? text : text.slice(0, DETAILS_FIELD_LENGTH_MAX);
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isGvcStructured(text: string): boolean {
+  if (text.length < 7) return false;
+  if (!isDigit(text.charCodeAt(0)) || !isDigit(text.charCodeAt(1)) || !isDigit(text.charCodeAt(2))) return false;
+  const separator = text.charAt(3);
+  // The separator is a punctuation character (banks use `?`, a few use `>` or `@`), followed by two digits.
+  if (/[0-9A-Za-z\s]/.test(separator)) return false;
+  return isDigit(text.charCodeAt(4)) && isDigit(text.charCodeAt(5));
+}
+
+const SEPA_KEYWORD_PATTERN = /(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT|IBAN|BIC|BREF|RREF)\+/g;
+
+function parseGvc(text: string): Mt940Details {
+  const separator = text.charAt(3);
+  const subFields = new Map<number, string>();
+  let position = 3;
+  while (position < text.length) {
+    // Find the next `?NN` marker; a separator not followed by two digits is literal text.
+    let next = text.indexOf(separator, position + 1);
+    while (next !== -1 && !(isDigit(text.charCodeAt(next + 1)) && isDigit(text.charCodeAt(next + 2)))) {
+      next = text.indexOf(separator, next + 1);
+    }
+    const code = Number(text.slice(position + 1, position + 3));
+    const end = next === -1 ? text.length : next;
+    const value = text.slice(position + 3, end);
+    subFields.set(code, (subFields.get(code) ?? '') + value);
+    if (next === -1) break;
+    position = next;
+  }
+  let purpose = '';
+  for (let code = 20; code <= 29; code += 1) purpose += subFields.get(code) ?? '';
+  for (let code = 60; code <= 63; code += 1) purpose += subFields.get(code) ?? '';
+  const details: Mt940Details = { gvc: text.slice(0, 3) };
+  const name = ((subFields.get(32) ?? '') + (subFields.get(33) ?? '')).trim();
+  if (name.length > 0) details.counterpartyName = clip(name);
+  const account = (subFields.get(31) ?? '').trim();
+  if (account.length > 0) details.counterpartyAccount = account;
+  const keywords = splitSepaKeywords(purpose);
+  const endToEndId = keywords.get('EREF');
+  if (endToEndId !== undefined && endToEndId.length > 0 && endToEndId !== 'NOTPROVIDED') details.endToEndId = endToEndId;
+  const remittance = keywords.get('SVWZ') ?? keywords.get('') ?? '';
+  if (remittance.length > 0) details.remittance = clip(remittance);
+  return details;
+}
+
+/** Splits "EREF+abc SVWZ+text" into keyword → value; text before the first keyword is under ''. */
+function splitSepaKeywords(purpose: string): Map<string, string> {
+  const values = new Map<string, string>();
+  let keyword = '';
+  let valueStart = 0;
+  SEPA_KEYWORD_PATTERN.lastIndex = 0;
+  for (let match = SEPA_KEYWORD_PATTERN.exec(purpose); match !== null; match = SEPA_KEYWORD_PATTERN.exec(purpose)) {
+    const value = purpose.slice(valueStart, match.index).trim();
+    if (!values.has(keyword) && (keyword !== '' || value.length > 0)) values.set(keyword, value);
+    keyword = match[1] ?? '';
+    valueStart = match.index + match[0].length;
+  }
+  const last = purpose.slice(valueStart).trim();
+  if (!values.has(keyword) && (keyword !== '' || last.length > 0)) values.set(keyword, last);
+  return values;
+}
+
+/** Keys of the Dutch `:86:` structure. Only these split the text, because `/` also occurs inside values. */
+const DUTCH_KEYS: ReadonlySet<string> = new Set([
+  'TRTP', 'IBAN', 'BIC', 'NAME', 'REMI', 'EREF', 'CSID', 'MARF', 'CNTP', 'ORDP', 'BENM', 'ADDR', 'PREF', 'RTRN',
+  'ISDT', 'CDTRREF', 'CDTRREFTP', 'USTD', 'STRD', 'ULTC', 'ULTD', 'ULTB', 'PURP', 'SVCL', 'OCMT', 'OGB', 'BUSP', 'ACCW',
+  'RTYP', 'CHGS', 'EXCH', 'FX',
+]);
+
+function parseDutch(text: string): Mt940Details | undefined {
+  const tokens = text.split('/');
+  // tokens[0] is '' (text starts with '/'); the first real token must be a known key.
+  if (tokens.length < 3 || !DUTCH_KEYS.has(tokens[1] ?? '')) return undefined;
+  const values = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (let index = 1; index < tokens.length; index += 1) {
+    const token = tokens[index] ?? '';
+    if (DUTCH_KEYS.has(token)) {
+      current = [];
+      if (!values.has(token)) values.set(token, current);
+    } else if (current !== undefined) {
+      current.push(token);
+    }
+  }
+  const valueOf = (key: string): string | undefined => {
+    const parts = values.get(key);
+    if (parts === undefined) return undefined;
+    const value = trimSlashes(parts.join('/'));
+    return value.length === 0 ? undefined : value;
+  };
+  const details: Mt940Details = {};
+  const counterparty = values.get('CNTP');
+  const name = valueOf('NAME') ?? counterparty?.[2]?.trim();
+  if (name !== undefined && name.length > 0) details.counterpartyName = clip(name);
+  const account = valueOf('IBAN') ?? counterparty?.[0]?.trim();
+  if (account !== undefined && account.length > 0) details.counterpartyAccount = account;
+  const endToEndId = valueOf('EREF');
+  if (endToEndId !== undefined && endToEndId !== 'NOTPROVIDED') details.endToEndId = endToEndId;
+  const remittance = valueOf('REMI') ?? valueOf('USTD') ?? valueOf('STRD');
+  if (remittance !== undefined) details.remittance = clip(remittance);
+  return details;
+}
+
+function trimSlashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charAt(start) === '/' || text.charAt(start) === ' ')) start += 1;
+  while (end > start && (text.charAt(end - 1) === '/' || text.charAt(end - 1) === ' ')) end -= 1;
+  return text.slice(start, end);
+}
