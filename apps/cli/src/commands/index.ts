@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { registerParseCommand } from './parse.command';
 
 /**
  * Every subcommand lives in its own file and registers itself here, one line each.
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerParseCommand(program);
 }

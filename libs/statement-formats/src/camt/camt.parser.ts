@@ -1,0 +1,322 @@
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { type CanonicalRecord, type RejectedRecord, UnreadableStatementError } from '../canonical';
+import { CamtFieldError } from './camt-fields';
+import { mapCamtEntry } from './camt-entry.mapper';
+import { type CamtFormat, type CamtMessageType, camtMessageTypeOfAttributes } from './camt-message-type';
+import { CAMT_HEADER_ELEMENTS, type CamtStatementHeader, mapCamtStatementHeader } from './camt-statement.mapper';
+import { type XmlNode, newXmlNode, serializeXmlNode } from './xml-node';
+
+/** Deepest element nesting accepted anywhere in the document; camt needs about 12. */
+export const XML_DEPTH_MAX = 64;
+/** Longest single text node (or tag) held in memory; longer means a hostile or broken file. */
+export const XML_TOKEN_LENGTH_MAX = 1024 * 1024;
+/** Longest text kept for one field of an entry; a longer one rejects the entry. */
+export const XML_FIELD_TEXT_LENGTH_MAX = 64 * 1024;
+/** Elements kept for one entry subtree (a batch of thousands of TxDtls fits); more rejects the entry. */
+export const ENTRY_XML_NODES_MAX = 200_000;
+/** Elements kept for one header element (Acct, Bal...). */
+const HEADER_XML_NODES_MAX = 1_000;
+/** Length of the XML snippet kept in a rejected record's `raw`. */
+export const RAW_SNIPPET_LENGTH_MAX = 2_000;
+
+/** Reason prefix of rejected records that concern a record's header rather than one entry. */
+export const STATEMENT_HEADER_REASON_PREFIX = 'statement header: ';
+
+export interface CamtParseOptions {
+  /** When the caller asked for one camt type (`--format camt.053`), a document of another type is unreadable. */
+  readonly expectedFormat?: CamtFormat;
+}
+
+interface Capture {
+  readonly kind: 'entry' | 'header';
+  readonly root: XmlNode;
+  readonly stack: XmlNode[];
+  readonly startDepth: number;
+  readonly entryIndex: number;
+  nodeCount: number;
+  nodesMax: number;
+  /** Why the subtree could not be kept whole (too big, nested entry...); the entry is then rejected. */
+  overflowReason: string | undefined;
+  /** Indexes of `Ntry` elements illegally nested inside this one; each is rejected on its own. */
+  nestedEntryIndexes: number[];
+  /** The entry does not sit directly in a Stmt/Rpt/Ntfctn. */
+  misplaced: boolean;
+}
+
+interface RecordState {
+  readonly header: CamtStatementHeader;
+  emitted: boolean;
+  statementId: string | undefined;
+  fatalReason: string | undefined;
+  entryCount: number;
+}
+
+function localName(qualifiedName: string): string {
+  const colon = qualifiedName.indexOf(':');
+  return colon < 0 ? qualifiedName : qualifiedName.slice(colon + 1);
+}
+
+/**
+ * Push-style streaming camt.052/053/054 reader on saxes. Feed decoded text with `write`, then `end`; each
+ * call returns the records completed by that text, so the caller yields per chunk, not per SAX event.
+ * Memory holds one entry subtree and the current record's header, never the document.
+ * Entries are numbered 1, 2, 3... across the file (`lineNo`), counting every `Ntry` element, so that every
+ * entry in the file becomes exactly one `entry` or `rejected` record.
+ */
+export class CamtStreamParser {
+  private readonly sax = new SaxesParser({ xmlns: false, position: false });
+  private readonly out: CanonicalRecord[] = [];
+  private depth = 0;
+  private rootSeen = false;
+  private messageType: CamtMessageType | undefined;
+  private messageDepthOpen = false;
+  private record: RecordState | undefined;
+  private capture: Capture | undefined;
+  private entryIndex = 0;
+  private recordCount = 0;
+  private charactersSinceEvent = 0;
+  private eventSeen = false;
+  private openElementNames: string[] = [];
+
+  constructor(private readonly options: CamtParseOptions = {}) {
+    this.sax.on('doctype', () => {
+      throw new UnreadableStatementError('the XML has a document type declaration (<!DOCTYPE>); DTDs and external entities are refused');
+    });
+    this.sax.on('error', (error) => {
+      throw new UnreadableStatementError(`malformed XML: ${error.message}`);
+    });
+    this.sax.on('opentag', (tag) => this.onOpenTag(tag));
+    this.sax.on('closetag', () => this.onCloseTag());
+    this.sax.on('text', (text) => this.onText(text));
+    this.sax.on('cdata', (text) => this.onText(text));
+  }
+
+  get format(): CamtFormat | undefined {
+    return this.messageType?.format;
+  }
+
+  write(text: string): CanonicalRecord[] {
+    this.eventSeen = false;
+    this.sax.write(text);
+    // saxes buffers a text node or tag until it ends. Counting the characters written without any event in
+    // between bounds that buffer (to XML_TOKEN_LENGTH_MAX plus one chunk).
+    if (this.eventSeen) {
+      this.charactersSinceEvent = 0;
+    } else {
+      this.charactersSinceEvent += text.length;
+      if (this.charactersSinceEvent > XML_TOKEN_LENGTH_MAX) {
+        throw new UnreadableStatementError(`an XML text or tag is longer than ${XML_TOKEN_LENGTH_MAX} characters`);
+      }
+    }
+    return this.drain();
+  }
+
+  end(): CanonicalRecord[] {
+    if (!this.rootSeen) throw new UnreadableStatementError('the file holds no XML document (no root element)');
+    if (this.depth > 0) {
+      throw new UnreadableStatementError(`the XML is truncated: it ends inside <${this.openElementNames.join('/')}>`);
+    }
+    this.sax.close();
+    if (this.recordCount === 0) {
+      const type = this.messageType!;
+      throw new UnreadableStatementError(`the ${type.format} document holds no <${type.recordElement}>; a ${type.format} message needs at least one`);
+    }
+    return this.drain();
+  }
+
+  private drain(): CanonicalRecord[] {
+    if (this.out.length === 0) return [];
+    return this.out.splice(0, this.out.length);
+  }
+
+  private onOpenTag(tag: SaxesTagPlain): void {
+    this.eventSeen = true;
+    this.depth += 1;
+    if (this.depth > XML_DEPTH_MAX) throw new UnreadableStatementError(`XML elements are nested deeper than ${XML_DEPTH_MAX} levels`);
+    const name = localName(tag.name);
+    if (this.openElementNames.length < 8) this.openElementNames.push(name);
+    else this.openElementNames.push('…');
+    const capture = this.capture;
+    if (capture !== undefined) {
+      if (name === 'Ntry' && capture.kind === 'entry') {
+        this.entryIndex += 1;
+        capture.nestedEntryIndexes.push(this.entryIndex);
+        capture.overflowReason ??= 'it contains another Ntry element inside it';
+      }
+      if (capture.overflowReason !== undefined) return;
+      capture.nodeCount += 1;
+      if (capture.nodeCount > capture.nodesMax) {
+        capture.overflowReason = `it has more than ${capture.nodesMax} XML elements`;
+        return;
+      }
+      const node = newXmlNode(name, tag.attributes.Ccy);
+      capture.stack[capture.stack.length - 1]!.children.push(node);
+      capture.stack.push(node);
+      return;
+    }
+    if (this.depth === 1) {
+      this.openRoot(tag, name);
+      return;
+    }
+    const messageType = this.messageType!;
+    if (this.depth === 2) {
+      // 001.01 messages suffix the version to the message element (BkToCstmrStmtV01).
+      if (name !== messageType.messageElement && name !== `${messageType.messageElement}V01`) {
+        throw new UnreadableStatementError(`the ${messageType.format} document holds <${name}>, expected <${messageType.messageElement}>`);
+      }
+      this.messageDepthOpen = true;
+      return;
+    }
+    if (this.depth === 3 && this.messageDepthOpen && name === messageType.recordElement) {
+      this.recordCount += 1;
+      this.record = { header: { nodes: [] }, emitted: false, statementId: undefined, fatalReason: undefined, entryCount: 0 };
+      return;
+    }
+    if (name === 'Ntry') {
+      this.entryIndex += 1;
+      this.startCapture('entry', name, tag, this.record === undefined || this.depth !== 4);
+      return;
+    }
+    if (this.depth === 4 && this.record !== undefined && !this.record.emitted && CAMT_HEADER_ELEMENTS.has(name)) {
+      this.startCapture('header', name, tag, false);
+    }
+  }
+
+  private openRoot(tag: SaxesTagPlain, name: string): void {
+    this.rootSeen = true;
+    const messageType = camtMessageTypeOfAttributes(tag.name, tag.attributes);
+    if (name !== 'Document' || messageType === undefined) {
+      throw new UnreadableStatementError(`not a camt.052/053/054 document: the root element <${tag.name.slice(0, 60)}> has no camt namespace`);
+    }
+    if (this.options.expectedFormat !== undefined && this.options.expectedFormat !== messageType.format) {
+      throw new UnreadableStatementError(`the file is ${messageType.format}, not ${this.options.expectedFormat} as claimed`);
+    }
+    this.messageType = messageType;
+  }
+
+  private startCapture(kind: Capture['kind'], name: string, tag: SaxesTagPlain, misplaced: boolean): void {
+    const root = newXmlNode(name, tag.attributes.Ccy);
+    this.capture = {
+      kind,
+      root,
+      stack: [root],
+      startDepth: this.depth,
+      entryIndex: this.entryIndex,
+      nodeCount: 1,
+      nodesMax: kind === 'entry' ? ENTRY_XML_NODES_MAX : HEADER_XML_NODES_MAX,
+      overflowReason: undefined,
+      nestedEntryIndexes: [],
+      misplaced,
+    };
+  }
+
+  private onText(text: string): void {
+    this.eventSeen = true;
+    const capture = this.capture;
+    if (capture === undefined || capture.overflowReason !== undefined) return;
+    const node = capture.stack[capture.stack.length - 1]!;
+    // camt has no mixed content: text beside child elements is indentation, not data.
+    if (node.children.length > 0) return;
+    if (node.text.length + text.length > XML_FIELD_TEXT_LENGTH_MAX) {
+      capture.overflowReason = `its element <${node.name}> has a text longer than ${XML_FIELD_TEXT_LENGTH_MAX} characters`;
+      return;
+    }
+    node.text = node.text.length === 0 ? text : node.text + text;
+  }
+
+  private onCloseTag(): void {
+    this.eventSeen = true;
+    const capture = this.capture;
+    if (capture !== undefined) {
+      if (this.depth === capture.startDepth) {
+        this.capture = undefined;
+        if (capture.kind === 'entry') this.finishEntry(capture);
+        else this.finishHeaderElement(capture);
+      } else if (capture.overflowReason === undefined) {
+        capture.stack.pop();
+      }
+    } else if (this.depth === 3 && this.record !== undefined) {
+      this.finishRecord(this.record);
+      this.record = undefined;
+    } else if (this.depth === 2) {
+      this.messageDepthOpen = false;
+    }
+    this.depth -= 1;
+    this.openElementNames.pop();
+  }
+
+  private finishHeaderElement(capture: Capture): void {
+    const record = this.record;
+    if (record === undefined) return;
+    if (capture.overflowReason !== undefined) {
+      this.reject(this.entryIndex + 1, `${STATEMENT_HEADER_REASON_PREFIX}<${capture.root.name}> is unusable: ${capture.overflowReason}`, capture.root);
+      return;
+    }
+    record.header.nodes.push(capture.root);
+  }
+
+  /** Emits the statement record before its first entry (or at its end when it has none). */
+  private emitStatement(record: RecordState, firstEntryCurrency: string | undefined, nextLineNo: number): void {
+    record.emitted = true;
+    const mapped = mapCamtStatementHeader(record.header, this.messageType!.format, firstEntryCurrency);
+    const raw = (): string => record.header.nodes.map((node) => serializeXmlNode(node, RAW_SNIPPET_LENGTH_MAX)).join('').slice(0, RAW_SNIPPET_LENGTH_MAX);
+    if (mapped.statement === undefined) {
+      record.fatalReason = mapped.fatalReason;
+      this.out.push(rejected(nextLineNo, `${STATEMENT_HEADER_REASON_PREFIX}${mapped.fatalReason ?? 'unusable'}; its entries are not read`, raw()));
+      return;
+    }
+    record.statementId = mapped.statement.statementId;
+    this.out.push(mapped.statement);
+    for (const problem of mapped.problems) this.out.push(rejected(nextLineNo, `${STATEMENT_HEADER_REASON_PREFIX}${record.statementId}: ${problem}`, raw()));
+    // The header is no longer needed once mapped; drop it so a long statement holds nothing but counters.
+    record.header.nodes.length = 0;
+  }
+
+  private finishEntry(capture: Capture): void {
+    const record = this.record;
+    const lineNo = capture.entryIndex;
+    if (capture.misplaced || record === undefined) {
+      this.reject(lineNo, `Ntry outside a ${this.messageType!.recordElement} element; the entry belongs to no statement`, capture.root);
+      return;
+    }
+    record.entryCount += 1;
+    if (!record.emitted) this.emitStatement(record, capture.root.children.find((child) => child.name === 'Amt')?.ccy?.trim(), lineNo);
+    if (capture.overflowReason !== undefined) {
+      this.reject(lineNo, `entry ${lineNo} is unreadable: ${capture.overflowReason}`, capture.root);
+      for (const nestedIndex of capture.nestedEntryIndexes) this.reject(nestedIndex, 'Ntry nested inside another Ntry; not read', capture.root);
+      return;
+    }
+    if (record.statementId === undefined) {
+      this.reject(lineNo, `entry ${lineNo} is not read: its statement header was rejected (${record.fatalReason ?? 'unusable'})`, capture.root);
+      return;
+    }
+    try {
+      this.out.push(mapCamtEntry(capture.root, record.statementId, lineNo));
+    } catch (error: unknown) {
+      if (!(error instanceof CamtFieldError)) throw error;
+      this.reject(lineNo, `entry ${lineNo}: ${error.message}`, capture.root);
+    }
+  }
+
+  private finishRecord(record: RecordState): void {
+    if (!record.emitted) this.emitStatement(record, undefined, this.entryIndex + 1);
+  }
+
+  private reject(lineNo: number, reason: string, node: XmlNode): void {
+    this.out.push(rejected(lineNo, reason, serializeXmlNode(node, RAW_SNIPPET_LENGTH_MAX)));
+  }
+}
+
+function rejected(lineNo: number, reason: string, raw: string): RejectedRecord {
+  return { kind: 'rejected', lineNo, reason, raw };
+}
+
+/** Parses decoded camt text chunks into canonical records, yielding the records of each chunk together. */
+export async function* parseCamt(chunks: AsyncIterable<string>, options: CamtParseOptions = {}): AsyncGenerator<CanonicalRecord> {
+  const parser = new CamtStreamParser(options);
+  for await (const chunk of chunks) {
+    const records = parser.write(chunk);
+    for (const record of records) yield record;
+  }
+  for (const record of parser.end()) yield record;
+}
