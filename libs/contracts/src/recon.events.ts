@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { defineContract } from './event-contract';
+import { ALERT_BREAK_IDS_MAX, BREAK_ITEMS_MAX, REASON_LENGTH_MAX, REFERENCE_LENGTH_MAX, ACCOUNT_IDENTIFIER_LENGTH_MAX } from './limits';
+import { checkAmount, currencySchema, decimalStringSchema, idSchema, instantSchema, isoDateSchema } from './primitives';
+
+export const BREAK_CATEGORIES = ['data_sync', 'interface', 'misappropriation'] as const;
+export type BreakCategory = (typeof BREAK_CATEGORIES)[number];
+
+/** Break types and their one category, as in CONTRACT.md section 2. */
+export const BREAK_CATEGORY_BY_TYPE = {
+  missing_in_bank: 'data_sync',
+  missing_in_ledger: 'data_sync',
+  unauthorized_debit: 'misappropriation',
+  amount_mismatch: 'data_sync',
+  date_mismatch: 'data_sync',
+  duplicate: 'data_sync',
+  currency_mismatch: 'interface',
+  balance_mismatch: 'misappropriation',
+  statement_gap: 'data_sync',
+  rejected_line: 'interface',
+} as const satisfies Record<string, BreakCategory>;
+export type BreakType = keyof typeof BREAK_CATEGORY_BY_TYPE;
+export const BREAK_TYPES = Object.keys(BREAK_CATEGORY_BY_TYPE) as [BreakType, ...BreakType[]];
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+const itemRefSchema = z.string().min(1).max(REFERENCE_LENGTH_MAX);
+
+export const reconBreakOpenedV1Schema = z
+  .object({
+    breakId: idSchema,
+    runId: idSchema.optional(),
+    openedAt: instantSchema,
+    businessDate: isoDateSchema.optional(),
+    account: z.string().min(1).max(ACCOUNT_IDENTIFIER_LENGTH_MAX).optional(),
+    type: z.enum(BREAK_TYPES),
+    category: z.enum(BREAK_CATEGORIES),
+    severity: z.enum(SEVERITIES),
+    currency: currencySchema,
+    /** The absolute money at stake. */
+    amount: decimalStringSchema,
+    /** Ledger entry ids. */
+    ledger: z.array(itemRefSchema).max(BREAK_ITEMS_MAX),
+    /** Bank references (`bankRef`, or `statementId:lineNo` where the bank gave none). */
+    bank: z.array(itemRefSchema).max(BREAK_ITEMS_MAX),
+    reason: z.string().min(1).max(REASON_LENGTH_MAX),
+  })
+  .superRefine((item, context) => {
+    checkAmount(context, item.amount, item.currency, ['amount'], 'non-negative');
+    const expectedCategory = BREAK_CATEGORY_BY_TYPE[item.type];
+    if (item.category !== expectedCategory) {
+      context.addIssue({
+        code: 'custom',
+        path: ['category'],
+        message: `a ${item.type} break has category ${expectedCategory}, not ${item.category}`,
+      });
+    }
+  });
+
+export type ReconBreakOpenedV1 = z.output<typeof reconBreakOpenedV1Schema>;
+
+export const RECON_BREAK_OPENED_V1 = defineContract({
+  subject: 'recon.break.opened',
+  schemaVersion: 1,
+  schema: reconBreakOpenedV1Schema,
+  description: 'A difference between ledger and bank became a break for a person to review.',
+});
+
+export const reconAlertRaisedV1Schema = z
+  .object({
+    alertId: idSchema,
+    raisedAt: instantSchema,
+    /** e.g. `shortfall`, `unauthorized_debit`, `statement_missing`, `break_backlog`. */
+    kind: z
+      .string()
+      .max(64)
+      .regex(/^[a-z][a-z0-9_]*$/, { message: 'must be a snake_case word like shortfall' }),
+    severity: z.enum(SEVERITIES),
+    account: z.string().min(1).max(ACCOUNT_IDENTIFIER_LENGTH_MAX).optional(),
+    currency: currencySchema.optional(),
+    amount: decimalStringSchema.optional(),
+    businessDate: isoDateSchema.optional(),
+    message: z.string().min(1).max(REASON_LENGTH_MAX),
+    breakIds: z.array(idSchema).max(ALERT_BREAK_IDS_MAX).optional(),
+  })
+  .superRefine((alert, context) => {
+    if (alert.amount === undefined) return;
+    if (alert.currency === undefined) {
+      context.addIssue({ code: 'custom', path: ['currency'], message: 'is required when amount is given' });
+      return;
+    }
+    checkAmount(context, alert.amount, alert.currency, ['amount'], 'any');
+  });
+
+export type ReconAlertRaisedV1 = z.output<typeof reconAlertRaisedV1Schema>;
+
+export const RECON_ALERT_RAISED_V1 = defineContract({
+  subject: 'recon.alert.raised',
+  schemaVersion: 1,
+  schema: reconAlertRaisedV1Schema,
+  description: 'Something needs a person now: a shortfall, money leaving without instruction, a missing statement.',
+});
