@@ -10,7 +10,7 @@ export const uuidSchema = z.uuid({ message: 'must be a UUID' });
 export const idSchema = z.string().min(1).max(ID_LENGTH_MAX);
 export const currencySchema = z
   .string()
-  .refine((code) => isCurrencyCode(code), { message: 'must be an ISO 4217 currency code like EUR' });
+  .refine((code): boolean => isCurrencyCode(code), { message: 'must be an ISO 4217 currency code like EUR' });
 
 export type AmountSign = 'any' | 'positive' | 'non-negative';
 
