@@ -1,0 +1,376 @@
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { findContract, validateAgainstContract } from '@recon/contracts';
+import { MessageHeaders } from './message-headers';
+import { errorMessageOf, type MessagingLogger, SILENT_LOGGER } from './messaging-logger';
+import { DEAD_LETTER_REASON_LENGTH_MAX } from './messaging.migrations';
+import { queryRows, type SqlExecutor, type TransactionRunner, type TransactionSource, toTransactionRunner } from './sql-executor';
+import { logicalSubjectOf, type StreamKey, streamDefinitionOf, streamNameFor, subjectFor } from './streams';
+import { extractTraceContext, recordOfMsgHdrs } from './trace-context';
+
+export const INBOX_MAX_DELIVER_DEFAULT = 10;
+export const INBOX_MAX_DELIVER_MAX = 1_000;
+export const INBOX_ACK_WAIT_MS_DEFAULT = 30_000;
+export const INBOX_FETCH_BATCH_SIZE_DEFAULT = 100;
+export const INBOX_FETCH_BATCH_SIZE_MAX = 1_000;
+/** JetStream's floor for a pull request's expiry. */
+export const INBOX_FETCH_EXPIRES_MS_DEFAULT = 1_000;
+export const INBOX_CONCURRENCY_MAX = 64;
+export const INBOX_RETRY_BASE_MS_DEFAULT = 1_000;
+export const INBOX_RETRY_DELAY_MS_MAX = 5 * 60_000;
+/** Messages a handler may take in flight before JetStream stops delivering more to this durable. */
+export const INBOX_MAX_ACK_PENDING = 1_000;
+export const MESSAGE_ID_LENGTH_MAX = 200;
+
+const DURABLE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const tracer = trace.getTracer('@recon/messaging');
+
+export interface IncomingEvent<TPayload = unknown> {
+  readonly messageId: string;
+  /** Logical, without the namespace: `ledger.transaction.posted`. */
+  readonly subject: string;
+  readonly schemaVersion: number;
+  /** Validated against the contract (unknown keys stripped). */
+  readonly payload: TPayload;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly streamSequence: number;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+}
+
+/** Runs inside the inbox transaction: write with `executor` only, and the write commits with the inbox row. */
+export type InboxHandler = (event: IncomingEvent, executor: SqlExecutor) => Promise<void>;
+
+export interface InboxConsumerOptions {
+  readonly jetstream: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly namespace: string;
+  readonly stream: StreamKey;
+  /** Shared by every instance of the service: JetStream spreads the messages among them (the queue group). */
+  readonly durableName: string;
+  /** Logical, e.g. `ledger.>` or `ledger.transaction.posted`; defaults to the whole stream. */
+  readonly filterSubject?: string;
+  /** How to run one database transaction: a TransactionRunner, a TypeORM DataSource or a pg.Pool. */
+  readonly transaction: TransactionSource;
+  readonly handler: InboxHandler;
+  /** Deliveries before a failing message is dead-lettered. */
+  readonly maxDeliver?: number;
+  readonly ackWaitMs?: number;
+  readonly batchSize?: number;
+  /** Messages handled at once by this instance; 1 (the default) keeps stream order within the instance. */
+  readonly concurrency?: number;
+  readonly retryBaseMs?: number;
+  readonly fetchExpiresMs?: number;
+  readonly logger?: MessagingLogger;
+}
+
+export interface InboxConsumerStats {
+  readonly processedCount: number;
+  readonly duplicateCount: number;
+  readonly failedCount: number;
+  readonly deadLetterCount: number;
+}
+
+type ParsedMessage =
+  | { readonly valid: true; readonly event: IncomingEvent }
+  | { readonly valid: false; readonly messageId: string | undefined; readonly reason: string };
+
+const INSERT_INBOX_SQL = `INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (consumer, message_id) DO NOTHING
+RETURNING message_id`;
+
+const INSERT_DEAD_LETTER_SQL = `INSERT INTO dead_letters
+  (consumer, stream, stream_sequence, subject, message_id, delivery_count, headers, payload, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+ON CONFLICT (consumer, stream, stream_sequence) DO NOTHING`;
+
+const SELECT_INBOX_SQL = 'SELECT 1 AS found FROM inbox_messages WHERE consumer = $1 AND message_id = $2';
+
+const NANOS_PER_MS = 1_000_000;
+
+/**
+ * A durable JetStream pull consumer whose effects happen exactly once: each message's inbox row and the
+ * handler's writes commit in one transaction, so a redelivery (lost ack, crash, ack-wait expiry, a duplicate
+ * published beyond the duplicate window) finds the inbox row and is acknowledged without running the handler.
+ * Invalid messages and messages that keep failing go to `dead_letters`, never silently away.
+ */
+export class InboxConsumer {
+  private readonly transactions: TransactionRunner;
+  private readonly logger: MessagingLogger;
+  private readonly streamName: string;
+  private readonly natsFilterSubject: string;
+  private readonly maxDeliver: number;
+  private readonly ackWaitMs: number;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly retryBaseMs: number;
+  private readonly fetchExpiresMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeSleeper: (() => void) | undefined;
+  private counters = { processedCount: 0, duplicateCount: 0, failedCount: 0, deadLetterCount: 0 };
+
+  constructor(private readonly options: InboxConsumerOptions) {
+    if (!DURABLE_NAME_PATTERN.test(options.durableName)) {
+      throw new Error(`durable name '${options.durableName}' must be 1-64 of [A-Za-z0-9_-]`);
+    }
+    this.transactions = toTransactionRunner(options.transaction);
+    this.logger = options.logger ?? SILENT_LOGGER;
+    this.streamName = streamNameFor(options.namespace, options.stream);
+    const definition = streamDefinitionOf(options.stream);
+    const filterSubject = options.filterSubject ?? `${definition.subjectPrefix}.>`;
+    if (filterSubject.split('.')[0] !== definition.subjectPrefix) {
+      throw new Error(`filter subject '${filterSubject}' is not in stream ${options.stream} (${definition.subjectPrefix}.>)`);
+    }
+    this.natsFilterSubject = subjectFor(options.namespace, filterSubject);
+    this.maxDeliver = boundedInteger('maxDeliver', options.maxDeliver ?? INBOX_MAX_DELIVER_DEFAULT, 1, INBOX_MAX_DELIVER_MAX);
+    this.ackWaitMs = boundedInteger('ackWaitMs', options.ackWaitMs ?? INBOX_ACK_WAIT_MS_DEFAULT, 1_000, 60 * 60_000);
+    this.batchSize = boundedInteger('batchSize', options.batchSize ?? INBOX_FETCH_BATCH_SIZE_DEFAULT, 1, INBOX_FETCH_BATCH_SIZE_MAX);
+    this.concurrency = boundedInteger('concurrency', options.concurrency ?? 1, 1, INBOX_CONCURRENCY_MAX);
+    this.retryBaseMs = boundedInteger('retryBaseMs', options.retryBaseMs ?? INBOX_RETRY_BASE_MS_DEFAULT, 1, INBOX_RETRY_DELAY_MS_MAX);
+    this.fetchExpiresMs = boundedInteger('fetchExpiresMs', options.fetchExpiresMs ?? INBOX_FETCH_EXPIRES_MS_DEFAULT, 1_000, 60_000);
+  }
+
+  get stats(): InboxConsumerStats {
+    return { ...this.counters };
+  }
+
+  /** Creates or updates the durable consumer, then starts fetching in the background. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.ensureConsumer();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops fetching; messages already fetched are handled and acknowledged before this resolves. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wakeSleeper?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** The consumer configuration this instance wants; the server allows one more delivery than maxDeliver (see handle()). */
+  consumerConfig(): Partial<ConsumerConfig> {
+    return {
+      durable_name: this.options.durableName,
+      description: `inbox consumer ${this.options.durableName}`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: this.natsFilterSubject,
+      max_deliver: this.maxDeliver + 1,
+      ack_wait: this.ackWaitMs * NANOS_PER_MS,
+      max_ack_pending: INBOX_MAX_ACK_PENDING,
+    };
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    const wanted = this.consumerConfig();
+    const { durable_name: _durable, ack_policy: _ack, deliver_policy: _deliver, ...updatable } = wanted;
+    try {
+      const current = (await this.options.jsm.consumers.info(this.streamName, this.options.durableName)).config;
+      const differs = (Object.keys(updatable) as (keyof typeof updatable)[]).some((key) => current[key] !== updatable[key]);
+      if (differs) await this.options.jsm.consumers.update(this.streamName, this.options.durableName, updatable);
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === 10014)) throw error; // 10014: consumer not found
+    }
+    try {
+      await this.options.jsm.consumers.add(this.streamName, wanted);
+    } catch (error) {
+      // Another instance created it between our info and our add.
+      this.logger.debug({ error: errorMessageOf(error) }, 'inbox consumer: add raced; updating instead');
+      await this.options.jsm.consumers.update(this.streamName, this.options.durableName, updatable);
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failureStreak = 0;
+    while (this.running) {
+      try {
+        const consumer = await this.options.jetstream.consumers.get(this.streamName, this.options.durableName);
+        while (this.running) {
+          const messages = await consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
+          const inFlight = new Set<Promise<void>>();
+          for await (const message of messages) {
+            const handled = this.handle(message).finally(() => inFlight.delete(handled));
+            inFlight.add(handled);
+            if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
+          }
+          await Promise.all(inFlight);
+          failureStreak = 0;
+        }
+      } catch (error) {
+        failureStreak += 1;
+        const delayMs = Math.min(INBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** Math.min(failureStreak, 20));
+        this.logger.error({ error: errorMessageOf(error), consumer: this.options.durableName, retryInMs: delayMs }, 'inbox consumer: fetch failed');
+        await this.sleep(delayMs);
+      }
+    }
+  }
+
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      this.wakeSleeper = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Never throws: every path ends in ack, nak or term (or, if even that fails, an ack-wait redelivery). */
+  private async handle(message: JsMsg): Promise<void> {
+    const parsed = this.parse(message);
+    if (!parsed.valid) {
+      this.logger.error({ consumer: this.options.durableName, subject: message.subject, streamSequence: message.info.streamSequence, reason: parsed.reason }, 'inbox consumer: invalid message dead-lettered');
+      await this.deadLetterAndTerminate(message, parsed.messageId, `invalid message: ${parsed.reason}`);
+      return;
+    }
+    const { event } = parsed;
+    const parentContext = extractTraceContext(message.headers, context.active());
+    await tracer.startActiveSpan(
+      `process ${event.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': message.subject,
+          'messaging.consumer.group.name': this.options.durableName,
+          'messaging.message.id': event.messageId,
+          'messaging.message.delivery_count': event.deliveryCount,
+        },
+      },
+      parentContext,
+      async (span) => {
+        try {
+          await this.handleValid(message, event);
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessageOf(error) });
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async handleValid(message: JsMsg, event: IncomingEvent): Promise<void> {
+    if (event.deliveryCount > this.maxDeliver) {
+      // The previous deliveries ended without ack or nak (a crash, or the ack wait ran out): do not run the
+      // handler an extra time, but make sure a message that did commit is acknowledged rather than dead-lettered.
+      const seen = await this.transactions.transaction((executor) =>
+        queryRows(executor, SELECT_INBOX_SQL, [this.options.durableName, event.messageId]),
+      );
+      if (seen.length > 0) {
+        message.ack();
+        return;
+      }
+      await this.deadLetterAndTerminate(message, event.messageId, `not processed after ${this.maxDeliver} deliveries (the last ones did not complete)`);
+      return;
+    }
+    // Keeps JetStream from redelivering to another instance while a slow handler is still working.
+    const keepAlive = setInterval(() => message.working(), Math.max(1_000, Math.floor(this.ackWaitMs / 2)));
+    try {
+      const outcome = await this.transactions.transaction(async (executor) => {
+        const inserted = await queryRows(executor, INSERT_INBOX_SQL, [this.options.durableName, event.messageId, event.subject, event.streamSequence]);
+        if (inserted.length === 0) return 'duplicate' as const;
+        await this.options.handler(event, executor);
+        return 'processed' as const;
+      });
+      message.ack();
+      if (outcome === 'duplicate') {
+        this.counters.duplicateCount += 1;
+        this.logger.debug({ consumer: this.options.durableName, messageId: event.messageId }, 'inbox consumer: duplicate acknowledged without handling');
+      } else {
+        this.counters.processedCount += 1;
+      }
+    } catch (error) {
+      this.counters.failedCount += 1;
+      const reason = errorMessageOf(error);
+      if (event.deliveryCount >= this.maxDeliver) {
+        this.logger.error({ consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, error: reason }, 'inbox consumer: handler kept failing; dead-lettered');
+        await this.deadLetterAndTerminate(message, event.messageId, `handler failed on delivery ${event.deliveryCount} of ${this.maxDeliver}: ${reason}`);
+      } else {
+        const delayMs = Math.min(INBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** (event.deliveryCount - 1));
+        this.logger.warn({ consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, retryInMs: delayMs, error: reason }, 'inbox consumer: handler failed; will retry');
+        message.nak(delayMs);
+      }
+      throw error;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async deadLetterAndTerminate(message: JsMsg, messageId: string | undefined, reason: string): Promise<void> {
+    const boundedReason = reason.slice(0, DEAD_LETTER_REASON_LENGTH_MAX);
+    try {
+      await this.transactions.transaction((executor) =>
+        executor.query(INSERT_DEAD_LETTER_SQL, [
+          this.options.durableName,
+          this.streamName,
+          message.info.streamSequence,
+          message.subject,
+          messageId ?? null,
+          message.info.deliveryCount,
+          JSON.stringify(recordOfMsgHdrs(message.headers)),
+          Buffer.from(message.data),
+          boundedReason,
+        ]),
+      );
+    } catch (error) {
+      // Without its dead-letter row the message must not be terminated: let JetStream deliver it again.
+      this.logger.error({ consumer: this.options.durableName, streamSequence: message.info.streamSequence, error: errorMessageOf(error) }, 'inbox consumer: dead-lettering failed; will retry');
+      message.nak(this.retryBaseMs);
+      return;
+    }
+    this.counters.deadLetterCount += 1;
+    message.term(boundedReason.slice(0, 200));
+  }
+
+  private parse(message: JsMsg): ParsedMessage {
+    const headers = recordOfMsgHdrs(message.headers);
+    const messageId = headers[MessageHeaders.messageId];
+    const invalid = (reason: string): ParsedMessage => ({ valid: false, messageId, reason });
+    if (messageId === undefined || messageId === '' || messageId.length > MESSAGE_ID_LENGTH_MAX) return invalid(`header ${MessageHeaders.messageId} is missing or longer than ${MESSAGE_ID_LENGTH_MAX}`);
+    const versionText = headers[MessageHeaders.schemaVersion];
+    if (versionText === undefined || !/^[1-9]\d{0,3}$/.test(versionText)) return invalid(`header ${MessageHeaders.schemaVersion} is missing or not a positive integer`);
+    const schemaVersion = Number.parseInt(versionText, 10);
+    const subject = logicalSubjectOf(this.options.namespace, message.subject);
+    if (subject === undefined) return invalid(`subject ${message.subject} is outside namespace '${this.options.namespace}'`);
+    const contract = findContract(subject, schemaVersion);
+    if (contract === undefined) return invalid(`no contract for ${subject} v${schemaVersion}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(message.data));
+    } catch (error) {
+      return invalid(`body is not UTF-8 JSON: ${errorMessageOf(error)}`);
+    }
+    let payload: unknown;
+    try {
+      payload = validateAgainstContract(contract, subject, body);
+    } catch (error) {
+      return invalid(errorMessageOf(error));
+    }
+    return {
+      valid: true,
+      event: {
+        messageId,
+        subject,
+        schemaVersion,
+        payload,
+        headers,
+        streamSequence: message.info.streamSequence,
+        deliveryCount: message.info.deliveryCount,
+      },
+    };
+  }
+}
+
+function boundedInteger(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`InboxConsumer ${name} must be an integer in ${min}..${max}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,92 @@
+/**
+ * The outbox, inbox and dead-letter tables every service needs, as plain SQL applied by the service's
+ * migration runner inside its own schema (search_path set, table names unqualified). `{{service_role}}` is
+ * the service's database role, substituted by the runner. Ids sort before any service migration (`0001-…`).
+ */
+export interface MessagingMigration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+/** The channel of the outbox trigger's NOTIFY; the payload is the schema name, so services sharing a database do not wake each other's relays. */
+export const OUTBOX_NOTIFY_CHANNEL = 'recon_outbox';
+export const OUTBOX_LAST_ERROR_LENGTH_MAX = 1_000;
+export const DEAD_LETTER_REASON_LENGTH_MAX = 2_000;
+
+const OUTBOX_SQL = `
+CREATE TABLE outbox_messages (
+  message_id      uuid PRIMARY KEY,
+  -- Insertion order, for FIFO relaying (uuids, v7 included, do not order rows within one millisecond).
+  position        bigserial NOT NULL,
+  subject         text NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
+  schema_version  integer NOT NULL CHECK (schema_version BETWEEN 1 AND 1000),
+  payload         jsonb NOT NULL,
+  headers         jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  available_at    timestamptz NOT NULL DEFAULT now(),
+  published_at    timestamptz,
+  attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  last_error      text CHECK (length(last_error) <= ${OUTBOX_LAST_ERROR_LENGTH_MAX})
+);
+
+-- The relay reads only unpublished rows, oldest first; published rows stay out of this index.
+CREATE INDEX outbox_messages_unpublished_idx ON outbox_messages (position) WHERE published_at IS NULL;
+
+-- One NOTIFY per inserting statement (not per row): it wakes the relay at once; polling is the fallback.
+-- NOTIFY is transactional: a rolled-back insert wakes nobody.
+CREATE FUNCTION outbox_messages_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('${OUTBOX_NOTIFY_CHANNEL}', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER outbox_messages_notify AFTER INSERT ON outbox_messages
+  FOR EACH STATEMENT EXECUTE FUNCTION outbox_messages_notify();
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_messages TO {{service_role}};
+GRANT USAGE, SELECT ON SEQUENCE outbox_messages_position_seq TO {{service_role}};
+`;
+
+const INBOX_SQL = `
+CREATE TABLE inbox_messages (
+  consumer         text NOT NULL CHECK (length(consumer) BETWEEN 1 AND 200),
+  message_id       text NOT NULL CHECK (length(message_id) BETWEEN 1 AND 200),
+  subject          text NOT NULL,
+  stream_sequence  bigint NOT NULL,
+  processed_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+
+GRANT SELECT, INSERT, DELETE ON inbox_messages TO {{service_role}};
+`;
+
+const DEAD_LETTERS_SQL = `
+CREATE TABLE dead_letters (
+  dead_letter_id   bigserial PRIMARY KEY,
+  consumer         text NOT NULL,
+  stream           text NOT NULL,
+  stream_sequence  bigint NOT NULL,
+  subject          text NOT NULL,
+  message_id       text,
+  delivery_count   integer NOT NULL,
+  headers          jsonb NOT NULL,
+  -- The raw body, byte for byte: an invalid message may not even be JSON or UTF-8, and is kept exactly as it came.
+  payload          bytea NOT NULL,
+  reason           text NOT NULL CHECK (length(reason) <= ${DEAD_LETTER_REASON_LENGTH_MAX}),
+  dead_at          timestamptz NOT NULL DEFAULT now(),
+  resolved_at      timestamptz,
+  UNIQUE (consumer, stream, stream_sequence)
+);
+
+CREATE INDEX dead_letters_unresolved_idx ON dead_letters (consumer, dead_at) WHERE resolved_at IS NULL;
+
+GRANT SELECT, INSERT, UPDATE ON dead_letters TO {{service_role}};
+GRANT USAGE, SELECT ON SEQUENCE dead_letters_dead_letter_id_seq TO {{service_role}};
+`;
+
+export const MESSAGING_MIGRATIONS: readonly MessagingMigration[] = Object.freeze([
+  { id: '0000-messaging-01-outbox', sql: OUTBOX_SQL },
+  { id: '0000-messaging-02-inbox', sql: INBOX_SQL },
+  { id: '0000-messaging-03-dead-letters', sql: DEAD_LETTERS_SQL },
+]);

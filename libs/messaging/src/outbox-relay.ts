@@ -1,0 +1,312 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { Client, type Notification } from 'pg';
+import { errorMessageOf, type MessagingLogger, SILENT_LOGGER } from './messaging-logger';
+import { OUTBOX_LAST_ERROR_LENGTH_MAX, OUTBOX_NOTIFY_CHANNEL } from './messaging.migrations';
+import { isPgPool, type PgPoolLike, queryRows, type SqlExecutor, type TransactionRunner, type TransactionSource, toTransactionRunner } from './sql-executor';
+import { subjectFor } from './streams';
+import { msgHdrsOf } from './trace-context';
+
+export const OUTBOX_BATCH_SIZE_DEFAULT = 500;
+export const OUTBOX_BATCH_SIZE_MAX = 5_000;
+export const OUTBOX_POLL_INTERVAL_MS_DEFAULT = 1_000;
+export const OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT = 5_000;
+/** A failing row waits retryBaseMs·2^attempts before its next try, at most this long. */
+export const OUTBOX_RETRY_DELAY_MS_MAX = 60_000;
+export const OUTBOX_RETRY_BASE_MS_DEFAULT = 500;
+export const OUTBOX_LISTEN_RECONNECT_MS = 5_000;
+
+/** A connection for LISTEN: a pg Client or PoolClient. */
+export interface ListenConnection {
+  query(sql: string): Promise<unknown>;
+  on(event: 'notification', listener: (notification: Notification) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  removeAllListeners(): unknown;
+}
+
+export interface OutboxRelayOptions {
+  /** How to run one short transaction: a TransactionRunner, a TypeORM DataSource or a pg.Pool. */
+  readonly transactions?: TransactionSource;
+  /** The brief's name for `transactions`; give one of the two. */
+  readonly pool?: TransactionSource;
+  /** LISTEN for outbox inserts on a dedicated connection to this URL. Without it (and without a pg.Pool) the relay only polls. */
+  readonly listenConnectionString?: string;
+  /** Or: a factory for the dedicated LISTEN connection, closed with `close` on stop. */
+  readonly listenConnection?: () => Promise<{ connection: ListenConnection; close: () => Promise<void> }>;
+  readonly jetstream: JetStreamClient;
+  readonly namespace: string;
+  readonly batchSize?: number;
+  readonly pollIntervalMs?: number;
+  readonly publishTimeoutMs?: number;
+  readonly retryBaseMs?: number;
+  readonly logger?: MessagingLogger;
+}
+
+export interface OutboxRelayStats {
+  readonly batchCount: number;
+  readonly publishedCount: number;
+  /** Messages JetStream reported as duplicates: republished after a crash between publish and mark. */
+  readonly duplicateCount: number;
+  readonly failedCount: number;
+}
+
+interface OutboxRow {
+  readonly message_id: string;
+  readonly subject: string;
+  readonly headers: Record<string, string> | string;
+  readonly payload_text: string;
+}
+
+interface BatchOutcome {
+  readonly selectedCount: number;
+  readonly publishedCount: number;
+  readonly failedCount: number;
+}
+
+const SELECT_BATCH_SQL = `SELECT message_id::text AS message_id, subject, headers, payload::text AS payload_text
+FROM outbox_messages
+WHERE published_at IS NULL AND available_at <= now()
+ORDER BY position
+LIMIT $1
+FOR UPDATE SKIP LOCKED`;
+
+const MARK_PUBLISHED_SQL = `UPDATE outbox_messages SET published_at = now(), last_error = NULL
+WHERE message_id = ANY($1::uuid[])`;
+
+const MARK_FAILED_SQL = `UPDATE outbox_messages AS o
+SET attempts = o.attempts + 1,
+    last_error = f.last_error,
+    available_at = now() + least($3::float8, $4::float8 * power(2::float8, least(o.attempts, 20))) * interval '1 millisecond'
+FROM unnest($1::uuid[], $2::text[]) AS f(message_id, last_error)
+WHERE o.message_id = f.message_id`;
+
+/**
+ * Publishes outbox rows to JetStream: a batch is locked (FOR UPDATE SKIP LOCKED, so any number of relays can
+ * run side by side without publishing a row twice), published concurrently with Nats-Msg-Id = message_id,
+ * and marked published in one UPDATE only after every PubAck. A crash between publish and mark leaves the rows
+ * unpublished: the next relay publishes them again and JetStream drops them as duplicates within the stream's
+ * duplicate window (beyond it, consumers' inboxes drop them). Woken by LISTEN/NOTIFY, polling as a fallback.
+ */
+export class OutboxRelay {
+  private readonly transactions: TransactionRunner;
+  private readonly logger: MessagingLogger;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly publishTimeoutMs: number;
+  private readonly retryBaseMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeRequested = false;
+  private wakeSleeper: (() => void) | undefined;
+  private schema: string | undefined;
+  private listener: { connection: ListenConnection; close: () => Promise<void> } | undefined;
+  private listenRetryTimer: NodeJS.Timeout | undefined;
+  private counters = { batchCount: 0, publishedCount: 0, duplicateCount: 0, failedCount: 0 };
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    const source = options.transactions ?? options.pool;
+    if (source === undefined) throw new Error('OutboxRelay needs `transactions` (or `pool`)');
+    this.transactions = toTransactionRunner(source);
+    this.logger = options.logger ?? SILENT_LOGGER;
+    this.batchSize = options.batchSize ?? OUTBOX_BATCH_SIZE_DEFAULT;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > OUTBOX_BATCH_SIZE_MAX) {
+      throw new Error(`OutboxRelay batchSize must be an integer in 1..${OUTBOX_BATCH_SIZE_MAX}`);
+    }
+    this.pollIntervalMs = options.pollIntervalMs ?? OUTBOX_POLL_INTERVAL_MS_DEFAULT;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT;
+    this.retryBaseMs = options.retryBaseMs ?? OUTBOX_RETRY_BASE_MS_DEFAULT;
+    subjectFor(options.namespace, 'ledger.>'); // validates the namespace now rather than at the first publish
+  }
+
+  get stats(): OutboxRelayStats {
+    return { ...this.counters };
+  }
+
+  /** Starts the background loop; returns at once. Errors are logged and retried, never thrown. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.startListener();
+    this.loop = this.run();
+  }
+
+  /** Stops waking, finishes the batch in flight (its rows are then marked), closes the LISTEN connection. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    if (this.listenRetryTimer !== undefined) clearTimeout(this.listenRetryTimer);
+    await this.loop;
+    this.loop = undefined;
+    await this.closeListener();
+  }
+
+  /** Publishes one batch; returns how many rows it marked published. */
+  async relayOnce(): Promise<number> {
+    return (await this.relayBatch()).publishedCount;
+  }
+
+  private async relayBatch(): Promise<BatchOutcome> {
+    return this.transactions.transaction(async (executor) => {
+      const rows = await queryRows<OutboxRow>(executor, SELECT_BATCH_SQL, [this.batchSize]);
+      if (rows.length === 0) return { selectedCount: 0, publishedCount: 0, failedCount: 0 };
+      // All publishes in flight at once: one round trip per batch instead of one per message.
+      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      const publishedIds: string[] = [];
+      const failedIds: string[] = [];
+      const failedErrors: string[] = [];
+      let duplicateCount = 0;
+      results.forEach((result, index) => {
+        const row = rows[index]!;
+        if (result.status === 'fulfilled') {
+          publishedIds.push(row.message_id);
+          if (result.value.duplicate) duplicateCount += 1;
+        } else {
+          failedIds.push(row.message_id);
+          failedErrors.push(errorMessageOf(result.reason).slice(0, OUTBOX_LAST_ERROR_LENGTH_MAX));
+        }
+      });
+      if (publishedIds.length > 0) await executor.query(MARK_PUBLISHED_SQL, [publishedIds]);
+      if (failedIds.length > 0) await this.markFailed(executor, failedIds, failedErrors);
+      this.counters.batchCount += 1;
+      this.counters.publishedCount += publishedIds.length;
+      this.counters.duplicateCount += duplicateCount;
+      this.counters.failedCount += failedIds.length;
+      if (duplicateCount > 0) this.logger.info({ duplicateCount }, 'outbox relay: JetStream dropped duplicates (republished after an interrupted batch)');
+      return { selectedCount: rows.length, publishedCount: publishedIds.length, failedCount: failedIds.length };
+    });
+  }
+
+  private async markFailed(executor: SqlExecutor, messageIds: string[], errors: string[]): Promise<void> {
+    await executor.query(MARK_FAILED_SQL, [messageIds, errors, OUTBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs]);
+    this.logger.error({ failedCount: messageIds.length, firstError: errors[0], firstMessageId: messageIds[0] }, 'outbox relay: publish failed; rows will be retried');
+  }
+
+  private publish(row: OutboxRow): Promise<PubAck> {
+    const headers = typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers;
+    return this.options.jetstream.publish(subjectFor(this.options.namespace, row.subject), row.payload_text, {
+      msgID: row.message_id,
+      headers: msgHdrsOf(headers),
+      timeout: this.publishTimeoutMs,
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failureStreak = 0;
+    while (this.running) {
+      let outcome: BatchOutcome | undefined;
+      try {
+        outcome = await this.relayBatch();
+        failureStreak = outcome.failedCount > 0 && outcome.publishedCount === 0 ? failureStreak + 1 : 0;
+      } catch (error) {
+        failureStreak += 1;
+        this.logger.error({ error: errorMessageOf(error), failureStreak }, 'outbox relay: batch failed');
+      }
+      if (!this.running) break;
+      if (failureStreak > 0) {
+        // NATS or the database is down: do not spin; the rows wait safely in the outbox.
+        await this.sleep(Math.min(OUTBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** Math.min(failureStreak, 20)), false);
+      } else if (outcome === undefined || outcome.selectedCount < this.batchSize) {
+        await this.sleep(this.pollIntervalMs, true);
+      }
+    }
+  }
+
+  private wake(): void {
+    this.wakeRequested = true;
+    this.wakeSleeper?.();
+  }
+
+  /** Waits `delayMs`, or less when stopped, or (if `wakeable`) when an insert was notified meanwhile. */
+  private sleep(delayMs: number, wakeable: boolean): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    if (wakeable && this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delayMs);
+      const sleeper = (): void => {
+        if (wakeable || !this.running) done();
+      };
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleeper = sleeper;
+    }).then(() => {
+      this.wakeSleeper = undefined;
+      if (wakeable) this.wakeRequested = false;
+    });
+  }
+
+  private listenFactory(): (() => Promise<{ connection: ListenConnection; close: () => Promise<void> }>) | undefined {
+    if (this.options.listenConnection !== undefined) return this.options.listenConnection;
+    const connectionString = this.options.listenConnectionString;
+    if (connectionString !== undefined) {
+      return async () => {
+        const client = new Client({ connectionString, application_name: 'outbox-relay-listen' });
+        await client.connect();
+        return { connection: client, close: () => client.end() };
+      };
+    }
+    const source = this.options.transactions ?? this.options.pool;
+    if (source !== undefined && isPgPool(source)) {
+      const pool: PgPoolLike = source;
+      return async () => {
+        const client = await pool.connect();
+        // Destroyed rather than returned: a pooled connection must not keep our LISTEN for its next user.
+        return { connection: client, close: async () => client.release(true) };
+      };
+    }
+    return undefined;
+  }
+
+  private async startListener(): Promise<void> {
+    const factory = this.listenFactory();
+    if (factory === undefined || !this.running) return;
+    try {
+      if (this.schema === undefined) {
+        const rows = await this.transactions.transaction((executor) => queryRows<{ schema: string }>(executor, 'SELECT current_schema() AS schema'));
+        this.schema = rows[0]?.schema;
+      }
+      const listener = await factory();
+      this.listener = listener;
+      listener.connection.on('notification', (notification) => {
+        if (notification.channel === OUTBOX_NOTIFY_CHANNEL && (this.schema === undefined || notification.payload === this.schema)) this.wake();
+      });
+      listener.connection.on('error', (error) => this.onListenerLost(errorMessageOf(error)));
+      listener.connection.on('end', () => this.onListenerLost('connection ended'));
+      await listener.connection.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+      if (!this.running) await this.closeListener();
+      this.wake(); // rows inserted while we were not listening
+    } catch (error) {
+      this.onListenerLost(errorMessageOf(error));
+    }
+  }
+
+  private onListenerLost(reason: string): void {
+    const lost = this.listener;
+    this.listener = undefined;
+    if (lost !== undefined) {
+      lost.connection.removeAllListeners();
+      lost.connection.on('error', () => undefined); // an unhandled 'error' event would crash the process
+      void lost.close().catch(() => undefined);
+    }
+    if (!this.running || this.listenRetryTimer !== undefined) return;
+    this.logger.warn({ reason, retryInMs: OUTBOX_LISTEN_RECONNECT_MS }, 'outbox relay: LISTEN connection lost; polling until it is back');
+    this.listenRetryTimer = setTimeout(() => {
+      this.listenRetryTimer = undefined;
+      void this.startListener();
+    }, OUTBOX_LISTEN_RECONNECT_MS);
+  }
+
+  private async closeListener(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener === undefined) return;
+    listener.connection.removeAllListeners();
+    listener.connection.on('error', () => undefined);
+    await listener.close().catch((error: unknown) => this.logger.warn({ error: errorMessageOf(error) }, 'outbox relay: closing LISTEN connection failed'));
+  }
+}
