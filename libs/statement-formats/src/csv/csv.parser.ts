@@ -1,0 +1,469 @@
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import { MoneyFormatError, formatMinorToDecimal, isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money';
+import { UnreadableStatementError, type CanonicalRecord, type EntryRecord, type RejectedRecord, type StatementRecord } from '../canonical';
+import type { SourceLine, TextFormatParser, TextParseOptions } from '../parser.port';
+import { isoDateOf } from '../mt940/calendar-date';
+import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition } from '../mt940/line-accounting';
+import { buildCsvProfile, cleanCell, csvProfileSpecSchema, hasRequiredHeaders, normalizeHeaderCell, type CsvDateFormat, type CsvProfile } from './csv-profile';
+import { BUILTIN_CSV_PROFILE_SPECS } from './csv-profiles.builtin';
+
+export { loadCsvProfile, type CsvProfile, type CsvProfileSpec } from './csv-profile';
+
+/** A quoted field may span lines; a record longer than this is an unterminated quote, not data. */
+export const CSV_RECORD_LINES_MAX = 50;
+/** Cells per row: wide spreadsheets exist, thousands of columns do not. */
+export const CSV_COLUMNS_MAX = 500;
+
+export const CSV_PROFILES: ReadonlyMap<string, CsvProfile> = new Map(
+  BUILTIN_CSV_PROFILE_SPECS.map((spec) => {
+    const profile = buildCsvProfile(csvProfileSpecSchema.parse(spec));
+    return [profile.name, profile] as const;
+  }),
+);
+
+/** The parser of a built-in profile; throws UnreadableStatementError naming the unknown profile and the known ones. */
+export function csvParserFor(profileName: string): TextFormatParser {
+  const profile = CSV_PROFILES.get(profileName);
+  if (profile === undefined) {
+    throw new UnreadableStatementError(`unknown CSV profile '${profileName}'; known profiles: ${[...CSV_PROFILES.keys()].join(', ')}`);
+  }
+  return csvParserForProfile(profile);
+}
+
+export function csvParserForProfile(profile: CsvProfile): TextFormatParser {
+  return {
+    format: `csv:${profile.name}`,
+    parse: (lines: AsyncIterable<SourceLine>, options?: TextParseOptions) => parseCsv(profile, lines, options),
+  };
+}
+
+/** For each canonical field, the indexes of the profile's candidate columns present in the header, in profile order. */
+interface ColumnIndexes {
+  date: number[];
+  valueDate: number[];
+  amount: number[];
+  /** debit[i] and credit[i] are one pair (the profile lists them in matching order). */
+  debit: number[];
+  credit: number[];
+  currency: number[];
+  account: number[];
+  bankRef: number[];
+  endToEndId: number[];
+  customerRef: number[];
+  bankTxCode: number[];
+  counterpartyName: number[];
+  counterpartyAccount: number[];
+  remittance: number[];
+}
+
+interface PendingRecord {
+  readonly startLineNo: number;
+  endLineNo: number;
+  readonly lines: string[];
+  quoteCount: number;
+}
+
+interface DateReader {
+  readonly format: CsvDateFormat;
+  readonly pattern: RegExp;
+  readonly order: readonly ('y' | 'yy' | 'M' | 'd')[];
+}
+
+function dateReaderOf(format: CsvDateFormat): DateReader {
+  const order: ('y' | 'yy' | 'M' | 'd')[] = [];
+  let source = '^';
+  for (let index = 0; index < format.length; ) {
+    if (format.startsWith('yyyy', index)) {
+      source += '(\\d{4})';
+      order.push('y');
+      index += 4;
+    } else if (format.startsWith('yy', index)) {
+      source += '(\\d{2})';
+      order.push('yy');
+      index += 2;
+    } else if (format.startsWith('MM', index) || format.startsWith('dd', index)) {
+      source += '(\\d{2})';
+      order.push(format.charAt(index) === 'M' ? 'M' : 'd');
+      index += 2;
+    } else if (format.charAt(index) === 'M' || format.charAt(index) === 'd') {
+      source += '(\\d{1,2})';
+      order.push(format.charAt(index) === 'M' ? 'M' : 'd');
+      index += 1;
+    } else {
+      source += `\\${format.charAt(index)}`;
+      index += 1;
+    }
+  }
+  // A time may follow the date in the same cell (`2023-05-02 10:00:00`).
+  return { format, pattern: new RegExp(`${source}(?:[ T].*)?$`), order };
+}
+
+export class CsvReader {
+  private readonly out: CanonicalRecord[] = [];
+  private readonly dateReaders: readonly DateReader[];
+  private readonly statementIds = new Map<string, string>();
+  private readonly usedStatementIds = new Set<string>();
+  private readonly accountPattern: RegExp | undefined;
+  private columns: ColumnIndexes | undefined;
+  private pending: PendingRecord | undefined;
+  private preambleAccount: string | undefined;
+  private linesBeforeHeader = 0;
+  private lastLineNo = 0;
+
+  constructor(
+    private readonly profile: CsvProfile,
+    private readonly lineLengthMax: number,
+    private readonly onLineAccounted: ((lineNo: number, disposition: LineDisposition) => void) | undefined,
+  ) {
+    this.dateReaders = profile.dateFormats.map(dateReaderOf);
+    this.accountPattern = profile.accountPreamblePattern === undefined ? undefined : new RegExp(profile.accountPreamblePattern);
+  }
+
+  push(line: SourceLine): CanonicalRecord[] {
+    this.lastLineNo = line.lineNo;
+    let text = line.text;
+    if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.length > this.lineLengthMax) {
+      this.flushPending();
+      this.reject(line.lineNo, line.lineNo, `line is ${text.length} characters long, over the limit of ${this.lineLengthMax}`, text);
+      return this.out;
+    }
+    const pending = this.pending ?? { startLineNo: line.lineNo, endLineNo: line.lineNo, lines: [], quoteCount: 0 };
+    pending.lines.push(text);
+    pending.endLineNo = line.lineNo;
+    pending.quoteCount += countQuotes(text);
+    if (pending.quoteCount % 2 === 1 && pending.lines.length < CSV_RECORD_LINES_MAX) {
+      this.pending = pending; // inside a quoted field that continues on the next line
+      return this.out;
+    }
+    this.pending = undefined;
+    this.processRecord(pending);
+    return this.out;
+  }
+
+  finish(): CanonicalRecord[] {
+    this.flushPending();
+    if (this.columns === undefined) {
+      throw new UnreadableStatementError(
+        this.lastLineNo === 0
+          ? 'CSV file is empty'
+          : `no header row with the columns ${this.profile.headerRequired.join(', ')} found in the first ${this.profile.preambleLinesMax + 1} lines (CSV profile '${this.profile.name}')`,
+      );
+    }
+    return this.out;
+  }
+
+  private flushPending(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    this.processRecord(pending);
+  }
+
+  private processRecord(record: PendingRecord): void {
+    const text = record.lines.join('\n');
+    if (text.trim().length === 0) {
+      this.accountRange(record, 'noise');
+      return;
+    }
+    if (record.quoteCount % 2 === 1) {
+      this.reject(record.startLineNo, record.endLineNo, `unterminated quoted field (no closing '"' within ${CSV_RECORD_LINES_MAX} lines)`, text);
+      return;
+    }
+    let cells: string[];
+    try {
+      const rows = parseCsvSync(text, { delimiter: this.profile.delimiter, quote: this.profile.quote, relax_quotes: true, relax_column_count: true, skip_empty_lines: false }) as string[][];
+      cells = rows[0] ?? [];
+    } catch (error) {
+      if (this.columns === undefined) {
+        this.notePreamble(record, text);
+        return;
+      }
+      this.reject(record.startLineNo, record.endLineNo, `row is not valid CSV: ${(error as Error).message}`, text);
+      return;
+    }
+    if (cells.length > CSV_COLUMNS_MAX) {
+      this.reject(record.startLineNo, record.endLineNo, `row has ${cells.length} cells, over the limit of ${CSV_COLUMNS_MAX}`, text);
+      return;
+    }
+    if (this.columns === undefined) {
+      const columns = this.headerColumns(cells);
+      if (columns === undefined) {
+        this.notePreamble(record, text);
+        return;
+      }
+      this.columns = columns;
+      this.accountRange(record, 'statement');
+      return;
+    }
+    const first = cleanCell(cells[0] ?? '');
+    if (this.profile.footerPrefixes.some((prefix) => first.startsWith(prefix)) || cells.every((cell) => cleanCell(cell).length === 0)) {
+      this.accountRange(record, 'noise');
+      return;
+    }
+    const entry = this.readRow(cells, this.columns, record.startLineNo);
+    if (typeof entry === 'string') {
+      this.reject(record.startLineNo, record.endLineNo, entry, text);
+      return;
+    }
+    this.out.push(entry);
+    this.accountRange(record, 'entry');
+  }
+
+  private notePreamble(record: PendingRecord, text: string): void {
+    this.linesBeforeHeader += record.lines.length;
+    if (this.linesBeforeHeader > this.profile.preambleLinesMax) {
+      throw new UnreadableStatementError(
+        `no header row with the columns ${this.profile.headerRequired.join(', ')} found in the first ${this.profile.preambleLinesMax + 1} lines (CSV profile '${this.profile.name}')`,
+      );
+    }
+    if (this.accountPattern !== undefined && this.preambleAccount === undefined) {
+      const match = this.accountPattern.exec(text);
+      const account = match?.[1]?.trim();
+      if (account !== undefined && account.length > 0) this.preambleAccount = account;
+    }
+    this.accountRange(record, 'noise');
+  }
+
+  private headerColumns(cells: readonly string[]): ColumnIndexes | undefined {
+    const names = cells.map(normalizeHeaderCell);
+    if (!hasRequiredHeaders(this.profile.headerRequired, cells)) return undefined;
+    const indexesOf = (candidates: readonly string[] | undefined): number[] => {
+      const indexes: number[] = [];
+      for (const candidate of candidates ?? []) {
+        const index = names.indexOf(normalizeHeaderCell(candidate));
+        if (index !== -1 && !indexes.includes(index)) indexes.push(index);
+      }
+      return indexes;
+    };
+    const columns = this.profile.columns;
+    const date = indexesOf(columns.date);
+    if (date.length === 0) return undefined;
+    // Debit/credit pairs: keep pairs whose both columns are present.
+    const debit: number[] = [];
+    const credit: number[] = [];
+    (columns.debit ?? []).forEach((debitName, position) => {
+      const creditName = columns.credit?.[position];
+      const debitIndex = names.indexOf(normalizeHeaderCell(debitName));
+      const creditIndex = creditName === undefined ? -1 : names.indexOf(normalizeHeaderCell(creditName));
+      if (debitIndex !== -1 && creditIndex !== -1) {
+        debit.push(debitIndex);
+        credit.push(creditIndex);
+      }
+    });
+    const amount = debit.length > 0 ? [] : indexesOf(columns.amount);
+    if (debit.length === 0 && amount.length === 0) return undefined;
+    return {
+      date,
+      valueDate: indexesOf(columns.valueDate).filter((index) => !date.includes(index)),
+      amount,
+      debit,
+      credit,
+      currency: indexesOf(columns.currency),
+      account: indexesOf(columns.account),
+      bankRef: indexesOf(columns.bankRef),
+      endToEndId: indexesOf(columns.endToEndId),
+      customerRef: indexesOf(columns.customerRef),
+      bankTxCode: indexesOf(columns.bankTxCode),
+      counterpartyName: indexesOf(columns.counterpartyName),
+      counterpartyAccount: indexesOf(columns.counterpartyAccount),
+      remittance: indexesOf(columns.remittance),
+    };
+  }
+
+  private readRow(cells: readonly string[], columns: ColumnIndexes, lineNo: number): EntryRecord | string {
+    const empty = this.profile.emptyAmountTokens;
+    const valueAt = (index: number): string => {
+      const value = cleanCell(cells[index] ?? '');
+      return empty.includes(value) ? '' : value;
+    };
+    // The first candidate column that holds something (ICBC fills 记账金额 where 交易金额 is `-`, or the reverse).
+    const cell = (indexes: readonly number[]): string => {
+      for (const index of indexes) {
+        const value = valueAt(index);
+        if (value.length > 0) return value;
+      }
+      return '';
+    };
+    const bookingDate = this.readDate(cell(columns.date));
+    if (bookingDate.startsWith('!')) return bookingDate.slice(1);
+    let valueDate = bookingDate;
+    if (cell(columns.valueDate).length > 0) {
+      valueDate = this.readDate(cell(columns.valueDate));
+      if (valueDate.startsWith('!')) return valueDate.slice(1);
+    }
+    const currencyCell = cell(columns.currency);
+    const currency = currencyCell.length === 0 ? this.profile.currency : (this.profile.currencyAliases[currencyCell] ?? currencyCell.toUpperCase());
+    if (currency === undefined) return `no currency: the row leaves it blank and CSV profile '${this.profile.name}' sets none`;
+    if (!isCurrencyCode(currency)) return `currency ${quoteForReason(currencyCell)} is not an ISO 4217 code`;
+    const digits = minorDigitsOf(currency);
+    let amountMinor: bigint;
+    if (columns.amount.length > 0) {
+      const amount = this.readAmount(cell(columns.amount), digits);
+      if (typeof amount === 'string') return amount;
+      if (amount === undefined) return 'amount is empty';
+      amountMinor = this.profile.signConvention === 'debit-positive' ? -amount : amount;
+    } else {
+      let pair = columns.credit.findIndex((creditIndex, position) => valueAt(creditIndex).length > 0 || valueAt(columns.debit[position] ?? -1).length > 0);
+      if (pair === -1) pair = 0;
+      const credit = this.readAmount(valueAt(columns.credit[pair] ?? -1), digits);
+      if (typeof credit === 'string') return credit;
+      const debit = this.readAmount(valueAt(columns.debit[pair] ?? -1), digits);
+      if (typeof debit === 'string') return debit;
+      if (credit === undefined && debit === undefined) return 'neither the debit nor the credit amount is filled in';
+      // Both columns hold magnitudes; some banks write the debit with a minus sign, which is not a second negation.
+      amountMinor = abs(credit ?? 0n) - abs(debit ?? 0n);
+    }
+    const account = cell(columns.account) || this.preambleAccount || this.profile.account || '';
+    const statementId = this.statementFor(account, currency, bookingDate);
+    const text = (indexes: readonly number[]): string | undefined => {
+      const value = cell(indexes);
+      return value.length === 0 ? undefined : value;
+    };
+    const remittanceParts: string[] = [];
+    for (const index of columns.remittance) {
+      const value = valueAt(index);
+      if (value.length > 0) remittanceParts.push(value);
+    }
+    const bankRef = text(columns.bankRef);
+    const endToEndId = text(columns.endToEndId);
+    const customerRef = text(columns.customerRef);
+    const bankTxCode = text(columns.bankTxCode);
+    const counterpartyName = text(columns.counterpartyName);
+    const counterpartyAccount = text(columns.counterpartyAccount);
+    return {
+      kind: 'entry',
+      statementId,
+      lineNo,
+      amount: formatMinorToDecimal(amountMinor, digits),
+      currency,
+      bookingDate,
+      valueDate,
+      ...(bankRef !== undefined ? { bankRef } : {}),
+      ...(endToEndId !== undefined ? { endToEndId } : {}),
+      ...(customerRef !== undefined ? { customerRef } : {}),
+      ...(bankTxCode !== undefined ? { bankTxCode } : {}),
+      ...(counterpartyName !== undefined ? { counterpartyName } : {}),
+      ...(counterpartyAccount !== undefined ? { counterpartyAccount } : {}),
+      ...(remittanceParts.length > 0 ? { remittance: remittanceParts.join(' ') } : {}),
+      reversal: false,
+    };
+  }
+
+  /**
+   * CSV has no statement: one `statement` record is emitted per (account, currency) the first time a row of it
+   * appears. Its id is `csv:<profile>:<account>:<currency>:<first booking date>`, with `/2`, `/3` for repeats.
+   */
+  private statementFor(account: string, currency: string, firstDate: string): string {
+    const key = `${account}\u0000${currency}`;
+    const known = this.statementIds.get(key);
+    if (known !== undefined) return known;
+    const base = `csv:${this.profile.name}:${account}:${currency}:${firstDate}`;
+    let statementId = base;
+    for (let suffix = 2; this.usedStatementIds.has(statementId); suffix += 1) statementId = `${base}/${suffix}`;
+    this.usedStatementIds.add(statementId);
+    this.statementIds.set(key, statementId);
+    const statement: StatementRecord = { kind: 'statement', format: `csv:${this.profile.name}`, statementId, account, currency };
+    this.out.push(statement);
+    return statementId;
+  }
+
+  /** Returns the ISO date, or the reason prefixed with `!`. */
+  private readDate(text: string): string {
+    if (text.length === 0) return '!date is empty';
+    for (const reader of this.dateReaders) {
+      const match = reader.pattern.exec(text);
+      if (match === null) continue;
+      let year = 0;
+      let month = 0;
+      let day = 0;
+      reader.order.forEach((part, index) => {
+        const value = Number(match[index + 1]);
+        if (part === 'y') year = value;
+        else if (part === 'yy') year = 2000 + value;
+        else if (part === 'M') month = value;
+        else day = value;
+      });
+      const date = isoDateOf(year, month, day, 'strict');
+      if (date === undefined) return `!date ${quoteForReason(text)} is not a valid ${reader.format} date`;
+      return date;
+    }
+    return `!date ${quoteForReason(text)} does not match ${this.profile.dateFormats.join(' or ')}`;
+  }
+
+  /** Undefined for an empty cell, a reason for a bad one. Handles `1.234,56`, `"1,234.00"`, `(12.34)`, `+10.00`. */
+  private readAmount(text: string, digits: number): bigint | undefined | string {
+    if (text.length === 0 || this.profile.emptyAmountTokens.includes(text)) return undefined;
+    let body = text.replace(/\s+/g, '');
+    let negative = false;
+    if (body.startsWith('(') && body.endsWith(')')) {
+      negative = true;
+      body = body.slice(1, -1);
+    }
+    if (body.startsWith('-') || body.startsWith('+')) {
+      negative = body.startsWith('-') !== negative;
+      body = body.slice(1);
+    } else if (body.endsWith('-')) {
+      negative = !negative;
+      body = body.slice(0, -1);
+    }
+    const { decimalSeparator, thousandsSeparator } = this.profile;
+    const decimalAt = body.lastIndexOf(decimalSeparator);
+    const whole = decimalAt === -1 ? body : body.slice(0, decimalAt);
+    const fraction = decimalAt === -1 ? '' : body.slice(decimalAt + 1);
+    const wholeDigits = thousandsSeparator === '' ? whole : whole.split(thousandsSeparator).join('');
+    const groupsOk = thousandsSeparator === '' || !whole.includes(thousandsSeparator) || isGrouped(whole, thousandsSeparator);
+    if (!groupsOk || !/^\d+$/.test(wholeDigits) || !/^\d*$/.test(fraction)) return `amount ${quoteForReason(text)} is not a decimal number`;
+    try {
+      const minor = parseDecimalToMinor(fraction.length === 0 ? wholeDigits : `${wholeDigits}.${fraction}`, digits, { allowTrailingZeros: true });
+      return negative ? -minor : minor;
+    } catch (error) {
+      if (error instanceof MoneyFormatError) return `amount ${quoteForReason(text)}: ${error.message}`;
+      throw error;
+    }
+  }
+
+  private reject(startLineNo: number, endLineNo: number, reason: string, raw: string): void {
+    const rejected: RejectedRecord = { kind: 'rejected', lineNo: startLineNo, reason, raw: clipRaw(raw) };
+    this.out.push(rejected);
+    if (this.onLineAccounted !== undefined) for (let lineNo = startLineNo; lineNo <= endLineNo; lineNo += 1) this.onLineAccounted(lineNo, 'rejected');
+  }
+
+  private accountRange(record: PendingRecord, disposition: LineDisposition): void {
+    if (this.onLineAccounted === undefined) return;
+    for (let lineNo = record.startLineNo; lineNo <= record.endLineNo; lineNo += 1) this.onLineAccounted(lineNo, disposition);
+  }
+}
+
+function countQuotes(text: string): number {
+  let count = 0;
+  for (let index = text.indexOf('"'); index !== -1; index = text.indexOf('"', index + 1)) count += 1;
+  return count;
+}
+
+/** `1,234,567` with `,`: the first group has 1–3 digits, every later group exactly 3. */
+function isGrouped(whole: string, separator: string): boolean {
+  const groups = whole.split(separator);
+  if (groups.length < 2) return true;
+  const [head, ...tail] = groups;
+  if (head === undefined || head.length === 0 || head.length > 3) return false;
+  return tail.every((group) => group.length === 3);
+}
+
+function abs(value: bigint): bigint {
+  return value < 0n ? -value : value;
+}
+
+export async function* parseCsv(profile: CsvProfile, lines: AsyncIterable<SourceLine>, options: LineAccountingOptions = {}): AsyncGenerator<CanonicalRecord> {
+  const reader = new CsvReader(profile, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted);
+  for await (const line of lines) {
+    const ready = reader.push(line);
+    if (ready.length > 0) {
+      for (const record of ready) yield record;
+      ready.length = 0;
+    }
+  }
+  const last = reader.finish();
+  for (const record of last) yield record;
+  last.length = 0;
+}
