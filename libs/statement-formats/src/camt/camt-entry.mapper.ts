@@ -117,9 +117,11 @@ function customerRefOf(transaction: XmlNode | undefined): string | undefined {
  */
 export function remittanceOf(transaction: XmlNode): string | undefined {
   const remittanceInformation = childOf(transaction, 'RmtInf');
+  // Segments are joined as they are (a space at a segment's end is part of the text), then the whole is trimmed.
   const unstructured = childrenOf(remittanceInformation, 'Ustrd')
-    .map((node) => node.text.trim())
-    .join('');
+    .map((node) => node.text)
+    .join('')
+    .trim();
   if (unstructured.length > 0) return unstructured;
   const references = childrenOf(remittanceInformation, 'Strd')
     .map((structured) => textAt(structured, 'CdtrRefInf', 'Ref'))
