@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAuditVerifyCommand } from './audit-verify.command';
 import { registerParseCommand } from './parse.command';
 
 /**
@@ -7,4 +8,5 @@ import { registerParseCommand } from './parse.command';
 export function registerCommands(program: Command): void {
   void program;
   registerParseCommand(program);
+  registerAuditVerifyCommand(program);
 }
