@@ -1,5 +1,5 @@
 import { type StatementFormat, type TextEncoding, UnreadableStatementError } from './canonical';
-import { camtMessageTypeOf } from './camt/camt-message-type';
+import { camtMessageTypeOfHead } from './camt/camt-message-type';
 import { decodeBuffer } from './decode/decode-stream';
 import { DETECTION_HEAD_BYTES, type EncodingOption, detectEncoding } from './decode/encoding-detection';
 import { CSV_FORMAT_PREFIX, csvProfiles } from './text-formats';
@@ -48,7 +48,7 @@ export function detectFormat(head: Buffer, options: DetectFormatOptions = {}): S
   const trimmed = text.replace(/^[\s\u0000]+/, '');
 
   if (trimmed.startsWith('<')) {
-    const camt = camtMessageTypeOf(trimmed);
+    const camt = camtMessageTypeOfHead(trimmed);
     if (camt !== undefined) return camt.format;
     throw new UnreadableStatementError(`not a recognised bank statement: XML without a camt.052/053/054 namespace (${quote(trimmed)})`);
   }

@@ -44,6 +44,17 @@ export function camtMessageTypeOf(text: string): CamtMessageType | undefined {
   return { format, version, ...ELEMENTS[format] };
 }
 
+const NAMESPACE_DECLARATION = /\bxmlns(?::[\w.-]+)?\s*=\s*["']([^"']{1,200})["']/g;
+
+/** The camt message type declared by an `xmlns` attribute in a file head (never taken from schemaLocation). */
+export function camtMessageTypeOfHead(head: string): CamtMessageType | undefined {
+  for (const match of head.matchAll(NAMESPACE_DECLARATION)) {
+    const type = camtMessageTypeOf(match[1]!);
+    if (type !== undefined) return type;
+  }
+  return undefined;
+}
+
 /** The namespace of an element from its attributes (default namespace or the one bound to its prefix). */
 export function camtMessageTypeOfAttributes(qualifiedName: string, attributes: Readonly<Record<string, string>>): CamtMessageType | undefined {
   const colon = qualifiedName.indexOf(':');

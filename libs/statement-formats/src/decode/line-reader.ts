@@ -21,6 +21,7 @@ export async function* readLines(chunks: AsyncIterable<string>, options: LineRea
   let lastChunkEndedWithCr = false;
   let lineNo = 0;
   for await (const chunk of chunks) {
+    if (chunk.length === 0) continue;
     let start = 0;
     if (lastChunkEndedWithCr && chunk.charCodeAt(0) === 0x0a) start = 1;
     lastChunkEndedWithCr = false;
