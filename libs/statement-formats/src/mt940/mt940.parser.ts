@@ -98,6 +98,7 @@ export class Mt9xxReader {
     private readonly format: Mt9xxFormat,
     private readonly lineLengthMax: number,
     private readonly onLineAccounted: ((lineNo: number, disposition: LineDisposition) => void) | undefined,
+    private readonly entriesBufferedMax: number = ENTRIES_BUFFERED_PER_STATEMENT_MAX,
   ) {}
 
   /** Feeds one line; returns records ready to be yielded (the same array, drained by the caller). */
@@ -187,12 +188,15 @@ export class Mt9xxReader {
     this.account(lineNo, 'noise');
   }
 
-  /** A `-` line ends the message, unless the next line is another field of it (Rabobank wraps `:86:` with `-`). */
+  /**
+   * A `-` line ends the message, unless it sits inside `:86:` and the next line does not begin a new message
+   * (Rabobank and ING wrap `:86:` with a lone `-`).
+   */
   private resolveDash(nextText: string | undefined): void {
     const dash = this.pendingDash;
     this.pendingDash = undefined;
     if (dash === undefined) return;
-    if (this.field !== undefined && nextText !== undefined && !startsNewMessage(nextText)) {
+    if (this.field?.tag === '86' && nextText !== undefined && !startsNewMessage(nextText)) {
       this.field.lines.push(dash.text);
       this.field.endLineNo = dash.lineNo;
       return;
@@ -402,7 +406,7 @@ export class Mt9xxReader {
       return;
     }
     statement.buffered.push(buffered);
-    if (statement.buffered.length >= ENTRIES_BUFFERED_PER_STATEMENT_MAX) this.emitStatementHeader(statement);
+    if (statement.buffered.length >= this.entriesBufferedMax) this.emitStatementHeader(statement);
   }
 
   /** Emits the statement record (as complete as known now), then everything buffered; later records stream. */
@@ -704,13 +708,19 @@ function inferEntryDate(valueDate: string, month: number, day: number): string |
   return isoDateOf(year, month, day, 'clamp-day');
 }
 
+export interface Mt9xxParseOptions extends LineAccountingOptions {
+  /** Records held per statement before the statement record is emitted without its closing balance. */
+  readonly entriesBufferedMax?: number;
+}
+
 /** Parses MT940/MT942 lines; `onLineAccounted` reports what became of each line (see line-accounting.ts). */
 export async function* parseMt9xx(
   format: Mt9xxFormat,
   lines: AsyncIterable<SourceLine>,
-  options: LineAccountingOptions = {},
+  options: Mt9xxParseOptions = {},
 ): AsyncGenerator<CanonicalRecord> {
-  const reader = new Mt9xxReader(format, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted);
+  const entriesBufferedMax = Math.min(Math.max(options.entriesBufferedMax ?? ENTRIES_BUFFERED_PER_STATEMENT_MAX, 1), ENTRIES_BUFFERED_PER_STATEMENT_MAX);
+  const reader = new Mt9xxReader(format, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted, entriesBufferedMax);
   for await (const line of lines) {
     const ready = reader.push(line);
     if (ready.length > 0) {
