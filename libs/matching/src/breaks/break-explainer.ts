@@ -1,0 +1,243 @@
+import { normalisedReferenceKey, textReferenceKeys } from '../model/references';
+import { absMinor, DAY_UNKNOWN, type MatchingContext } from '../engine/matching-context';
+import { bankPlatformReferences, bankReferencesForMatching } from '../engine/pair-rule.specs';
+import { BREAK_CANDIDATES_MAX, type BreakCandidate, type CriterionCheck } from './break';
+import { displayMoney } from './money-text';
+
+/** Candidates gathered per item before ranking: a bound against a reference shared by thousands of lines. */
+const GATHERED_CANDIDATES_MAX = 16;
+/** Unmatched items of similar amount looked at on each side of the nearest one. */
+const NEAREST_AMOUNT_NEIGHBOURS = 3;
+const TEXT_TOKENS_JOINED_MAX = 4;
+const TEXT_KEY_LENGTH_MIN = 6;
+
+export interface ExplainTolerance {
+  readonly amountToleranceMinor: bigint;
+  readonly valueDateToleranceDays: number;
+  readonly truncatedLengths: readonly number[];
+}
+
+/**
+ * Finds, for items that ended in a break, their nearest candidates on the other side and says for each
+ * which criterion failed and by how much. Candidates come from hash lookups (same reference, same
+ * normalised reference, reference in text, truncated reference, same amount) in one pass over the other
+ * side, plus the unmatched items of nearest amount: never a comparison of every item with every item.
+ */
+export class BreakExplainer {
+  private readonly ledgerCandidates = new Map<number, Set<number>>();
+  private readonly bankCandidates = new Map<number, Set<number>>();
+
+  constructor(
+    private readonly context: MatchingContext,
+    private readonly tolerance: ExplainTolerance,
+    private readonly groupRule: (side: 'ledger' | 'bank', index: number) => string | undefined,
+  ) {}
+
+  /** Gathers candidates for the given break items; call once before `candidatesFor`. */
+  prepare(ledgerItems: readonly number[], bankItems: readonly number[]): void {
+    const context = this.context;
+    if (ledgerItems.length > 0) {
+      const wanted = new Map<string, number[]>();
+      for (const index of ledgerItems) {
+        const item = context.ledger[index]!;
+        addWanted(wanted, `E|${context.ledgerRefExact[index] ?? ''}`, index, context.ledgerRefExact[index] !== undefined);
+        addWanted(wanted, `N|${context.ledgerRefNormalised[index] ?? ''}`, index, context.ledgerRefNormalised[index] !== undefined);
+        addWanted(wanted, `A|${context.ledgerAccount[index]}|${absMinor(item.amountMinor)}`, index, true);
+      }
+      const keys = new Set<string>();
+      for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
+        const item = context.bank[bankIndex]!;
+        keys.clear();
+        for (const reference of bankReferencesForMatching(context, bankIndex)) keys.add(`E|${reference}`);
+        for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
+          const key = normalisedReferenceKey(reference, context.ignoredReferences);
+          if (key !== undefined) keys.add(`N|${key}`);
+        }
+        keys.add(`A|${context.bankAccount[bankIndex]}|${absMinor(item.amountMinor)}`);
+        for (const key of keys) for (const ledgerIndex of wanted.get(key) ?? []) addCandidate(this.ledgerCandidates, ledgerIndex, bankIndex);
+      }
+      this.addNearestAmounts(ledgerItems, 'ledger');
+    }
+    if (bankItems.length > 0) {
+      const wanted = new Map<string, number[]>();
+      const keys = new Set<string>();
+      for (const index of bankItems) {
+        const item = context.bank[index]!;
+        keys.clear();
+        for (const reference of bankReferencesForMatching(context, index)) keys.add(`E|${reference}`);
+        for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
+          const key = normalisedReferenceKey(reference, context.ignoredReferences);
+          if (key !== undefined) keys.add(`N|${key}`);
+        }
+        const textKeys = new Set<string>();
+        textReferenceKeys(item.remittance, TEXT_TOKENS_JOINED_MAX, TEXT_KEY_LENGTH_MIN, textKeys);
+        for (const key of textKeys) keys.add(`N|${key}`);
+        keys.add(`A|${context.bankAccount[index]}|${absMinor(item.amountMinor)}`);
+        for (const key of keys) addWanted(wanted, key, index, true);
+      }
+      for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
+        const reference = context.ledgerRefExact[ledgerIndex];
+        keys.clear();
+        if (reference !== undefined) {
+          keys.add(`E|${reference}`);
+          for (const length of this.tolerance.truncatedLengths) if (reference.length > length) keys.add(`E|${reference.slice(0, length).trimEnd()}`);
+        }
+        const normalised = context.ledgerRefNormalised[ledgerIndex];
+        if (normalised !== undefined) keys.add(`N|${normalised}`);
+        keys.add(`A|${context.ledgerAccount[ledgerIndex]}|${absMinor(context.ledger[ledgerIndex]!.amountMinor)}`);
+        for (const key of keys) for (const bankIndex of wanted.get(key) ?? []) addCandidate(this.bankCandidates, bankIndex, ledgerIndex);
+      }
+      this.addNearestAmounts(bankItems, 'bank');
+    }
+  }
+
+  candidatesFor(side: 'ledger' | 'bank', index: number, exclude: readonly number[] = []): BreakCandidate[] {
+    const gathered = (side === 'ledger' ? this.ledgerCandidates : this.bankCandidates).get(index);
+    if (gathered === undefined) return [];
+    const ranked = [...gathered]
+      .filter((other) => !exclude.includes(other))
+      .map((other) => {
+        const ledgerIndex = side === 'ledger' ? index : other;
+        const bankIndex = side === 'ledger' ? other : index;
+        return { other, checks: this.checkPair(ledgerIndex, bankIndex), ledgerIndex, bankIndex };
+      })
+      .sort((a, b) => this.rank(a.checks, b.checks) || this.amountGap(a.ledgerIndex, a.bankIndex, b.ledgerIndex, b.bankIndex) || this.dayGap(a.ledgerIndex, a.bankIndex) - this.dayGap(b.ledgerIndex, b.bankIndex) || a.other - b.other)
+      .slice(0, BREAK_CANDIDATES_MAX);
+    return ranked.map(({ other, checks }) => this.candidate(side === 'ledger' ? 'bank' : 'ledger', other, checks));
+  }
+
+  candidate(side: 'ledger' | 'bank', index: number, checks: readonly CriterionCheck[]): BreakCandidate {
+    const id = side === 'ledger' ? this.context.ledger[index]!.entryId : this.context.bank[index]!.id;
+    const matchedBy = this.groupRule(side, index);
+    const failed = checks.filter((check) => !check.ok).map((check) => check.detail);
+    return matchedBy === undefined ? { side, id, failed, checks } : { side, id, matchedBy, failed, checks };
+  }
+
+  /** Every criterion of a ledger entry against a bank line, with the failing ones quantified. */
+  checkPair(ledgerIndex: number, bankIndex: number): CriterionCheck[] {
+    const context = this.context;
+    const ledgerItem = context.ledger[ledgerIndex]!;
+    const bankItem = context.bank[bankIndex]!;
+    const checks: CriterionCheck[] = [];
+    const sameAccount = context.ledgerAccount[ledgerIndex] === context.bankAccount[bankIndex];
+    checks.push({ criterion: 'account', ok: sameAccount, detail: sameAccount ? 'same account' : `account differs: ledger ${ledgerItem.account}, bank ${bankItem.account}` });
+    const sameCurrency = ledgerItem.currency === bankItem.currency;
+    checks.push({ criterion: 'currency', ok: sameCurrency, detail: sameCurrency ? `same currency ${ledgerItem.currency}` : `currency differs: ledger ${ledgerItem.currency}, bank ${bankItem.currency}` });
+    checks.push(this.referenceCheck(ledgerIndex, bankIndex));
+    const sameDirection = ledgerItem.amountMinor < 0n === bankItem.amountMinor < 0n;
+    checks.push({
+      criterion: 'direction',
+      ok: sameDirection,
+      detail: sameDirection ? 'same direction' : `direction differs: ledger ${ledgerItem.amountMinor < 0n ? 'debit' : 'credit'}, bank ${bankItem.amountMinor < 0n ? 'debit' : 'credit'}`,
+    });
+    if (sameCurrency) {
+      const differenceMinor = absMinor(ledgerItem.amountMinor - bankItem.amountMinor);
+      const ok = differenceMinor <= this.tolerance.amountToleranceMinor;
+      const detail =
+        differenceMinor === 0n
+          ? 'amounts equal'
+          : `amount differs by ${displayMoney(differenceMinor, ledgerItem.currency)} (ledger ${displayMoney(ledgerItem.amountMinor, ledgerItem.currency)}, bank ${displayMoney(bankItem.amountMinor, bankItem.currency)}), tolerance ${displayMoney(this.tolerance.amountToleranceMinor, ledgerItem.currency)}`;
+      checks.push({ criterion: 'amount', ok, detail });
+    }
+    const bankDay = context.bankDay[bankIndex]!;
+    if (bankDay === DAY_UNKNOWN) checks.push({ criterion: 'valueDate', ok: true, detail: 'bank line carries no date' });
+    else {
+      const days = Math.abs(context.ledgerDay[ledgerIndex]! - bankDay);
+      const ok = days <= this.tolerance.valueDateToleranceDays;
+      const bankDate = bankItem.valueDate ?? bankItem.bookingDate ?? '';
+      const detail =
+        days === 0
+          ? 'same value date'
+          : `value date ${days} day${days === 1 ? '' : 's'} apart (ledger ${ledgerItem.valueDate}, bank ${bankDate}), tolerance ${this.tolerance.valueDateToleranceDays}`;
+      checks.push({ criterion: 'valueDate', ok, detail });
+    }
+    return checks;
+  }
+
+  private referenceCheck(ledgerIndex: number, bankIndex: number): CriterionCheck {
+    const context = this.context;
+    const reference = context.ledgerRefExact[ledgerIndex];
+    const bankItem = context.bank[bankIndex]!;
+    if (reference === undefined) return { criterion: 'reference', ok: true, detail: 'ledger entry carries no reference' };
+    const bankReferences = [...bankReferencesForMatching(context, bankIndex), ...(bankItem.bankRef === undefined ? [] : [bankItem.bankRef.toUpperCase()])];
+    if (bankReferences.includes(reference)) return { criterion: 'reference', ok: true, detail: `reference ${reference} equal` };
+    const normalised = context.ledgerRefNormalised[ledgerIndex];
+    if (normalised !== undefined) {
+      const keys = new Set<string>();
+      for (const bankReference of [bankItem.endToEndId, bankItem.customerRef]) {
+        const key = normalisedReferenceKey(bankReference, context.ignoredReferences);
+        if (key !== undefined) keys.add(key);
+      }
+      textReferenceKeys(bankItem.remittance, TEXT_TOKENS_JOINED_MAX, Math.min(TEXT_KEY_LENGTH_MIN, normalised.length), keys);
+      if (keys.has(normalised)) return { criterion: 'reference', ok: true, detail: `reference ${reference} found in bank text` };
+    }
+    for (const bankReference of bankPlatformReferences(context, bankIndex)) {
+      if (bankReference.length >= TEXT_KEY_LENGTH_MIN && reference.startsWith(bankReference)) {
+        return { criterion: 'reference', ok: true, detail: `bank reference ${bankReference} is reference ${reference} truncated to ${bankReference.length} characters` };
+      }
+    }
+    const shown = bankReferences.length === 0 ? 'none' : bankReferences.join(', ');
+    return { criterion: 'reference', ok: false, detail: `reference ${reference} not on bank line (bank references: ${shown})` };
+  }
+
+  private rank(a: readonly CriterionCheck[], b: readonly CriterionCheck[]): number {
+    // Fewer failed criteria first; a reference agreement outweighs anything else.
+    const weight = (checks: readonly CriterionCheck[]): number =>
+      checks.reduce((total, check) => total + (check.ok ? 0 : check.criterion === 'reference' ? 10 : check.criterion === 'account' ? 5 : 1), 0);
+    return weight(a) - weight(b);
+  }
+
+  private amountGap(ledgerA: number, bankA: number, ledgerB: number, bankB: number): number {
+    const gapA = absMinor(this.context.ledger[ledgerA]!.amountMinor - this.context.bank[bankA]!.amountMinor);
+    const gapB = absMinor(this.context.ledger[ledgerB]!.amountMinor - this.context.bank[bankB]!.amountMinor);
+    return gapA < gapB ? -1 : gapA > gapB ? 1 : 0;
+  }
+
+  private dayGap(ledgerIndex: number, bankIndex: number): number {
+    return this.context.dayDistance(ledgerIndex, bankIndex);
+  }
+
+  /** Unmatched items of the same account and currency nearest in amount (sorted list + binary search). */
+  private addNearestAmounts(items: readonly number[], side: 'ledger' | 'bank'): void {
+    const context = this.context;
+    const others: number[] = [];
+    if (side === 'ledger') {
+      for (let index = 0; index < context.bank.length; index += 1) if (context.bankGroup[index] === -1) others.push(index);
+    } else {
+      for (let index = 0; index < context.ledger.length; index += 1) if (context.ledgerGroup[index] === -1) others.push(index);
+    }
+    const groupOf = (index: number): number => (side === 'ledger' ? context.bankAccountCurrency[index]! : context.ledgerAccountCurrency[index]!);
+    const amountOf = (index: number): bigint => (side === 'ledger' ? context.bank[index]!.amountMinor : context.ledger[index]!.amountMinor);
+    others.sort((a, b) => groupOf(a) - groupOf(b) || (amountOf(a) < amountOf(b) ? -1 : amountOf(a) > amountOf(b) ? 1 : a - b));
+    const target = side === 'ledger' ? this.ledgerCandidates : this.bankCandidates;
+    for (const index of items) {
+      const group = side === 'ledger' ? context.ledgerAccountCurrency[index]! : context.bankAccountCurrency[index]!;
+      const amount = side === 'ledger' ? context.ledger[index]!.amountMinor : context.bank[index]!.amountMinor;
+      let low = 0;
+      let high = others.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        const probe = others[middle]!;
+        if (groupOf(probe) < group || (groupOf(probe) === group && amountOf(probe) < amount)) low = middle + 1;
+        else high = middle;
+      }
+      for (let position = low - NEAREST_AMOUNT_NEIGHBOURS; position < low + NEAREST_AMOUNT_NEIGHBOURS; position += 1) {
+        const other = others[position];
+        if (other !== undefined && groupOf(other) === group) addCandidate(target, index, other);
+      }
+    }
+  }
+}
+
+function addWanted(wanted: Map<string, number[]>, key: string, index: number, present: boolean): void {
+  if (!present) return;
+  const list = wanted.get(key);
+  if (list === undefined) wanted.set(key, [index]);
+  else if (list.length < GATHERED_CANDIDATES_MAX) list.push(index);
+}
+
+function addCandidate(target: Map<number, Set<number>>, index: number, candidate: number): void {
+  const set = target.get(index);
+  if (set === undefined) target.set(index, new Set([candidate]));
+  else if (set.size < GATHERED_CANDIDATES_MAX) set.add(candidate);
+}

@@ -1,0 +1,159 @@
+import { dayNumberOf } from '../model/iso-date';
+import type { BankItem, LedgerItem } from '../model/items';
+import { exactReferenceKey, normalisedReferenceKey } from '../model/references';
+import type { RuleSet } from '../rules/rule-set';
+
+/** Day number used when a bank line carries no date at all: date criteria are then waived, not guessed. */
+export const DAY_UNKNOWN = -1_000_000_000;
+
+export class InvalidReconcileInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidReconcileInputError';
+  }
+}
+
+export interface MatchGroup {
+  readonly rule: string;
+  readonly ledger: readonly number[];
+  readonly bank: readonly number[];
+}
+
+/** Why a rule left an item unpaired although it had candidates: two or more fitted equally well. */
+export interface AmbiguityNote {
+  readonly rule: string;
+  readonly candidates: readonly number[];
+}
+
+/**
+ * Both sides sorted by their stable ids, with the per-item keys every rule needs computed once, and the
+ * match state. Sorting first is what makes the result independent of input order.
+ */
+export class MatchingContext {
+  readonly ledger: readonly LedgerItem[];
+  readonly bank: readonly BankItem[];
+  readonly ledgerDay: Int32Array;
+  readonly bankDay: Int32Array;
+  /** Interned "ACCOUNT|CURRENCY" ids: equal ids mean same custody account and currency. */
+  readonly ledgerAccountCurrency: Int32Array;
+  readonly bankAccountCurrency: Int32Array;
+  /** Interned account ids (without currency), for pairing across currencies. */
+  readonly ledgerAccount: Int32Array;
+  readonly bankAccount: Int32Array;
+  readonly ledgerRefExact: readonly (string | undefined)[];
+  readonly ledgerRefNormalised: readonly (string | undefined)[];
+  readonly ignoredReferences: ReadonlySet<string>;
+  /** Group index per item, -1 while unmatched. */
+  readonly ledgerGroup: Int32Array;
+  readonly bankGroup: Int32Array;
+  readonly groups: MatchGroup[] = [];
+  readonly ledgerAmbiguity = new Map<number, AmbiguityNote>();
+  readonly bankAmbiguity = new Map<number, AmbiguityNote>();
+
+  constructor(ledger: readonly LedgerItem[], bank: readonly BankItem[], ruleSet: RuleSet) {
+    this.ledger = [...ledger].sort((a, b) => compareText(a.entryId, b.entryId));
+    this.bank = [...bank].sort((a, b) => compareText(a.id, b.id));
+    assertUniqueIds(this.ledger.map((item) => item.entryId), 'ledger entry_id');
+    assertUniqueIds(this.bank.map((item) => item.id), 'bank line id');
+    this.ignoredReferences = new Set(ruleSet.ignoredReferences);
+    const accounts = new Map<string, number>();
+    const accountCurrencies = new Map<string, number>();
+    const intern = (map: Map<string, number>, key: string): number => {
+      let id = map.get(key);
+      if (id === undefined) {
+        id = map.size;
+        map.set(key, id);
+      }
+      return id;
+    };
+    const ledgerCount = this.ledger.length;
+    const bankCount = this.bank.length;
+    this.ledgerDay = new Int32Array(ledgerCount);
+    this.ledgerAccount = new Int32Array(ledgerCount);
+    this.ledgerAccountCurrency = new Int32Array(ledgerCount);
+    const refExact: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
+    const refNormalised: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
+    for (let index = 0; index < ledgerCount; index += 1) {
+      const item = this.ledger[index]!;
+      const day = dayNumberOf(item.valueDate);
+      if (day === undefined) throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: value date '${item.valueDate}' is not YYYY-MM-DD`);
+      this.ledgerDay[index] = day;
+      const account = accountKey(item.account);
+      this.ledgerAccount[index] = intern(accounts, account);
+      this.ledgerAccountCurrency[index] = intern(accountCurrencies, `${account}|${item.currency}`);
+      refExact[index] = exactReferenceKey(item.reference, this.ignoredReferences);
+      refNormalised[index] = normalisedReferenceKey(item.reference, this.ignoredReferences);
+    }
+    this.ledgerRefExact = refExact;
+    this.ledgerRefNormalised = refNormalised;
+    this.bankDay = new Int32Array(bankCount);
+    this.bankAccount = new Int32Array(bankCount);
+    this.bankAccountCurrency = new Int32Array(bankCount);
+    for (let index = 0; index < bankCount; index += 1) {
+      const item = this.bank[index]!;
+      const date = item.valueDate ?? item.bookingDate;
+      const day = date === undefined ? undefined : dayNumberOf(date);
+      if (date !== undefined && day === undefined) throw new InvalidReconcileInputError(`bank line ${item.id}: date '${date}' is not YYYY-MM-DD`);
+      this.bankDay[index] = day ?? DAY_UNKNOWN;
+      const account = accountKey(item.account);
+      this.bankAccount[index] = intern(accounts, account);
+      this.bankAccountCurrency[index] = intern(accountCurrencies, `${account}|${item.currency}`);
+    }
+    this.ledgerGroup = new Int32Array(ledgerCount).fill(-1);
+    this.bankGroup = new Int32Array(bankCount).fill(-1);
+  }
+
+  addGroup(rule: string, ledger: readonly number[], bank: readonly number[]): void {
+    const groupIndex = this.groups.length;
+    for (const index of ledger) {
+      if (this.ledgerGroup[index] !== -1) throw new Error(`ledger item ${index} matched twice`);
+      this.ledgerGroup[index] = groupIndex;
+    }
+    for (const index of bank) {
+      if (this.bankGroup[index] !== -1) throw new Error(`bank item ${index} matched twice`);
+      this.bankGroup[index] = groupIndex;
+    }
+    this.groups.push({ rule, ledger, bank });
+  }
+
+  /** Value-date distance in days; 0 when the bank line has no date (the criterion is waived). */
+  dayDistance(ledgerIndex: number, bankIndex: number): number {
+    const bankDay = this.bankDay[bankIndex]!;
+    if (bankDay === DAY_UNKNOWN) return 0;
+    return Math.abs(this.ledgerDay[ledgerIndex]! - bankDay);
+  }
+
+  bankRefsExact(bankIndex: number): string[] {
+    const item = this.bank[bankIndex]!;
+    const keys: string[] = [];
+    for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
+      const key = exactReferenceKey(reference, this.ignoredReferences);
+      if (key !== undefined && !keys.includes(key)) keys.push(key);
+    }
+    return keys;
+  }
+
+  /** Whether the bank line carries a reference the platform could have sent (not the bank's own bankRef). */
+  bankHasPlatformReference(bankIndex: number): boolean {
+    const item = this.bank[bankIndex]!;
+    return exactReferenceKey(item.endToEndId, this.ignoredReferences) !== undefined || exactReferenceKey(item.customerRef, this.ignoredReferences) !== undefined;
+  }
+}
+
+export function accountKey(account: string): string {
+  return account.replace(/\s+/g, '').toUpperCase();
+}
+
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function absMinor(value: bigint): bigint {
+  return value < 0n ? -value : value;
+}
+
+function assertUniqueIds(sortedIds: readonly string[], what: string): void {
+  for (let index = 1; index < sortedIds.length; index += 1) {
+    if (sortedIds[index] === sortedIds[index - 1]) throw new InvalidReconcileInputError(`${what} '${sortedIds[index]}' appears more than once`);
+  }
+}

@@ -1,0 +1,174 @@
+import { exactReferenceKey, normalisedReferenceKey, textReferenceKeys } from '../model/references';
+import type { AmountDateRule, RefExactRule, RefInTextRule, RefTruncatedRule } from '../rules/rule-set';
+import type { MatchingContext } from './matching-context';
+import type { PairRuleSpec } from './pair-rule.runner';
+
+/**
+ * The references a bank line carries for the platform: endToEndId and customerRef. The bank's own
+ * bankRef only stands in when neither is there, because it is unique per line and would otherwise keep a
+ * bank-side duplicate (same payment booked twice under two bankRefs) from being recognised as a twin.
+ */
+export function bankPlatformReferences(context: MatchingContext, bankIndex: number): string[] {
+  const item = context.bank[bankIndex]!;
+  const keys: string[] = [];
+  for (const reference of [item.endToEndId, item.customerRef]) {
+    const key = exactReferenceKey(reference, context.ignoredReferences);
+    if (key !== undefined && !keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+export function bankReferencesForMatching(context: MatchingContext, bankIndex: number): string[] {
+  const keys = bankPlatformReferences(context, bankIndex);
+  if (keys.length > 0) return keys;
+  const bankRef = exactReferenceKey(context.bank[bankIndex]!.bankRef, context.ignoredReferences);
+  return bankRef === undefined ? [] : [bankRef];
+}
+
+/** What identifies a bank line's movement apart from amount and date: its references, else its text. */
+export function bankIdentity(context: MatchingContext, bankIndex: number): string {
+  const platform = bankPlatformReferences(context, bankIndex);
+  if (platform.length > 0) return `R:${platform.join(' ')}`;
+  const remittance = context.bank[bankIndex]!.remittance?.trim().toUpperCase();
+  if (remittance !== undefined && remittance.length > 0) return `T:${remittance}`;
+  return `B:${exactReferenceKey(context.bank[bankIndex]!.bankRef, context.ignoredReferences) ?? ''}`;
+}
+
+/**
+ * Amount buckets of width tolerance+1 in the join keys: every rule requires the amount within tolerance,
+ * and without them a reference shared by thousands of items (a truncated prefix, "SALARY") would join
+ * every such ledger entry with every such bank line.
+ */
+class AmountBuckets {
+  private readonly width: bigint;
+  constructor(private readonly toleranceMinor: bigint) {
+    this.width = toleranceMinor + 1n;
+  }
+  of(amountMinor: bigint): bigint {
+    return amountMinor >= 0n ? amountMinor / this.width : -((-amountMinor + this.width - 1n) / this.width);
+  }
+  /** Keys a ledger item is filed under: its bucket, and the neighbours when a tolerance lets amounts cross. */
+  ledgerKeys(prefix: string, amountMinor: bigint, out: string[]): void {
+    const bucket = this.of(amountMinor);
+    if (this.toleranceMinor === 0n) out.push(`${prefix}|${bucket}`);
+    else for (const offset of [-1n, 0n, 1n]) out.push(`${prefix}|${bucket + offset}`);
+  }
+  bankKey(prefix: string, amountMinor: bigint): string {
+    return `${prefix}|${this.of(amountMinor)}`;
+  }
+}
+
+function ledgerBase(context: MatchingContext, index: number): string {
+  return `${context.ledgerAccountCurrency[index]}|${context.ledger[index]!.amountMinor}|${context.ledgerDay[index]}`;
+}
+
+function bankBase(context: MatchingContext, index: number): string {
+  return `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}`;
+}
+
+export function refExactSpec(context: MatchingContext, rule: RefExactRule): PairRuleSpec {
+  const buckets = new AmountBuckets(rule.amountToleranceMinor);
+  return {
+    ruleId: rule.id,
+    amountToleranceMinor: rule.amountToleranceMinor,
+    valueDateToleranceDays: rule.valueDateToleranceDays,
+    ledgerClassKey: (index) => {
+      const reference = context.ledgerRefExact[index];
+      return reference === undefined ? undefined : `${ledgerBase(context, index)}|${reference}`;
+    },
+    ledgerJoinKeys: (index, out) => {
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger[index]!.amountMinor, out);
+    },
+    bankClassKey: (index) => {
+      const references = bankReferencesForMatching(context, index);
+      return references.length === 0 ? undefined : `${bankBase(context, index)}|${references.join(' ')}`;
+    },
+    bankJoinKeys: (index, out) => {
+      for (const reference of bankReferencesForMatching(context, index)) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
+    },
+  };
+}
+
+export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): PairRuleSpec {
+  const keys = new Set<string>();
+  const buckets = new AmountBuckets(rule.amountToleranceMinor);
+  return {
+    ruleId: rule.id,
+    amountToleranceMinor: rule.amountToleranceMinor,
+    valueDateToleranceDays: rule.valueDateToleranceDays,
+    ledgerClassKey: (index) => {
+      const reference = context.ledgerRefNormalised[index];
+      if (reference === undefined || reference.length < rule.referenceLengthMin) return undefined;
+      return `${ledgerBase(context, index)}|${reference}`;
+    },
+    ledgerJoinKeys: (index, out) => {
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalised[index]}`, context.ledger[index]!.amountMinor, out);
+    },
+    bankClassKey: (index) => `${bankBase(context, index)}|${bankIdentity(context, index)}`,
+    bankJoinKeys: (index, out) => {
+      const item = context.bank[index]!;
+      keys.clear();
+      for (const reference of [item.endToEndId, item.customerRef]) {
+        const key = normalisedReferenceKey(reference, context.ignoredReferences);
+        if (key !== undefined) keys.add(key);
+      }
+      textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, keys);
+      for (const key of keys) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, item.amountMinor));
+    },
+  };
+}
+
+export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRule): PairRuleSpec {
+  const lengthMax = Math.max(...rule.truncatedLengths);
+  const buckets = new AmountBuckets(rule.amountToleranceMinor);
+  return {
+    ruleId: rule.id,
+    amountToleranceMinor: rule.amountToleranceMinor,
+    valueDateToleranceDays: rule.valueDateToleranceDays,
+    ledgerClassKey: (index) => {
+      const reference = context.ledgerRefExact[index];
+      if (reference === undefined || !rule.truncatedLengths.some((length) => reference.length > length)) return undefined;
+      return `${ledgerBase(context, index)}|${reference}`;
+    },
+    ledgerJoinKeys: (index, out) => {
+      const reference = context.ledgerRefExact[index]!;
+      for (const length of rule.truncatedLengths) {
+        if (reference.length > length) buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger[index]!.amountMinor, out);
+      }
+    },
+    bankClassKey: (index) => {
+      const references = bankReferencesForMatching(context, index).filter((reference) => reference.length <= lengthMax);
+      return references.length === 0 ? undefined : `${bankBase(context, index)}|${references.join(' ')}`;
+    },
+    bankJoinKeys: (index, out) => {
+      for (const reference of bankReferencesForMatching(context, index)) {
+        if (reference.length <= lengthMax) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
+      }
+    },
+  };
+}
+
+/**
+ * Amount + currency + value date. Amounts within the tolerance land in the same or a neighbouring
+ * bucket of width tolerance+1, so a hash join still finds every pair within tolerance.
+ */
+export function amountDateSpec(context: MatchingContext, rule: AmountDateRule): PairRuleSpec {
+  const buckets = new AmountBuckets(rule.amountToleranceMinor);
+  // Key spaces: "A" is open to every pair, "N" only to pairs where the bank line has no platform reference.
+  return {
+    ruleId: rule.id,
+    amountToleranceMinor: rule.amountToleranceMinor,
+    valueDateToleranceDays: rule.valueDateToleranceDays,
+    ledgerClassKey: (index) => `${ledgerBase(context, index)}|${context.ledgerRefExact[index] ?? ''}`,
+    ledgerJoinKeys: (index, out) => {
+      const space = !rule.onlyWithoutReference || context.ledgerRefExact[index] === undefined ? 'A' : 'N';
+      buckets.ledgerKeys(`${space}|${context.ledgerAccountCurrency[index]}`, context.ledger[index]!.amountMinor, out);
+    },
+    bankClassKey: (index) => `${bankBase(context, index)}|${bankPlatformReferences(context, index).join(' ')}`,
+    bankJoinKeys: (index, out) => {
+      const amountMinor = context.bank[index]!.amountMinor;
+      out.push(buckets.bankKey(`A|${context.bankAccountCurrency[index]}`, amountMinor));
+      if (bankPlatformReferences(context, index).length === 0) out.push(buckets.bankKey(`N|${context.bankAccountCurrency[index]}`, amountMinor));
+    },
+  };
+}

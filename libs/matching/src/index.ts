@@ -1,0 +1,13 @@
+export * from './model/iso-date';
+export * from './model/items';
+export * from './model/references';
+export * from './rules/rule-set';
+export * from './breaks/break';
+export { UNKNOWN_CURRENCY } from './breaks/break-classifier';
+export { InvalidReconcileInputError } from './engine/matching-context';
+export * from './engine/reconcile';
+export * from './run/preview-rules';
+export * from './inputs/input-error';
+export * from './inputs/ledger-file.reader';
+export * from './inputs/bank-items.collector';
+export * from './inputs/balances-file.reader';

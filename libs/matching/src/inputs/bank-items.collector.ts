@@ -1,0 +1,126 @@
+import { isCurrencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor } from '@recon/money';
+// Type-only import of the canonical records (CONTRACT section 1); relative until the library's index lands.
+import type { CanonicalRecord, EntryRecord, StatementRecord } from '../../../statement-formats/src/canonical';
+import { isIsoDate } from '../model/iso-date';
+import type { BankItem, BankTransactionPart, RejectedLine, StatementBalance } from '../model/items';
+import { InputFileError } from './input-error';
+
+/** A bound on one run's bank side, as for the ledger. */
+export const BANK_LINES_MAX = 5_000_000;
+
+type Draft = Omit<BankItem, 'id'>;
+
+export interface CollectedBank {
+  readonly bank: BankItem[];
+  readonly statements: StatementBalance[];
+  readonly rejected: RejectedLine[];
+}
+
+/**
+ * Turns the canonical records of one or more bank files into BankItems, statement balances and rejected
+ * lines. Entries take account and currency from the statement they sit in. Ids are assigned at the end:
+ * the bankRef where it names exactly one line, else `statementId:lineNo` (a bankRef seen on several lines
+ * would make the outputs ambiguous), with `#2`, `#3` appended if even that repeats (the same file given twice).
+ */
+export class BankItemCollector {
+  private readonly drafts: Draft[] = [];
+  private readonly statements: StatementBalance[] = [];
+  private readonly rejected: RejectedLine[] = [];
+  private current: StatementRecord | undefined;
+  private currentSource = '';
+
+  add(record: CanonicalRecord, source: string): void {
+    if (source !== this.currentSource) {
+      this.current = undefined;
+      this.currentSource = source;
+    }
+    switch (record.kind) {
+      case 'statement':
+        this.addStatement(record, source);
+        return;
+      case 'entry':
+        this.addEntry(record, source);
+        return;
+      case 'rejected':
+        this.rejected.push({
+          source,
+          lineNo: record.lineNo,
+          reason: record.reason,
+          raw: record.raw,
+          ...(this.current === undefined ? {} : { currency: this.current.currency, statementId: this.current.statementId }),
+        });
+        return;
+    }
+  }
+
+  finish(): CollectedBank {
+    const bankRefCounts = new Map<string, number>();
+    for (const draft of this.drafts) if (draft.bankRef !== undefined) bankRefCounts.set(draft.bankRef, (bankRefCounts.get(draft.bankRef) ?? 0) + 1);
+    const used = new Map<string, number>();
+    const bank = this.drafts.map((draft): BankItem => {
+      let id = draft.bankRef !== undefined && bankRefCounts.get(draft.bankRef) === 1 ? draft.bankRef : `${draft.statementId}:${draft.lineNo}`;
+      const seen = used.get(id) ?? 0;
+      used.set(id, seen + 1);
+      if (seen > 0) id = `${id}#${seen + 1}`;
+      return { id, ...draft };
+    });
+    return { bank, statements: this.statements, rejected: this.rejected };
+  }
+
+  private addStatement(record: StatementRecord, source: string): void {
+    if (!isCurrencyCode(record.currency)) throw new InputFileError(`${source}: statement ${record.statementId} has currency '${record.currency}', not an ISO 4217 code`);
+    this.current = record;
+    const closing = record.closingBalance;
+    this.statements.push({
+      statementId: record.statementId,
+      account: record.account,
+      currency: record.currency,
+      ...(record.sequence === undefined ? {} : { sequence: record.sequence }),
+      ...(record.to === undefined ? {} : { to: record.to }),
+      ...(closing === undefined ? {} : { closingBalance: { amountMinor: this.minor(closing.amount, record.currency, source, `statement ${record.statementId} closing balance`), date: closing.date } }),
+    });
+  }
+
+  private addEntry(record: EntryRecord, source: string): void {
+    const statement = this.current;
+    const where = `${source} entry ${record.statementId}:${record.lineNo}`;
+    if (statement === undefined || statement.statementId !== record.statementId) throw new InputFileError(`${where}: entry outside its statement '${record.statementId}'`);
+    if (this.drafts.length >= BANK_LINES_MAX) throw new InputFileError(`${source}: more than ${BANK_LINES_MAX} bank lines`);
+    if (!isCurrencyCode(record.currency)) throw new InputFileError(`${where}: currency '${record.currency}' is not an ISO 4217 code`);
+    for (const [name, date] of [['valueDate', record.valueDate], ['bookingDate', record.bookingDate]] as const) {
+      if (date !== undefined && !isIsoDate(date)) throw new InputFileError(`${where}: ${name} '${date}' is not YYYY-MM-DD`);
+    }
+    const transactions: BankTransactionPart[] | undefined = record.transactions?.map((part, index) => ({
+      amountMinor: this.minor(part.amount, record.currency, source, `${where} transaction ${index + 1}`),
+      ...(part.endToEndId === undefined ? {} : { endToEndId: part.endToEndId }),
+      ...(part.remittance === undefined ? {} : { remittance: part.remittance }),
+    }));
+    const draft: { -readonly [K in keyof Draft]: Draft[K] } = {
+      statementId: record.statementId,
+      lineNo: record.lineNo,
+      account: statement.account,
+      amountMinor: this.minor(record.amount, record.currency, source, where),
+      currency: record.currency,
+      reversal: record.reversal,
+    };
+    if (record.valueDate !== undefined) draft.valueDate = record.valueDate;
+    if (record.bookingDate !== undefined) draft.bookingDate = record.bookingDate;
+    if (record.bankRef !== undefined) draft.bankRef = record.bankRef;
+    if (record.endToEndId !== undefined) draft.endToEndId = record.endToEndId;
+    if (record.customerRef !== undefined) draft.customerRef = record.customerRef;
+    if (record.remittance !== undefined) draft.remittance = record.remittance;
+    if (record.counterpartyName !== undefined) draft.counterpartyName = record.counterpartyName;
+    if (record.bankTxCode !== undefined) draft.bankTxCode = record.bankTxCode;
+    if (transactions !== undefined && transactions.length > 0) draft.transactions = transactions;
+    this.drafts.push(draft);
+  }
+
+  private minor(amount: string, currency: string, source: string, where: string): bigint {
+    try {
+      return parseDecimalToMinor(amount, minorDigitsOf(currency), { allowTrailingZeros: true });
+    } catch (error: unknown) {
+      if (error instanceof MoneyFormatError) throw new InputFileError(`${where}: ${error.message}`);
+      throw error;
+    }
+  }
+}

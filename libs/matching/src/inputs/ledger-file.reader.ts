@@ -1,0 +1,151 @@
+import { parse as parseCsv } from 'csv-parse';
+import { currencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor, UnknownCurrencyError } from '@recon/money';
+import { isIsoDate } from '../model/iso-date';
+import type { LedgerItem } from '../model/items';
+import { InputFileError, linesOfChunks } from './input-error';
+
+/** A bound on one run's ledger: beyond it the file is refused rather than exhausting memory. */
+export const LEDGER_ENTRIES_MAX = 5_000_000;
+export const LEDGER_FIELD_LENGTH_MAX = 256;
+export const LEDGER_DESCRIPTION_LENGTH_MAX = 2_048;
+const LEDGER_LINE_LENGTH_MAX = 16_384;
+
+export type LedgerFileFormat = 'csv' | 'jsonl';
+
+/** Column names of CONTRACT section 2, CSV spelling → JSONL spelling. */
+const COLUMNS = [
+  ['entry_id', 'entryId', true],
+  ['account', 'account', true],
+  ['amount', 'amount', true],
+  ['currency', 'currency', true],
+  ['value_date', 'valueDate', true],
+  ['reference', 'reference', false],
+  ['sub_account', 'subAccount', false],
+  ['booking_date', 'bookingDate', false],
+  ['description', 'description', false],
+  ['kind', 'kind', false],
+  ['batch_reference', 'batchReference', false],
+] as const;
+
+export function ledgerFormatOf(path: string): LedgerFileFormat {
+  return /\.(jsonl|ndjson)$/i.test(path) ? 'jsonl' : 'csv';
+}
+
+/**
+ * Reads the platform's ledger entries (CSV with a header row, or JSONL with the same keys in camelCase).
+ * Every row is validated; the first bad one throws InputFileError naming the row and the column.
+ */
+export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerItem[]> {
+  const items: LedgerItem[] = [];
+  const rowOfId = new Map<string, number>();
+  const add = (fields: (name: string) => unknown, row: string): void => {
+    if (items.length >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
+    const item = ledgerItemOf(fields, row, source, format);
+    const previous = rowOfId.get(item.entryId);
+    if (previous !== undefined) throw new InputFileError(`${source} ${row}, column ${format === 'csv' ? 'entry_id' : 'entryId'}: '${item.entryId}' is already used on line ${previous}`);
+    rowOfId.set(item.entryId, Number(row.replace(/\D/g, '')));
+    items.push(item);
+  };
+  if (format === 'jsonl') {
+    for await (const { lineNo, text } of linesOfChunks(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
+      if (text.trim().length === 0) continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(text);
+      } catch {
+        throw new InputFileError(`${source} line ${lineNo}: not a JSON object`);
+      }
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new InputFileError(`${source} line ${lineNo}: not a JSON object`);
+      const object = record as Record<string, unknown>;
+      add((name) => object[name], `line ${lineNo}`);
+    }
+    return items;
+  }
+  const parser = parseCsv({ columns: (header: string[]) => checkHeader(header, source), bom: true, skip_empty_lines: true, trim: false, relax_column_count: false, info: true, max_record_size: LEDGER_LINE_LENGTH_MAX });
+  const feeding = (async () => {
+    try {
+      for await (const chunk of chunks) {
+        if (!parser.write(chunk)) await new Promise((resolve) => parser.once('drain', resolve));
+      }
+      parser.end();
+    } catch (error: unknown) {
+      parser.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  })();
+  try {
+    for await (const output of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      const record = output.record;
+      add((name) => record[name], `line ${output.info.lines}`);
+    }
+  } catch (error: unknown) {
+    if (error instanceof InputFileError) throw error;
+    throw new InputFileError(`${source}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await feeding;
+  }
+  return items;
+}
+
+function checkHeader(header: string[], source: string): string[] {
+  const names = header.map((name) => name.trim().toLowerCase());
+  for (const [column, , required] of COLUMNS) {
+    if (required && !names.includes(column)) throw new InputFileError(`${source}: header row lacks column '${column}' (found: ${names.join(', ')})`);
+  }
+  // The reader looks fields up by their JSONL (camelCase) name, so CSV columns are renamed here.
+  return names.map((name) => COLUMNS.find(([column]) => column === name)?.[1] ?? name);
+}
+
+function ledgerItemOf(fields: (name: string) => unknown, row: string, source: string, format: LedgerFileFormat): LedgerItem {
+  const columnName = (key: string): string => (format === 'csv' ? (COLUMNS.find(([, camel]) => camel === key)?.[0] ?? key) : key);
+  const fail = (key: string, problem: string): never => {
+    throw new InputFileError(`${source} ${row}, column ${columnName(key)}: ${problem}`);
+  };
+  const text = (key: string, required: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined => {
+    const value = fields(key);
+    if (value === undefined || value === null || value === '') {
+      if (required) fail(key, 'is empty');
+      return undefined;
+    }
+    if (typeof value !== 'string') return fail(key, `must be a string, got ${typeof value}${key === 'amount' ? ' (amounts are decimal strings, never JSON numbers)' : ''}`);
+    const trimmed = value.trim();
+    if (trimmed.length === 0) {
+      if (required) fail(key, 'is empty');
+      return undefined;
+    }
+    if (trimmed.length > lengthMax) fail(key, `is longer than ${lengthMax} characters`);
+    return trimmed;
+  };
+  const entryId = text('entryId', true)!;
+  const account = text('account', true)!;
+  const currencyText = text('currency', true)!;
+  let currency: string;
+  try {
+    currency = currencyCode(currencyText.toUpperCase());
+  } catch (error: unknown) {
+    if (error instanceof UnknownCurrencyError) return fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
+    throw error;
+  }
+  const amountText = text('amount', true)!;
+  let amountMinor: bigint;
+  try {
+    amountMinor = parseDecimalToMinor(amountText, minorDigitsOf(currency), { allowTrailingZeros: true });
+  } catch (error: unknown) {
+    if (error instanceof MoneyFormatError) return fail('amount', `${error.message} for ${currency}`);
+    throw error;
+  }
+  const valueDate = text('valueDate', true)!;
+  if (!isIsoDate(valueDate)) fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
+  const bookingDate = text('bookingDate', false);
+  if (bookingDate !== undefined && !isIsoDate(bookingDate)) fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
+  const optional = {
+    reference: text('reference', false),
+    subAccount: text('subAccount', false),
+    bookingDate,
+    description: text('description', false, LEDGER_DESCRIPTION_LENGTH_MAX),
+    kind: text('kind', false),
+    batchReference: text('batchReference', false),
+  };
+  const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = { entryId, account, amountMinor, currency, valueDate };
+  for (const [key, value] of Object.entries(optional) as [keyof typeof optional, string | undefined][]) if (value !== undefined) item[key] = value;
+  return item;
+}
