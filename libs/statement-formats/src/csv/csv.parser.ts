@@ -255,7 +255,7 @@ export class CsvReader {
     if (debit.length === 0 && amount.length === 0) return undefined;
     return {
       date,
-      valueDate: indexesOf(columns.valueDate).filter((index) => !date.includes(index)),
+      valueDate: indexesOf(columns.valueDate).filter((index) => index !== date[0]),
       amount,
       debit,
       credit,
