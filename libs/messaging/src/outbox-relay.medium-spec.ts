@@ -74,7 +74,7 @@ describe(OutboxRelay.name, () => {
     expect(await sut.relayOnce()).toBe(1);
     expect(await sut.relayOnce()).toBe(0);
     expect(await env.streamMessageCount('LEDGER')).toBe(1);
-    const stored = await env.jsm.streams.getMessage(streamNameFor(env.namespace, 'LEDGER'), { seq: 1 });
+    const stored = await env.jsm.streams.getMessage(streamNameFor(env.namespace, 'LEDGER'), { last_by_subj: `${env.namespace}.ledger.transaction.posted` });
     expect(stored?.subject).toBe(`${env.namespace}.ledger.transaction.posted`);
     expect(stored?.header.get('Nats-Msg-Id')).toBe(event.messageId);
     expect(stored?.header.get('Recon-Schema-Version')).toBe('1');

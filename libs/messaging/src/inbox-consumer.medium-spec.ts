@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { sampleAuditEvent, sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
+import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
+import { type IncomingEvent, InboxConsumer, type InboxConsumerOptions } from './inbox-consumer';
+import { enqueueEvent } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { queryRows, type TransactionRunner } from './sql-executor';
+import { streamNameFor, subjectFor } from './streams';
+import { msgHdrsOf } from './trace-context';
+
+jest.setTimeout(60_000);
+
+const HANDLED_EVENTS_SQL = 'CREATE TABLE handled_events (message_id text NOT NULL, delivery_count integer NOT NULL)';
+const spans = new InMemorySpanExporter();
+
+describe(InboxConsumer.name, () => {
+  let env: MessagingTestEnv;
+  let relay: OutboxRelay;
+  const running: InboxConsumer[] = [];
+
+  beforeAll(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+    env = await createMessagingTestEnv(HANDLED_EVENTS_SQL);
+    relay = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace });
+  });
+
+  afterAll(async () => {
+    await env?.close();
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+
+  beforeEach(async () => {
+    await env.pool.query('TRUNCATE outbox_messages, inbox_messages, dead_letters, handled_events');
+    await env.jsm.streams.purge(streamNameFor(env.namespace, 'LEDGER'));
+    spans.reset();
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((consumer) => consumer.stop()));
+  });
+
+  async function startConsumer(overrides: Partial<InboxConsumerOptions> = {}): Promise<InboxConsumer> {
+    const consumer = new InboxConsumer({
+      jetstream: env.js,
+      jsm: env.jsm,
+      namespace: env.namespace,
+      stream: 'LEDGER',
+      durableName: `reconciliation-ledger-${randomUUID().slice(0, 8)}`,
+      filterSubject: 'ledger.>',
+      transaction: env.pool,
+      handler: recordHandled,
+      retryBaseMs: 20,
+      ...overrides,
+    });
+    running.push(consumer);
+    await consumer.start();
+    return consumer;
+  }
+
+  async function recordHandled(event: IncomingEvent, executor: { query(sql: string, params?: unknown[]): Promise<unknown> }): Promise<void> {
+    await executor.query('INSERT INTO handled_events (message_id, delivery_count) VALUES ($1, $2)', [event.messageId, event.deliveryCount]);
+  }
+
+  async function publishThroughOutbox(count: number): Promise<string[]> {
+    const ids = Array.from({ length: count }, () => randomUUID());
+    await env.transactions.transaction(async (executor) => {
+      for (const messageId of ids) {
+        await enqueueEvent(executor, { messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted({ transactionId: messageId }) });
+      }
+    });
+    while ((await relay.relayOnce()) > 0);
+    return ids;
+  }
+
+  async function countOf(sql: string): Promise<number> {
+    return Number((await queryRows<{ count: string }>(env.pool, sql))[0]?.count);
+  }
+
+  const handledCount = () => countOf('SELECT count(*) AS count FROM handled_events');
+  const deadLetterCount = () => countOf('SELECT count(*) AS count FROM dead_letters');
+
+  it('hands a validated event to the handler inside the inbox transaction, then acknowledges it', async () => {
+    const seen: IncomingEvent[] = [];
+    const sut = await startConsumer({ handler: async (event, executor) => {
+        seen.push(event);
+        await recordHandled(event, executor);
+      },
+    });
+    const [messageId] = await publishThroughOutbox(1);
+    expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
+    expect(seen[0]).toMatchObject({ messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, deliveryCount: 1 });
+    expect(seen[0]?.streamSequence).toBeGreaterThan(0);
+    expect(seen[0]?.headers['Nats-Msg-Id']).toBe(messageId);
+    expect(seen[0]?.payload).toEqual(sampleTransactionPosted({ transactionId: messageId }));
+    expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(1);
+    expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_ack_pending === 0)).toBe(true);
+  });
+
+  it('runs the handler once when the stream holds the same message twice (published again after the duplicate window)', async () => {
+    const stream = streamNameFor(env.namespace, 'LEDGER');
+    const config = (await env.jsm.streams.info(stream)).config;
+    await env.jsm.streams.update(stream, { ...config, duplicate_window: 200 * 1e6 });
+    try {
+      const messageId = randomUUID();
+      const headers = { 'Nats-Msg-Id': messageId, 'Recon-Schema-Version': '1' };
+      const body = JSON.stringify(sampleTransactionPosted());
+      await env.js.publish(subjectFor(env.namespace, 'ledger.transaction.posted'), body, { headers: msgHdrsOf(headers) });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await env.js.publish(subjectFor(env.namespace, 'ledger.transaction.posted'), body, { headers: msgHdrsOf(headers) });
+      expect(await env.streamMessageCount('LEDGER')).toBe(2);
+      const sut = await startConsumer();
+      expect(await eventually(async () => sut.stats.processedCount + sut.stats.duplicateCount === 2)).toBe(true);
+      expect(sut.stats.duplicateCount).toBe(1);
+      expect(await handledCount()).toBe(1);
+    } finally {
+      await env.jsm.streams.update(stream, config);
+    }
+  });
+
+  it('does not run the handler again when a committed message is redelivered (acknowledgement lost)', async () => {
+    let crashAfterCommit = true;
+    const committingThenCrashing: TransactionRunner = {
+      async transaction(work) {
+        const result = await env.transactions.transaction(work);
+        if (crashAfterCommit) {
+          crashAfterCommit = false;
+          throw new Error('connection lost after COMMIT, before the ack');
+        }
+        return result;
+      },
+    };
+    const sut = await startConsumer({ transaction: committingThenCrashing });
+    await publishThroughOutbox(1);
+    expect(await eventually(async () => sut.stats.duplicateCount === 1)).toBe(true);
+    expect(await handledCount()).toBe(1);
+    expect(await deadLetterCount()).toBe(0);
+  });
+
+  it('rolls back a failing handler, redelivers with back-off and eventually processes the message once', async () => {
+    let calls = 0;
+    const sut = await startConsumer({
+      handler: async (event, executor) => {
+        calls += 1;
+        await recordHandled(event, executor);
+        if (calls < 3) throw new Error(`transient failure ${calls}`);
+      },
+    });
+    const [messageId] = await publishThroughOutbox(1);
+    expect(await eventually(async () => sut.stats.processedCount === 1)).toBe(true);
+    expect(calls).toBe(3);
+    expect(await queryRows(env.pool, 'SELECT message_id, delivery_count FROM handled_events')).toEqual([{ message_id: messageId, delivery_count: 3 }]);
+    expect(sut.stats.failedCount).toBe(2);
+  });
+
+  it('dead-letters a message whose handler keeps failing after maxDeliver deliveries', async () => {
+    let calls = 0;
+    const sut = await startConsumer({
+      maxDeliver: 3,
+      handler: async () => {
+        calls += 1;
+        throw new Error('account unknown to reconciliation');
+      },
+    });
+    const [messageId] = await publishThroughOutbox(1);
+    expect(await eventually(async () => (await deadLetterCount()) === 1)).toBe(true);
+    const [deadLetter] = await queryRows<{ message_id: string; delivery_count: number; reason: string; payload: Buffer }>(env.pool, 'SELECT message_id, delivery_count, reason, payload FROM dead_letters');
+    expect(deadLetter?.message_id).toBe(messageId);
+    expect(deadLetter?.delivery_count).toBe(3);
+    expect(deadLetter?.reason).toBe('handler failed on delivery 3 of 3: account unknown to reconciliation');
+    expect(JSON.parse(deadLetter!.payload.toString('utf8'))).toEqual(sampleTransactionPosted({ transactionId: messageId }));
+    expect(calls).toBe(3);
+    expect(sut.stats.deadLetterCount).toBe(1);
+    expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(0);
+  });
+
+  it('dead-letters invalid messages without calling the handler', async () => {
+    let calls = 0;
+    await startConsumer({ handler: async () => void (calls += 1) });
+    const subject = subjectFor(env.namespace, 'ledger.transaction.posted');
+    const badAmount = { ...sampleTransactionPosted(), lines: sampleTransactionPosted().lines.map((line) => ({ ...line, amount: 22.3 })) };
+    await env.js.publish(subject, JSON.stringify(badAmount), { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '1' }) });
+    await env.js.publish(subject, '{"truncated', { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '1' }) });
+    await env.js.publish(subject, JSON.stringify(sampleTransactionPosted()), { msgID: randomUUID() });
+    await env.js.publish(subject, JSON.stringify(sampleTransactionPosted()), { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '9' }) });
+    expect(await eventually(async () => (await deadLetterCount()) === 4)).toBe(true);
+    const reasons = (await queryRows<{ reason: string }>(env.pool, 'SELECT reason FROM dead_letters ORDER BY stream_sequence')).map((row) => row.reason);
+    expect(reasons[0]).toContain('invalid message: payload of ledger.transaction.posted v1 is invalid: lines.0.amount');
+    expect(reasons[1]).toContain('invalid message: body is not UTF-8 JSON');
+    expect(reasons[2]).toContain('header Recon-Schema-Version is missing');
+    expect(reasons[3]).toContain('no contract for ledger.transaction.posted v9');
+    expect(calls).toBe(0);
+  });
+
+  it('continues the producer trace: traceparent travels in the headers and the handler runs in a child span', async () => {
+    let handlerTraceId: string | undefined;
+    await startConsumer({
+      handler: async (event, executor) => {
+        handlerTraceId = trace.getActiveSpan()?.spanContext().traceId;
+        await recordHandled(event, executor);
+      },
+    });
+    const producer = trace.getTracer('test-producer').startSpan('post transaction');
+    const messageId = randomUUID();
+    await context.with(trace.setSpan(context.active(), producer), () =>
+      env.transactions.transaction((executor) =>
+        enqueueEvent(executor, { messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() }),
+      ),
+    );
+    producer.end();
+    while ((await relay.relayOnce()) > 0);
+    const stored = await env.jsm.streams.getMessage(streamNameFor(env.namespace, 'LEDGER'), { last_by_subj: subjectFor(env.namespace, 'ledger.transaction.posted') });
+    expect(stored?.header.get('traceparent')).toBe(`00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`);
+    expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
+    expect(handlerTraceId).toBe(producer.spanContext().traceId);
+    const consumerSpan = spans.getFinishedSpans().find((span) => span.name === 'process ledger.transaction.posted');
+    expect(consumerSpan?.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+    expect(consumerSpan?.attributes['messaging.message.id']).toBe(messageId);
+  });
+
+  it('spreads messages over instances sharing the durable, each message handled once', async () => {
+    const durableName = `reconciliation-ledger-${randomUUID().slice(0, 8)}`;
+    const first = await startConsumer({ durableName, batchSize: 20 });
+    const second = await startConsumer({ durableName, batchSize: 20, concurrency: 4 });
+    const ids = await publishThroughOutbox(300);
+    expect(await eventually(async () => (await handledCount()) === ids.length, 20_000)).toBe(true);
+    expect(await countOf('SELECT count(DISTINCT message_id) AS count FROM handled_events')).toBe(ids.length);
+    expect(first.stats.processedCount + second.stats.processedCount).toBe(ids.length);
+  });
+
+  it('removes audit events from their work-queue stream once consumed', async () => {
+    await env.jsm.streams.purge(streamNameFor(env.namespace, 'AUDIT'));
+    await startConsumer({ stream: 'AUDIT', filterSubject: 'audit.>', durableName: 'audit-trail' });
+    const eventId = randomUUID();
+    await env.transactions.transaction((executor) =>
+      enqueueEvent(executor, { messageId: eventId, subject: 'audit.ledger.transaction.post', schemaVersion: 1, payload: sampleAuditEvent(eventId) }),
+    );
+    while ((await relay.relayOnce()) > 0);
+    expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
+    expect(await eventually(async () => (await env.streamMessageCount('AUDIT')) === 0)).toBe(true);
+  });
+
+  it('finishes the message in hand when stopped', async () => {
+    let started = false;
+    const sut = await startConsumer({
+      handler: async (event, executor) => {
+        started = true;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await recordHandled(event, executor);
+      },
+    });
+    await publishThroughOutbox(1);
+    expect(await eventually(async () => started)).toBe(true);
+    await sut.stop();
+    expect(await handledCount()).toBe(1);
+    expect(sut.stats.processedCount).toBe(1);
+  });
+});
