@@ -49,15 +49,22 @@ export type AuditEvent = z.infer<typeof auditEventSchema>;
 
 /** Validates an event and its size; throws AuditLogError naming the first bad field. */
 export function parseAuditEvent(input: unknown): AuditEvent {
+  return validateAuditEvent(input).event;
+}
+
+/** Validates an event and returns it with its canonical bytes, encoded once for the size check and the hash. */
+export function validateAuditEvent(input: unknown): { readonly event: AuditEvent; readonly canonicalBytes: Uint8Array } {
   const result = auditEventSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue === undefined || issue.path.length === 0 ? 'event' : issue.path.join('.');
     throw new AuditLogError(AuditLogErrorCode.EventInvalid, `${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const size = canonicalJsonBytes(result.data).length;
-  if (size > AUDIT_EVENT_BYTES_MAX) throw new AuditLogError(AuditLogErrorCode.EventInvalid, `event is ${size} bytes, more than ${AUDIT_EVENT_BYTES_MAX}`);
-  return result.data;
+  const canonicalBytes = canonicalJsonBytes(result.data);
+  if (canonicalBytes.length > AUDIT_EVENT_BYTES_MAX) {
+    throw new AuditLogError(AuditLogErrorCode.EventInvalid, `event is ${canonicalBytes.length} bytes, more than ${AUDIT_EVENT_BYTES_MAX}`);
+  }
+  return { event: result.data, canonicalBytes };
 }
 
 /** The bytes the log commits to: RFC 8785 canonical JSON, UTF-8. */

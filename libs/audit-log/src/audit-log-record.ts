@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { type AuditEvent, auditEventLeafHash, parseAuditEvent } from './audit-event';
+import { type AuditEvent, validateAuditEvent } from './audit-event';
 import { type Checkpoint, signCheckpoint } from './checkpoint';
+import { hashLeaf } from './hash';
 import { MerkleFrontier, type TreeNodeId } from './merkle-tree';
 import type { NoteSigner } from './signing-key';
 
@@ -34,8 +35,8 @@ export class AuditLogSequencer {
   }
 
   append(input: unknown, onNodeCompleted?: (id: TreeNodeId, hash: Uint8Array) => void): AuditLogRecord {
-    const event = parseAuditEvent(input);
-    const record = { seq: this.frontier.size, event, leafHash: auditEventLeafHash(event) };
+    const { event, canonicalBytes } = validateAuditEvent(input);
+    const record = { seq: this.frontier.size, event, leafHash: hashLeaf(canonicalBytes) };
     this.frontier.append(record.leafHash, onNodeCompleted);
     assert.equal(this.frontier.size, record.seq + 1);
     return record;

@@ -26,63 +26,81 @@ export class CanonicalJsonError extends Error {
 }
 
 export function canonicalizeJson(value: unknown): string {
-  return encode(value, 0, '$');
+  return encode(value, []);
 }
 
 export function canonicalJsonBytes(value: unknown): Uint8Array {
   return new Uint8Array(Buffer.from(canonicalizeJson(value), 'utf8'));
 }
 
-function encode(value: unknown, depth: number, where: string): string {
-  if (depth > CANONICAL_JSON_DEPTH_MAX) throw new CanonicalJsonError(`${where}: nested deeper than ${CANONICAL_JSON_DEPTH_MAX} levels`);
+/** Any surrogate code unit; the exact pairing check runs only on the rare strings that have one. */
+const SURROGATE_PATTERN = /[\ud800-\udfff]/;
+
+/** `path` holds the keys and indices above `value`, turned into text only for an error message. */
+function encode(value: unknown, path: (string | number)[]): string {
+  if (path.length > CANONICAL_JSON_DEPTH_MAX) fail(path, `nested deeper than ${CANONICAL_JSON_DEPTH_MAX} levels`);
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new CanonicalJsonError(`${where}: ${String(value)} is not a JSON number`);
-      // Object.is(-0) serialises as "0" per RFC 8785, and JSON.stringify(-0) is "0" already.
+      if (!Number.isFinite(value)) fail(path, `${String(value)} is not a JSON number`);
+      // ECMAScript Number::toString, which RFC 8785 adopts; -0 becomes "0" as the RFC requires.
       return JSON.stringify(value);
     case 'string':
-      assertWellFormed(value, where);
+      assertWellFormed(value, path);
       return JSON.stringify(value);
     case 'object':
-      return Array.isArray(value) ? encodeArray(value, depth, where) : encodeObject(value as Record<string, unknown>, depth, where);
+      return Array.isArray(value) ? encodeArray(value, path) : encodeObject(value as Record<string, unknown>, path);
     default:
-      throw new CanonicalJsonError(`${where}: a ${typeof value} is not a JSON value`);
+      return fail(path, `a ${typeof value} is not a JSON value`);
   }
 }
 
-function encodeArray(items: readonly unknown[], depth: number, where: string): string {
-  const parts = items.map((item, index) => encode(item, depth + 1, `${where}[${index}]`));
-  return `[${parts.join(',')}]`;
+function encodeArray(items: readonly unknown[], path: (string | number)[]): string {
+  let out = '[';
+  for (let index = 0; index < items.length; index += 1) {
+    path.push(index);
+    out += (index === 0 ? '' : ',') + encode(items[index], path);
+    path.pop();
+  }
+  return `${out}]`;
 }
 
-function encodeObject(object: Record<string, unknown>, depth: number, where: string): string {
+function encodeObject(object: Record<string, unknown>, path: (string | number)[]): string {
   const prototype = Object.getPrototypeOf(object) as unknown;
-  if (prototype !== Object.prototype && prototype !== null) {
-    throw new CanonicalJsonError(`${where}: only plain objects are JSON values`);
-  }
-  const parts: string[] = [];
+  if (prototype !== Object.prototype && prototype !== null) fail(path, 'only plain objects are JSON values');
+  let out = '{';
+  let first = true;
+  // Default sort compares UTF-16 code units, the order RFC 8785 section 3.2.3 prescribes.
   for (const key of Object.keys(object).sort()) {
     const member = object[key];
     // Absent and undefined mean the same in JSON: the member is not written.
     if (member === undefined) continue;
-    assertWellFormed(key, where);
-    parts.push(`${JSON.stringify(key)}:${encode(member, depth + 1, `${where}.${key}`)}`);
+    assertWellFormed(key, path);
+    path.push(key);
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${encode(member, path)}`;
+    path.pop();
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
-function assertWellFormed(text: string, where: string): void {
+function assertWellFormed(text: string, path: (string | number)[]): void {
+  if (!SURROGATE_PATTERN.test(text)) return;
   for (let i = 0; i < text.length; i += 1) {
     const code = text.charCodeAt(i);
     if (code >= 0xd800 && code <= 0xdbff) {
       const next = text.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) throw new CanonicalJsonError(`${where}: string has a lone surrogate`);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) fail(path, 'string has a lone surrogate');
       i += 1;
     } else if (code >= 0xdc00 && code <= 0xdfff) {
-      throw new CanonicalJsonError(`${where}: string has a lone surrogate`);
+      fail(path, 'string has a lone surrogate');
     }
   }
+}
+
+function fail(path: readonly (string | number)[], message: string): never {
+  const where = path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('');
+  throw new CanonicalJsonError(`$${where}: ${message}`);
 }
