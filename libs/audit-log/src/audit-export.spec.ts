@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { type AuditEvent, auditEventLeafHash } from './audit-event';
 import { type ExportFailureReason, verifyExport, type VerifyExportOptions } from './audit-export';
@@ -214,6 +217,23 @@ describe(verifyExport.name, () => {
       await expectFailure('hello\n', 'not-an-export');
       await expectFailure('', 'not-an-export');
       await expectFailure('{"kind":"header","format":"recon-audit-export","formatVersion":2}\n', 'not-an-export');
+    });
+  });
+
+  describe('the example of docs/audit-log.md', () => {
+    const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', 'test-fixtures', name), 'utf8');
+
+    it('verifies with its key and the checkpoint of size 2 an auditor kept', async () => {
+      const result = await verifyExport(fixture('example-export.jsonl'), { publicKeys: [parseVerifierKey(fixture('example.pub'))], trustedCheckpoint: fixture('example-checkpoint-2.txt') });
+      expect(result.ok && result.summary.rootHashHex).toBe('0250cc9545bd01d5125bca084ee0e665ffae755ad8ec256e1b06fbb2b56d29ef');
+    });
+
+    it('writes each event as the exact bytes its leaf hash covers, checkable with any SHA-256 tool', () => {
+      for (const line of linesOf(fixture('example-export.jsonl')).filter((text) => text.startsWith('{"kind":"record"'))) {
+        const eventBytes = Buffer.from(line.slice(line.indexOf('"event":') + '"event":'.length, -1), 'utf8');
+        const leafHash = createHash('sha256').update(Buffer.of(0)).update(eventBytes).digest('hex');
+        expect(line).toContain(`"leafHash":"${leafHash}"`);
+      }
     });
   });
 

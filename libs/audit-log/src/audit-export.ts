@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { auditEventLeafHash, auditEventSchema } from './audit-event';
 import type { AuditLogRecord } from './audit-log-record';
 import { AuditLogError, AuditLogErrorCode } from './audit-log.errors';
-import { CanonicalJsonError } from './canonical-json';
+import { CanonicalJsonError, canonicalizeJson } from './canonical-json';
 import { openCheckpoint, parseCheckpointBody, type VerifiedCheckpoint } from './checkpoint';
 import { EMPTY_TREE_HASH, HASH_BYTES, hashesEqual, hashFromHex, hashToHex, isHexHash } from './hash';
 import { foldSubtreeHashes, MerkleFrontier, perfectSubtreesOf, TREE_SIZE_MAX, verifyConsistency } from './merkle-tree';
@@ -83,7 +83,8 @@ export function* auditExportLines(input: AuditExportInput): Generator<string> {
   for (const record of input.records) {
     if (next >= treeSize) break;
     assert.equal(record.seq, next, 'records must come in seq order from 0');
-    yield JSON.stringify({ kind: 'record', seq: record.seq, leafHash: hashToHex(record.leafHash), event: record.event });
+    // The event is written in its canonical form, so the bytes on the line are the bytes the leaf hash covers.
+    yield `{"kind":"record","seq":${record.seq},"leafHash":"${hashToHex(record.leafHash)}","event":${canonicalizeJson(record.event)}}`;
     next += 1;
     yield* flushCheckpoints();
   }
