@@ -11,13 +11,13 @@ const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcOptions(), swcrc: false }
 const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts}/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/**/*.medium-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

@@ -1,0 +1,3 @@
+export * from './actor';
+export * from './auth.guard';
+export * from './credentials';

@@ -1,0 +1,4 @@
+export * from './data-source';
+export * from './identifiers';
+export * from './migrations';
+export * from './sql-executor';

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { databaseNameOf, quoteIdentifier } from './identifiers';
+
+/**
+ * Reviewed SQL migrations, never `synchronize` (R14). Each service owns a schema and a role; the runner
+ * connects as an administrator, creates both when missing, and applies the pending migrations in id order,
+ * each in its own transaction, under an advisory lock so that two instances starting together do not race.
+ * In SQL, `{{service_role}}` stands for the service's quoted role name, so grants live in the migrations.
+ */
+export interface Migration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+export interface MigrationTarget {
+  readonly adminUrl: string;
+  readonly schema: string;
+  readonly serviceRole: string;
+  readonly migrations: readonly Migration[];
+  readonly log?: (message: string) => void;
+}
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+const MIGRATION_ID_PATTERN = /^\d{4}-[a-z0-9-]+$/;
+
+export function checksumOf(sql: string): string {
+  return createHash('sha256').update(sql).digest('hex');
+}
+
+/** Reads `NNNN-name.sql` files from a folder, sorted by id. */
+export function migrationsFromDirectory(directory: string): Migration[] {
+  return fs
+    .readdirSync(directory)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => {
+      const id = name.replace(/\.sql$/, '');
+      if (!MIGRATION_ID_PATTERN.test(id)) throw new MigrationError(`migration file '${name}' must be named NNNN-kebab-name.sql`);
+      return { id, sql: fs.readFileSync(path.join(directory, name), 'utf8') };
+    });
+}
+
+/** Creates the database named in `adminUrl` when it does not exist (connecting to `postgres`). */
+export async function ensureDatabase(adminUrl: string): Promise<void> {
+  const database = databaseNameOf(adminUrl);
+  const maintenanceUrl = new URL(adminUrl);
+  maintenanceUrl.pathname = '/postgres';
+  const client = new Client({ connectionString: maintenanceUrl.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
+      } catch (error: unknown) {
+        // Another process created it between our check and our create.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function runMigrations(target: MigrationTarget): Promise<string[]> {
+  const log = target.log ?? (() => undefined);
+  const schema = quoteIdentifier(target.schema);
+  const role = quoteIdentifier(target.serviceRole);
+  const ids = new Set<string>();
+  for (const migration of target.migrations) {
+    if (!MIGRATION_ID_PATTERN.test(migration.id)) throw new MigrationError(`migration id '${migration.id}' must look like NNNN-kebab-name`);
+    if (ids.has(migration.id)) throw new MigrationError(`migration id '${migration.id}' appears twice`);
+    ids.add(migration.id);
+  }
+  const ordered = [...target.migrations].sort((a, b) => a.id.localeCompare(b.id));
+  const client = new Client({ connectionString: target.adminUrl });
+  await client.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`recon-migrate:${target.schema}`]);
+    await client.query(
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${target.serviceRole}') THEN
+           CREATE ROLE ${role} LOGIN;
+         END IF;
+       END $$`,
+    );
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+         migration_id text PRIMARY KEY,
+         checksum_sha256 text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Map(
+      (await client.query<{ migration_id: string; checksum_sha256: string }>(`SELECT migration_id, checksum_sha256 FROM ${schema}.schema_migrations`)).rows.map(
+        (row) => [row.migration_id, row.checksum_sha256],
+      ),
+    );
+    for (const migration of ordered) {
+      const checksum = checksumOf(migration.sql);
+      const previous = done.get(migration.id);
+      if (previous !== undefined) {
+        if (previous !== checksum) throw new MigrationError(`migration '${migration.id}' was changed after it was applied to schema ${target.schema}`);
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL search_path TO ${schema}`);
+        await client.query(migration.sql.replaceAll('{{service_role}}', role));
+        await client.query(`INSERT INTO ${schema}.schema_migrations (migration_id, checksum_sha256) VALUES ($1, $2)`, [migration.id, checksum]);
+        await client.query('COMMIT');
+      } catch (error: unknown) {
+        await client.query('ROLLBACK');
+        throw new MigrationError(`migration '${migration.id}' failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      applied.push(migration.id);
+      log(`applied migration ${migration.id} to schema ${target.schema}`);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`recon-migrate:${target.schema}`]).catch(() => undefined);
+    await client.end();
+  }
+  return applied;
+}
+
+/** Drops a schema and its service role. For tests and `recon` development resets only. */
+export async function dropSchemaAndRole(adminUrl: string, schema: string, serviceRole: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    await client.query(
+      `DO $$ BEGIN
+         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${serviceRole}') THEN
+           EXECUTE 'DROP OWNED BY ${quoteIdentifier(serviceRole)}';
+           EXECUTE 'DROP ROLE ${quoteIdentifier(serviceRole)}';
+         END IF;
+       END $$`,
+    );
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { Actor } from '@recon/auth';
+import type { Role } from '@recon/config';
+import { enqueueEvent } from '@recon/messaging';
+import { activeTraceId } from '@recon/observability';
+import type { SqlExecutor } from '@recon/persistence';
+import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from './clock';
+import { currentRequestContext } from './request-context';
+import { PLATFORM_CONFIG } from './tokens';
+import type { PlatformConfig } from '@recon/config';
+
+export interface AuditEntry {
+  readonly actor: Actor;
+  readonly role: Role | undefined;
+  /** `<entity>.<verb>`, e.g. `transaction.post`; the subject becomes `audit.<service>.<action>`. */
+  readonly action: string;
+  readonly entity: { readonly type: string; readonly id: string };
+  readonly before?: unknown;
+  readonly after?: unknown;
+  readonly details?: Record<string, unknown>;
+}
+
+/**
+ * Writes an audit event into the outbox of the same database transaction as the state change it
+ * describes, so the audit trail can never miss a committed change nor record one that rolled back.
+ */
+@Injectable()
+export class AuditRecorder {
+  constructor(
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+  ) {}
+
+  async record(executor: SqlExecutor, entry: AuditEntry): Promise<void> {
+    const eventId = this.ids.uuid();
+    const requestId = currentRequestContext()?.requestId;
+    const traceId = activeTraceId();
+    await enqueueEvent(executor, {
+      messageId: eventId,
+      subject: `audit.${this.config.serviceName}.${entry.action}`,
+      schemaVersion: 1,
+      payload: {
+        eventId,
+        occurredAt: this.clock.now().toISOString(),
+        service: this.config.serviceName,
+        actor: { id: entry.actor.id, role: entry.role ?? entry.actor.roles[0] ?? 'service' },
+        action: `${this.config.serviceName}.${entry.action}`,
+        entity: entry.entity,
+        ...(entry.before === undefined ? {} : { beforeHash: hashOf(entry.before) }),
+        ...(entry.after === undefined ? {} : { afterHash: hashOf(entry.after) }),
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(traceId === undefined ? {} : { traceId }),
+        ...(entry.details === undefined ? {} : { details: entry.details }),
+      },
+    });
+  }
+}
+
+/** SHA-256 over a stable JSON rendering (keys sorted), so equal states hash equally. */
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
+}

@@ -1,0 +1,9 @@
+export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+export const LOGGER = Symbol('LOGGER');
+export const DATA_SOURCE = Symbol('DATA_SOURCE');
+export const TRANSACTIONS = Symbol('TRANSACTIONS');
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+export const JETSTREAM = Symbol('JETSTREAM');
+export const JETSTREAM_MANAGER = Symbol('JETSTREAM_MANAGER');
+export const REDIS = Symbol('REDIS');
+export const TELEMETRY = Symbol('TELEMETRY');
