@@ -45,6 +45,10 @@ describe(detectEncoding.name, () => {
     expect(detectEncoding(iconv.encode('Müller;Überweisung;Straße 12;€ 12,30\n', 'cp1252'))).toMatchObject({ encoding: 'cp1252', reason: 'single-byte-fallback' });
   });
 
+  it('runs the heuristics when the fallback is UTF-8 but the bytes are not', () => {
+    expect(detectEncoding(iconv.encode(CHINESE_CSV, 'gb18030'), 'utf8').encoding).toBe('gb18030');
+  });
+
   it('uses the caller fallback instead of the heuristics when given one', () => {
     expect(detectEncoding(iconv.encode(CHINESE_CSV, 'gb18030'), 'cp852')).toMatchObject({ encoding: 'cp852', reason: 'option' });
   });

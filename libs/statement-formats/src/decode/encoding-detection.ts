@@ -57,8 +57,8 @@ export function xmlDeclaredEncoding(head: Buffer): string | undefined {
 /**
  * Picks the decoder for a file from its first bytes: a byte-order mark wins, then an XML declaration, then
  * valid UTF-8, then GB18030 when the non-ASCII bytes pair up like Chinese text, else Windows-1252 (the
- * superset of Latin-1 that European bank exports use). `fallback` replaces the two heuristics, for formats
- * whose profile knows its bank's encoding.
+ * superset of Latin-1 that European bank exports use). A single-byte or GB `fallback` replaces the two
+ * heuristics, for CSV profiles that know their bank's encoding.
  */
 export function detectEncoding(head: Buffer, fallback?: TextEncoding): DetectedEncoding {
   if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
@@ -76,7 +76,8 @@ export function detectEncoding(head: Buffer, fallback?: TextEncoding): DetectedE
     return { encoding, reason: 'xml-declaration', bomBytes: 0 };
   }
   if (isValidUtf8(head)) return { encoding: 'utf8', reason: 'utf8-valid', bomBytes: 0 };
-  if (fallback !== undefined) return { encoding: fallback, reason: 'option', bomBytes: 0 };
+  // A UTF-8 fallback cannot apply to bytes that just failed UTF-8 validation; the heuristics decide then.
+  if (fallback !== undefined && fallback !== 'utf8') return { encoding: fallback, reason: 'option', bomBytes: 0 };
   if (looksLikeGb18030(head)) return { encoding: 'gb18030', reason: 'gb18030-heuristic', bomBytes: 0 };
   return { encoding: 'cp1252', reason: 'single-byte-fallback', bomBytes: 0 };
 }
