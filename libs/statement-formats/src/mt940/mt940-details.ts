@@ -71,18 +71,35 @@ function parseGvc(text: string): Mt940Details {
   }
   let purpose = '';
   for (let code = 20; code <= 29; code += 1) purpose += subFields.get(code) ?? '';
-  for (let code = 60; code <= 63; code += 1) purpose += subFields.get(code) ?? '';
+  let purposeContinued = '';
+  for (let code = 60; code <= 63; code += 1) purposeContinued += subFields.get(code) ?? '';
   const details: Mt940Details = { gvc: text.slice(0, 3) };
   const name = ((subFields.get(32) ?? '') + (subFields.get(33) ?? '')).trim();
   if (name.length > 0) details.counterpartyName = clip(name);
   const account = (subFields.get(31) ?? '').trim();
   if (account.length > 0) details.counterpartyAccount = account;
   const keywords = splitSepaKeywords(purpose);
+  // ?60–?63 extend the purpose, but an id keyword (EREF, max 35 characters) never runs on into them: only a
+  // remittance (SVWZ) continues there; other text before the next keyword is kept as remittance.
+  const continued = splitSepaKeywords(purposeContinued);
+  const leading = continued.get('') ?? '';
+  if (leading.length > 0) {
+    if (keywords.has('SVWZ') && lastKeywordOf(purpose) === 'SVWZ') keywords.set('SVWZ', `${keywords.get('SVWZ') ?? ''}${leading}`);
+    else keywords.set('', `${keywords.get('') ?? ''}${keywords.has('') ? ' ' : ''}${leading}`.trim());
+  }
+  for (const [keyword, value] of continued) if (keyword !== '' && !keywords.has(keyword)) keywords.set(keyword, value);
   const endToEndId = keywords.get('EREF');
   if (endToEndId !== undefined && endToEndId.length > 0 && endToEndId !== 'NOTPROVIDED') details.endToEndId = endToEndId;
   const remittance = keywords.get('SVWZ') ?? keywords.get('') ?? '';
   if (remittance.length > 0) details.remittance = clip(remittance);
   return details;
+}
+
+function lastKeywordOf(purpose: string): string | undefined {
+  let last: string | undefined;
+  SEPA_KEYWORD_PATTERN.lastIndex = 0;
+  for (let match = SEPA_KEYWORD_PATTERN.exec(purpose); match !== null; match = SEPA_KEYWORD_PATTERN.exec(purpose)) last = match[1];
+  return last;
 }
 
 /** Splits "EREF+abc SVWZ+text" into keyword → value; text before the first keyword is under ''. */

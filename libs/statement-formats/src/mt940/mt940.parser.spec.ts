@@ -302,6 +302,7 @@ describe(parseSwiftAmount.name, () => {
     ['12,3,0', "amount '12,3,0' is not a decimal number"],
     ['12a', "amount '12a' is not a decimal number"],
     ['', 'amount is missing'],
+    ['500', "amount '500' has no decimal comma (SWIFT writes 500 as '500,')"],
     ['1,234', "amount '1,234': amount '1.234' has more than 2 decimal places"],
   ])('rejects %s', (text, reason) => {
     expect(parseSwiftAmount(text, 'EUR')).toBe(reason);

@@ -579,6 +579,8 @@ export function parseSwiftAmount(text: string, currency: string): bigint | strin
     else if (code < 48 || code > 57) return `amount ${quoteForReason(text)} is not a decimal number`;
   }
   if (separators > 1) return `amount ${quoteForReason(text)} is not a decimal number`;
+  // SWIFT amounts always carry the decimal comma (`500,`); a bare `500` is a damaged field, not an integer.
+  if (separators === 0) return `amount ${quoteForReason(text)} has no decimal comma (SWIFT writes 500 as '500,')`;
   let normalized = text.replace(',', '.');
   if (normalized.endsWith('.')) normalized = normalized.slice(0, -1);
   if (normalized.startsWith('.')) normalized = `0${normalized}`;
@@ -655,10 +657,11 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
   let bankTxCode: string | undefined;
   const typeLetter = text.charAt(position);
   const noTypeNonref = text.startsWith('NONREF', position) && (text.length === position + 6 || text.startsWith('//', position + 6));
-  if ((typeLetter === 'N' || typeLetter === 'F' || typeLetter === 'S') && !noTypeNonref) {
-    // Old ING/Triodos/Sberbank pad short codes with spaces (`NOV `, `S   `): accepted, and trimmed.
+  // SWIFT says N, F or S plus three characters; banks also send other letters (`MCI0`). Old ING/Triodos/Sberbank
+  // pad short codes with spaces (`NOV `, `S   `): accepted, and trimmed. Zenith omits the type (`//` follows).
+  if (isUpperLetter(typeLetter.charCodeAt(0)) && !noTypeNonref) {
     if (position + 4 > text.length || !isTypeCodeChar(text.charCodeAt(position + 1)) || !isTypeCodeChar(text.charCodeAt(position + 2)) || !isTypeCodeChar(text.charCodeAt(position + 3))) {
-      return `transaction type ${quoteForReason(text.slice(position, position + 4))} is not N, F or S plus three characters`;
+      return `transaction type ${quoteForReason(text.slice(position, position + 4))} is not a letter plus three characters (like NTRF)`;
     }
     bankTxCode = text.slice(position, position + 4).trim();
     position += 4;
