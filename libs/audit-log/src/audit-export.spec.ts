@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { type AuditEvent, auditEventLeafHash } from './audit-event';
-import { type ExportFailureReason, verifyExport, type VerifyExportOptions } from './audit-export';
+import { AUDIT_EXPORT_LINE_BYTES_MAX, type ExportFailureReason, verifyExport, type VerifyExportOptions } from './audit-export';
+import { signCheckpoint } from './checkpoint';
 import { AuditLogSequencer } from './audit-log-record';
 import { hashToHex } from './hash';
 import { MemoryMerkleTree } from './merkle-tree';
@@ -211,6 +212,36 @@ describe(verifyExport.name, () => {
       const index = lines.findIndex((line) => line.startsWith('{"kind":"consistency","fromSize":4'));
       lines[index] = lines[index]!.replace(/"proof":\["(.)/, (_, digit: string) => `"proof":["${digit === 'a' ? 'b' : 'a'}`);
       expect(await expectFailure(textOf(lines), 'consistency-proof-invalid')).toBe('the consistency proof from size 4 to 12 does not verify');
+    });
+
+    it('finds an event that hashes right but breaks the schema', async () => {
+      const tampered = editRecord(EXPORT, 3, (record) => {
+        record.event['injected'] = 'field';
+        rehash(record);
+      });
+      expect(await expectFailure(tampered, 'event-invalid', 3)).toContain('record seq 3: event.: Unrecognized key');
+    });
+
+    it('finds a checkpoint of another log', async () => {
+      const lines = linesOf(EXPORT);
+      const index = lines.findIndex((line) => line.includes('\\n12\\n'));
+      const note = signCheckpoint({ origin: 'other.example/log', size: 12, rootHash: LOG.tree.rootHash(), extensions: [] }, [parseSignerKey(KEY.signerKey)]);
+      lines[index] = JSON.stringify({ kind: 'checkpoint', note });
+      expect(await expectFailure(textOf(lines), 'origin-mismatch')).toBe(`checkpoint of log 'other.example/log' in an export of '${TEST_ORIGIN}'`);
+    });
+
+    it('finds an export that no checkpoint vouches for', async () => {
+      await expectFailure(testExportText(buildTestLog(0, [])), 'no-checkpoint');
+    });
+
+    it.each([
+      ['an unknown line kind', '{"kind":"bogus"}', 'malformed-line'],
+      ['a line that is not JSON', '{"kind":"record",', 'malformed-line'],
+      ['a line longer than the limit', JSON.stringify({ kind: 'record', pad: 'x'.repeat(AUDIT_EXPORT_LINE_BYTES_MAX) }), 'too-large'],
+    ])('finds %s', async (_, extra, reason) => {
+      const lines = linesOf(EXPORT);
+      lines.splice(3, 0, extra);
+      await expectFailure(textOf(lines), reason as ExportFailureReason);
     });
 
     it('refuses a file that is not an export', async () => {

@@ -250,7 +250,8 @@ class ExportVerification {
       return;
     }
     if (this.sawTrailingBlank) this.fail('malformed-line', lineNo, undefined, 'a blank line in the middle of the export');
-    if (Buffer.byteLength(line, 'utf8') > AUDIT_EXPORT_LINE_BYTES_MAX) this.fail(this.header ? 'too-large' : 'not-an-export', lineNo, undefined, `line is longer than ${AUDIT_EXPORT_LINE_BYTES_MAX} bytes`);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only for lines that could be over the limit.
+    if (line.length * 3 > AUDIT_EXPORT_LINE_BYTES_MAX && Buffer.byteLength(line, 'utf8') > AUDIT_EXPORT_LINE_BYTES_MAX) this.fail(this.header ? 'too-large' : 'not-an-export', lineNo, undefined, `line is longer than ${AUDIT_EXPORT_LINE_BYTES_MAX} bytes`);
     let value: unknown;
     try {
       value = JSON.parse(line);

@@ -30,7 +30,7 @@ export function canonicalizeJson(value: unknown): string {
 }
 
 export function canonicalJsonBytes(value: unknown): Uint8Array {
-  return new Uint8Array(Buffer.from(canonicalizeJson(value), 'utf8'));
+  return Buffer.from(canonicalizeJson(value), 'utf8');
 }
 
 /** Any surrogate code unit; the exact pairing check runs only on the rare strings that have one. */
