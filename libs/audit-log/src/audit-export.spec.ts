@@ -230,6 +230,14 @@ describe(verifyExport.name, () => {
       expect(await expectFailure(textOf(lines), 'origin-mismatch')).toBe(`checkpoint of log 'other.example/log' in an export of '${TEST_ORIGIN}'`);
     });
 
+    it('finds two signed checkpoints of one size with different roots', async () => {
+      const lines = linesOf(EXPORT);
+      const index = lines.findIndex((line) => line.includes('\\n12\\n'));
+      const forked = signCheckpoint({ origin: TEST_ORIGIN, size: 12, rootHash: LOG.tree.rootHash(11), extensions: [] }, [parseSignerKey(KEY.signerKey)]);
+      lines.splice(index + 1, 0, JSON.stringify({ kind: 'checkpoint', note: forked }));
+      expect(await expectFailure(textOf(lines), 'root-mismatch')).toContain('(equivocation)');
+    });
+
     it('finds an export that no checkpoint vouches for', async () => {
       await expectFailure(testExportText(buildTestLog(0, [])), 'no-checkpoint');
     });

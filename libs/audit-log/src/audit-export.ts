@@ -426,6 +426,9 @@ class ExportVerification {
   private checkRoot(checkpoint: VerifiedCheckpoint, lineNo: number): void {
     const computed = this.rootAt(checkpoint.size);
     if (!hashesEqual(computed, checkpoint.rootHash)) {
+      if (this.checkpoints.some((verified) => verified.size === checkpoint.size)) {
+        this.fail('root-mismatch', lineNo, undefined, `two signed checkpoints of size ${checkpoint.size} have different roots: the log signed two histories (equivocation)`);
+      }
       // Records below the largest size already confirmed are proven; the change is among the ones after it.
       const from = Math.min(this.provenBelow(checkpoint.size), Math.max(checkpoint.size - 1, 0));
       this.fail(

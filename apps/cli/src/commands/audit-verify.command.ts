@@ -23,7 +23,7 @@ import { CliError, EXIT_BAD_INPUT, EXIT_FINDINGS } from '../cli-error';
  * database, no network), and `recon audit keygen --name N --out DIR` to make the log's signing key.
  */
 interface VerifyOptions {
-  readonly key: readonly string[];
+  readonly key?: readonly string[];
   readonly checkpoint?: string;
 }
 
@@ -45,7 +45,7 @@ export function registerAuditVerifyCommand(program: Command): void {
         'and consistency with a checkpoint you kept. Exit 0 when all holds, 1 naming the first bad record, 2 on unreadable input.',
     )
     .argument('<export>', 'the export file (JSONL, see docs/audit-log.md)')
-    .option('--key <file>', 'public key file of the log: verifier key lines (<name>+<keyid>+<base64>) or PEM; repeat for rotated keys', collect, [])
+    .option('--key <file>', 'public key file of the log: verifier key lines (<name>+<keyid>+<base64>) or PEM; repeat for rotated keys', collect)
     .option('--checkpoint <file>', 'a signed checkpoint of this log you kept earlier: the export must extend it')
     .action(async (exportPath: string, options: VerifyOptions) => runAuditVerify(exportPath, options));
 
@@ -57,12 +57,12 @@ export function registerAuditVerifyCommand(program: Command): void {
     .action(async (options: KeygenOptions) => runAuditKeygen(options));
 }
 
-function collect(value: string, previous: readonly string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 async function runAuditVerify(exportPath: string, options: VerifyOptions): Promise<void> {
-  const publicKeys = await readKeys(options.key);
+  const publicKeys = await readKeys(options.key ?? []);
   const trustedCheckpoint = options.checkpoint === undefined ? undefined : await readSmallFile(options.checkpoint, NOTE_BYTES_MAX, '--checkpoint');
   await assertReadableFile(exportPath, 'export');
 
