@@ -9,6 +9,7 @@ import {
   MemoryMerkleTree,
   MerkleFrontier,
   merkleTreeHash,
+  nodeReaderFromLeafHashes,
   rootFromInclusionProof,
   rootHashFromReader,
   type TreeNodeId,
@@ -123,6 +124,15 @@ describe(MemoryMerkleTree.name, () => {
     expect(hexes(await generateConsistencyProof(sut, 6, 7))).toEqual(RFC6962_CONSISTENCY[3]![2]);
     expect(hashToHex(await rootHashFromReader(sut, 7))).toBe(RFC6962_ROOTS[6]);
     expect(await generateConsistencyProof(sut, 4, 4)).toEqual([]);
+  });
+});
+
+describe(nodeReaderFromLeafHashes.name, () => {
+  it('serves the published proofs from a store that keeps only leaf hashes', async () => {
+    const sut = nodeReaderFromLeafHashes((start, end) => Promise.resolve(leafHashes.slice(start, end)));
+    expect(hexes(await generateInclusionProof(sut, 0, 8))).toEqual(RFC6962_INCLUSION[0]![2]);
+    expect(hexes(await generateConsistencyProof(sut, 2, 5))).toEqual(RFC6962_CONSISTENCY[2]![2]);
+    expect(hashToHex(await rootHashFromReader(sut, 6))).toBe(RFC6962_ROOTS[5]);
   });
 });
 

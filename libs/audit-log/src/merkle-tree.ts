@@ -146,6 +146,26 @@ export function foldSubtreeHashes(hashes: readonly Uint8Array[]): Uint8Array {
   return hash;
 }
 
+/**
+ * A node reader for a store that keeps only leaf hashes: each node is recomputed from its 2^level leaves, read
+ * in one contiguous range per node. Proofs then cost O(n) hashing, fine for small logs; a store that persists the
+ * nodes `MerkleFrontier.append` reports answers in O(log n) instead.
+ */
+export function nodeReaderFromLeafHashes(readLeafHashes: (start: number, end: number) => Promise<readonly Uint8Array[]>): MerkleNodeReader {
+  return {
+    async readNodes(ids) {
+      const hashes: Uint8Array[] = [];
+      for (const id of ids) {
+        const width = 2 ** id.level;
+        const leaves = await readLeafHashes(id.index * width, (id.index + 1) * width);
+        assert.equal(leaves.length, width, `leaf store returned ${leaves.length} hashes for a node of ${width} leaves`);
+        hashes.push(merkleTreeHash(leaves));
+      }
+      return hashes;
+    },
+  };
+}
+
 async function hashRanges(reader: MerkleNodeReader, ranges: readonly LeafRange[]): Promise<Uint8Array[]> {
   const perRange = ranges.map(perfectSubtreesOf);
   const ids = perRange.flat();
