@@ -38,6 +38,8 @@ export function checksumOf(sql: string): string {
 
 /** Reads `NNNN-name.sql` files from a folder, sorted by id. */
 export function migrationsFromDirectory(directory: string): Migration[] {
+  // A service whose issue has not given it tables yet has no folder: it still gets the messaging tables.
+  if (!fs.existsSync(directory)) return [];
   return fs
     .readdirSync(directory)
     .filter((name) => name.endsWith('.sql'))
