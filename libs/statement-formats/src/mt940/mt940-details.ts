@@ -50,11 +50,16 @@ function isGvcStructured(text: string): boolean {
   return isDigit(text.charCodeAt(4)) && isDigit(text.charCodeAt(5));
 }
 
-const SEPA_KEYWORD_PATTERN = /(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT|IBAN|BIC|BREF|RREF)\+/g;
+const NO_KEYWORDS: ReadonlyMap<string, string> = new Map();
+
 
 function parseGvc(text: string): Mt940Details {
   const separator = text.charAt(3);
-  const subFields = new Map<number, string>();
+  // Only the sub-fields the canonical record uses are collected, straight into strings (runs once per entry).
+  let purpose = '';
+  let purposeContinued = '';
+  let name = '';
+  let account = '';
   let position = 3;
   while (position < text.length) {
     // Find the next `?NN` marker; a separator not followed by two digits is literal text.
@@ -62,26 +67,24 @@ function parseGvc(text: string): Mt940Details {
     while (next !== -1 && !(isDigit(text.charCodeAt(next + 1)) && isDigit(text.charCodeAt(next + 2)))) {
       next = text.indexOf(separator, next + 1);
     }
-    const code = Number(text.slice(position + 1, position + 3));
+    const code = (text.charCodeAt(position + 1) - 48) * 10 + (text.charCodeAt(position + 2) - 48);
     const end = next === -1 ? text.length : next;
-    const value = text.slice(position + 3, end);
-    subFields.set(code, (subFields.get(code) ?? '') + value);
+    if (code >= 20 && code <= 29) purpose += text.slice(position + 3, end);
+    else if (code >= 60 && code <= 63) purposeContinued += text.slice(position + 3, end);
+    else if (code === 32 || code === 33) name += text.slice(position + 3, end);
+    else if (code === 31) account += text.slice(position + 3, end);
     if (next === -1) break;
     position = next;
   }
-  let purpose = '';
-  for (let code = 20; code <= 29; code += 1) purpose += subFields.get(code) ?? '';
-  let purposeContinued = '';
-  for (let code = 60; code <= 63; code += 1) purposeContinued += subFields.get(code) ?? '';
   const details: Mt940Details = { gvc: text.slice(0, 3) };
-  const name = ((subFields.get(32) ?? '') + (subFields.get(33) ?? '')).trim();
+  name = name.trim();
   if (name.length > 0) details.counterpartyName = clip(name);
-  const account = (subFields.get(31) ?? '').trim();
+  account = account.trim();
   if (account.length > 0) details.counterpartyAccount = account;
   const keywords = splitSepaKeywords(purpose);
   // ?60–?63 extend the purpose, but an id keyword (EREF, max 35 characters) never runs on into them: only a
   // remittance (SVWZ) continues there; other text before the next keyword is kept as remittance.
-  const continued = splitSepaKeywords(purposeContinued);
+  const continued = purposeContinued.length === 0 ? NO_KEYWORDS : splitSepaKeywords(purposeContinued);
   const leading = continued.get('') ?? '';
   if (leading.length > 0) {
     if (keywords.has('SVWZ') && lastKeywordOf(purpose) === 'SVWZ') keywords.set('SVWZ', `${keywords.get('SVWZ') ?? ''}${leading}`);
@@ -95,27 +98,33 @@ function parseGvc(text: string): Mt940Details {
   return details;
 }
 
-function lastKeywordOf(purpose: string): string | undefined {
-  let last: string | undefined;
-  SEPA_KEYWORD_PATTERN.lastIndex = 0;
-  for (let match = SEPA_KEYWORD_PATTERN.exec(purpose); match !== null; match = SEPA_KEYWORD_PATTERN.exec(purpose)) last = match[1];
-  return last;
+const SEPA_KEYWORDS: ReadonlySet<string> = new Set(['EREF', 'KREF', 'MREF', 'CRED', 'DEBT', 'SVWZ', 'ABWA', 'ABWE', 'COAM', 'OAMT', 'IBAN', 'BREF', 'RREF']);
+
+/** Keyword starts (`EREF+` → index of E) found by scanning for `+`, the only anchor (no regex over long text). */
+function keywordPositions(purpose: string): { keyword: string; start: number }[] {
+  const found: { keyword: string; start: number }[] = [];
+  for (let plus = purpose.indexOf('+'); plus !== -1; plus = purpose.indexOf('+', plus + 1)) {
+    if (plus >= 4 && SEPA_KEYWORDS.has(purpose.slice(plus - 4, plus))) found.push({ keyword: purpose.slice(plus - 4, plus), start: plus - 4 });
+    else if (plus >= 3 && purpose.slice(plus - 3, plus) === 'BIC') found.push({ keyword: 'BIC', start: plus - 3 });
+  }
+  return found;
 }
 
-/** Splits "EREF+abc SVWZ+text" into keyword → value; text before the first keyword is under ''. */
+function lastKeywordOf(purpose: string): string | undefined {
+  const positions = keywordPositions(purpose);
+  return positions[positions.length - 1]?.keyword;
+}
+
+/** Splits "EREF+abc SVWZ+text" into keyword → value (first occurrence wins); text before the first keyword is under ''. */
 function splitSepaKeywords(purpose: string): Map<string, string> {
   const values = new Map<string, string>();
-  let keyword = '';
-  let valueStart = 0;
-  SEPA_KEYWORD_PATTERN.lastIndex = 0;
-  for (let match = SEPA_KEYWORD_PATTERN.exec(purpose); match !== null; match = SEPA_KEYWORD_PATTERN.exec(purpose)) {
-    const value = purpose.slice(valueStart, match.index).trim();
-    if (!values.has(keyword) && (keyword !== '' || value.length > 0)) values.set(keyword, value);
-    keyword = match[1] ?? '';
-    valueStart = match.index + match[0].length;
-  }
-  const last = purpose.slice(valueStart).trim();
-  if (!values.has(keyword) && (keyword !== '' || last.length > 0)) values.set(keyword, last);
+  const positions = keywordPositions(purpose);
+  const head = purpose.slice(0, positions[0]?.start ?? purpose.length).trim();
+  if (head.length > 0) values.set('', head);
+  positions.forEach((position, index) => {
+    const end = positions[index + 1]?.start ?? purpose.length;
+    if (!values.has(position.keyword)) values.set(position.keyword, purpose.slice(position.start + position.keyword.length + 1, end).trim());
+  });
   return values;
 }
 

@@ -16,7 +16,7 @@ import {
   type LineAccountingOptions,
   type LineDisposition,
 } from './line-accounting';
-import { parseMt940Details } from './mt940-details';
+import { parseMt940Details, type Mt940Details } from './mt940-details';
 
 /**
  * Streaming MT940 / MT942 reader. One pass, bounded memory:
@@ -79,6 +79,11 @@ interface StatementState {
   entryCount: number;
   pendingEntry?: { line61: Field; details: Field[] };
 }
+
+/** An entry under construction: optional keys are assigned in canonical order, `reversal` last. */
+type EntryDraft = { -readonly [K in keyof EntryRecord]?: EntryRecord[K] };
+
+const NO_DETAILS: Mt940Details = {};
 
 const KNOWN_PRE_TAGS: ReadonlySet<string> = new Set(['940', '9401', '942']);
 
@@ -673,29 +678,27 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
   const paddingAt = customerRef.indexOf('  ');
   if (paddingAt !== -1) customerRef = customerRef.slice(0, paddingAt);
   const bankRef = bankRefAt === -1 ? '' : rest.slice(bankRefAt + 2).trim();
-  const detailLines: string[] = [];
-  for (const detail of details) for (const line of detail.lines) detailLines.push(line);
-  const parsedDetails = detailLines.length === 0 ? {} : parseMt940Details(detailLines);
+  const parsedDetails = details.length === 0 ? NO_DETAILS : parseMt940Details(details.length === 1 ? (details[0]?.lines ?? []) : details.flatMap((detail) => detail.lines));
   if (parsedDetails.gvc !== undefined) bankTxCode = bankTxCode === undefined ? parsedDetails.gvc : `${bankTxCode}+${parsedDetails.gvc}`;
-  const digits = minorDigitsOf(currency);
-  const entry: EntryRecord = {
+  // Built by assignment in canonical key order (no spread temporaries: this runs once per entry of a large file).
+  const entry: EntryDraft = {
     kind: 'entry',
     statementId,
     lineNo: line61.startLineNo,
-    amount: formatMinorToDecimal(credit ? amountMinor : -amountMinor, digits),
+    amount: formatMinorToDecimal(credit ? amountMinor : -amountMinor, minorDigitsOf(currency)),
     currency,
-    ...(bookingDate !== undefined ? { bookingDate } : {}),
-    valueDate,
-    ...(bankRef.length > 0 && bankRef !== 'NONREF' ? { bankRef } : {}),
-    ...(parsedDetails.endToEndId !== undefined ? { endToEndId: parsedDetails.endToEndId } : {}),
-    ...(customerRef.length > 0 && customerRef !== 'NONREF' ? { customerRef } : {}),
-    ...(bankTxCode !== undefined ? { bankTxCode } : {}),
-    ...(parsedDetails.counterpartyName !== undefined ? { counterpartyName: parsedDetails.counterpartyName } : {}),
-    ...(parsedDetails.counterpartyAccount !== undefined ? { counterpartyAccount: parsedDetails.counterpartyAccount } : {}),
-    ...(parsedDetails.remittance !== undefined ? { remittance: parsedDetails.remittance } : {}),
-    reversal,
   };
-  return entry;
+  if (bookingDate !== undefined) entry.bookingDate = bookingDate;
+  entry.valueDate = valueDate;
+  if (bankRef.length > 0 && bankRef !== 'NONREF') entry.bankRef = bankRef;
+  if (parsedDetails.endToEndId !== undefined) entry.endToEndId = parsedDetails.endToEndId;
+  if (customerRef.length > 0 && customerRef !== 'NONREF') entry.customerRef = customerRef;
+  if (bankTxCode !== undefined) entry.bankTxCode = bankTxCode;
+  if (parsedDetails.counterpartyName !== undefined) entry.counterpartyName = parsedDetails.counterpartyName;
+  if (parsedDetails.counterpartyAccount !== undefined) entry.counterpartyAccount = parsedDetails.counterpartyAccount;
+  if (parsedDetails.remittance !== undefined) entry.remittance = parsedDetails.remittance;
+  entry.reversal = reversal;
+  return entry as EntryRecord;
 }
 
 /**
