@@ -32,11 +32,23 @@ CREATE TABLE outbox_messages (
 -- The relay reads only unpublished rows, oldest first; published rows stay out of this index.
 CREATE INDEX outbox_messages_unpublished_idx ON outbox_messages (position) WHERE published_at IS NULL;
 
--- One NOTIFY per inserting statement (not per row): it wakes the relay at once; polling is the fallback.
--- NOTIFY is transactional: a rolled-back insert wakes nobody.
-CREATE FUNCTION outbox_messages_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Wake-up: a relay with nothing to do arms this flag and sleeps; inserts NOTIFY only while it is armed, and a relay
+-- that finds work disarms it. Why not always NOTIFY: a notifying transaction takes a database-wide lock from its
+-- pre-commit to the end of its commit (WAL flush included), which serialises every notifying commit; under load
+-- (when the relay is busy anyway) that would cap the services' write rate. NOTIFY is transactional: a rolled-back
+-- insert wakes nobody.
+CREATE TABLE outbox_relay_wakeup (
+  singleton            boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  relay_waiting_since  timestamptz
+);
+INSERT INTO outbox_relay_wakeup (singleton) VALUES (true);
+
+-- The payload is the schema, so relays of services sharing a database ignore each other's inserts.
+CREATE FUNCTION outbox_messages_notify() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-  PERFORM pg_notify('${OUTBOX_NOTIFY_CHANNEL}', TG_TABLE_SCHEMA);
+  IF EXISTS (SELECT 1 FROM outbox_relay_wakeup WHERE relay_waiting_since IS NOT NULL) THEN
+    PERFORM pg_notify('${OUTBOX_NOTIFY_CHANNEL}', TG_TABLE_SCHEMA);
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -44,6 +56,7 @@ $$;
 CREATE TRIGGER outbox_messages_notify AFTER INSERT ON outbox_messages
   FOR EACH STATEMENT EXECUTE FUNCTION outbox_messages_notify();
 
+GRANT SELECT, UPDATE ON outbox_relay_wakeup TO {{service_role}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_messages TO {{service_role}};
 GRANT USAGE, SELECT ON SEQUENCE outbox_messages_position_seq TO {{service_role}};
 `;

@@ -137,6 +137,31 @@ describe(OutboxRelay.name, () => {
     }
   });
 
+  it('sends NOTIFY only while a relay is waiting for it, and disarms when stopped', async () => {
+    const listener = await env.pool.connect();
+    const notified: string[] = [];
+    listener.on('notification', (notification) => notified.push(notification.payload ?? ''));
+    try {
+      await listener.query('LISTEN recon_outbox');
+      const waitingSince = async () => (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
+      await env.transactions.transaction((executor) => enqueueEvent(executor, transactionPosted()));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(notified).toEqual([]);
+
+      const sut = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace, pollIntervalMs: 60_000 });
+      sut.start();
+      expect(await eventually(async () => (await waitingSince()) instanceof Date)).toBe(true);
+      await env.transactions.transaction((executor) => enqueueEvent(executor, transactionPosted()));
+      expect(await eventually(async () => notified.length === 1, 5_000)).toBe(true);
+      expect(notified).toEqual([env.schema]);
+      expect(await eventually(async () => (await env.streamMessageCount('LEDGER')) === 2, 5_000)).toBe(true);
+      await sut.stop();
+      expect(await waitingSince()).toBeNull();
+    } finally {
+      listener.release(true);
+    }
+  });
+
   it('wakes through a LISTEN connection made from a connection string', async () => {
     const sut = new OutboxRelay({
       transactions: env.transactions,

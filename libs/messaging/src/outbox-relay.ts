@@ -63,12 +63,19 @@ interface BatchOutcome {
   readonly failedCount: number;
 }
 
-const SELECT_BATCH_SQL = `SELECT message_id::text AS message_id, subject, headers, payload::text AS payload_text
-FROM outbox_messages
-WHERE published_at IS NULL AND available_at <= now()
-ORDER BY position
-LIMIT $1
-FOR UPDATE SKIP LOCKED`;
+// Two steps on purpose: pick and lock the ids first (a narrow sort even when the planner, with stale statistics
+// after a burst, scans all unpublished rows), then read the payloads of just those rows. Selecting the payload in
+// the first step made every batch render and sort every unpublished payload: 70 ms per batch at 20k rows.
+const SELECT_BATCH_SQL = `WITH next AS (
+  SELECT message_id, position FROM outbox_messages
+  WHERE published_at IS NULL AND available_at <= now()
+  ORDER BY position
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED
+)
+SELECT o.message_id::text AS message_id, o.subject, o.headers, o.payload::text AS payload_text
+FROM next JOIN outbox_messages AS o ON o.message_id = next.message_id
+ORDER BY next.position`;
 
 const MARK_PUBLISHED_SQL = `UPDATE outbox_messages SET published_at = now(), last_error = NULL
 WHERE message_id = ANY($1::uuid[])`;
@@ -85,7 +92,8 @@ WHERE o.message_id = f.message_id`;
  * run side by side without publishing a row twice), published concurrently with Nats-Msg-Id = message_id,
  * and marked published in one UPDATE only after every PubAck. A crash between publish and mark leaves the rows
  * unpublished: the next relay publishes them again and JetStream drops them as duplicates within the stream's
- * duplicate window (beyond it, consumers' inboxes drop them). Woken by LISTEN/NOTIFY, polling as a fallback.
+ * duplicate window (beyond it, consumers' inboxes drop them). An idle relay arms outbox_relay_wakeup and sleeps
+ * until an insert NOTIFYs it (a busy relay disarms it, sparing writers the cost of NOTIFY); polling is the fallback.
  */
 export class OutboxRelay {
   private readonly transactions: TransactionRunner;
@@ -97,6 +105,10 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeRequested = false;
+  /** This relay set outbox_relay_wakeup, so inserts NOTIFY. */
+  private armed = false;
+  /** A LISTEN connection is up. */
+  private listening = false;
   private wakeSleeper: (() => void) | undefined;
   private schema: string | undefined;
   private listener: { connection: ListenConnection; close: () => Promise<void> } | undefined;
@@ -198,6 +210,12 @@ export class OutboxRelay {
       try {
         outcome = await this.relayBatch();
         failureStreak = outcome.failedCount > 0 && outcome.publishedCount === 0 ? failureStreak + 1 : 0;
+        if (outcome.selectedCount > 0 && this.armed) await this.setWaiting(false);
+        if (outcome.selectedCount === 0 && this.listening && !this.armed) {
+          // Armed now; look once more, because an insert that read the flag before it was set sent no NOTIFY.
+          await this.setWaiting(true);
+          continue;
+        }
       } catch (error) {
         failureStreak += 1;
         this.logger.error({ error: errorMessageOf(error), failureStreak }, 'outbox relay: batch failed');
@@ -206,10 +224,19 @@ export class OutboxRelay {
       if (failureStreak > 0) {
         // NATS or the database is down: do not spin; the rows wait safely in the outbox.
         await this.sleep(Math.min(OUTBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** Math.min(failureStreak, 20)), false);
-      } else if (outcome === undefined || outcome.selectedCount < this.batchSize) {
+      } else if (outcome?.selectedCount === 0) {
         await this.sleep(this.pollIntervalMs, true);
       }
     }
+    if (this.armed) await this.setWaiting(false).catch(() => undefined);
+  }
+
+  /** Arms (or disarms) the outbox trigger's NOTIFY: only a sleeping relay needs waking. */
+  private async setWaiting(waiting: boolean): Promise<void> {
+    await this.transactions.transaction((executor) =>
+      executor.query('UPDATE outbox_relay_wakeup SET relay_waiting_since = CASE WHEN $1::boolean THEN now() END', [waiting]),
+    );
+    this.armed = waiting;
   }
 
   private wake(): void {
@@ -278,6 +305,7 @@ export class OutboxRelay {
       listener.connection.on('error', (error) => this.onListenerLost(errorMessageOf(error)));
       listener.connection.on('end', () => this.onListenerLost('connection ended'));
       await listener.connection.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+      this.listening = true;
       if (!this.running) await this.closeListener();
       this.wake(); // rows inserted while we were not listening
     } catch (error) {
@@ -286,6 +314,7 @@ export class OutboxRelay {
   }
 
   private onListenerLost(reason: string): void {
+    this.listening = false;
     const lost = this.listener;
     this.listener = undefined;
     if (lost !== undefined) {
@@ -302,6 +331,7 @@ export class OutboxRelay {
   }
 
   private async closeListener(): Promise<void> {
+    this.listening = false;
     const listener = this.listener;
     this.listener = undefined;
     if (listener === undefined) return;
