@@ -1,6 +1,6 @@
 import type { Money } from '@recon/money';
 import type { BatchTransaction, EntryRecord } from '../canonical';
-import { CamtFieldError, type CreditDebit, accountIdOf, creditDebitOf, dateChoiceOf, moneyOf, signed } from './camt-fields';
+import { CamtFieldError, type CreditDebit, accountIdOf, creditDebitOf, dateChoiceOf, moneyOf, signed, signedAmountOf } from './camt-fields';
 import { type XmlNode, childOf, childrenOf, nodeAt, textAt } from './xml-node';
 
 /** Most itemised transactions (`TxDtls`) kept for one entry; a bigger batch is rejected, not truncated. */
@@ -28,8 +28,8 @@ export function mapCamtEntry(ntry: XmlNode, statementId: string, lineNo: number)
   if (status === undefined) throw new CamtFieldError('entry has no status (Sts); only booked (BOOK) entries are statement lines');
   if (status !== 'BOOK') throw new CamtFieldError(statusReason(status));
 
-  const entryAmount = moneyOf(childOf(ntry, 'Amt'), 'entry amount');
   const indicator = creditDebitOf(ntry, 'entry');
+  const entryAmount = signedAmountOf(childOf(ntry, 'Amt'), indicator, 'entry amount');
   const reversalText = textAt(ntry, 'RvslInd');
   if (reversalText !== undefined && reversalText !== 'true' && reversalText !== 'false' && reversalText !== '1' && reversalText !== '0') {
     throw new CamtFieldError(`reversal indicator (RvslInd) '${reversalText.slice(0, 20)}' is neither true nor false`);
@@ -57,10 +57,10 @@ export function mapCamtEntry(ntry: XmlNode, statementId: string, lineNo: number)
   const customerRef = isBatch ? batchRef : (customerRefOf(single) ?? batchRef);
   const counterparty = isBatch ? undefined : counterpartyOf(single, indicator);
   const remittance = (single === undefined ? undefined : remittanceOf(single)) ?? textAt(ntry, 'AddtlNtryInf');
-  const transactions = isBatch ? mapTransactions(transactionNodes, entryAmount, indicator) : undefined;
+  const transactions = isBatch ? mapTransactions(transactionNodes, entryAmount.currency, indicator) : undefined;
 
   // Keys in CONTRACT.md order; absent fields are left out rather than set to undefined.
-  const record: Record<string, unknown> = { kind: 'entry', statementId, lineNo, amount: signed(entryAmount, indicator).toDecimalString(), currency: entryAmount.currency };
+  const record: Record<string, unknown> = { kind: 'entry', statementId, lineNo, amount: entryAmount.amount, currency: entryAmount.currency };
   if (bookingDate !== undefined) record.bookingDate = bookingDate;
   if (valueDate !== undefined) record.valueDate = valueDate;
   if (bankRef !== undefined) record.bankRef = bankRef;
@@ -158,10 +158,10 @@ function counterpartyOf(transaction: XmlNode | undefined, indicator: CreditDebit
  * transaction has no currency of its own); when any part has none (banks that list only references, or only
  * the original foreign amount) the entry keeps its total and lists no parts rather than misreading them.
  */
-function mapTransactions(nodes: readonly XmlNode[], entryAmount: Money, indicator: CreditDebit): BatchTransaction[] {
+function mapTransactions(nodes: readonly XmlNode[], entryCurrency: string, indicator: CreditDebit): BatchTransaction[] {
   const parts: BatchTransaction[] = [];
   for (let index = 0; index < nodes.length; index += 1) {
-    const part = mapTransaction(nodes[index]!, index, nodes.length, entryAmount, indicator);
+    const part = mapTransaction(nodes[index]!, index, nodes.length, entryCurrency, indicator);
     if (part === undefined) return [];
     parts.push(part);
   }
@@ -169,7 +169,7 @@ function mapTransactions(nodes: readonly XmlNode[], entryAmount: Money, indicato
 }
 
 /** The part's amount in the entry's currency: TxDtls/Amt (001.03+) or AmtDtls/TxAmt (001.02), else the counter-value. */
-function transactionAmountOf(transaction: XmlNode, entryAmount: Money, position: string): Money | undefined {
+function transactionAmountOf(transaction: XmlNode, entryCurrency: string, position: string): Money | undefined {
   const candidates = [
     childOf(transaction, 'Amt'),
     nodeAt(transaction, 'AmtDtls', 'TxAmt', 'Amt'),
@@ -178,14 +178,14 @@ function transactionAmountOf(transaction: XmlNode, entryAmount: Money, position:
   ];
   for (const candidate of candidates) {
     if (candidate === undefined) continue;
-    if (candidate.ccy?.trim() === entryAmount.currency) return moneyOf(candidate, `${position} amount`);
+    if (candidate.ccy?.trim() === entryCurrency) return moneyOf(candidate, `${position} amount`);
   }
   return undefined;
 }
 
-function mapTransaction(transaction: XmlNode, index: number, count: number, entryAmount: Money, entryIndicator: CreditDebit): BatchTransaction | undefined {
+function mapTransaction(transaction: XmlNode, index: number, count: number, entryCurrency: string, entryIndicator: CreditDebit): BatchTransaction | undefined {
   const position = `batch transaction ${index + 1} of ${count}`;
-  const amount = transactionAmountOf(transaction, entryAmount, position);
+  const amount = transactionAmountOf(transaction, entryCurrency, position);
   if (amount === undefined) return undefined;
   const indicator = textAt(transaction, 'CdtDbtInd') === undefined ? entryIndicator : creditDebitOf(transaction, position);
   const part: Record<string, unknown> = { amount: signed(amount, indicator).toDecimalString() };

@@ -254,6 +254,30 @@ describe(CamtStreamParser.name, () => {
     ]);
   });
 
+  it('writes amounts canonically: no leading zeros, no negative zero, padded to the minor digits', async () => {
+    const xml = camtDocument({
+      kind: '053',
+      version: 8,
+      records: [
+        standardRecord({
+          balances: [],
+          entries: [
+            { amount: '007.50', indicator: 'DBIT' },
+            { amount: '0.00', indicator: 'DBIT' },
+            { amount: '12.3', indicator: 'CRDT' },
+            { amount: '1000', currency: 'JPY', indicator: 'CRDT' },
+            { amount: '5', currency: 'KWD', indicator: 'DBIT' },
+            { amount: '000', currency: 'JPY', indicator: 'DBIT' },
+          ],
+        }),
+      ],
+    });
+
+    const amounts = entriesOf(await parse(xml)).map((entry) => entry.amount);
+
+    expect(amounts).toEqual(['-7.50', '0.00', '12.30', '1000', '-5.000', '0']);
+  });
+
   it.each([
     ['an unknown currency', { amount: '1.00', currency: 'EURO', indicator: 'CRDT' as const }, "currency 'EURO' is not an ISO 4217 code"],
     ['a non-number amount', { amount: '12,30', indicator: 'CRDT' as const }, "amount '12,30' is not a decimal number"],

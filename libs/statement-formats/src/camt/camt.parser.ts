@@ -4,7 +4,7 @@ import { CamtFieldError } from './camt-fields';
 import { mapCamtEntry } from './camt-entry.mapper';
 import { type CamtFormat, type CamtMessageType, camtMessageTypeOfAttributes } from './camt-message-type';
 import { CAMT_HEADER_ELEMENTS, type CamtStatementHeader, mapCamtStatementHeader } from './camt-statement.mapper';
-import { type XmlNode, newXmlNode, serializeXmlNode } from './xml-node';
+import { type XmlNode, appendChild, newXmlNode, serializeXmlNode } from './xml-node';
 
 /** Deepest element nesting accepted anywhere in the document; camt needs about 12. */
 export const XML_DEPTH_MAX = 64;
@@ -150,7 +150,7 @@ export class CamtStreamParser {
         return;
       }
       const node = newXmlNode(name, tag.attributes.Ccy);
-      capture.stack[capture.stack.length - 1]!.children.push(node);
+      appendChild(capture.stack[capture.stack.length - 1]!, node);
       capture.stack.push(node);
       return;
     }

@@ -6,12 +6,20 @@
 export interface XmlNode {
   readonly name: string;
   readonly ccy: string | undefined;
-  readonly children: XmlNode[];
+  /** NO_CHILDREN (shared, frozen) until the first child arrives: most elements are leaves. */
+  children: XmlNode[];
   text: string;
 }
 
+export const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
+
 export function newXmlNode(name: string, ccy: string | undefined): XmlNode {
-  return { name, ccy, children: [], text: '' };
+  return { name, ccy, children: NO_CHILDREN, text: '' };
+}
+
+export function appendChild(parent: XmlNode, child: XmlNode): void {
+  if (parent.children === NO_CHILDREN) parent.children = [child];
+  else parent.children.push(child);
 }
 
 export function childOf(node: XmlNode | undefined, name: string): XmlNode | undefined {
@@ -25,22 +33,39 @@ export function childrenOf(node: XmlNode | undefined, name: string): XmlNode[] {
   return node.children.filter((child) => child.name === name);
 }
 
-/** Follows a path of child names; the first match at each step. */
-export function nodeAt(node: XmlNode | undefined, ...path: readonly string[]): XmlNode | undefined {
+/**
+ * Follows a path of up to four child names; the first match at each step. Fixed parameters rather than a
+ * rest array: this runs dozens of times per entry on the hot path.
+ */
+export function nodeAt(node: XmlNode | undefined, first?: string, second?: string, third?: string, fourth?: string): XmlNode | undefined {
   let current = node;
-  for (const name of path) {
-    current = childOf(current, name);
-    if (current === undefined) return undefined;
-  }
-  return current;
+  if (first === undefined || current === undefined) return current;
+  current = childOf(current, first);
+  if (second === undefined || current === undefined) return current;
+  current = childOf(current, second);
+  if (third === undefined || current === undefined) return current;
+  current = childOf(current, third);
+  if (fourth === undefined || current === undefined) return current;
+  return childOf(current, fourth);
 }
 
-/** Trimmed text of the node at `path`, or undefined when the node is absent or its text is blank. */
-export function textAt(node: XmlNode | undefined, ...path: readonly string[]): string | undefined {
-  const target = nodeAt(node, ...path);
+/** Trimmed text of the node at the path, or undefined when the node is absent or its text is blank. */
+export function textAt(node: XmlNode | undefined, first?: string, second?: string, third?: string, fourth?: string): string | undefined {
+  const target = nodeAt(node, first, second, third, fourth);
   if (target === undefined) return undefined;
-  const text = target.text.trim();
-  return text.length === 0 ? undefined : text;
+  const text = target.text;
+  if (text.length === 0) return undefined;
+  const trimmed = isTrimmed(text) ? text : text.trim();
+  return trimmed.length === 0 ? undefined : trimmed;
+}
+
+/** Conservative: anything that might be whitespace to String.prototype.trim (controls, space, non-ASCII) says yes. */
+function isWhitespaceCode(code: number): boolean {
+  return code <= 32 || code >= 0x80;
+}
+
+function isTrimmed(text: string): boolean {
+  return !isWhitespaceCode(text.charCodeAt(0)) && !isWhitespaceCode(text.charCodeAt(text.length - 1));
 }
 
 function escapeXml(text: string): string {
