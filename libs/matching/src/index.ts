@@ -11,3 +11,4 @@ export * from './inputs/input-error';
 export * from './inputs/ledger-file.reader';
 export * from './inputs/bank-items.collector';
 export * from './inputs/balances-file.reader';
+export * from './inputs/canonical-jsonl.reader';

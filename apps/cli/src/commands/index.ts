@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAuditVerifyCommand } from './audit-verify.command';
 import { registerParseCommand } from './parse.command';
+import { registerReconcileCommand } from './reconcile.command';
 
 /**
  * Every subcommand lives in its own file and registers itself here, one line each.
@@ -9,4 +10,5 @@ export function registerCommands(program: Command): void {
   void program;
   registerParseCommand(program);
   registerAuditVerifyCommand(program);
+  registerReconcileCommand(program);
 }

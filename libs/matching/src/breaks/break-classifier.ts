@@ -72,6 +72,7 @@ export class BreakClassifier {
       this.classifyDuplicates(false);
       this.classifyMissing();
     }
+    if (this.pending('ledger').length > 0 || this.pending('bank').length > 0) throw new Error('an item ended in neither a match nor a break');
     this.classifyBalances(extras.statements ?? [], extras.balances ?? []);
     for (const finding of [...(extras.findings ?? [])].sort(compareFindings)) this.breaks.push(statementGap(finding));
     for (const line of [...(extras.rejected ?? [])].sort((a, b) => compareText(a.source, b.source) || a.lineNo - b.lineNo)) this.breaks.push(rejectedLine(line));

@@ -72,6 +72,14 @@ export interface ReconBreak {
   readonly lineNo?: number;
 }
 
+/** Key order of a break as written to breaks.jsonl: the CONTRACT fields first, then the explanation. */
+const BREAK_KEY_ORDER = [
+  'severity', 'currency', 'amount', 'ledger', 'bank', 'reason', 'account', 'valueDate', 'statementId', 'findingKind', 'source', 'lineNo',
+  'duplicateOf', 'ambiguous', 'candidates',
+] as const;
+
 export function makeBreak(type: BreakType, fields: Omit<ReconBreak, 'type' | 'category'>): ReconBreak {
-  return { type, category: BREAK_CATEGORY[type], ...fields };
+  const out: Record<string, unknown> = { type, category: BREAK_CATEGORY[type] };
+  for (const key of BREAK_KEY_ORDER) if (fields[key] !== undefined) out[key] = fields[key];
+  return out as unknown as ReconBreak;
 }

@@ -42,6 +42,10 @@ export class MatchingContext {
   readonly bankAccount: Int32Array;
   readonly ledgerRefExact: readonly (string | undefined)[];
   readonly ledgerRefNormalised: readonly (string | undefined)[];
+  /** endToEndId and customerRef as exact keys (the references the platform gave the bank), per bank line. */
+  readonly bankPlatformRefs: readonly (readonly string[])[];
+  /** The platform references, or the bankRef when there are none: what the reference rules join on. */
+  readonly bankMatchingRefs: readonly (readonly string[])[];
   readonly ignoredReferences: ReadonlySet<string>;
   /** Group index per item, -1 while unmatched. */
   readonly ledgerGroup: Int32Array;
@@ -66,6 +70,14 @@ export class MatchingContext {
       }
       return id;
     };
+    // Dates repeat across a day's items: convert each distinct one once.
+    const days = new Map<string, number | undefined>();
+    const dayOf = (date: string): number | undefined => {
+      if (days.has(date)) return days.get(date);
+      const day = dayNumberOf(date);
+      days.set(date, day);
+      return day;
+    };
     const ledgerCount = this.ledger.length;
     const bankCount = this.bank.length;
     this.ledgerDay = new Int32Array(ledgerCount);
@@ -75,7 +87,7 @@ export class MatchingContext {
     const refNormalised: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
     for (let index = 0; index < ledgerCount; index += 1) {
       const item = this.ledger[index]!;
-      const day = dayNumberOf(item.valueDate);
+      const day = dayOf(item.valueDate);
       if (day === undefined) throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: value date '${item.valueDate}' is not YYYY-MM-DD`);
       this.ledgerDay[index] = day;
       const account = accountKey(item.account);
@@ -92,13 +104,30 @@ export class MatchingContext {
     for (let index = 0; index < bankCount; index += 1) {
       const item = this.bank[index]!;
       const date = item.valueDate ?? item.bookingDate;
-      const day = date === undefined ? undefined : dayNumberOf(date);
+      const day = date === undefined ? undefined : dayOf(date);
       if (date !== undefined && day === undefined) throw new InvalidReconcileInputError(`bank line ${item.id}: date '${date}' is not YYYY-MM-DD`);
       this.bankDay[index] = day ?? DAY_UNKNOWN;
       const account = accountKey(item.account);
       this.bankAccount[index] = intern(accounts, account);
       this.bankAccountCurrency[index] = intern(accountCurrencies, `${account}|${item.currency}`);
     }
+    const platformRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
+    const matchingRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
+    const none: readonly string[] = [];
+    for (let index = 0; index < bankCount; index += 1) {
+      const item = this.bank[index]!;
+      const endToEnd = exactReferenceKey(item.endToEndId, this.ignoredReferences);
+      const customer = exactReferenceKey(item.customerRef, this.ignoredReferences);
+      const platform = endToEnd === undefined ? (customer === undefined ? none : [customer]) : customer === undefined || customer === endToEnd ? [endToEnd] : [endToEnd, customer];
+      platformRefs[index] = platform;
+      if (platform.length > 0) matchingRefs[index] = platform;
+      else {
+        const bankRef = exactReferenceKey(item.bankRef, this.ignoredReferences);
+        matchingRefs[index] = bankRef === undefined ? none : [bankRef];
+      }
+    }
+    this.bankPlatformRefs = platformRefs;
+    this.bankMatchingRefs = matchingRefs;
     this.ledgerGroup = new Int32Array(ledgerCount).fill(-1);
     this.bankGroup = new Int32Array(bankCount).fill(-1);
   }
@@ -123,21 +152,7 @@ export class MatchingContext {
     return Math.abs(this.ledgerDay[ledgerIndex]! - bankDay);
   }
 
-  bankRefsExact(bankIndex: number): string[] {
-    const item = this.bank[bankIndex]!;
-    const keys: string[] = [];
-    for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
-      const key = exactReferenceKey(reference, this.ignoredReferences);
-      if (key !== undefined && !keys.includes(key)) keys.push(key);
-    }
-    return keys;
-  }
 
-  /** Whether the bank line carries a reference the platform could have sent (not the bank's own bankRef). */
-  bankHasPlatformReference(bankIndex: number): boolean {
-    const item = this.bank[bankIndex]!;
-    return exactReferenceKey(item.endToEndId, this.ignoredReferences) !== undefined || exactReferenceKey(item.customerRef, this.ignoredReferences) !== undefined;
-  }
 }
 
 export function accountKey(account: string): string {

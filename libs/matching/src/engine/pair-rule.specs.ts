@@ -8,21 +8,12 @@ import type { PairRuleSpec } from './pair-rule.runner';
  * bankRef only stands in when neither is there, because it is unique per line and would otherwise keep a
  * bank-side duplicate (same payment booked twice under two bankRefs) from being recognised as a twin.
  */
-export function bankPlatformReferences(context: MatchingContext, bankIndex: number): string[] {
-  const item = context.bank[bankIndex]!;
-  const keys: string[] = [];
-  for (const reference of [item.endToEndId, item.customerRef]) {
-    const key = exactReferenceKey(reference, context.ignoredReferences);
-    if (key !== undefined && !keys.includes(key)) keys.push(key);
-  }
-  return keys;
+export function bankPlatformReferences(context: MatchingContext, bankIndex: number): readonly string[] {
+  return context.bankPlatformRefs[bankIndex]!;
 }
 
-export function bankReferencesForMatching(context: MatchingContext, bankIndex: number): string[] {
-  const keys = bankPlatformReferences(context, bankIndex);
-  if (keys.length > 0) return keys;
-  const bankRef = exactReferenceKey(context.bank[bankIndex]!.bankRef, context.ignoredReferences);
-  return bankRef === undefined ? [] : [bankRef];
+export function bankReferencesForMatching(context: MatchingContext, bankIndex: number): readonly string[] {
+  return context.bankMatchingRefs[bankIndex]!;
 }
 
 /** What identifies a bank line's movement apart from amount and date: its references, else its text. */

@@ -36,7 +36,7 @@ export interface RunRecord {
   readonly engineVersion: string;
   readonly rulesVersion: string;
   readonly rulesHash: string;
-  /** SHA-256 of the canonical, sorted ledger and bank items (independent of input order and file format). */
+  /** SHA-256 of the input files (CLI), or of the canonical sorted item lists (independent of order and format). */
   readonly ledgerHash: string;
   readonly bankHash: string;
   /** SHA-256 of matches.jsonl + breaks.jsonl as written: equal for a faithful replay. */
@@ -71,13 +71,23 @@ export interface ReconcilePhaseTimer {
   phase(name: string): void;
 }
 
+export interface ReconcileOptions {
+  readonly timer?: ReconcilePhaseTimer;
+  /**
+   * SHA-256 of the input files as read, when the caller has them (the CLI does). Without them the engine
+   * hashes the canonical, sorted item lists instead, which is independent of file format and order.
+   */
+  readonly inputHashes?: { readonly ledger: string; readonly bank: string };
+}
+
 /**
  * The matching engine: runs the rule chain, then classifies what is left into breaks. Pure and
  * deterministic: both sides are sorted by their ids first, all indexes are hash maps, and ties are never
  * broken by chance. Every ledger entry and every bank line ends in exactly one match group or one break
  * (asserted at the end).
  */
-export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, timer?: ReconcilePhaseTimer): ReconcileResult {
+export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: ReconcileOptions = {}): ReconcileResult {
+  const timer = options.timer;
   validateCurrencies(inputs.ledger, inputs.bank);
   const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
   timer?.phase('index');
@@ -112,7 +122,7 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, timer?: Rec
     .sort(compareMatches);
   const sortedBreaks = [...breaks].sort(compareBreaks);
   assertExclusive(context, matches, sortedBreaks);
-  const summary = summarise(context, ruleSet, matches, sortedBreaks);
+  const summary = summarise(context, ruleSet, matches, sortedBreaks, options.inputHashes);
   timer?.phase('summary');
   return { matches, breaks: sortedBreaks, summary };
 }
@@ -140,27 +150,32 @@ function compareBreaks(a: ReconBreak, b: ReconBreak): number {
   );
 }
 
-/** The exclusivity invariant, checked on the output itself: each id in exactly one group or break. */
+/**
+ * The exclusivity invariant on the output itself. Each assignment was already asserted when it was made (an
+ * item matched or classified twice throws); here the totals must add up, so nothing was left out either.
+ */
 function assertExclusive(context: MatchingContext, matches: readonly MatchOutput[], breaks: readonly ReconBreak[]): void {
-  const ledgerSeen = new Set<string>();
-  const bankSeen = new Set<string>();
-  const take = (seen: Set<string>, id: string, side: string): void => {
-    if (seen.has(id)) throw new Error(`${side} ${id} appears in more than one match or break`);
-    seen.add(id);
-  };
+  let ledgerCount = 0;
+  let bankCount = 0;
   for (const match of matches) {
-    for (const id of match.ledger) take(ledgerSeen, id, 'ledger entry');
-    for (const id of match.bank) take(bankSeen, id, 'bank line');
+    ledgerCount += match.ledger.length;
+    bankCount += match.bank.length;
   }
   for (const item of breaks) {
-    for (const id of item.ledger) take(ledgerSeen, id, 'ledger entry');
-    for (const id of item.bank) take(bankSeen, id, 'bank line');
+    ledgerCount += item.ledger.length;
+    bankCount += item.bank.length;
   }
-  if (ledgerSeen.size !== context.ledger.length) throw new Error(`${context.ledger.length - ledgerSeen.size} ledger entries ended in neither a match nor a break`);
-  if (bankSeen.size !== context.bank.length) throw new Error(`${context.bank.length - bankSeen.size} bank lines ended in neither a match nor a break`);
+  if (ledgerCount !== context.ledger.length) throw new Error(`${context.ledger.length} ledger entries but ${ledgerCount} places in matches and breaks`);
+  if (bankCount !== context.bank.length) throw new Error(`${context.bank.length} bank lines but ${bankCount} places in matches and breaks`);
 }
 
-function summarise(context: MatchingContext, ruleSet: RuleSet, matches: readonly MatchOutput[], breaks: readonly ReconBreak[]): ReconcileSummary {
+function summarise(
+  context: MatchingContext,
+  ruleSet: RuleSet,
+  matches: readonly MatchOutput[],
+  breaks: readonly ReconBreak[],
+  inputHashes: ReconcileOptions['inputHashes'],
+): ReconcileSummary {
   const matchesByRule: Record<string, { groups: number; ledgerEntries: number; bankLines: number }> = {};
   for (const rule of ruleSet.rules) matchesByRule[rule.id] = { groups: 0, ledgerEntries: 0, bankLines: 0 };
   let matchedLedger = 0;
@@ -186,8 +201,8 @@ function summarise(context: MatchingContext, ruleSet: RuleSet, matches: readonly
       engineVersion: ENGINE_VERSION,
       rulesVersion: ruleSet.version,
       rulesHash: ruleSet.rulesHash,
-      ledgerHash: hashLedger(context.ledger),
-      bankHash: hashBank(context.bank),
+      ledgerHash: inputHashes?.ledger ?? hashLedger(context.ledger),
+      bankHash: inputHashes?.bank ?? hashBank(context.bank),
       resultHash: hashResult(matches, breaks),
     },
     counts: {
@@ -257,48 +272,50 @@ function totalsByCurrency(context: MatchingContext, breaks: readonly ReconBreak[
   return result;
 }
 
-function hashLedger(ledger: readonly LedgerItem[]): string {
+/** Hash input accumulated in blocks of this many characters: one digest update per block, not per item. */
+const HASH_BLOCK_CHARACTERS = 1 << 20;
+
+/** Fields joined by TAB, items by LF; free text JSON-quoted so that a TAB or LF inside it cannot shift fields. */
+function hashItems<T>(items: readonly T[], line: (item: T) => string): string {
   const hash = createHash('sha256');
-  for (const item of ledger) {
-    hash.update(
-      JSON.stringify([item.entryId, item.account, item.amountMinor.toString(), item.currency, item.valueDate, item.reference ?? null, item.subAccount ?? null, item.bookingDate ?? null, item.description ?? null, item.kind ?? null, item.batchReference ?? null]),
-    );
-    hash.update('\n');
+  let block = '';
+  for (const item of items) {
+    block += line(item);
+    if (block.length >= HASH_BLOCK_CHARACTERS) {
+      hash.update(block);
+      block = '';
+    }
   }
+  hash.update(block);
   return hash.digest('hex');
+}
+
+function quoted(text: string | undefined): string {
+  return text === undefined ? '-' : JSON.stringify(text);
+}
+
+function hashLedger(ledger: readonly LedgerItem[]): string {
+  return hashItems(
+    ledger,
+    (item) =>
+      `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`,
+  );
 }
 
 function hashBank(bank: readonly BankItem[]): string {
-  const hash = createHash('sha256');
-  for (const item of bank) {
-    hash.update(
-      JSON.stringify([
-        item.id,
-        item.statementId,
-        item.lineNo,
-        item.account,
-        item.amountMinor.toString(),
-        item.currency,
-        item.valueDate ?? null,
-        item.bookingDate ?? null,
-        item.bankRef ?? null,
-        item.endToEndId ?? null,
-        item.customerRef ?? null,
-        item.remittance ?? null,
-        item.counterpartyName ?? null,
-        item.bankTxCode ?? null,
-        item.reversal,
-        (item.transactions ?? []).map((part) => [part.amountMinor.toString(), part.endToEndId ?? null, part.remittance ?? null]),
-      ]),
-    );
-    hash.update('\n');
-  }
-  return hash.digest('hex');
+  return hashItems(
+    bank,
+    (item) =>
+      `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
+      `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +
+      `${(item.transactions ?? []).map((part) => `${part.amountMinor}/${quoted(part.endToEndId)}/${quoted(part.remittance)}`).join(';')}\n`,
+  );
 }
 
+/** SHA-256 of the lines of matches.jsonl followed by those of breaks.jsonl, exactly as written. */
 export function hashResult(matches: readonly MatchOutput[], breaks: readonly ReconBreak[]): string {
   const hash = createHash('sha256');
-  for (const match of matches) hash.update(`${JSON.stringify(match)}\n`);
-  for (const item of breaks) hash.update(`${JSON.stringify(item)}\n`);
+  hash.update(hashItems(matches, (match) => `${JSON.stringify(match)}\n`));
+  hash.update(hashItems(breaks, (item) => `${JSON.stringify(item)}\n`));
   return hash.digest('hex');
 }

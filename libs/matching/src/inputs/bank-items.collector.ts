@@ -1,6 +1,5 @@
 import { isCurrencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor } from '@recon/money';
-// Type-only import of the canonical records (CONTRACT section 1); relative until the library's index lands.
-import type { CanonicalRecord, EntryRecord, StatementRecord } from '../../../statement-formats/src/canonical';
+import type { CanonicalRecord, EntryRecord, StatementRecord } from '@recon/statement-formats';
 import { isIsoDate } from '../model/iso-date';
 import type { BankItem, BankTransactionPart, RejectedLine, StatementBalance } from '../model/items';
 import { InputFileError } from './input-error';

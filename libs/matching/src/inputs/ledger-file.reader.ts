@@ -1,7 +1,7 @@
-import { parse as parseCsv } from 'csv-parse';
 import { currencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor, UnknownCurrencyError } from '@recon/money';
 import { isIsoDate } from '../model/iso-date';
 import type { LedgerItem } from '../model/items';
+import { csvRows } from './csv-rows';
 import { InputFileError, linesOfChunks } from './input-error';
 
 /** A bound on one run's ledger: beyond it the file is refused rather than exhausting memory. */
@@ -61,28 +61,20 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
     }
     return items;
   }
-  const parser = parseCsv({ columns: (header: string[]) => checkHeader(header, source), bom: true, skip_empty_lines: true, trim: false, relax_column_count: false, info: true, max_record_size: LEDGER_LINE_LENGTH_MAX });
-  const feeding = (async () => {
-    try {
-      for await (const chunk of chunks) {
-        if (!parser.write(chunk)) await new Promise((resolve) => parser.once('drain', resolve));
+  let header: string[] | undefined;
+  for await (const rows of csvRows(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
+    for (const row of rows) {
+      if (header === undefined) {
+        header = checkHeader(row.fields, source);
+        continue;
       }
-      parser.end();
-    } catch (error: unknown) {
-      parser.destroy(error instanceof Error ? error : new Error(String(error)));
+      if (row.fields.length !== header.length) throw new InputFileError(`${source} line ${row.lineNo}: ${row.fields.length} fields, but the header row has ${header.length}`);
+      const fields = row.fields;
+      const names = header;
+      add((name) => fields[names.indexOf(name)], `line ${row.lineNo}`);
     }
-  })();
-  try {
-    for await (const output of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      const record = output.record;
-      add((name) => record[name], `line ${output.info.lines}`);
-    }
-  } catch (error: unknown) {
-    if (error instanceof InputFileError) throw error;
-    throw new InputFileError(`${source}: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await feeding;
   }
+  if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
   return items;
 }
 
