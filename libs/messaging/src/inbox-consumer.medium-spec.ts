@@ -5,6 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { sampleAuditEvent, sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
 import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
+import { DeadLetterReplayError, listDeadLetters, replayDeadLetter } from './dead-letters';
 import { type IncomingEvent, InboxConsumer, type InboxConsumerOptions } from './inbox-consumer';
 import { enqueueEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -179,6 +180,36 @@ describe(InboxConsumer.name, () => {
     expect(calls).toBe(3);
     expect(sut.stats.deadLetterCount).toBe(1);
     expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(0);
+  });
+
+  it('replays a dead letter once its cause is fixed, and refuses a replay inside the duplicate window', async () => {
+    let broken = true;
+    const sut = await startConsumer({
+      maxDeliver: 1,
+      handler: async (event, executor) => {
+        if (broken) throw new Error('reference data missing');
+        await recordHandled(event, executor);
+      },
+    });
+    const [messageId] = await publishThroughOutbox(1);
+    expect(await eventually(async () => (await deadLetterCount()) === 1)).toBe(true);
+    const [deadLetter] = await listDeadLetters(env.pool);
+    expect(deadLetter).toMatchObject({ messageId, deliveryCount: 1, reason: 'handler failed on delivery 1 of 1: reference data missing' });
+    broken = false;
+    await expect(replayDeadLetter({ transactions: env.pool, jetstream: env.js, deadLetterId: deadLetter!.deadLetterId })).rejects.toThrow(DeadLetterReplayError);
+
+    const stream = streamNameFor(env.namespace, 'LEDGER');
+    const config = (await env.jsm.streams.info(stream)).config;
+    await env.jsm.streams.update(stream, { ...config, duplicate_window: 200 * 1e6 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await replayDeadLetter({ transactions: env.pool, jetstream: env.js, deadLetterId: deadLetter!.deadLetterId });
+      expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
+      expect(await listDeadLetters(env.pool)).toEqual([]);
+      expect(sut.stats.processedCount).toBe(1);
+    } finally {
+      await env.jsm.streams.update(stream, config);
+    }
   });
 
   it('dead-letters invalid messages without calling the handler', async () => {

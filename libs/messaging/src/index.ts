@@ -1,3 +1,4 @@
+export * from './dead-letters';
 export * from './inbox-consumer';
 export * from './message-headers';
 export * from './messaging-logger';
