@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { UnreadableStatementError, type CanonicalRecord, type EntryRecord, type StatementRecord } from '../canonical';
 import { collect, linesOf } from '../parser.port';
 import type { LineDisposition } from './line-accounting';
-import { Mt9xxReader, mt940Parser, mt942Parser, parseMt9xx, parseSwiftAmount } from './mt940.parser';
+import fc from 'fast-check';
+import { formatMinorToDecimal } from '@recon/money';
+import { Mt9xxReader, mt940Parser, mt942Parser, parseMt9xx, parseSwiftAmount, swiftAmountToDecimal } from './mt940.parser';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, 'test-fixtures', name), 'utf8');
 
@@ -283,6 +285,21 @@ describe(Mt9xxReader.name, () => {
       expect(first.value).toMatchObject({ kind: 'statement', statementId: 'STARTUMS' });
       expect(fed).toBeLessThan(all.length);
     });
+  });
+});
+
+describe(swiftAmountToDecimal.name, () => {
+  it('agrees with parseSwiftAmount + formatMinorToDecimal on any digit string with one separator', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9]{0,15}[,.][0-9]{0,4}$/), fc.constantFrom(0, 2, 3), (text, digits) => {
+        const currency = digits === 0 ? 'JPY' : digits === 2 ? 'EUR' : 'KWD';
+        const exact = parseSwiftAmount(text, currency);
+        const fast = swiftAmountToDecimal(text, digits);
+        if (typeof exact === 'string') expect(fast).toBeUndefined();
+        else expect(fast).toBe(formatMinorToDecimal(exact, digits));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { MoneyFormatError, formatMinorToDecimal, isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money';
+import { DECIMAL_STRING_LENGTH_MAX, MoneyFormatError, formatMinorToDecimal, isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money';
 import {
   UnreadableStatementError,
   type CanonicalRecord,
@@ -586,15 +586,49 @@ export function parseSwiftAmount(text: string, currency: string): bigint | strin
   if (separators > 1) return `amount ${quoteForReason(text)} is not a decimal number`;
   // SWIFT amounts always carry the decimal comma (`500,`); a bare `500` is a damaged field, not an integer.
   if (separators === 0) return `amount ${quoteForReason(text)} has no decimal comma (SWIFT writes 500 as '500,')`;
+  if (text.charCodeAt(0) === 44 || text.charCodeAt(0) === 46) return `amount ${quoteForReason(text)} has no digit before the decimal comma`;
   let normalized = text.replace(',', '.');
   if (normalized.endsWith('.')) normalized = normalized.slice(0, -1);
-  if (normalized.startsWith('.')) normalized = `0${normalized}`;
   try {
     return parseDecimalToMinor(normalized, minorDigitsOf(currency), { allowTrailingZeros: true });
   } catch (error) {
     if (error instanceof MoneyFormatError) return `amount ${quoteForReason(text)}: ${error.message}`;
     throw error;
   }
+}
+
+/**
+ * Fast exact path for the entry amount (runs once per entry): `000001234,5` with 2 minor digits → `1234.50`, by
+ * string manipulation only. Undefined when the text is not a plain SWIFT amount; the caller then asks
+ * parseSwiftAmount for the precise reason. Extra fraction digits are accepted only when they are zeros.
+ */
+export function swiftAmountToDecimal(text: string, digits: number): string | undefined {
+  let separator = -1;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 44 || code === 46) {
+      if (separator !== -1) return undefined;
+      separator = index;
+    } else if (code < 48 || code > 57) return undefined;
+  }
+  if (separator <= 0 || text.length > DECIMAL_STRING_LENGTH_MAX) return undefined;
+  let wholeStart = 0;
+  while (wholeStart < separator - 1 && text.charCodeAt(wholeStart) === 48) wholeStart += 1;
+  const whole = text.slice(wholeStart, separator);
+  let fraction = text.slice(separator + 1);
+  if (fraction.length > digits) {
+    for (let index = digits; index < fraction.length; index += 1) if (fraction.charCodeAt(index) !== 48) return undefined;
+    fraction = fraction.slice(0, digits);
+  } else if (fraction.length < digits) fraction = fraction.padEnd(digits, '0');
+  return digits === 0 ? whole : `${whole}.${fraction}`;
+}
+
+function isZeroDecimal(decimal: string): boolean {
+  for (let index = 0; index < decimal.length; index += 1) {
+    const code = decimal.charCodeAt(index);
+    if (code !== 48 && code !== 46) return false;
+  }
+  return true;
 }
 
 /** `C170605EUR000000010000,50` → balance, or a reason. */
@@ -655,8 +689,13 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
     if ((code >= 48 && code <= 57) || code === 44 || code === 46) position += 1;
     else break;
   }
-  const amountMinor = parseSwiftAmount(text.slice(amountStart, position), currency);
-  if (typeof amountMinor === 'string') return amountMinor;
+  const digits = minorDigitsOf(currency);
+  const amountText = text.slice(amountStart, position);
+  const amountDecimal = swiftAmountToDecimal(amountText, digits);
+  if (amountDecimal === undefined) {
+    const reason = parseSwiftAmount(amountText, currency);
+    return typeof reason === 'string' ? reason : `amount ${quoteForReason(amountText)} is not a decimal number`;
+  }
   // RC (reversal of a credit) takes money out; RD (reversal of a debit) brings it back: the sign follows the money.
   const credit = (mark === 'C') !== reversal;
   let bankTxCode: string | undefined;
@@ -685,7 +724,7 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
     kind: 'entry',
     statementId,
     lineNo: line61.startLineNo,
-    amount: formatMinorToDecimal(credit ? amountMinor : -amountMinor, minorDigitsOf(currency)),
+    amount: credit || isZeroDecimal(amountDecimal) ? amountDecimal : `-${amountDecimal}`,
     currency,
   };
   if (bookingDate !== undefined) entry.bookingDate = bookingDate;
