@@ -141,11 +141,11 @@ function compareBreaks(a: ReconBreak, b: ReconBreak): number {
     BREAK_TYPES.indexOf(a.type) - BREAK_TYPES.indexOf(b.type) ||
     compareText(a.ledger[0] ?? '', b.ledger[0] ?? '') ||
     compareText(a.bank[0] ?? '', b.bank[0] ?? '') ||
+    compareText(a.source ?? '', b.source ?? '') ||
+    (a.lineNo ?? 0) - (b.lineNo ?? 0) ||
     compareText(a.account ?? '', b.account ?? '') ||
     compareText(a.currency, b.currency) ||
     compareText(a.statementId ?? '', b.statementId ?? '') ||
-    compareText(a.source ?? '', b.source ?? '') ||
-    (a.lineNo ?? 0) - (b.lineNo ?? 0) ||
     compareText(a.reason, b.reason)
   );
 }

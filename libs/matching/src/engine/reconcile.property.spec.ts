@@ -1,0 +1,107 @@
+import fc from 'fast-check';
+import { defaultRuleSet } from '../rules/rule-set';
+import type { BankItem, LedgerItem } from '../model/items';
+import { bankItem, ledgerItem } from '../testing/items.fixtures';
+import { generateScenario } from '../testing/scenario.generator';
+import { reconcile } from './reconcile';
+
+const ruleSet = defaultRuleSet();
+
+/** Small random days where collisions are likely: few amounts, few references, few dates. */
+const ledgerArbitrary = fc.uniqueArray(
+  fc.record({
+    id: fc.integer({ min: 0, max: 999 }),
+    amount: fc.constantFrom('10.00', '-10.00', '25.50', '-7.25', '100.00'),
+    reference: fc.option(fc.constantFrom('PLAT-D-000001', 'PLAT-D-000002', 'PW00001234-ORDER-1-X', 'BATCH-000001'), { nil: undefined }),
+    batch: fc.option(fc.constant('BATCH-000001'), { nil: undefined }),
+    day: fc.integer({ min: 1, max: 6 }),
+  }),
+  { selector: (item) => item.id, maxLength: 25 },
+);
+const bankArbitrary = fc.uniqueArray(
+  fc.record({
+    id: fc.integer({ min: 0, max: 999 }),
+    amount: fc.constantFrom('10.00', '-10.00', '25.50', '-7.25', '100.00', '-35.00'),
+    endToEndId: fc.option(fc.constantFrom('PLAT-D-000001', 'PLAT-D-000002', 'NOTPROVIDED', 'BATCH-000001'), { nil: undefined }),
+    customerRef: fc.option(fc.constantFrom('PW00001234-ORDE', 'OTHER'), { nil: undefined }),
+    remittance: fc.option(fc.constantFrom('deposit plat d 000001', 'fee'), { nil: undefined }),
+    day: fc.integer({ min: 1, max: 6 }),
+    currency: fc.constantFrom('EUR', 'EUR', 'EUR', 'USD'),
+  }),
+  { selector: (item) => item.id, maxLength: 25 },
+);
+
+function toLedger(items: fc.infer<typeof ledgerArbitrary>): LedgerItem[] {
+  return items.map((item) =>
+    ledgerItem(`L${item.id}`, item.amount, { valueDate: `2025-01-0${item.day}`, ...(item.reference === undefined ? {} : { reference: item.reference }), ...(item.batch === undefined ? {} : { batchReference: item.batch }) }),
+  );
+}
+
+function toBank(items: fc.infer<typeof bankArbitrary>): BankItem[] {
+  return items.map((item) =>
+    bankItem(`B${item.id}`, item.amount, {
+      valueDate: `2025-01-0${item.day}`,
+      currency: item.currency,
+      ...(item.endToEndId === undefined ? {} : { endToEndId: item.endToEndId }),
+      ...(item.customerRef === undefined ? {} : { customerRef: item.customerRef }),
+      ...(item.remittance === undefined ? {} : { remittance: item.remittance }),
+    }),
+  );
+}
+
+function expectExclusive(ledger: readonly LedgerItem[], bank: readonly BankItem[], result: ReturnType<typeof reconcile>): void {
+  const ledgerIds = [...result.matches.flatMap((match) => match.ledger), ...result.breaks.flatMap((item) => item.ledger)].sort();
+  const bankIds = [...result.matches.flatMap((match) => match.bank), ...result.breaks.flatMap((item) => item.bank)].sort();
+  expect(ledgerIds).toEqual(ledger.map((item) => item.entryId).sort());
+  expect(bankIds).toEqual(bank.map((item) => item.id).sort());
+}
+
+describe(`${reconcile.name} properties`, () => {
+  it('puts every ledger entry and every bank line in exactly one match or one break', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, (ledgerSpec, bankSpec) => {
+        const ledger = toLedger(ledgerSpec);
+        const bank = toBank(bankSpec);
+        expectExclusive(ledger, bank, reconcile({ ledger, bank }, ruleSet));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same result whatever the order of the inputs', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, fc.integer(), (ledgerSpec, bankSpec, seed) => {
+        const ledger = toLedger(ledgerSpec);
+        const bank = toBank(bankSpec);
+        const expected = reconcile({ ledger, bank }, ruleSet);
+        const shuffledLedger = shuffle(ledger, seed);
+        const shuffledBank = shuffle(bank, seed + 1);
+        const actual = reconcile({ ledger: shuffledLedger, bank: shuffledBank }, ruleSet);
+        expect(actual.matches).toEqual(expected.matches);
+        expect(actual.breaks).toEqual(expected.breaks);
+        expect(actual.summary).toEqual(expected.summary);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives the same result for a shuffled generated day', () => {
+    const scenario = generateScenario({ seed: 7, movements: 3_000, faultRate: 0.05 });
+    const expected = reconcile({ ledger: scenario.ledger, bank: scenario.bank }, ruleSet);
+    const actual = reconcile({ ledger: shuffle(scenario.ledger, 11), bank: shuffle(scenario.bank, 13) }, ruleSet);
+
+    expect(actual.summary.run.resultHash).toBe(expected.summary.run.resultHash);
+    expectExclusive(scenario.ledger, scenario.bank, actual);
+  });
+});
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed >>> 0 || 1;
+  for (let index = out.length - 1; index > 0; index -= 1) {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    const other = state % (index + 1);
+    [out[index], out[other]] = [out[other]!, out[index]!];
+  }
+  return out;
+}
