@@ -22,11 +22,15 @@ export interface PostTransactionsCommand {
   readonly actor: Actor;
   readonly role: Role | undefined;
   readonly items: readonly PostTransactionItem[];
+  readonly withViews: boolean;
 }
 
 export interface PostedItem {
   readonly status: 'created' | 'replayed';
-  readonly transaction: TransactionView;
+  readonly transactionId: string;
+  readonly idempotencyKey: string;
+  /** The full transaction, read back for single postings; bulk posting answers with ids only. */
+  readonly transaction?: TransactionView;
 }
 
 /** Signals that another request inserted one of our idempotency keys after we looked: rerun the whole unit. */
@@ -119,16 +123,18 @@ export class PostTransactionsUseCase {
       throw new InsufficientFundsSignal(journalError(JournalErrorCode.InsufficientFunds, `account '${overdrawn.account.code}' would go below zero`));
     }
     await this.recordEvents(executor, command, newTransactions);
-    const views = await this.journal.loadViews(executor, [...new Set(transactionIdByKey.values())]);
+    const views = command.withViews ? await this.journal.loadViews(executor, [...new Set(transactionIdByKey.values())]) : undefined;
     const createdKeys = new Set(newTransactions.map((tx) => tx.idempotencyKey));
     const seen = new Set<string>();
     return ok(
       command.items.map((item) => {
-        const view = views.get(transactionIdByKey.get(item.idempotencyKey) ?? '');
-        if (view === undefined) throw new Error(`transaction for key '${item.idempotencyKey}' vanished`);
+        const transactionId = transactionIdByKey.get(item.idempotencyKey);
+        if (transactionId === undefined) throw new Error(`transaction for key '${item.idempotencyKey}' vanished`);
+        const view = views?.get(transactionId);
+        if (views !== undefined && view === undefined) throw new Error(`transaction ${transactionId} vanished`);
         const status = createdKeys.has(item.idempotencyKey) && !seen.has(item.idempotencyKey) ? 'created' : 'replayed';
         seen.add(item.idempotencyKey);
-        return { status, transaction: view };
+        return { status, transactionId, idempotencyKey: item.idempotencyKey, ...(view === undefined ? {} : { transaction: view }) };
       }),
     );
   }

@@ -62,7 +62,7 @@ export class ReverseTransactionUseCase {
       }
       const view = (await this.journal.loadViews(executor, [stored.transactionId])).get(stored.transactionId);
       if (view === undefined) throw new Error(`transaction ${stored.transactionId} vanished`);
-      return ok({ status: 'replayed', transaction: view });
+      return ok({ status: 'replayed', transactionId: view.transactionId, idempotencyKey: view.idempotencyKey, transaction: view });
     }
     const original = await this.journal.findForReversal(executor, command.transactionId);
     if (original === undefined) return err(journalError(JournalErrorCode.TransactionNotFound, `no transaction '${command.transactionId}'`));
@@ -114,6 +114,6 @@ export class ReverseTransactionUseCase {
     });
     const view = (await this.journal.loadViews(executor, [reversal.transactionId])).get(reversal.transactionId);
     if (view === undefined) throw new Error('reversal vanished');
-    return ok({ status: 'created', transaction: view });
+    return ok({ status: 'created', transactionId: view.transactionId, idempotencyKey: view.idempotencyKey, transaction: view });
   }
 }

@@ -62,7 +62,7 @@ export class TransactionsHttpController {
   async post(@CurrentActor() actor: Actor, @Headers('idempotency-key') keyHeader: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const idempotencyKey = requireIdempotencyKey(keyHeader);
     const input = transactionInputSchema.parse(body);
-    const result = await this.postTransactions.execute({ actor, role: effectiveRole(actor, POSTING_ROLES), items: [{ idempotencyKey, input }] });
+    const result = await this.postTransactions.execute({ actor, role: effectiveRole(actor, POSTING_ROLES), items: [{ idempotencyKey, input }], withViews: true });
     if (!result.ok) throw toHttpException(result.error);
     const [item] = result.value as [PostedItem];
     response.status(item.status === 'created' ? 201 : 200);
@@ -84,12 +84,12 @@ export class TransactionsHttpController {
       }
       return { idempotencyKey, input: parsed.data };
     });
-    const result = await this.postTransactions.execute({ actor, role: effectiveRole(actor, POSTING_ROLES), items });
+    const result = await this.postTransactions.execute({ actor, role: effectiveRole(actor, POSTING_ROLES), items, withViews: false });
     if (!result.ok) throw toHttpException(result.error);
     return {
       created: result.value.filter((item) => item.status === 'created').length,
       replayed: result.value.filter((item) => item.status === 'replayed').length,
-      results: result.value.map((item) => ({ status: item.status, transactionId: item.transaction.transactionId, idempotencyKey: item.transaction.idempotencyKey })),
+      results: result.value.map((item) => ({ status: item.status, transactionId: item.transactionId, idempotencyKey: item.idempotencyKey })),
     };
   }
 
