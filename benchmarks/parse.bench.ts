@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStatementFile } from '@recon/statement-formats';
 
@@ -100,12 +100,15 @@ interface BenchResult {
   readonly entries: number;
   readonly rejected: number;
   readonly seconds: number;
+  /** CPU time of this process (user + system): on a shared machine it says more than wall time. */
+  readonly cpuSeconds: number;
   readonly megabytes: number;
 }
 
 async function measure(label: string, path: string): Promise<BenchResult> {
   const megabytes = statSync(path).size / (1024 * 1024);
   const startedAt = process.hrtime.bigint();
+  const cpuAtStart = process.cpuUsage();
   let entries = 0;
   let rejected = 0;
   for await (const record of readStatementFile(path)) {
@@ -113,7 +116,8 @@ async function measure(label: string, path: string): Promise<BenchResult> {
     else if (record.kind === 'rejected') rejected += 1;
   }
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-  return { label, entries, rejected, seconds, megabytes };
+  const cpu = process.cpuUsage(cpuAtStart);
+  return { label, entries, rejected, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, megabytes };
 }
 
 function report(result: BenchResult): void {
@@ -122,11 +126,14 @@ function report(result: BenchResult): void {
   process.stdout.write(
     `${result.label.padEnd(8)} ${String(result.entries).padStart(9)} entries ${String(result.rejected).padStart(6)} rejected ` +
       `${result.megabytes.toFixed(1).padStart(8)} MB ${result.seconds.toFixed(2).padStart(7)} s ` +
-      `${String(entriesPerSecond).padStart(8)} entries/s ${(result.megabytes / result.seconds).toFixed(1).padStart(6)} MB/s  [${verdict}]\n`,
+      `${String(entriesPerSecond).padStart(8)} entries/s ${(result.megabytes / result.seconds).toFixed(1).padStart(6)} MB/s  [${verdict}]  ` +
+      `cpu ${result.cpuSeconds.toFixed(2)} s = ${Math.round(result.entries / result.cpuSeconds)} entries/cpu-s, ` +
+      `${Math.round((result.megabytes * 1024 * 1024) / Math.max(1, result.entries))} bytes/entry\n`,
   );
 }
 
 async function main(): Promise<void> {
+  process.stdout.write(`bench:parse ${ENTRY_COUNT} entries, load average ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${availableParallelism()} cores\n`);
   const directory = mkdtempSync(join(tmpdir(), 'recon-parse-bench-'));
   try {
     const camtPath = join(directory, 'bench.camt053.xml');

@@ -52,20 +52,46 @@ export function toJsonLine(record: CanonicalRecord): string {
   }
 }
 
-async function writeBlock(text: string): Promise<void> {
-  if (process.stdout.write(text)) return;
-  await new Promise<void>((resolve, reject) => {
-    const onDrain = (): void => {
-      process.stdout.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error): void => {
-      process.stdout.off('drain', onDrain);
-      reject(error);
-    };
-    process.stdout.once('drain', onDrain);
-    process.stdout.once('error', onError);
-  });
+/**
+ * Writes JSONL blocks to stdout with back-pressure. A reader that goes away (`recon parse f | head`) closes
+ * the pipe: that is the reader's choice, so the parse stops quietly instead of failing.
+ */
+class StdoutWriter {
+  private failure: Error | undefined;
+  private readonly onError = (error: Error): void => {
+    this.failure = error;
+  };
+
+  constructor() {
+    process.stdout.on('error', this.onError);
+  }
+
+  get closedByReader(): boolean {
+    return (this.failure as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+  }
+
+  async write(text: string): Promise<void> {
+    this.throwIfFailed();
+    if (process.stdout.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        process.stdout.off('drain', settle);
+        process.stdout.off('error', settle);
+        resolve();
+      };
+      process.stdout.once('drain', settle);
+      process.stdout.once('error', settle);
+    });
+    this.throwIfFailed();
+  }
+
+  close(): void {
+    process.stdout.off('error', this.onError);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
 }
 
 interface ParseCommandOptions {
@@ -86,22 +112,28 @@ async function runParse(file: string, options: ParseCommandOptions): Promise<voi
   const checker = options.check === true ? new StatementChecker() : undefined;
   let rejectedCount = 0;
   let block = '';
+  const stdout = new StdoutWriter();
   try {
     for await (const record of readStatementFile(file, { format, encoding })) {
       if (record.kind === 'rejected') rejectedCount += 1;
       checker?.accept(record);
       block += `${toJsonLine(record)}\n`;
       if (block.length >= OUTPUT_BLOCK_CHARACTERS) {
-        await writeBlock(block);
+        await stdout.write(block);
         block = '';
       }
     }
+    if (block.length > 0) await stdout.write(block);
   } catch (error: unknown) {
-    if (block.length > 0) await writeBlock(block);
-    if (error instanceof UnreadableStatementError) throw new CliError(`${file}: ${error.message}`, EXIT_BAD_INPUT);
+    if (stdout.closedByReader) return;
+    if (error instanceof UnreadableStatementError) {
+      if (block.length > 0) await stdout.write(block).catch(() => undefined);
+      throw new CliError(`${file}: ${error.message}`, EXIT_BAD_INPUT);
+    }
     throw error;
+  } finally {
+    stdout.close();
   }
-  if (block.length > 0) await writeBlock(block);
 
   const findings = checker?.findings() ?? [];
   for (const finding of findings) process.stderr.write(`recon: ${finding.kind}: ${finding.message}\n`);

@@ -355,6 +355,12 @@ describe(CamtStreamParser.name, () => {
     expect(statementsOf(await parse(xml))[0]?.currency).toBe('CHF');
   });
 
+  it('skips blank lines before the XML declaration', async () => {
+    const records = await parse(`\n\n  ${camtDocument({ kind: '053', version: 8, records: [standardRecord()] })}`, 1);
+
+    expect(records).toHaveLength(3);
+  });
+
   it('emits a statement without entries', async () => {
     const records = await parse(camtDocument({ kind: '053', version: 8, records: [standardRecord({ entries: [] })] }));
 

@@ -76,6 +76,7 @@ export class CamtStreamParser {
   private recordCount = 0;
   private charactersSinceEvent = 0;
   private eventSeen = false;
+  private textSeen = false;
   private openElementNames: string[] = [];
 
   constructor(private readonly options: CamtParseOptions = {}) {
@@ -96,14 +97,21 @@ export class CamtStreamParser {
   }
 
   write(text: string): CanonicalRecord[] {
+    let chunk = text;
+    if (!this.textSeen) {
+      // Some exporters put blank lines before the XML declaration; strictly malformed, harmless, so skipped.
+      chunk = chunk.replace(/^[\s\uFEFF]+/, '');
+      if (chunk.length === 0) return [];
+      this.textSeen = true;
+    }
     this.eventSeen = false;
-    this.sax.write(text);
+    this.sax.write(chunk);
     // saxes buffers a text node or tag until it ends. Counting the characters written without any event in
     // between bounds that buffer (to XML_TOKEN_LENGTH_MAX plus one chunk).
     if (this.eventSeen) {
       this.charactersSinceEvent = 0;
     } else {
-      this.charactersSinceEvent += text.length;
+      this.charactersSinceEvent += chunk.length;
       if (this.charactersSinceEvent > XML_TOKEN_LENGTH_MAX) {
         throw new UnreadableStatementError(`an XML text or tag is longer than ${XML_TOKEN_LENGTH_MAX} characters`);
       }
