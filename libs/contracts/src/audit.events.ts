@@ -4,7 +4,9 @@ import {
   ACTION_LENGTH_MAX,
   AUDIT_DETAILS_BYTES_MAX,
   AUDIT_DETAILS_KEYS_MAX,
+  CODE_LENGTH_MAX,
   HASH_LENGTH_MAX,
+  HASH_LENGTH_MIN,
   ID_LENGTH_MAX,
   SERVICE_NAME_LENGTH_MAX,
 } from './limits';
@@ -37,8 +39,8 @@ function jsonDepthOf(value: unknown, depthSoFar: number): number {
 }
 
 /** Free-form context for auditors, bounded in size, depth and keys: an audit trail is not a blob store. */
-export const auditDetailsSchema = z
-  .record(z.string().min(1).max(64), z.json())
+const auditDetailsRecordSchema = z
+  .record(z.string().min(1).max(CODE_LENGTH_MAX), z.json())
   .superRefine((details, context) => {
     if (Object.keys(details).length > AUDIT_DETAILS_KEYS_MAX) {
       context.addIssue({ code: 'custom', message: `has more than ${AUDIT_DETAILS_KEYS_MAX} keys` });
@@ -53,9 +55,22 @@ export const auditDetailsSchema = z
     }
   });
 
+/**
+ * Details go through JSON first, as they will on the wire: a Date becomes its ISO string and an undefined
+ * field disappears instead of failing validation; what JSON cannot carry (a bigint, a cycle) is refused.
+ */
+export const auditDetailsSchema = z.preprocess((value, context) => {
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `is not JSON: ${error instanceof Error ? error.message : String(error)}` });
+    return z.NEVER;
+  }
+}, auditDetailsRecordSchema);
+
 const hashSchema = z
   .string()
-  .min(16)
+  .min(HASH_LENGTH_MIN)
   .max(HASH_LENGTH_MAX)
   .regex(/^[A-Za-z0-9:+/=_-]+$/, { message: 'must be a hex or base64 digest' });
 
@@ -66,11 +81,11 @@ export const auditEventRecordedV1Schema = z.object({
   actor: z.object({
     id: idSchema,
     /** e.g. `system`, `finance-ops`, `approver`, `auditor`. */
-    role: z.string().min(1).max(64),
+    role: z.string().min(1).max(CODE_LENGTH_MAX),
   }),
   action: z.string().max(ACTION_LENGTH_MAX).regex(ACTION_PATTERN, { message: 'must be dotted lower-case words like ledger.transaction.post' }),
   entity: z.object({
-    type: z.string().min(1).max(64),
+    type: z.string().min(1).max(CODE_LENGTH_MAX),
     id: idSchema,
   }),
   beforeHash: hashSchema.optional(),

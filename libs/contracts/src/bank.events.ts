@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineContract } from './event-contract';
-import { ACCOUNT_IDENTIFIER_LENGTH_MAX, BATCH_TRANSACTIONS_MAX, HASH_LENGTH_MAX, REFERENCE_LENGTH_MAX, TEXT_LENGTH_MAX } from './limits';
+import { ACCOUNT_IDENTIFIER_LENGTH_MAX, CODE_LENGTH_MAX, BATCH_TRANSACTIONS_MAX, HASH_LENGTH_MAX, REFERENCE_LENGTH_MAX, TEXT_LENGTH_MAX } from './limits';
 import { checkAmount, currencySchema, decimalStringSchema, idSchema, instantSchema, isoDateSchema } from './primitives';
 
 /** Text formats count lines and XML formats count entries: both stay far below this. */
@@ -11,7 +11,7 @@ const referenceSchema = z.string().min(1).max(REFERENCE_LENGTH_MAX);
 const accountSchema = z.string().min(1).max(ACCOUNT_IDENTIFIER_LENGTH_MAX);
 const statementFormatSchema = z
   .string()
-  .max(64)
+  .max(CODE_LENGTH_MAX)
   .regex(/^(mt940|mt942|camt\.052|camt\.053|camt\.054|bai2|csv:[a-z0-9][a-z0-9_-]*)$/, {
     message: 'must be one of mt940, mt942, camt.052, camt.053, camt.054, bai2, csv:<profile>',
   });
@@ -44,7 +44,7 @@ export const bankLineReceivedV1Schema = z
     bankRef: referenceSchema.optional(),
     endToEndId: referenceSchema.optional(),
     customerRef: referenceSchema.optional(),
-    bankTxCode: z.string().min(1).max(64).optional(),
+    bankTxCode: z.string().min(1).max(CODE_LENGTH_MAX).optional(),
     counterpartyName: z.string().max(TEXT_LENGTH_MAX).optional(),
     counterpartyAccount: accountSchema.optional(),
     remittance: z.string().max(TEXT_LENGTH_MAX).optional(),
@@ -80,7 +80,7 @@ export const bankStatementReceivedV1Schema = z
     statementId: z.string().min(1).max(REFERENCE_LENGTH_MAX),
     account: accountSchema,
     currency: currencySchema,
-    sequence: z.string().min(1).max(64).optional(),
+    sequence: z.string().min(1).max(CODE_LENGTH_MAX).optional(),
     from: isoDateSchema.optional(),
     to: isoDateSchema.optional(),
     openingBalance: datedAmountSchema.optional(),

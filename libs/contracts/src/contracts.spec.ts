@@ -161,6 +161,16 @@ describe('event contracts', () => {
       expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: nested })).message).toContain('nested deeper');
     });
 
+    it('passes details through JSON as the wire will: dates become strings, undefined fields vanish', () => {
+      const details = { at: new Date('2025-01-02T09:30:00.000Z'), note: undefined, lines: 2 };
+      const result = validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details }) as { details: unknown };
+      expect(result.details).toEqual({ at: '2025-01-02T09:30:00.000Z', lines: 2 });
+      expect(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: { amount: 10n } })).toThrow('details: is not JSON');
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      expect(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: cyclic })).toThrow('details: is not JSON');
+    });
+
     it('requires a UUID event id and a W3C trace id', () => {
       expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, sampleAuditEvent('not-a-uuid'))).issues[0]?.path).toBe('eventId');
       expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), traceId: 'XYZ' })).issues[0]?.path).toBe('traceId');

@@ -10,6 +10,11 @@ export const ACCOUNT_IDENTIFIER_LENGTH_MAX = 64; // IBANs are 34; bank-internal 
 export const SERVICE_NAME_LENGTH_MAX = 32;
 export const ACTION_LENGTH_MAX = 128;
 export const HASH_LENGTH_MAX = 128; // hex SHA-512
+export const HASH_LENGTH_MIN = 16;
+/** Short codes and names: roles, entity types, bank transaction codes, statement sequence numbers, alert kinds. */
+export const CODE_LENGTH_MAX = 64;
+/** A decimal string: DECIMAL_STRING_LENGTH_MAX digits of @recon/money plus a sign. */
+export const AMOUNT_LENGTH_MAX = 41;
 export const TRANSACTION_LINES_MAX = 1_000;
 export const BATCH_TRANSACTIONS_MAX = 10_000;
 export const BREAK_ITEMS_MAX = 1_000;

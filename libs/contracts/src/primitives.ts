@@ -1,6 +1,6 @@
 import { isCurrencyCode, Money } from '@recon/money';
 import { z } from 'zod';
-import { ID_LENGTH_MAX } from './limits';
+import { AMOUNT_LENGTH_MAX, ID_LENGTH_MAX } from './limits';
 
 /** A UTC instant, ISO 8601 with `Z` (no offsets on the wire: one spelling per instant). */
 export const instantSchema = z.iso.datetime({ message: 'must be a UTC instant like 2025-01-02T03:04:05.000Z' });
@@ -56,5 +56,5 @@ export function checkAmount(
 /** A decimal-string amount field: shape only; the currency-aware check is done by the enclosing object. */
 export const decimalStringSchema = z
   .string()
-  .max(41)
+  .max(AMOUNT_LENGTH_MAX)
   .regex(/^-?\d+(\.\d+)?$/, { message: 'must be a decimal string like "12.30", never a number' });

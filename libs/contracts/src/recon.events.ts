@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineContract } from './event-contract';
-import { ALERT_BREAK_IDS_MAX, BREAK_ITEMS_MAX, REASON_LENGTH_MAX, REFERENCE_LENGTH_MAX, ACCOUNT_IDENTIFIER_LENGTH_MAX } from './limits';
+import { ALERT_BREAK_IDS_MAX, CODE_LENGTH_MAX, BREAK_ITEMS_MAX, REASON_LENGTH_MAX, REFERENCE_LENGTH_MAX, ACCOUNT_IDENTIFIER_LENGTH_MAX } from './limits';
 import { checkAmount, currencySchema, decimalStringSchema, idSchema, instantSchema, isoDateSchema } from './primitives';
 
 export const BREAK_CATEGORIES = ['data_sync', 'interface', 'misappropriation'] as const;
@@ -74,7 +74,7 @@ export const reconAlertRaisedV1Schema = z
     /** e.g. `shortfall`, `unauthorized_debit`, `statement_missing`, `break_backlog`. */
     kind: z
       .string()
-      .max(64)
+      .max(CODE_LENGTH_MAX)
       .regex(/^[a-z][a-z0-9_]*$/, { message: 'must be a snake_case word like shortfall' }),
     severity: z.enum(SEVERITIES),
     account: z.string().min(1).max(ACCOUNT_IDENTIFIER_LENGTH_MAX).optional(),
