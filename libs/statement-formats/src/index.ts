@@ -1,6 +1,6 @@
 export * from './canonical';
 export * from './parser.port';
-export { CAMT_VERSION_MAX, CAMT_VERSION_MIN, type CamtFormat, type CamtMessageType, camtMessageTypeOf } from './camt/camt-message-type';
+export { CAMT_VERSION_MAX, CAMT_VERSION_MIN, type CamtFormat, type CamtMessageType, camtMessageTypeOf, camtMessageTypeOfHead } from './camt/camt-message-type';
 export {
   CamtStreamParser,
   type CamtParseOptions,
@@ -28,6 +28,6 @@ export { LINE_LENGTH_MAX, type LineReaderOptions, readLines } from './decode/lin
 export { type DetectFormatOptions, type FormatOption, detectFormat, isFormatOption } from './detect';
 export { READ_CHUNK_BYTES, type ReadStatementOptions, STATEMENT_FILE_BYTES_MAX, parseStatementBytes, readStatementFile } from './read-statement';
 export { StatementChecker, type StatementFinding, type StatementFindingKind } from './checks/statement-checker';
-export { mt940Parser, mt942Parser } from './mt940/mt940.parser';
-export { bai2Parser } from './bai2/bai2.parser';
-export { CSV_PROFILES, type CsvProfile, csvParserFor } from './csv/csv.parser';
+export { mt940Parser, mt942Parser, parseMt9xx } from './mt940/mt940.parser';
+export { bai2Parser, parseBai2 } from './bai2/bai2.parser';
+export { CSV_PROFILES, type CsvProfile, type CsvProfileSpec, csvParserFor, csvParserForProfile, loadCsvProfile } from './csv/csv.parser';
