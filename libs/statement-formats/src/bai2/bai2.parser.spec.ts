@@ -111,6 +111,16 @@ describe(Bai2Reader.name, () => {
     ]);
   });
 
+  it('rejects a line over the length limit', async () => {
+    const text = fixture('two-accounts.bai2').replace('ACH debit/', `${'x'.repeat(300)}/`);
+    const records = await collect(parseBai2(linesOf(text), { lineLengthMax: 200 }));
+
+    const longLine = text.split('\n')[6] ?? '';
+
+    expect(longLine.length).toBeGreaterThan(200);
+    expect(rejectedReasons(records)[0]).toBe(`7:line is ${longLine.length} characters long, over the limit of 200`);
+  });
+
   it('accepts BTRS version 3 and refuses other versions and files that do not start with 01', async () => {
     await expect(collect(bai2Parser.parse(linesOf('01,S,R,260115,0800,F1,,,3/\n02,R,B,1,260114,,USD,2/\n98,0,0,2/\n99,0,1,4/\n')))).resolves.toEqual([]);
     await expect(collect(bai2Parser.parse(linesOf('01,S,R,260115,0800,F1,,,1/\n')))).rejects.toThrow("BAI file version '1' is not supported");

@@ -137,6 +137,18 @@ describe(CsvReader.name, () => {
       expect(entries(records)[1]).toMatchObject({ amount: '5', currency: 'JPY' });
     });
 
+    it('rejects a line over the length limit and an unterminated quote, naming the problem', async () => {
+      const long = `2026-01-02,1.00,EUR,${'x'.repeat(300)}`;
+      const unterminated = ['2026-01-03,2.00,EUR,"never closed', ...Array.from({ length: 60 }, (_, index) => `line ${index}`)];
+      const records = await collect(parseCsv(profile('generic'), linesOf(['date,amount,currency,description', long, ...unterminated].join('\n')), { lineLengthMax: 200 }));
+
+      expect(rejectedReasons(records)).toEqual([
+        '2:line is 320 characters long, over the limit of 200',
+        `3:unterminated quoted field (no closing '"' within 50 lines)`,
+        ...Array.from({ length: 11 }, (_, index) => `${53 + index}:date 'line ${49 + index}' does not match yyyy-MM-dd`),
+      ]);
+    });
+
     it('rejects rows without a currency when the profile sets none, and throws when no header is found', async () => {
       const { records } = await parse(profile('generic'), 'Date,Payee,Amount\n2024-05-01,北京餐厅,-35.00\n');
 

@@ -229,6 +229,17 @@ describe(Mt9xxReader.name, () => {
       ]);
     });
 
+    it('rejects a line over the length limit and goes on with the next field', async () => {
+      const text = `:20:LONG\n:25:ACC\n:60F:C250101EUR0,00\n:86:${'x'.repeat(200)}\n:61:250101C1,00NTRFREF1\n:62F:C250101EUR1,00\n`;
+      const records = await collect(parseMt9xx('mt940', linesOf(text), { lineLengthMax: 100 }));
+
+      expect(records.map((record) => (record.kind === 'rejected' ? `${record.lineNo}:${record.reason}` : record.kind))).toEqual([
+        'statement',
+        '4:line is 204 characters long, over the limit of 100',
+        'entry',
+      ]);
+    });
+
     it('throws UnreadableStatementError for a file that is not MT940 at all, and for an empty one', async () => {
       await expect(collect(mt940Parser.parse(linesOf('date,amount\n2025-01-01,12.00\n')))).rejects.toThrow(UnreadableStatementError);
       await expect(collect(mt940Parser.parse(linesOf('')))).rejects.toThrow('MT940 file is empty');
