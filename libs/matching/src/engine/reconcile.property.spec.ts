@@ -7,8 +7,25 @@ import { reconcile } from './reconcile';
 
 const ruleSet = defaultRuleSet();
 
+interface LedgerSpec {
+  readonly id: number;
+  readonly amount: string;
+  readonly reference: string | undefined;
+  readonly batch: string | undefined;
+  readonly day: number;
+}
+interface BankSpec {
+  readonly id: number;
+  readonly amount: string;
+  readonly endToEndId: string | undefined;
+  readonly customerRef: string | undefined;
+  readonly remittance: string | undefined;
+  readonly day: number;
+  readonly currency: string;
+}
+
 /** Small random days where collisions are likely: few amounts, few references, few dates. */
-const ledgerArbitrary = fc.uniqueArray(
+const ledgerArbitrary: fc.Arbitrary<LedgerSpec[]> = fc.uniqueArray(
   fc.record({
     id: fc.integer({ min: 0, max: 999 }),
     amount: fc.constantFrom('10.00', '-10.00', '25.50', '-7.25', '100.00'),
@@ -18,7 +35,7 @@ const ledgerArbitrary = fc.uniqueArray(
   }),
   { selector: (item) => item.id, maxLength: 25 },
 );
-const bankArbitrary = fc.uniqueArray(
+const bankArbitrary: fc.Arbitrary<BankSpec[]> = fc.uniqueArray(
   fc.record({
     id: fc.integer({ min: 0, max: 999 }),
     amount: fc.constantFrom('10.00', '-10.00', '25.50', '-7.25', '100.00', '-35.00'),
@@ -31,13 +48,13 @@ const bankArbitrary = fc.uniqueArray(
   { selector: (item) => item.id, maxLength: 25 },
 );
 
-function toLedger(items: fc.infer<typeof ledgerArbitrary>): LedgerItem[] {
+function toLedger(items: LedgerSpec[]): LedgerItem[] {
   return items.map((item) =>
     ledgerItem(`L${item.id}`, item.amount, { valueDate: `2025-01-0${item.day}`, ...(item.reference === undefined ? {} : { reference: item.reference }), ...(item.batch === undefined ? {} : { batchReference: item.batch }) }),
   );
 }
 
-function toBank(items: fc.infer<typeof bankArbitrary>): BankItem[] {
+function toBank(items: BankSpec[]): BankItem[] {
   return items.map((item) =>
     bankItem(`B${item.id}`, item.amount, {
       valueDate: `2025-01-0${item.day}`,
