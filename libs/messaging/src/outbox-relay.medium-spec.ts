@@ -140,7 +140,10 @@ describe(OutboxRelay.name, () => {
   it('sends NOTIFY only while a relay is waiting for it, and disarms when stopped', async () => {
     const listener = await env.pool.connect();
     const notified: string[] = [];
-    listener.on('notification', (notification) => notified.push(notification.payload ?? ''));
+    // Other suites (and services) share the channel; the payload tells our schema's notifications apart.
+    listener.on('notification', (notification) => {
+      if (notification.payload === env.schema) notified.push(notification.payload);
+    });
     try {
       await listener.query('LISTEN recon_outbox');
       const waitingSince = async () => (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
@@ -159,6 +162,19 @@ describe(OutboxRelay.name, () => {
       expect(await waitingSince()).toBeNull();
     } finally {
       listener.release(true);
+    }
+  });
+
+  it('re-arms the wake-up when another relay cleared it', async () => {
+    const waitingSince = async () => (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
+    const sut = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace, pollIntervalMs: 200 });
+    sut.start();
+    try {
+      expect(await eventually(async () => (await waitingSince()) instanceof Date)).toBe(true);
+      await env.pool.query('UPDATE outbox_relay_wakeup SET relay_waiting_since = NULL'); // a busy or stopping relay elsewhere
+      expect(await eventually(async () => (await waitingSince()) instanceof Date, 2_000)).toBe(true);
+    } finally {
+      await sut.stop();
     }
   });
 

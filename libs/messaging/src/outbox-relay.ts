@@ -105,8 +105,6 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeRequested = false;
-  /** This relay set outbox_relay_wakeup, so inserts NOTIFY. */
-  private armed = false;
   /** A LISTEN connection is up. */
   private listening = false;
   private wakeSleeper: (() => void) | undefined;
@@ -210,10 +208,10 @@ export class OutboxRelay {
       try {
         outcome = await this.relayBatch();
         failureStreak = outcome.failedCount > 0 && outcome.publishedCount === 0 ? failureStreak + 1 : 0;
-        if (outcome.selectedCount > 0 && this.armed) await this.setWaiting(false);
-        if (outcome.selectedCount === 0 && this.listening && !this.armed) {
-          // Armed now; look once more, because an insert that read the flag before it was set sent no NOTIFY.
-          await this.setWaiting(true);
+        if (outcome.selectedCount > 0) {
+          await this.setWaiting(false);
+        } else if (this.listening && (await this.setWaiting(true))) {
+          // Just armed: look once more, because an insert that read the flag before it was set sent no NOTIFY.
           continue;
         }
       } catch (error) {
@@ -228,15 +226,24 @@ export class OutboxRelay {
         await this.sleep(this.pollIntervalMs, true);
       }
     }
-    if (this.armed) await this.setWaiting(false).catch(() => undefined);
+    await this.setWaiting(false).catch(() => undefined);
   }
 
-  /** Arms (or disarms) the outbox trigger's NOTIFY: only a sleeping relay needs waking. */
-  private async setWaiting(waiting: boolean): Promise<void> {
-    await this.transactions.transaction((executor) =>
-      executor.query('UPDATE outbox_relay_wakeup SET relay_waiting_since = CASE WHEN $1::boolean THEN now() END', [waiting]),
+  /**
+   * Arms (or disarms) the outbox trigger's NOTIFY: only a sleeping relay needs waking. Conditional, so that
+   * it writes only on a change (relays share the flag; any of them may have set or cleared it), and
+   * returns whether this call changed it.
+   */
+  private async setWaiting(waiting: boolean): Promise<boolean> {
+    const changed = await this.transactions.transaction((executor) =>
+      queryRows(
+        executor,
+        waiting
+          ? 'UPDATE outbox_relay_wakeup SET relay_waiting_since = now() WHERE relay_waiting_since IS NULL RETURNING 1 AS changed'
+          : 'UPDATE outbox_relay_wakeup SET relay_waiting_since = NULL WHERE relay_waiting_since IS NOT NULL RETURNING 1 AS changed',
+      ),
     );
-    this.armed = waiting;
+    return changed.length > 0;
   }
 
   private wake(): void {
