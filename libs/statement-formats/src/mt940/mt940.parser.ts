@@ -91,6 +91,7 @@ export class Mt9xxReader {
   private readonly out: CanonicalRecord[] = [];
   private readonly usedStatementIds = new Set<string>();
   private readonly preamble: BufferedRecord[] = [];
+  private readonly dates: LastDates = { valueKey: '', value: '', entryKey: '', entry: '' };
   private statement: StatementState | undefined;
   private field: Field | undefined;
   private pendingDash: SourceLine | undefined;
@@ -397,7 +398,7 @@ export class Mt9xxReader {
     const currency = statement.currency ?? currencyFromAccount(statement.account);
     const result = currency === undefined
       ? 'statement line before any balance (:60F:) or floor limit (:34F:) gives the currency'
-      : readStatementLine(pending.line61, pending.details, currency, statement.statementId ?? this.assignStatementId(statement));
+      : readStatementLine(pending.line61, pending.details, currency, statement.statementId ?? this.assignStatementId(statement), this.dates);
     const buffered: BufferedRecord = typeof result === 'string'
       ? { record: rejected(pending.line61.startLineNo, result, pending.line61.raw), startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'rejected' }
       : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry' };
@@ -656,17 +657,40 @@ function isTypeCodeChar(code: number): boolean {
  * Reads `:61:` YYMMDD[MMDD](C|D|RC|RD)[funds code]amount[type][customer ref][//bank ref] plus its supplementary line,
  * and the attached `:86:` fields, into an entry record, or returns the reason it cannot be read.
  */
-function readStatementLine(line61: Field, details: readonly Field[], currency: string, statementId: string): EntryRecord | string {
+/**
+ * The dates of the previous statement line. Consecutive lines mostly share them, and reusing the strings saves
+ * building two ISO dates per entry of a large file.
+ */
+interface LastDates {
+  valueKey: string;
+  value: string;
+  entryKey: string;
+  entry: string;
+}
+
+function readStatementLine(line61: Field, details: readonly Field[], currency: string, statementId: string, last: LastDates): EntryRecord | string {
   const text = line61.lines[0] ?? '';
-  const valueDate = isoDateFromYymmdd(text, 0, 'clamp-day');
-  if (valueDate === undefined) return `value date ${quoteForReason(text.slice(0, 6))} is not a YYMMDD date`;
+  let valueDate: string | undefined;
+  if (last.valueKey.length === 6 && text.startsWith(last.valueKey)) valueDate = last.value;
+  else {
+    valueDate = isoDateFromYymmdd(text, 0, 'clamp-day');
+    if (valueDate === undefined) return `value date ${quoteForReason(text.slice(0, 6))} is not a YYMMDD date`;
+    last.valueKey = text.slice(0, 6);
+    last.value = valueDate;
+    last.entryKey = '';
+  }
   let position = 6;
   let bookingDate: string | undefined;
   const entryMonth = readDigits(text, 6, 2);
   const entryDay = readDigits(text, 8, 2);
   if (entryMonth >= 0 && entryDay >= 0) {
-    bookingDate = inferEntryDate(valueDate, entryMonth, entryDay);
-    if (bookingDate === undefined) return `entry date ${quoteForReason(text.slice(6, 10))} is not a MMDD date`;
+    if (last.entryKey.length === 4 && text.startsWith(last.entryKey, 6)) bookingDate = last.entry;
+    else {
+      bookingDate = inferEntryDate(valueDate, entryMonth, entryDay);
+      if (bookingDate === undefined) return `entry date ${quoteForReason(text.slice(6, 10))} is not a MMDD date`;
+      last.entryKey = text.slice(6, 10);
+      last.entry = bookingDate;
+    }
     position = 10;
   } else if (text.slice(6, 10) === '    ') {
     position = 10; // ASN Bank pads a missing entry date with spaces.
