@@ -388,6 +388,18 @@ describe(CamtStreamParser.name, () => {
     expect(entriesOf(await parse(xml))[0]?.remittance).toBe('A & B <C> & more');
   });
 
+  it('accounts for an Ntry misplaced inside a balance', async () => {
+    const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord()] }).replace('<Bal><Tp>', '<Bal><Ntry/><Tp>');
+
+    const records = await parse(xml);
+
+    expect(rejectedOf(records).map((record) => [record.lineNo, record.reason])).toEqual([
+      [2, 'statement header: <Bal> is unusable: it contains an Ntry element'],
+      [1, 'Ntry inside <Bal>; not read'],
+    ]);
+    expect(entriesOf(records).map((entry) => entry.lineNo)).toEqual([2, 3]);
+  });
+
   it('rejects an Ntry outside any statement', async () => {
     const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ entries: [] })] }).replace(
       '</BkToCstmrStmt>',

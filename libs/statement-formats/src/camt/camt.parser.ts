@@ -146,10 +146,11 @@ export class CamtStreamParser {
     else this.openElementNames.push('…');
     const capture = this.capture;
     if (capture !== undefined) {
-      if (name === 'Ntry' && capture.kind === 'entry') {
+      if (name === 'Ntry') {
+        // Every Ntry gets its index, even one misplaced inside another element, so none goes unaccounted for.
         this.entryIndex += 1;
         capture.nestedEntryIndexes.push(this.entryIndex);
-        capture.overflowReason ??= 'it contains another Ntry element inside it';
+        capture.overflowReason ??= capture.kind === 'entry' ? 'it contains another Ntry element inside it' : 'it contains an Ntry element';
       }
       if (capture.overflowReason !== undefined) return;
       capture.nodeCount += 1;
@@ -254,10 +255,10 @@ export class CamtStreamParser {
   }
 
   private finishHeaderElement(capture: Capture): void {
-    const record = this.record;
-    if (record === undefined) return;
+    const record = this.record!;
     if (capture.overflowReason !== undefined) {
       this.reject(this.entryIndex + 1, `${STATEMENT_HEADER_REASON_PREFIX}<${capture.root.name}> is unusable: ${capture.overflowReason}`, capture.root);
+      for (const nestedIndex of capture.nestedEntryIndexes) this.reject(nestedIndex, `Ntry inside <${capture.root.name}>; not read`, capture.root);
       return;
     }
     record.header.nodes.push(capture.root);
