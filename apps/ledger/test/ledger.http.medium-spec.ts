@@ -11,6 +11,11 @@ import { Client } from 'pg';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@recon/platform';
+import * as fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../../cli/src/main';
 import { createLedgerApp, migrateLedger } from '../src/ledger.app';
 import { loadLedgerConfig } from '../src/ledger.config';
 
@@ -24,6 +29,7 @@ describe('ledger over HTTP', () => {
   let nats: NatsConnection;
   let jsm: JetStreamManager;
   let config: ReturnType<typeof loadLedgerConfig>;
+  let baseUrl: string;
 
   const asService = (test: request.Test) => test.set('X-Api-Key', TEST_KEYS.service);
   const post = (key: string, body: unknown) => asService(http.post('/v1/transactions').set('Idempotency-Key', key).send(body as object));
@@ -53,7 +59,8 @@ describe('ledger over HTTP', () => {
     config = loadLedgerConfig(isolation.env({ HTTP_BODY_BYTES_MAX: '65536' }));
     await migrateLedger(config);
     app = await createLedgerApp(config, telemetry);
-    await app.init();
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     http = request(app.getHttpServer());
     admin = new Client({ connectionString: TEST_ADMIN_URL });
     await admin.connect();
@@ -225,6 +232,22 @@ describe('ledger over HTTP', () => {
       expect(withdrawals.text).toContain(',-5.05,EUR,2025-01-02,W-');
       await asService(http.get('/v1/exports/ledger.csv?from=2025-02-01')).expect(400);
       await http.get('/v1/exports/ledger.csv?from=2025-02-01&to=2025-02-05').set('X-Api-Key', TEST_KEYS.integrator).expect(403);
+    });
+
+    it('is pulled by `recon ledger export` and `recon ledger balances`', async () => {
+      const out = path.join(os.tmpdir(), `ledger-${isolation.suffix}.csv`);
+      const args = ['--url', baseUrl, '--api-key', TEST_KEYS.ops, '--out', out];
+      try {
+        expect(await runCli(['ledger', 'export', '--from', '2025-02-01', '--to', '2025-02-05', ...args])).toBe(0);
+        const direct = await asService(http.get('/v1/exports/ledger.csv?from=2025-02-01&to=2025-02-05')).expect(200);
+        expect(fs.readFileSync(out, 'utf8')).toBe(direct.text);
+        expect(await runCli(['ledger', 'balances', '--as-of', '2025-02-05', ...args])).toBe(0);
+        expect(fs.readFileSync(out, 'utf8')).toMatch(/^account,currency,as_of,balance\n/);
+        expect(await runCli(['ledger', 'export', '--from', '2025-02-01', '--to', '2025-02-05', '--url', baseUrl, '--api-key', 'wrong-key-wrong-key', '--out', out])).toBe(2);
+        expect(await runCli(['ledger', 'export', '--from', '2025-02-31x', '--to', '2025-02-05', ...args])).toBe(2);
+      } finally {
+        fs.rmSync(out, { force: true });
+      }
     });
 
     it('exports required balances in the CONTRACT balances CSV', async () => {

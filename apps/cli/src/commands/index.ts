@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAuditVerifyCommand } from './audit-verify.command';
+import { registerLedgerCommand } from './ledger.command';
 import { registerParseCommand } from './parse.command';
 import { registerReconcileCommand } from './reconcile.command';
 
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerParseCommand(program);
   registerAuditVerifyCommand(program);
   registerReconcileCommand(program);
+  registerLedgerCommand(program);
 }

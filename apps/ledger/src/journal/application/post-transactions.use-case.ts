@@ -116,13 +116,14 @@ export class PostTransactionsUseCase {
 
     const inserted = await this.journal.append(executor, newTransactions);
     if (inserted.size !== newTransactions.length) throw new ConcurrentIdempotencyKey();
+    await this.recordEvents(executor, command, newTransactions);
+    // Running totals last: their row locks (the custody account's above all) are then held only until commit.
     const totals = await this.journal.applyToBalances(executor, newTransactions);
     const overdrawn = totals.find(isOverdrawn);
     if (overdrawn !== undefined) {
-      // Throwing rolls the whole unit back; the error value is rebuilt outside by the caller's mapping.
+      // Throwing rolls the whole unit back, events included; execute() turns the signal into an error value.
       throw new InsufficientFundsSignal(journalError(JournalErrorCode.InsufficientFunds, `account '${overdrawn.account.code}' would go below zero`));
     }
-    await this.recordEvents(executor, command, newTransactions);
     const views = command.withViews ? await this.journal.loadViews(executor, [...new Set(transactionIdByKey.values())]) : undefined;
     const createdKeys = new Set(newTransactions.map((tx) => tx.idempotencyKey));
     const seen = new Set<string>();
