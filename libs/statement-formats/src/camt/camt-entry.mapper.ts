@@ -38,10 +38,10 @@ export function mapCamtEntry(ntry: XmlNode, statementId: string, lineNo: number)
   const bookingDate = dateChoiceOf(childOf(ntry, 'BookgDt'), 'booking date (BookgDt)');
   const valueDate = dateChoiceOf(childOf(ntry, 'ValDt'), 'value date (ValDt)');
 
-  const details = childrenOf(ntry, 'NtryDtls');
   const transactionNodes: XmlNode[] = [];
   let batch: XmlNode | undefined;
-  for (const detail of details) {
+  for (const detail of ntry.children) {
+    if (detail.name !== 'NtryDtls') continue;
     batch ??= childOf(detail, 'Btch');
     for (const child of detail.children) if (child.name === 'TxDtls') transactionNodes.push(child);
   }
@@ -117,11 +117,11 @@ function customerRefOf(transaction: XmlNode | undefined): string | undefined {
  */
 export function remittanceOf(transaction: XmlNode): string | undefined {
   const remittanceInformation = childOf(transaction, 'RmtInf');
+  if (remittanceInformation === undefined) return textAt(transaction, 'AddtlTxInf');
   // Segments are joined as they are (a space at a segment's end is part of the text), then the whole is trimmed.
-  const unstructured = childrenOf(remittanceInformation, 'Ustrd')
-    .map((node) => node.text)
-    .join('')
-    .trim();
+  let unstructured = '';
+  for (const child of remittanceInformation.children) if (child.name === 'Ustrd') unstructured += child.text;
+  unstructured = unstructured.trim();
   if (unstructured.length > 0) return unstructured;
   const references = childrenOf(remittanceInformation, 'Strd')
     .map((structured) => textAt(structured, 'CdtrRefInf', 'Ref'))
