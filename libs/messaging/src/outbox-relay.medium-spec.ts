@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
 import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
-import { enqueueEvent, type OutgoingEvent } from './outbox';
+import { enqueueEvent, enqueueEvents, type OutgoingEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { queryRows, type TransactionRunner } from './sql-executor';
 import { ensureStreams, STREAMS, StreamConfigConflictError, streamDefinitionOf, streamNameFor } from './streams';
@@ -83,6 +83,22 @@ describe(OutboxRelay.name, () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.published_at).toBeInstanceOf(Date);
     expect(rows[0]?.attempts).toBe(0);
+  });
+
+  it('publishes events enqueued together in their order', async () => {
+    const events = Array.from({ length: 5 }, () => transactionPosted());
+    await env.transactions.transaction((executor) => enqueueEvents(executor, events));
+    const sut = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace });
+    expect(await sut.relayOnce()).toBe(5);
+    const positions = await queryRows<{ message_id: string }>(env.pool, 'SELECT message_id::text AS message_id FROM outbox_messages ORDER BY position');
+    expect(positions.map((row) => row.message_id)).toEqual(events.map((event) => event.messageId));
+    const stream = streamNameFor(env.namespace, 'LEDGER');
+    const firstSequence = (await env.jsm.streams.info(stream)).state.first_seq;
+    const published: string[] = [];
+    for (let offset = 0; offset < events.length; offset += 1) {
+      published.push((await env.jsm.streams.getMessage(stream, { seq: firstSequence + offset }))!.header.get('Nats-Msg-Id'));
+    }
+    expect(published).toEqual(events.map((event) => event.messageId));
   });
 
   it('republishes after a crash between publish and mark, and the stream keeps each message once', async () => {

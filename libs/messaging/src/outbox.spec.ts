@@ -1,6 +1,6 @@
 import { ContractViolationError, UnknownContractError } from '@recon/contracts';
 import { sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
-import { enqueueEvent } from './outbox';
+import { enqueueEvent, enqueueEvents } from './outbox';
 import type { SqlExecutor } from './sql-executor';
 
 function recordingExecutor(): SqlExecutor & { calls: { sql: string; params: unknown[] }[] } {
@@ -15,10 +15,10 @@ describe(enqueueEvent.name, () => {
     const sut = recordingExecutor();
     await enqueueEvent(sut, { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted(), headers: { 'Idempotency-Key': 'idem-0001' } });
     expect(sut.calls).toHaveLength(1);
-    const [messageId, subject, version, payloadJson, headersJson] = sut.calls[0]!.params as string[];
-    expect([messageId, subject, version]).toEqual([MESSAGE_ID, 'ledger.transaction.posted', 1]);
-    expect(JSON.parse(payloadJson!)).toEqual(sampleTransactionPosted());
-    expect(JSON.parse(headersJson!)).toEqual({ 'Idempotency-Key': 'idem-0001', 'Recon-Schema-Version': '1' });
+    const [messageIds, subjects, versions, payloads, headers] = sut.calls[0]!.params as unknown[][];
+    expect([messageIds, subjects, versions]).toEqual([[MESSAGE_ID], ['ledger.transaction.posted'], [1]]);
+    expect(JSON.parse(payloads![0] as string)).toEqual(sampleTransactionPosted());
+    expect(JSON.parse(headers![0] as string)).toEqual({ 'Idempotency-Key': 'idem-0001', 'Recon-Schema-Version': '1' });
   });
 
   it('writes nothing when the payload breaks its contract, naming subject and field', async () => {
@@ -41,6 +41,24 @@ describe(enqueueEvent.name, () => {
     const event = { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted(), ...override };
     await expect(enqueueEvent(sut, event)).rejects.toThrow(message);
     expect(sut.calls).toHaveLength(0);
+  });
+
+  it('enqueues many events in one statement, or none when any is invalid', async () => {
+    const sut = recordingExecutor();
+    const ids = ['0190c1f2-8f7e-7abc-8def-000000000001', '0190c1f2-8f7e-7abc-8def-000000000002'];
+    await enqueueEvents(sut, ids.map((messageId) => ({ messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() })));
+    expect(sut.calls).toHaveLength(1);
+    expect(sut.calls[0]!.params[0]).toEqual(ids);
+
+    const invalidSecond = [
+      { messageId: ids[0]!, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() },
+      { messageId: ids[1]!, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: { ...sampleTransactionPosted(), postedAt: 'yesterday' } },
+    ];
+    await expect(enqueueEvents(sut, invalidSecond)).rejects.toThrow('postedAt');
+    await expect(enqueueEvents(sut, [invalidSecond[0]!, invalidSecond[0]!])).rejects.toThrow('distinct messageIds');
+    expect(sut.calls).toHaveLength(1);
+    await enqueueEvents(sut, []);
+    expect(sut.calls).toHaveLength(1);
   });
 
   it('reports an unknown version as UnknownContractError', async () => {

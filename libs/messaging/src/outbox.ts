@@ -16,16 +16,26 @@ export interface OutgoingEvent {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const INSERT_OUTBOX_SQL = `INSERT INTO outbox_messages (message_id, subject, schema_version, payload, headers)
-VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)`;
+/** Events written by one enqueueEvents call: a use case posting a batch of transactions stays well below. */
+export const OUTBOX_ENQUEUE_EVENTS_MAX = 10_000;
 
-/**
- * Writes an event to the outbox with the executor of the caller's own transaction: it is published if and only
- * if that transaction commits. The payload is validated against its contract first (ContractViolationError names
- * the subject, version and fields); the active W3C trace context is captured into the headers so the consumer's
- * work joins the producer's trace.
- */
-export async function enqueueEvent(executor: SqlExecutor, event: OutgoingEvent): Promise<void> {
+// One statement for any number of events: arrays unnested in order, so `position` follows the caller's order.
+const INSERT_OUTBOX_SQL = `INSERT INTO outbox_messages (message_id, subject, schema_version, payload, headers)
+SELECT event.message_id, event.subject, event.schema_version, event.payload::jsonb, event.headers::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[])
+  WITH ORDINALITY AS event(message_id, subject, schema_version, payload, headers, ordinal)
+ORDER BY event.ordinal`;
+
+interface OutboxRow {
+  readonly messageId: string;
+  readonly subject: string;
+  readonly schemaVersion: number;
+  readonly payloadJson: string;
+  readonly headersJson: string;
+}
+
+/** Validates one event against its contract and renders its row; throws naming subject, version and field. */
+function outboxRowOf(event: OutgoingEvent): OutboxRow {
   if (!UUID_PATTERN.test(event.messageId)) throw new Error(`event ${event.subject}: messageId '${event.messageId}' must be a UUID`);
   if (!isLogicalSubject(event.subject)) {
     throw new Error(`event subject '${event.subject}' must be a logical subject (dotted lower-case words, no namespace)`);
@@ -39,48 +49,40 @@ export async function enqueueEvent(executor: SqlExecutor, event: OutgoingEvent):
   checkEventHeaders(event.subject, userHeaders);
   const headers: Record<string, string> = { ...userHeaders, [MessageHeaders.schemaVersion]: String(event.schemaVersion) };
   injectTraceContext(headers);
-  await executor.query(INSERT_OUTBOX_SQL, [
-    event.messageId.toLowerCase(),
-    event.subject,
-    event.schemaVersion,
-    JSON.stringify(payload),
-    JSON.stringify(headers),
-  ]);
+  return {
+    messageId: event.messageId.toLowerCase(),
+    subject: event.subject,
+    schemaVersion: event.schemaVersion,
+    payloadJson: JSON.stringify(payload),
+    headersJson: JSON.stringify(headers),
+  };
 }
 
-export const OUTBOX_ROWS_PER_INSERT_MAX = 5_000;
+/**
+ * Writes an event to the outbox with the executor of the caller's own transaction: it is published if and only
+ * if that transaction commits. The payload is validated against its contract first (ContractViolationError names
+ * the subject, version and fields); the active W3C trace context is captured into the headers so the consumer's
+ * work joins the producer's trace.
+ */
+export async function enqueueEvent(executor: SqlExecutor, event: OutgoingEvent): Promise<void> {
+  await enqueueEvents(executor, [event]);
+}
 
 /**
- * Writes many events in one statement: the same checks as enqueueEvent for each, one round trip for all.
- * Bulk postings (thousands of transactions per request) would otherwise spend their time on round trips.
+ * enqueueEvent for many events in one INSERT (one round trip for a batch of postings). All are validated before
+ * anything is written: one invalid event and none is enqueued. Published in the given order, best effort.
  */
 export async function enqueueEvents(executor: SqlExecutor, events: readonly OutgoingEvent[]): Promise<void> {
   if (events.length === 0) return;
-  if (events.length > OUTBOX_ROWS_PER_INSERT_MAX) throw new RangeError(`at most ${OUTBOX_ROWS_PER_INSERT_MAX} events per enqueueEvents call`);
-  const ids: string[] = [];
-  const subjects: string[] = [];
-  const versions: number[] = [];
-  const payloads: string[] = [];
-  const headerSets: string[] = [];
-  for (const event of events) {
-    const row = { ids, subjects, versions, payloads, headerSets };
-    const recorder: SqlExecutor = {
-      query: async (_sql, params) => {
-        const [id, subject, version, payload, headers] = params as [string, string, number, string, string];
-        row.ids.push(id);
-        row.subjects.push(subject);
-        row.versions.push(version);
-        row.payloads.push(payload);
-        row.headerSets.push(headers);
-        return [];
-      },
-    };
-    // The single-event path validates and renders the row; here it renders into arrays instead of SQL.
-    await enqueueEvent(recorder, event);
-  }
-  await executor.query(
-    `INSERT INTO outbox_messages (message_id, subject, schema_version, payload, headers)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::jsonb[], $5::jsonb[])`,
-    [ids, subjects, versions, payloads, headerSets],
-  );
+  if (events.length > OUTBOX_ENQUEUE_EVENTS_MAX) throw new Error(`cannot enqueue ${events.length} events at once (at most ${OUTBOX_ENQUEUE_EVENTS_MAX})`);
+  const rows = events.map(outboxRowOf);
+  const messageIds = new Set(rows.map((row) => row.messageId));
+  if (messageIds.size !== rows.length) throw new Error('events enqueued together must have distinct messageIds');
+  await executor.query(INSERT_OUTBOX_SQL, [
+    rows.map((row) => row.messageId),
+    rows.map((row) => row.subject),
+    rows.map((row) => row.schemaVersion),
+    rows.map((row) => row.payloadJson),
+    rows.map((row) => row.headersJson),
+  ]);
 }
