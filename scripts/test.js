@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // `npm test`: the whole suite with its own set-up. Installs dependencies when missing, starts PostgreSQL,
-// Redis and NATS when they are down, type-checks, then runs the unit and integration tests (each suite
+// Redis and NATS when they are down, type-checks, lints (ESLint and the dependency-cruiser layer rules), then runs the unit and integration tests (each suite
 // isolated in its own schema, NATS namespace and Redis key prefix). Extra arguments go to jest.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,6 +20,8 @@ async function main() {
   await ensureInfrastructure();
   run(process.execPath, [path.join(ROOT_DIR, 'scripts', 'build.js')]);
   run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+  run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+  run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), 'apps', 'libs', 'benchmarks', 'test', '--config', '.dependency-cruiser.js']);
   run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'jest', 'bin', 'jest.js'), '--maxWorkers=2', ...process.argv.slice(2)]);
 }
 
