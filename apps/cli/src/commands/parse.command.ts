@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import {
+  CSV_PROFILES,
   type CanonicalRecord,
   ENCODING_OPTIONS,
   type EncodingOption,
@@ -154,7 +155,7 @@ export function registerParseCommand(program: Command): void {
         'file is unreadable.',
     )
     .argument('<file>', 'the bank file')
-    .option('--format <format>', 'auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile>', 'auto')
+    .option('--format <format>', `auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile> (profiles: ${[...CSV_PROFILES.keys()].join(', ')})`, 'auto')
     .option('--encoding <encoding>', `auto (BOM, XML declaration, UTF-8, GB18030 heuristic, else Windows-1252), ${ENCODING_OPTIONS.slice(1).join(', ')}`, 'auto')
     .option('--check', 'also check balances and statement continuity; findings go to stderr and make the exit status 1')
     .action(async (file: string, options: ParseCommandOptions) => {
