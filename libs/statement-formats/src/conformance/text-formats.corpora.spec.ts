@@ -365,6 +365,7 @@ interface CsvCase {
   readonly entriesExpected?: number;
 }
 
+
 function ofxTransactions(path: string): { date: string; amount: string }[] {
   const text = readFileSync(path, 'utf8');
   const found: { date: string; amount: string }[] = [];
@@ -401,21 +402,59 @@ currency: CNY
 account: TEST-CNY
 `;
 
+const ALIPAY_PROFILE = `
+name: alipay-export
+defaultEncoding: gb18030
+headerRequired: [交易时间, 金额, 收/支]
+preambleLinesMax: 40
+columns:
+  date: 交易时间
+  amount: 金额
+  counterpartyName: 交易对方
+  counterpartyAccount: 对方账号
+  bankRef: 交易订单号
+  remittance: [商品说明, 交易分类]
+direction: { column: 收/支, creditValues: [收入], debitValues: [支出], skipValues: [不计收支] }
+emptyAmountTokens: ['-', '/']
+dateFormats: [yyyy-MM-dd]
+currency: CNY
+account: alipay
+`;
+
 const CSV_CASES: readonly CsvCase[] = [
   { path: 'csv/reubano-csv2ofx/test/gls.csv', parser: () => csvParserFor('de-bank'), encoding: 'cp1252', oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/gls.ofx')) },
   { path: 'csv/reubano-csv2ofx/test/sparkasse.csv', parser: () => csvParserFor('de-bank'), encoding: 'cp1252', oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/sparkasse.ofx')) },
   { path: 'csv/reubano-csv2ofx/test/capitalone.csv', parser: () => csvParserFor('us-debit-credit'), oracle: () => [{ date: '2016-01-02', amount: '-1000.00' }, { date: '2016-01-02', amount: '1000.00' }] },
-  ...['debit-v1', 'debit-v2', 'credit'].map((variant) => ({
+  ...[
+    ['debit-v1', 'Assets:Bank:CN:ICBC'],
+    ['debit-v2', 'Assets:Bank:CN:ICBC'],
+    ['credit', 'Liabilities:Bank:CN:ICBC'],
+  ].map(([variant, cashAccount]) => ({
     path: `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-records.csv`,
     parser: () => csvParserFor('cn-gbk-bank'),
-    oracle: () => beancountCash(join(CORPORA_DIR, `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-output.beancount`), 'Assets:Bank:CN:ICBC'),
+    oracle: () => beancountCash(join(CORPORA_DIR, `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-output.beancount`), cashAccount ?? ''),
   })),
-  { path: 'csv/deb-sig-double-entry-generator/cmb/debit/example-cmb-records.csv', parser: () => csvParserFor('cn-gbk-bank'), oracle: () => [], entriesExpected: 5 },
+  ...[
+    ['cmb/debit/example-cmb-records.csv', 'cmb/debit/example-cmb-debit-output.beancount', 'Assets:DebitCard:CMB'],
+    ['bocom_debit/example-bocom_debit-records.csv', 'bocom_debit/example-bocom_debit-output.beancount', 'Assets:DebitCard:BOCOM'],
+    ['abc_debit/example-abc_debit-records.csv', 'abc_debit/example-abc_debit-output.beancount', 'Assets:ABC:DebitCard'],
+  ].map(([records, beancount, cashAccount]) => ({
+    path: `csv/deb-sig-double-entry-generator/${records}`,
+    parser: () => csvParserFor('cn-gbk-bank'),
+    oracle: () => beancountCash(join(CORPORA_DIR, `csv/deb-sig-double-entry-generator/${beancount}`), cashAccount ?? ''),
+  })),
+  {
+    // Real GB18030 bytes with a 24-line preamble; 收/支 gives the direction and 不计收支 rows are not movements.
+    path: 'csv/deb-sig-double-entry-generator/alipay/example-alipay-records.csv',
+    parser: () => csvParserForProfile(loadCsvProfile(ALIPAY_PROFILE)),
+    encoding: 'gb18030',
+    oracle: () => [{ date: '2023-01-18', amount: '222228.50' }, { date: '2023-02-12', amount: '-49.74' }, { date: '2023-07-10', amount: '-9.90' }],
+  },
   { path: 'csv/actualbudget-actual/data_gb18030.csv', parser: () => csvParserForProfile(loadCsvProfile(CUSTOM_GB18030_PROFILE)), encoding: 'gb18030', oracle: () => [{ date: '2024-05-01', amount: '-35.00' }, { date: '2024-05-02', amount: '55.50' }, { date: '2024-05-03', amount: '95.75' }] },
 ];
 
-async function csvOutcome(testCase: CsvCase): Promise<Outcome & { entries: number }> {
-  const outcome = { path: testCase.path, format: 'csv', origin: testCase.path.split('/')[1] ?? '', deviations: new Set<Deviation>(), notes: [] as string[], entries: 0 };
+async function csvOutcome(testCase: CsvCase): Promise<Outcome & { entries: number; oracleTransactions: number }> {
+  const outcome = { path: testCase.path, format: 'csv', origin: testCase.path.split('/')[1] ?? '', deviations: new Set<Deviation>(), notes: [] as string[], entries: 0, oracleTransactions: 0 };
   const result = await parseFile(testCase.parser(), decode(readFileSync(join(CORPORA_DIR, testCase.path)), testCase.encoding));
   if (result instanceof UnreadableStatementError) {
     outcome.deviations.add('unreadable');
@@ -430,7 +469,9 @@ async function csvOutcome(testCase: CsvCase): Promise<Outcome & { entries: numbe
     outcome.notes.push(`line ${record.lineNo}: ${record.reason}`);
   }
   const unmatched = [...entries];
-  for (const expected of testCase.oracle()) {
+  const oracle = testCase.oracle();
+  outcome.oracleTransactions = oracle.length;
+  for (const expected of oracle) {
     const index = unmatched.findIndex(
       (entry) => (entry.bookingDate === expected.date || entry.valueDate === expected.date) && minorOf(entry.amount, entry.currency) === minorOf(expected.amount, entry.currency),
     );
@@ -520,6 +561,7 @@ describeWithCorpora('text formats against the shared corpora', () => {
     outcomes.push(outcome);
     expectOutcome(outcome);
     expect(outcome.entries).toBeGreaterThan(0);
+    expect(outcome.oracleTransactions).toBeGreaterThan(0);
   });
 
   it('allow-list entries name files that exist', () => {

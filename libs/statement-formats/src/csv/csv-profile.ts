@@ -53,6 +53,20 @@ export const csvProfileSpecSchema = z
     decimalSeparator: z.enum(['.', ',']).default('.'),
     thousandsSeparator: z.enum(['', ',', '.', ' ', "'"]).default(''),
     dateFormats: z.array(z.enum(DATE_FORMATS)).min(1).max(10),
+    /**
+     * A column saying which way the money went (Alipay `收/支`, BOCOM `借贷`, `D/C`): the amount is then taken as a
+     * magnitude and signed by it. A value in `skipValues` (Alipay `不计收支`, not a movement of this account's money)
+     * makes the row noise; any other value is rejected.
+     */
+    direction: z
+      .object({
+        column: headerNames,
+        creditValues: z.array(z.string().min(1).max(40)).min(1).max(10),
+        debitValues: z.array(z.string().min(1).max(40)).min(1).max(10),
+        skipValues: z.array(z.string().min(1).max(40)).max(10).default([]),
+      })
+      .strict()
+      .optional(),
     /** `credit-positive`: + is money in. `debit-positive`: credit-card style exports where + is a charge. */
     signConvention: z.enum(['credit-positive', 'debit-positive']).default('credit-positive'),
     /** Used when the row has no currency column or leaves it blank. */

@@ -78,6 +78,20 @@ describe(CsvReader.name, () => {
     });
   });
 
+  describe('direction columns', () => {
+    it('signs an unsigned amount by 借贷 (BOCOM) and treats the profile\'s skip values as noise', async () => {
+      const text = ['序号,交易日期,交易时间,交易类型,借贷,交易金额,余额,对方账号,对方户名', '1,2025-01-01,00:00:00,存款利息,贷 Cr,1.23,1334.63,1323,利息', '2,2024-02-02,13:15:12,还款,借 Dr,3.21,2334.62,6666,哈哈', '3,2024-02-03,13:15:12,其他,不计收支,9.99,2334.62,6666,哈哈', '4,2024-02-04,13:15:12,其他,冲正,1.00,2334.62,6666,哈哈'].join('\n');
+      const { records, accounted } = await parse(profile('cn-gbk-bank'), text);
+
+      expect(entries(records).map((entry) => [entry.amount, entry.bankTxCode, entry.counterpartyName])).toEqual([
+        ['1.23', '存款利息', '利息'],
+        ['-3.21', '还款', '哈哈'],
+      ]);
+      expect(accounted.get(4)).toEqual(['noise']);
+      expect(rejectedReasons(records)).toEqual(["5:direction '冲正' is neither a credit (贷 Cr, 贷, Cr, 收入, 收) nor a debit (借 Dr, 借, Dr, 支出, 支)"]);
+    });
+  });
+
   describe('de-bank', () => {
     it('reads ; separated rows with 1.234,56 amounts, dd.mm.yyyy dates and joined VWZ purpose columns', async () => {
       const text = [

@@ -9,6 +9,9 @@ import { BUILTIN_CSV_PROFILE_SPECS } from './csv-profiles.builtin';
 
 export { loadCsvProfile, type CsvProfile, type CsvProfileSpec } from './csv-profile';
 
+/** readRow's answer for a row the profile declares not to be a movement (`direction.skipValues`). */
+const SKIPPED_ROW = Symbol('skipped row');
+
 /** A quoted field may span lines; a record longer than this is an unterminated quote, not data. */
 export const CSV_RECORD_LINES_MAX = 50;
 /** Cells per row: wide spreadsheets exist, thousands of columns do not. */
@@ -54,6 +57,7 @@ interface ColumnIndexes {
   counterpartyName: number[];
   counterpartyAccount: number[];
   remittance: number[];
+  direction: number[];
 }
 
 interface PendingRecord {
@@ -202,6 +206,10 @@ export class CsvReader {
       return;
     }
     const entry = this.readRow(cells, this.columns, record.startLineNo);
+    if (entry === SKIPPED_ROW) {
+      this.accountRange(record, 'noise');
+      return;
+    }
     if (typeof entry === 'string') {
       this.reject(record.startLineNo, record.endLineNo, entry, text);
       return;
@@ -268,10 +276,11 @@ export class CsvReader {
       counterpartyName: indexesOf(columns.counterpartyName),
       counterpartyAccount: indexesOf(columns.counterpartyAccount),
       remittance: indexesOf(columns.remittance),
+      direction: indexesOf(this.profile.direction?.column),
     };
   }
 
-  private readRow(cells: readonly string[], columns: ColumnIndexes, lineNo: number): EntryRecord | string {
+  private readRow(cells: readonly string[], columns: ColumnIndexes, lineNo: number): EntryRecord | string | typeof SKIPPED_ROW {
     const empty = this.profile.emptyAmountTokens;
     const valueAt = (index: number): string => {
       const value = cleanCell(cells[index] ?? '');
@@ -285,6 +294,15 @@ export class CsvReader {
       }
       return '';
     };
+    let directionSign = 1n;
+    const direction = this.profile.direction;
+    if (direction !== undefined && columns.direction.length > 0) {
+      const value = cell(columns.direction);
+      if (direction.skipValues.includes(value)) return SKIPPED_ROW;
+      if (direction.creditValues.includes(value)) directionSign = 1n;
+      else if (direction.debitValues.includes(value)) directionSign = -1n;
+      else return `direction ${quoteForReason(value)} is neither a credit (${direction.creditValues.join(', ')}) nor a debit (${direction.debitValues.join(', ')})`;
+    }
     const bookingDate = this.readDate(cell(columns.date));
     if (bookingDate.startsWith('!')) return bookingDate.slice(1);
     let valueDate = bookingDate;
@@ -302,7 +320,8 @@ export class CsvReader {
       const amount = this.readAmount(cell(columns.amount), digits);
       if (typeof amount === 'string') return amount;
       if (amount === undefined) return 'amount is empty';
-      amountMinor = this.profile.signConvention === 'debit-positive' ? -amount : amount;
+      if (columns.direction.length > 0) amountMinor = directionSign * abs(amount);
+      else amountMinor = this.profile.signConvention === 'debit-positive' ? -amount : amount;
     } else {
       let pair = columns.credit.findIndex((creditIndex, position) => valueAt(creditIndex).length > 0 || valueAt(columns.debit[position] ?? -1).length > 0);
       if (pair === -1) pair = 0;
