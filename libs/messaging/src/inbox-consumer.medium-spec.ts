@@ -6,6 +6,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { sampleAuditEvent, sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
 import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
 import { DeadLetterReplayError, listDeadLetters, replayDeadLetter } from './dead-letters';
+import { purgeInbox } from './housekeeping';
 import { type IncomingEvent, InboxConsumer, type InboxConsumerOptions } from './inbox-consumer';
 import { enqueueEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -103,6 +104,9 @@ describe(InboxConsumer.name, () => {
     expect(seen[0]?.payload).toEqual(sampleTransactionPosted({ transactionId: messageId }));
     expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(1);
     expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_ack_pending === 0)).toBe(true);
+    expect(await purgeInbox(env.pool, 'another-consumer', new Date(Date.now() + 60_000))).toBe(0);
+    expect(await purgeInbox(env.pool, sut.consumerConfig().durable_name!, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await purgeInbox(env.pool, sut.consumerConfig().durable_name!, new Date(Date.now() + 60_000))).toBe(1);
   });
 
   it('runs the handler once when the stream holds the same message twice (published again after the duplicate window)', async () => {

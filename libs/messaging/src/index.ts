@@ -1,4 +1,5 @@
 export * from './dead-letters';
+export * from './housekeeping';
 export * from './inbox-consumer';
 export * from './message-headers';
 export * from './messaging-logger';
@@ -8,3 +9,4 @@ export * from './outbox-relay';
 export * from './sql-executor';
 export * from './streams';
 export * from './trace-context';
+export * from './rpc';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sampleTransactionPosted } from '../../contracts/test-fixtures/sample-events';
 import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
 import { enqueueEvent, enqueueEvents, type OutgoingEvent } from './outbox';
+import { purgePublishedOutbox } from './housekeeping';
 import { OutboxRelay } from './outbox-relay';
 import { queryRows, type TransactionRunner } from './sql-executor';
 import { ensureStreams, STREAMS, StreamConfigConflictError, streamDefinitionOf, streamNameFor } from './streams';
@@ -221,6 +222,17 @@ describe(OutboxRelay.name, () => {
     await sut.stop();
     expect(await unpublishedCount(env)).toBe(0);
     expect(await env.streamMessageCount('LEDGER')).toBe(300);
+  });
+
+  it('purges published rows before a given instant, never unpublished ones', async () => {
+    await enqueueMany(env, 4);
+    const sut = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace, batchSize: 3 });
+    expect(await sut.relayOnce()).toBe(3);
+    expect(await purgePublishedOutbox(env.pool, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await purgePublishedOutbox(env.pool, new Date(Date.now() + 60_000), 2)).toBe(2);
+    expect(await purgePublishedOutbox(env.pool, new Date(Date.now() + 60_000))).toBe(1);
+    expect(await unpublishedCount(env)).toBe(1);
+    expect(await purgePublishedOutbox(env.pool, new Date(Date.now() + 60_000))).toBe(0);
   });
 
   it('records attempts and the error when publishing fails, and backs the row off', async () => {
