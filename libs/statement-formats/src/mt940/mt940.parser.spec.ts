@@ -266,6 +266,15 @@ describe(Mt9xxReader.name, () => {
       expect(dispositions.get(10)).toBe('statement');
       expect(mt942Parser.format).toBe('mt942');
     });
+
+    it('rejects a :90D:/:90C: that is not count, currency and sum', async () => {
+      const text = fixture('interim-mt942.sta').replace(':90C:1EUR500,00', ':90C:EUR500,00');
+      const records = await collect(mt942Parser.parse(linesOf(text)));
+
+      expect(records.filter((record) => record.kind === 'rejected')).toEqual([
+        { kind: 'rejected', lineNo: 11, reason: ":90C: 'EUR500,00' is not <count><currency><amount> (like 2EUR123,45)", raw: ':90C:EUR500,00' },
+      ]);
+    });
   });
 
   describe('bounded memory', () => {

@@ -112,9 +112,9 @@ export class Mt9xxReader {
     this.lastLineNo = line.lineNo;
     let text = line.text;
     if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    // DOS end-of-file marker (Ctrl-Z) at the end of old exports, sometimes glued to the next file's first line.
-    if (text.charCodeAt(0) === 26) text = text.slice(1);
-    if (text.charCodeAt(text.length - 1) === 26) text = text.slice(0, -1);
+    // Transport control characters around messages: SOH/ETX (0x01/0x03, `-\x03` after mBank's MT942) and the DOS
+    // end-of-file Ctrl-Z (0x1A), sometimes glued to the next file's first line. TAB is text.
+    if (isControlChar(text.charCodeAt(0)) || isControlChar(text.charCodeAt(text.length - 1))) text = stripControlChars(text);
     if (this.pendingDash !== undefined) this.resolveDash(text);
     if (text.length > this.lineLengthMax) {
       this.closeField();
@@ -270,8 +270,6 @@ export class Mt9xxReader {
       case '86':
       case 'NS':
       case '34':
-      case '90D':
-      case '90C':
         // Related reference, available / forward balances, statement-level `:86:` summaries, non-SWIFT `:NS:`
         // and the MT942 `:90D:/:90C:` counts do not enter the canonical records (StatementChecker sums entries).
         return this.acceptStatementField(statement, field);
@@ -292,6 +290,9 @@ export class Mt9xxReader {
         return this.readReportDate(statement, field);
       case '34F':
         return this.readFloorLimit(statement, field);
+      case '90D':
+      case '90C':
+        return this.readEntryTotals(statement, field);
       default:
         this.rejectField(statement, field, `unknown field tag :${tag}:`);
     }
@@ -386,6 +387,15 @@ export class Mt9xxReader {
     const currency = text.slice(0, 3);
     if (!isCurrencyCode(currency)) return this.rejectField(statement, field, `:34F: floor limit currency ${quoteForReason(currency)} is not an ISO 4217 code`);
     statement.currency ??= currency;
+    this.acceptStatementField(statement, field);
+  }
+
+  /** MT942 `:90D:`/`:90C:` = number of entries + currency + sum. Read for shape only: the entries are the truth. */
+  private readEntryTotals(statement: StatementState, field: Field): void {
+    const text = joinTrimmed(field);
+    const match = /^(\d{1,5})([A-Z]{3})(\d{1,15}[,.]\d{0,4})$/.exec(text);
+    if (match === null) return this.rejectField(statement, field, `:${field.tag}: ${quoteForReason(text)} is not <count><currency><amount> (like 2EUR123,45)`);
+    if (!isCurrencyCode(match[2] ?? '')) return this.rejectField(statement, field, `:${field.tag}: currency ${quoteForReason(match[2] ?? '')} is not an ISO 4217 code`);
     this.acceptStatementField(statement, field);
   }
 
@@ -521,6 +531,18 @@ export class Mt9xxReader {
     if (this.onLineAccounted === undefined) return;
     for (let lineNo = startLineNo; lineNo <= endLineNo; lineNo += 1) this.onLineAccounted(lineNo, disposition);
   }
+}
+
+function isControlChar(code: number): boolean {
+  return code < 32 && code !== 9;
+}
+
+function stripControlChars(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isControlChar(text.charCodeAt(start))) start += 1;
+  while (end > start && isControlChar(text.charCodeAt(end - 1))) end -= 1;
+  return text.slice(start, end);
 }
 
 /** Tags that start a field even inside a wrapped `:86:`. */
