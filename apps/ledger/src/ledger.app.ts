@@ -18,6 +18,7 @@ export async function migrateLedger(config: PlatformConfig): Promise<string[]> {
 export async function createLedgerApp(config: PlatformConfig, telemetry: Telemetry, options: { runOutboxRelay?: boolean } = {}): Promise<NestExpressApplication> {
   return createHttpApp(LedgerModule.register({ config, telemetry, usesRedis: false, ...options }) as never, config, {
     title: 'Ledger',
+    rpc: true,
     description: 'Custody accounts, customer sub-accounts and balanced double-entry transactions; balances as of any date; exports for reconciliation.',
   });
 }

@@ -2,7 +2,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { OutboxRelay, streamNameFor } from '@recon/messaging';
+import { LEDGER_REQUIRED_BALANCE_RPC, OutboxRelay, rpcSubjectFor, streamNameFor } from '@recon/messaging';
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { transactionRunnerOf } from '@recon/persistence';
 import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
@@ -217,6 +217,23 @@ describe('ledger over HTTP', () => {
       const required = await asService(http.get('/v1/accounts/custody:eur/required-balance?asOfDate=2025-02-05')).expect(200);
       expect(required.body.requiredBalance).toBe(required.body.ledgerBalance);
       expect(required.body.requiredBalance).toBe(await balanceOf('custody:eur', '?asOfDate=2025-02-05'));
+    });
+  });
+
+  describe('request/reply', () => {
+    it('answers the required balance over NATS for the reconciliation service', async () => {
+      const subject = rpcSubjectFor(isolation.namespace, LEDGER_REQUIRED_BALANCE_RPC);
+      const reply = (await nats.request(subject, JSON.stringify({ asOfDate: '2025-02-05', bankAccount: 'DE89370400440532013000' }), { timeout: 5_000 })).json<{
+        ok: boolean;
+        balances: { requiredBalance: string; currency: string }[];
+      }>();
+      expect(reply.ok).toBe(true);
+      expect(reply.balances).toHaveLength(1);
+      expect(reply.balances[0]).toMatchObject({ currency: 'EUR', requiredBalance: await balanceOf('custody:eur', '?asOfDate=2025-02-05') });
+      const refused = (await nats.request(subject, JSON.stringify({ asOfDate: 'yesterday' }), { timeout: 5_000 })).json<{ ok: boolean; error: { message: string } }>();
+      expect(refused).toEqual({ ok: false, error: { code: 'LEDGER.INVALID_REQUEST', message: expect.stringContaining('asOfDate') } });
+      const garbage = (await nats.request(subject, 'not json', { timeout: 5_000 })).json<{ ok: boolean; error: { code: string } }>();
+      expect(garbage.error.code).toBe('RPC.INVALID_JSON');
     });
   });
 

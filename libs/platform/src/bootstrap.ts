@@ -7,7 +7,10 @@ import { MESSAGING_MIGRATIONS } from '@recon/messaging';
 import { createLogger, PinoNestLogger } from '@recon/observability';
 import { ensureDatabase, type Migration, migrationsFromDirectory, runMigrations, serviceRoleFor } from '@recon/persistence';
 import express from 'express';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { HttpErrorFilter } from './http-error.filter';
+import { NatsRpcServer } from './nats-rpc.server';
+import { NATS_CONNECTION } from './tokens';
 import { requestContextMiddleware } from './request-context';
 
 export interface HttpAppOptions {
@@ -15,6 +18,8 @@ export interface HttpAppOptions {
   readonly description: string;
   /** Extra body parsers (e.g. raw statement uploads) mounted before JSON. */
   readonly configure?: (app: NestExpressApplication) => void;
+  /** Answer `@MessagePattern` handlers over NATS request/reply (queue group = service name). */
+  readonly rpc?: boolean;
 }
 
 /**
@@ -42,6 +47,13 @@ export async function createHttpApp(module: Type, config: PlatformConfig, option
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   app.enableShutdownHooks();
+  if (options.rpc === true) {
+    app.connectMicroservice(
+      { strategy: new NatsRpcServer({ nats: () => app.get<NatsConnection>(NATS_CONNECTION), namespace: config.NATS_NAMESPACE, queue: config.serviceName, logger }) },
+      { inheritAppConfig: true },
+    );
+    await app.startAllMicroservices();
+  }
   return app;
 }
 

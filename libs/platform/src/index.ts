@@ -6,3 +6,4 @@ export * from './http-error.filter';
 export * from './platform.module';
 export * from './request-context';
 export * from './tokens';
+export * from './nats-rpc.server';
