@@ -158,6 +158,9 @@ export class OutboxRelay {
 
   private async relayBatch(): Promise<BatchOutcome> {
     return this.transactions.transaction(async (executor) => {
+      // Losing this transaction's marks in a database crash only means republishing rows that JetStream or the
+      // inboxes then drop, so it need not wait for its WAL flush.
+      await executor.query('SET LOCAL synchronous_commit = off');
       const rows = await queryRows<OutboxRow>(executor, SELECT_BATCH_SQL, [this.batchSize]);
       if (rows.length === 0) return { selectedCount: 0, publishedCount: 0, failedCount: 0 };
       // All publishes in flight at once: one round trip per batch instead of one per message.
