@@ -5,6 +5,9 @@ runServiceMain({
   defaults: AUDIT_DEFAULTS,
   load: async () => {
     const { createAuditApp, migrateAudit } = await import('./audit.app');
-    return { migrate: migrateAudit, createApp: createAuditApp };
+    const { loadAuditSettings } = await import('./audit.config');
+    // Read once at boot, with the platform's variables (runServiceMain): the AUDIT_* ones the platform does not know.
+    const settings = loadAuditSettings(process.env);
+    return { migrate: migrateAudit, createApp: (config, telemetry) => createAuditApp(config, telemetry, { settings }) };
   },
 });

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { Injectable } from '@nestjs/common';
+import { type AuditLogRecord, HASH_BYTES, type MerkleNodeReader, perfectSubtreesOf, type TreeNodeId } from '@recon/audit-log';
+import { queryRows, type SqlExecutor } from '@recon/persistence';
+
+/** One stored record as exports and searches read it: the canonical event text, verbatim. */
+export interface StoredRecord {
+  readonly seq: number;
+  readonly leafHash: Uint8Array;
+  readonly eventJson: string;
+}
+
+export interface LogHead {
+  readonly treeSize: number;
+  /** The frontier's perfect-subtree roots, largest first. */
+  readonly frontier: readonly Uint8Array[];
+}
+
+export interface StoredCheckpoint {
+  readonly treeSize: number;
+  readonly rootHash: Uint8Array;
+  readonly note: string;
+  readonly signedAt: Date;
+}
+
+/** Nodes a store returns per query: proofs need at most ~2·log2(n), so this is generous. */
+export const NODES_PER_READ_MAX = 256;
+
+interface HeadRow {
+  tree_size: string;
+  frontier_hashes: Buffer;
+}
+
+interface CheckpointRow {
+  tree_size: string;
+  root_hash: Buffer;
+  note: string;
+  signed_at: Date;
+}
+
+/**
+ * The log's tables (migration 0001): audit_records, merkle_nodes and checkpoints only ever grow; log_head is the
+ * one row every append locks. Every method runs on the caller's executor, inside the caller's transaction.
+ */
+@Injectable()
+export class AuditLogPgRepository {
+  /** Locks the head row until the transaction ends: appends and head checkpoints are serialised across instances. */
+  async lockHead(executor: SqlExecutor): Promise<LogHead> {
+    return headOf(await queryRows<HeadRow>(executor, 'SELECT tree_size, frontier_hashes FROM log_head WHERE singleton FOR UPDATE'));
+  }
+
+  async readHead(executor: SqlExecutor): Promise<LogHead> {
+    return headOf(await queryRows<HeadRow>(executor, 'SELECT tree_size, frontier_hashes FROM log_head WHERE singleton'));
+  }
+
+  async updateHead(executor: SqlExecutor, head: LogHead, updatedAt: Date): Promise<void> {
+    await executor.query('UPDATE log_head SET tree_size = $1, frontier_hashes = $2, updated_at = $3 WHERE singleton', [
+      head.treeSize,
+      Buffer.concat(head.frontier.map((hash) => Buffer.from(hash))),
+      updatedAt,
+    ]);
+  }
+
+  async findSeqByEventId(executor: SqlExecutor, eventId: string): Promise<number | undefined> {
+    const rows = await queryRows<{ seq: string }>(executor, 'SELECT seq FROM audit_records WHERE event_id = $1', [eventId]);
+    return rows[0] === undefined ? undefined : toSafeNumber(rows[0].seq);
+  }
+
+  async insertRecord(executor: SqlExecutor, record: AuditLogRecord, eventJson: string, appendedAt: Date): Promise<void> {
+    const { event } = record;
+    await executor.query(
+      `INSERT INTO audit_records
+         (seq, event_id, event_type, service, occurred_at, actor_id, actor_role, action, entity_type, entity_id, event_json, leaf_hash, appended_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        record.seq,
+        event.eventId,
+        event.type,
+        event.service,
+        event.occurredAt,
+        event.actor.id,
+        event.actor.role,
+        event.action,
+        event.entity.type,
+        event.entity.id,
+        eventJson,
+        Buffer.from(record.leafHash),
+        appendedAt,
+      ],
+    );
+  }
+
+  async insertNodes(executor: SqlExecutor, nodes: readonly { id: TreeNodeId; hash: Uint8Array }[]): Promise<void> {
+    if (nodes.length === 0) return;
+    await executor.query('INSERT INTO merkle_nodes (level, node_index, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])', [
+      nodes.map((node) => node.id.level),
+      nodes.map((node) => node.id.index),
+      nodes.map((node) => Buffer.from(node.hash)),
+    ]);
+  }
+
+  /** Reads perfect-subtree hashes in one query; a missing node is a broken store, not a user error. */
+  nodeReader(executor: SqlExecutor): MerkleNodeReader {
+    return {
+      readNodes: async (ids) => {
+        if (ids.length === 0) return [];
+        assert.ok(ids.length <= NODES_PER_READ_MAX, `at most ${NODES_PER_READ_MAX} nodes per read`);
+        const rows = await queryRows<{ level: number; node_index: string; hash: Buffer }>(
+          executor,
+          `SELECT n.level, n.node_index, n.hash
+             FROM unnest($1::smallint[], $2::bigint[]) AS wanted (level, node_index)
+             JOIN merkle_nodes n USING (level, node_index)`,
+          [ids.map((id) => id.level), ids.map((id) => id.index)],
+        );
+        const byId = new Map(rows.map((row) => [`${row.level}/${row.node_index}`, new Uint8Array(row.hash)]));
+        return ids.map((id) => {
+          const hash = byId.get(`${id.level}/${id.index}`);
+          if (hash === undefined) throw new Error(`merkle node ${id.level}/${id.index} is missing from the store`);
+          return hash;
+        });
+      },
+    };
+  }
+
+  async latestCheckpoint(executor: SqlExecutor): Promise<StoredCheckpoint | undefined> {
+    const rows = await queryRows<CheckpointRow>(executor, 'SELECT tree_size, root_hash, note, signed_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1');
+    return rows[0] === undefined ? undefined : checkpointOf(rows[0]);
+  }
+
+  async checkpointOfSize(executor: SqlExecutor, treeSize: number): Promise<StoredCheckpoint | undefined> {
+    const rows = await queryRows<CheckpointRow>(executor, 'SELECT tree_size, root_hash, note, signed_at FROM checkpoints WHERE tree_size = $1', [treeSize]);
+    return rows[0] === undefined ? undefined : checkpointOf(rows[0]);
+  }
+
+  async listCheckpoints(executor: SqlExecutor, filter: { afterSize: number; sizeMax: number; limit: number }): Promise<StoredCheckpoint[]> {
+    const rows = await queryRows<CheckpointRow>(
+      executor,
+      'SELECT tree_size, root_hash, note, signed_at FROM checkpoints WHERE tree_size > $1 AND tree_size <= $2 ORDER BY tree_size LIMIT $3',
+      [filter.afterSize, filter.sizeMax, filter.limit],
+    );
+    return rows.map(checkpointOf);
+  }
+
+  /** Inserts unless a checkpoint of that size exists (the log signs one root per size); returns the stored one. */
+  async insertCheckpoint(executor: SqlExecutor, checkpoint: StoredCheckpoint): Promise<StoredCheckpoint> {
+    await executor.query('INSERT INTO checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [
+      checkpoint.treeSize,
+      Buffer.from(checkpoint.rootHash),
+      checkpoint.note,
+      checkpoint.signedAt,
+    ]);
+    const stored = await this.checkpointOfSize(executor, checkpoint.treeSize);
+    assert.ok(stored !== undefined, 'a checkpoint just inserted is readable');
+    return stored;
+  }
+
+  async appendedAtOf(executor: SqlExecutor, seq: number): Promise<Date | undefined> {
+    const rows = await queryRows<{ appended_at: Date }>(executor, 'SELECT appended_at FROM audit_records WHERE seq = $1', [seq]);
+    return rows[0]?.appended_at;
+  }
+
+  /** Records with seq in (afterSeq, endSeq), in seq order, at most `limit`. */
+  async readRecords(executor: SqlExecutor, afterSeq: number, endSeq: number, limit: number): Promise<StoredRecord[]> {
+    const rows = await queryRows<{ seq: string; leaf_hash: Buffer; event_json: string }>(
+      executor,
+      'SELECT seq, leaf_hash, event_json FROM audit_records WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT $3',
+      [afterSeq, endSeq, limit],
+    );
+    return rows.map((row) => ({ seq: toSafeNumber(row.seq), leafHash: new Uint8Array(row.leaf_hash), eventJson: row.event_json }));
+  }
+
+  /** The number of records by the records themselves: the highest seq + 1 (seq is gap-free when nobody tampered). */
+  async recordsEnd(executor: SqlExecutor): Promise<number> {
+    const rows = await queryRows<{ end_seq: string }>(executor, 'SELECT coalesce(max(seq) + 1, 0) AS end_seq FROM audit_records');
+    return toSafeNumber(rows[0]?.end_seq ?? '0');
+  }
+
+  /** The frontier the node store holds for `treeSize`. */
+  async frontierFromNodes(executor: SqlExecutor, treeSize: number): Promise<readonly Uint8Array[]> {
+    if (treeSize === 0) return [];
+    return this.nodeReader(executor).readNodes(perfectSubtreesOf({ start: 0, end: treeSize }));
+  }
+}
+
+function headOf(rows: HeadRow[]): LogHead {
+  const row = rows[0];
+  assert.ok(row !== undefined, 'log_head has its one row (migration 0001 inserts it)');
+  const bytes = row.frontier_hashes;
+  assert.equal(bytes.length % HASH_BYTES, 0, 'log_head.frontier_hashes is a whole number of hashes');
+  const frontier: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += HASH_BYTES) frontier.push(new Uint8Array(bytes.subarray(offset, offset + HASH_BYTES)));
+  return { treeSize: toSafeNumber(row.tree_size), frontier };
+}
+
+function checkpointOf(row: CheckpointRow): StoredCheckpoint {
+  return { treeSize: toSafeNumber(row.tree_size), rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
+}
+
+/** bigint columns arrive as strings; seq and sizes stay far below 2^53. */
+export function toSafeNumber(text: string | number): number {
+  const value = Number(text);
+  assert.ok(Number.isSafeInteger(value) && value >= 0, `'${String(text)}' is not a non-negative safe integer`);
+  return value;
+}
