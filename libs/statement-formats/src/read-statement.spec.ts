@@ -31,6 +31,29 @@ describe(parseStatementBytes.name, () => {
     expect(records[2]).toMatchObject({ counterpartyName: 'Max Müller' });
   });
 
+  it('reads a UTF-16LE camt document with a byte-order mark', async () => {
+    const records = await collect(parseStatementBytes(iconv.encode(xml.replace('UTF-8', 'UTF-16'), 'utf16le', { addBOM: true })));
+
+    expect(records.map((record) => record.kind)).toEqual(['statement', 'entry', 'entry']);
+    expect(records[2]).toMatchObject({ counterpartyName: 'Max Müller' });
+  });
+
+  it('reads a GB18030-declared camt document with Chinese names', async () => {
+    const chinese = camtDocument({ kind: '054', version: 8, encodingDeclaration: 'GB18030', records: [standardRecord()] }).replace('Max Müller', '张三');
+
+    const records = await collect(parseStatementBytes(iconv.encode(chinese, 'gb18030'), { format: 'auto' }));
+
+    expect(records[2]).toMatchObject({ counterpartyName: '张三' });
+  });
+
+  it('reads pretty-printed camt with comments', async () => {
+    const pretty = xml.replace(/></g, '>\n    <').replace('<Ntry>', '<!-- first entry --><Ntry>');
+
+    const records = await collect(parseStatementBytes(Buffer.from(pretty)));
+
+    expect(records).toEqual(await collect(parseStatementBytes(Buffer.from(xml))));
+  });
+
   it('reads a GB18030 CSV with Chinese headers', async () => {
     const csv = '交易日期,收入金额,支出金额,对方户名,摘要\n2025-01-02,100.00,-,张三,工资\n';
 
