@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { findContract, validateAgainstContract } from '@recon/contracts';
+import { type EventContract, type EventPayloadOf, findContract, validateAgainstContract } from '@recon/contracts';
 import { MessageHeaders } from './message-headers';
 import { errorMessageOf, type MessagingLogger, SILENT_LOGGER } from './messaging-logger';
 import { DEAD_LETTER_REASON_LENGTH_MAX } from './messaging.migrations';
@@ -36,6 +36,14 @@ export interface IncomingEvent<TPayload = unknown> {
   readonly streamSequence: number;
   /** 1 on first delivery. */
   readonly deliveryCount: number;
+}
+
+/**
+ * Narrows an incoming event to one contract, e.g. `if (isEventOf(event, LEDGER_TRANSACTION_POSTED_V1)) …`,
+ * after which `event.payload` has that contract's type (the consumer already validated it against it).
+ */
+export function isEventOf<TContract extends EventContract>(event: IncomingEvent, contract: TContract): event is IncomingEvent<EventPayloadOf<TContract>> {
+  return findContract(event.subject, event.schemaVersion) === contract;
 }
 
 /** Runs inside the inbox transaction: write with `executor` only, and the write commits with the inbox row. */
