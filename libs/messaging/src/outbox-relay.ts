@@ -61,6 +61,7 @@ interface BatchOutcome {
   readonly selectedCount: number;
   readonly publishedCount: number;
   readonly failedCount: number;
+  readonly duplicateCount: number;
 }
 
 // Two steps on purpose: pick and lock the ids first (a narrow sort even when the planner, with stale statistics
@@ -122,9 +123,9 @@ export class OutboxRelay {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > OUTBOX_BATCH_SIZE_MAX) {
       throw new Error(`OutboxRelay batchSize must be an integer in 1..${OUTBOX_BATCH_SIZE_MAX}`);
     }
-    this.pollIntervalMs = options.pollIntervalMs ?? OUTBOX_POLL_INTERVAL_MS_DEFAULT;
-    this.publishTimeoutMs = options.publishTimeoutMs ?? OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT;
-    this.retryBaseMs = options.retryBaseMs ?? OUTBOX_RETRY_BASE_MS_DEFAULT;
+    this.pollIntervalMs = boundedMs('pollIntervalMs', options.pollIntervalMs ?? OUTBOX_POLL_INTERVAL_MS_DEFAULT, 10, 10 * 60_000);
+    this.publishTimeoutMs = boundedMs('publishTimeoutMs', options.publishTimeoutMs ?? OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT, 100, 60_000);
+    this.retryBaseMs = boundedMs('retryBaseMs', options.retryBaseMs ?? OUTBOX_RETRY_BASE_MS_DEFAULT, 1, OUTBOX_RETRY_DELAY_MS_MAX);
     subjectFor(options.namespace, 'ledger.>'); // validates the namespace now rather than at the first publish
   }
 
@@ -157,12 +158,12 @@ export class OutboxRelay {
   }
 
   private async relayBatch(): Promise<BatchOutcome> {
-    return this.transactions.transaction(async (executor) => {
+    const outcome = await this.transactions.transaction(async (executor) => {
       // Losing this transaction's marks in a database crash only means republishing rows that JetStream or the
       // inboxes then drop, so it need not wait for its WAL flush.
       await executor.query('SET LOCAL synchronous_commit = off');
       const rows = await queryRows<OutboxRow>(executor, SELECT_BATCH_SQL, [this.batchSize]);
-      if (rows.length === 0) return { selectedCount: 0, publishedCount: 0, failedCount: 0 };
+      if (rows.length === 0) return { selectedCount: 0, publishedCount: 0, failedCount: 0, duplicateCount: 0 };
       // All publishes in flight at once: one round trip per batch instead of one per message.
       const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
       const publishedIds: string[] = [];
@@ -181,13 +182,17 @@ export class OutboxRelay {
       });
       if (publishedIds.length > 0) await executor.query(MARK_PUBLISHED_SQL, [publishedIds]);
       if (failedIds.length > 0) await this.markFailed(executor, failedIds, failedErrors);
-      this.counters.batchCount += 1;
-      this.counters.publishedCount += publishedIds.length;
-      this.counters.duplicateCount += duplicateCount;
-      this.counters.failedCount += failedIds.length;
-      if (duplicateCount > 0) this.logger.info({ duplicateCount }, 'outbox relay: JetStream dropped duplicates (republished after an interrupted batch)');
-      return { selectedCount: rows.length, publishedCount: publishedIds.length, failedCount: failedIds.length };
+      return { selectedCount: rows.length, publishedCount: publishedIds.length, failedCount: failedIds.length, duplicateCount };
     });
+    // Counted once committed, so the numbers describe what the outbox says.
+    if (outcome.selectedCount > 0) this.counters.batchCount += 1;
+    this.counters.publishedCount += outcome.publishedCount;
+    this.counters.duplicateCount += outcome.duplicateCount;
+    this.counters.failedCount += outcome.failedCount;
+    if (outcome.duplicateCount > 0) {
+      this.logger.info({ duplicateCount: outcome.duplicateCount }, 'outbox relay: JetStream dropped duplicates (republished after an interrupted batch)');
+    }
+    return outcome;
   }
 
   private async markFailed(executor: SqlExecutor, messageIds: string[], errors: string[]): Promise<void> {
@@ -349,4 +354,9 @@ export class OutboxRelay {
     listener.connection.on('error', () => undefined);
     await listener.close().catch((error: unknown) => this.logger.warn({ error: errorMessageOf(error) }, 'outbox relay: closing LISTEN connection failed'));
   }
+}
+
+function boundedMs(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`OutboxRelay ${name} must be an integer in ${min}..${max}, got ${value}`);
+  return value;
 }
