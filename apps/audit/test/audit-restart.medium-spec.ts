@@ -1,0 +1,79 @@
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { parseVerifierKeyFile, verifyExport } from '@recon/audit-log';
+import { auditSubjectFor, type AuditEventRecordedV1 } from '@recon/contracts';
+import { msgHdrsOf, subjectFor } from '@recon/messaging';
+import { startMetricsOnlyTelemetry } from '@recon/observability';
+import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createAuditApp, migrateAudit } from '../src/audit.app';
+import { DEVELOPMENT_SIGNING_KEY, loadAuditConfig, loadAuditSettings } from '../src/audit.config';
+import { eventually, ledgerPostingEvent } from './audit-test-env';
+
+const CHECKPOINT_EVERY_MS = 200;
+
+describe('audit service: time-based checkpoints and restarts', () => {
+  const telemetry = startMetricsOnlyTelemetry();
+  let isolation: TestIsolation;
+  let app: NestExpressApplication | undefined;
+  let admin: Client;
+  let nats: NatsConnection;
+  let js: JetStreamClient;
+
+  const config = () => loadAuditConfig(isolation.env());
+  const startApp = async () => {
+    const settings = loadAuditSettings({ NODE_ENV: 'test', AUDIT_CHECKPOINT_EVERY_EVENTS: '1000', AUDIT_CHECKPOINT_EVERY_MS: String(CHECKPOINT_EVERY_MS) });
+    const started = await createAuditApp(config(), telemetry, { settings, runOutboxRelay: false });
+    await started.init();
+    return started;
+  };
+  const publish = async (payload: AuditEventRecordedV1) =>
+    js.publish(subjectFor(isolation.namespace, auditSubjectFor(payload.service, payload.action)), JSON.stringify(payload), {
+      headers: msgHdrsOf({ 'Nats-Msg-Id': payload.eventId, 'Recon-Schema-Version': '1' }),
+    });
+  const checkpointSizes = async () =>
+    (await admin.query(`SELECT tree_size::int AS size FROM ${isolation.schema}.checkpoints ORDER BY tree_size`)).rows.map((row: { size: number }) => row.size);
+  const recordCount = async () => Number((await admin.query(`SELECT count(*) AS n FROM ${isolation.schema}.audit_records`)).rows[0].n);
+
+  beforeAll(async () => {
+    isolation = isolate('audit');
+    await migrateAudit(config());
+    admin = new Client({ connectionString: TEST_ADMIN_URL });
+    await admin.connect();
+    nats = await connect({ servers: config().NATS_SERVERS });
+    js = jetstream(nats);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nats?.close();
+    await admin?.end();
+    await isolation?.cleanup();
+    await telemetry.shutdown();
+  });
+
+  it('signs the records that waited AUDIT_CHECKPOINT_EVERY_MS, once, and resumes the tree after a restart', async () => {
+    app = await startApp();
+    for (let index = 0; index < 3; index += 1) await publish(ledgerPostingEvent(index));
+    expect(await eventually(async () => (await recordCount()) === 3)).toBe(true);
+    expect(await eventually(async () => (await checkpointSizes()).includes(3), 5_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 2 * CHECKPOINT_EVERY_MS));
+    expect(await checkpointSizes()).toEqual([3]);
+
+    await app.close();
+    // Published while the service is down: the work queue keeps them until it is back.
+    for (let index = 3; index < 8; index += 1) await publish(ledgerPostingEvent(index));
+    app = await startApp();
+    expect(await eventually(async () => (await recordCount()) === 8)).toBe(true);
+    const seqs = (await admin.query(`SELECT seq::int AS seq FROM ${isolation.schema}.audit_records ORDER BY seq`)).rows.map((row: { seq: number }) => row.seq);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+
+    const response = await request(app.getHttpServer()).get('/v1/export').set('X-Api-Key', TEST_KEYS.auditor).expect(200);
+    const lines = (response.text ?? response.body.toString('utf8')).trimEnd().split('\n');
+    const result = await verifyExport(lines, { publicKeys: parseVerifierKeyFile(DEVELOPMENT_SIGNING_KEY.verifierKey) });
+    expect(result).toMatchObject({ ok: true, summary: { recordCount: 8 } });
+  });
+});
