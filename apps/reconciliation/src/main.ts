@@ -5,6 +5,9 @@ runServiceMain({
   defaults: RECONCILIATION_DEFAULTS,
   load: async () => {
     const { createReconciliationApp, migrateReconciliation } = await import('./reconciliation.app');
-    return { migrate: migrateReconciliation, createApp: createReconciliationApp };
+    const { loadReconciliationSettings } = await import('./reconciliation.config');
+    // Read once at boot, with the platform's variables (runServiceMain): the RECON_* ones the platform does not know.
+    const settings = loadReconciliationSettings(process.env);
+    return { migrate: migrateReconciliation, createApp: (config, telemetry) => createReconciliationApp(config, telemetry, { settings }) };
   },
 });

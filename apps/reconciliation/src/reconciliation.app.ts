@@ -1,26 +1,32 @@
 import * as path from 'node:path';
-import { type DynamicModule, Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { PlatformConfig } from '@recon/config';
+import { defaultRuleSet, type RuleSet } from '@recon/matching';
 import type { Telemetry } from '@recon/observability';
-import { createHttpApp, PlatformModule, type PlatformOptions, prepareDatabase, serviceMigrations } from '@recon/platform';
+import { createHttpApp, prepareDatabase, serviceMigrations } from '@recon/platform';
+import { loadReconciliationSettings, type ReconciliationSettings } from './reconciliation.config';
+import { ReconciliationModule } from './reconciliation.module';
 
 export const RECONCILIATION_MIGRATIONS_DIRECTORY = path.join(__dirname, 'database', 'migrations');
 
-@Module({})
-export class ReconciliationModule {
-  static register(platform: PlatformOptions): DynamicModule {
-    return { module: ReconciliationModule, imports: [PlatformModule.forService(platform)] };
-  }
+export interface ReconciliationAppOptions {
+  readonly runOutboxRelay?: boolean;
+  /** The RECON_* settings (main loads them from the environment); defaults when absent. */
+  readonly settings?: ReconciliationSettings;
+  /** The matching rules; the documented defaults when absent. */
+  readonly ruleSet?: RuleSet;
 }
 
 export async function migrateReconciliation(config: PlatformConfig): Promise<string[]> {
   return prepareDatabase(config, serviceMigrations(RECONCILIATION_MIGRATIONS_DIRECTORY));
 }
 
-export async function createReconciliationApp(config: PlatformConfig, telemetry: Telemetry, options: { runOutboxRelay?: boolean } = {}): Promise<NestExpressApplication> {
-  return createHttpApp(ReconciliationModule.register({ config, telemetry, usesRedis: true, ...options }) as never, config, {
+export async function createReconciliationApp(config: PlatformConfig, telemetry: Telemetry, options: ReconciliationAppOptions = {}): Promise<NestExpressApplication> {
+  const settings = options.settings ?? loadReconciliationSettings({});
+  const platform = { config, telemetry, usesRedis: true, ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }) };
+  return createHttpApp(ReconciliationModule.register(platform, settings, options.ruleSet ?? defaultRuleSet()) as never, config, {
     title: 'Reconciliation',
-    description: 'See docs/ and the README: this service grows in its own issue.',
+    description:
+      'Continuous and nightly reconciliation of the ledger against the custody bank: runs, breaks and their review workflow (assign, comment, resolve, four-eyes adjustments).',
   });
 }

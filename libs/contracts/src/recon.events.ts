@@ -101,3 +101,57 @@ export const RECON_ALERT_RAISED_V1 = defineContract({
   schema: reconAlertRaisedV1Schema,
   description: 'Something needs a person now: a shortfall, money leaving without instruction, a missing statement.',
 });
+
+export const BREAK_CLOSE_STATUSES = ['resolved', 'closed'] as const;
+
+/**
+ * A break left the open set: `resolved` by a person with a reason code, or `closed` by the service itself
+ * (a late partner matched its items: `late_partner`; a newer break about the same items replaced it: `superseded`).
+ */
+export const reconBreakClosedV1Schema = z.object({
+  breakId: idSchema,
+  closedAt: instantSchema,
+  status: z.enum(BREAK_CLOSE_STATUSES),
+  resolutionCode: z
+    .string()
+    .max(CODE_LENGTH_MAX)
+    .regex(/^[a-z][a-z0-9_]*$/, { message: 'must be a snake_case word like late_partner' }),
+  /** The identity that resolved it, or `reconciliation` for the service. */
+  closedBy: z.string().min(1).max(CODE_LENGTH_MAX * 2),
+  note: z.string().max(REASON_LENGTH_MAX).optional(),
+  matchId: idSchema.optional(),
+});
+
+export type ReconBreakClosedV1 = z.output<typeof reconBreakClosedV1Schema>;
+
+export const RECON_BREAK_CLOSED_V1 = defineContract({
+  subject: 'recon.break.closed',
+  schemaVersion: 1,
+  schema: reconBreakClosedV1Schema,
+  description: 'A break was resolved by a person, or closed by the service when a late partner matched its items.',
+});
+
+export const RUN_STATUSES = ['completed', 'completed_with_warnings', 'failed'] as const;
+
+export const reconRunCompletedV1Schema = z.object({
+  runId: idSchema,
+  account: z.string().min(1).max(ACCOUNT_IDENTIFIER_LENGTH_MAX),
+  businessDate: isoDateSchema,
+  status: z.enum(RUN_STATUSES),
+  finishedAt: instantSchema,
+  matchGroups: z.number().int().min(0),
+  breaksOpened: z.number().int().min(0),
+  /** Matched items of the business day over all its items, 0..1 (a ratio, not money). */
+  autoMatchRate: z.number().min(0).max(1),
+  rulesHash: z.string().max(REFERENCE_LENGTH_MAX).optional(),
+  resultHash: z.string().max(REFERENCE_LENGTH_MAX).optional(),
+});
+
+export type ReconRunCompletedV1 = z.output<typeof reconRunCompletedV1Schema>;
+
+export const RECON_RUN_COMPLETED_V1 = defineContract({
+  subject: 'recon.run.completed',
+  schemaVersion: 1,
+  schema: reconRunCompletedV1Schema,
+  description: 'A reconciliation run of one custody account and business day finished (nightly, by API, or the grace sweep).',
+});

@@ -3,7 +3,7 @@ import { BANK_LINE_RECEIVED_V1, BANK_STATEMENT_RECEIVED_V1 } from './bank.events
 import { type EventContract, UnknownContractError, validateAgainstContract } from './event-contract';
 import { LEDGER_ACCOUNT_OPENED_V1, LEDGER_TRANSACTION_POSTED_V1 } from './ledger.events';
 import { SUBJECT_LENGTH_MAX } from './limits';
-import { RECON_ALERT_RAISED_V1, RECON_BREAK_OPENED_V1 } from './recon.events';
+import { RECON_ALERT_RAISED_V1, RECON_BREAK_CLOSED_V1, RECON_BREAK_OPENED_V1, RECON_RUN_COMPLETED_V1 } from './recon.events';
 
 /** Every event the system publishes. Adding an event or a version = one contract object + one line here. */
 export const EVENT_CONTRACTS: readonly EventContract[] = Object.freeze([
@@ -13,6 +13,8 @@ export const EVENT_CONTRACTS: readonly EventContract[] = Object.freeze([
   BANK_LINE_RECEIVED_V1,
   RECON_BREAK_OPENED_V1,
   RECON_ALERT_RAISED_V1,
+  RECON_BREAK_CLOSED_V1,
+  RECON_RUN_COMPLETED_V1,
   AUDIT_EVENT_RECORDED_V1,
 ]);
 
@@ -24,6 +26,8 @@ export const EventSubjects = {
   bankLineReceived: BANK_LINE_RECEIVED_V1.subject,
   reconBreakOpened: RECON_BREAK_OPENED_V1.subject,
   reconAlertRaised: RECON_ALERT_RAISED_V1.subject,
+  reconBreakClosed: RECON_BREAK_CLOSED_V1.subject,
+  reconRunCompleted: RECON_RUN_COMPLETED_V1.subject,
 } as const;
 
 const LOGICAL_SUBJECT_PATTERN = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$/;

@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Actor, effectiveRole } from '@recon/auth';
+import type { Role } from '@recon/config';
+import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANSACTIONS } from '@recon/platform';
+import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
+import { BreakRecorder } from './break-recorder';
+
+export const RESOLUTION_CODES = ['timing_difference', 'bank_error', 'ledger_error', 'duplicate_confirmed', 'written_off', 'adjusted_in_ledger', 'false_positive', 'other'] as const;
+export type ResolutionCode = (typeof RESOLUTION_CODES)[number];
+
+export type WorkflowErrorCode = 'BREAK.NOT_FOUND' | 'BREAK.CLOSED' | 'ADJUSTMENT.NOT_FOUND' | 'ADJUSTMENT.NOT_PROPOSED' | 'ADJUSTMENT.FOUR_EYES';
+
+export class WorkflowError extends Error {
+  constructor(
+    readonly code: WorkflowErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkflowError';
+  }
+}
+
+export interface AdjustmentTransaction {
+  readonly kind: 'adjustment';
+  readonly valueDate: string;
+  readonly reference: string;
+  readonly description?: string;
+  readonly lines: readonly { readonly account: string; readonly side: 'debit' | 'credit'; readonly amount: string; readonly currency: string }[];
+}
+
+interface BreakStateRow {
+  break_id: string;
+  status: string;
+  assignee: string | null;
+  closed_at: Date | null;
+}
+
+/**
+ * The review workflow of a break: assign, comment, resolve with a reason code, and adjustments that move money
+ * under four eyes (proposed by one person with `ops`, approved by a different person with `approver`). Each step
+ * writes its audit event in the same transaction as the change.
+ */
+@Injectable()
+export class BreakWorkflowUseCase {
+  constructor(
+    @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    private readonly audit: AuditRecorder,
+    private readonly breaks: BreakRecorder,
+  ) {}
+
+  async assign(actor: Actor, allowed: readonly Role[], breakId: string, assignee: string): Promise<void> {
+    await this.db.transaction(async (executor) => {
+      const before = await this.openBreak(executor, breakId);
+      await executor.query(`UPDATE breaks SET assignee = $2, status = 'assigned' WHERE break_id = $1`, [breakId, assignee]);
+      await this.audit.record(executor, {
+        actor,
+        role: effectiveRole(actor, allowed),
+        action: 'break.assign',
+        entity: { type: 'break', id: breakId },
+        before: { assignee: before.assignee, status: before.status },
+        after: { assignee, status: 'assigned' },
+        details: { assignee },
+      });
+    });
+  }
+
+  async comment(actor: Actor, allowed: readonly Role[], breakId: string, body: string): Promise<string> {
+    return this.db.transaction(async (executor) => {
+      await this.existingBreak(executor, breakId);
+      const commentId = this.ids.uuid();
+      await executor.query('INSERT INTO break_comments (comment_id, break_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)', [commentId, breakId, actor.id, body, this.clock.now()]);
+      await this.audit.record(executor, { actor, role: effectiveRole(actor, allowed), action: 'break.comment', entity: { type: 'break', id: breakId }, after: { commentId, body }, details: { commentId } });
+      return commentId;
+    });
+  }
+
+  async resolve(actor: Actor, allowed: readonly Role[], breakId: string, reasonCode: ResolutionCode, note: string | undefined): Promise<void> {
+    await this.db.transaction(async (executor) => {
+      await this.openBreak(executor, breakId);
+      const role = effectiveRole(actor, allowed);
+      await this.breaks.close(executor, breakId, { status: 'resolved', resolutionCode: reasonCode, note, actor, role: role === 'ops' || role === 'approver' || role === 'admin' ? role : 'service' });
+    });
+  }
+
+  async proposeAdjustment(actor: Actor, allowed: readonly Role[], breakId: string, transaction: AdjustmentTransaction, reasonCode: ResolutionCode): Promise<string> {
+    return this.db.transaction(async (executor) => {
+      await this.openBreak(executor, breakId);
+      const adjustmentId = this.ids.uuid();
+      await executor.query(
+        `INSERT INTO adjustments (adjustment_id, break_id, status, transaction, reason_code, proposed_by, proposed_at) VALUES ($1, $2, 'proposed', $3::jsonb, $4, $5, $6)`,
+        [adjustmentId, breakId, JSON.stringify(transaction), reasonCode, actor.id, this.clock.now()],
+      );
+      await this.audit.record(executor, {
+        actor,
+        role: effectiveRole(actor, allowed),
+        action: 'adjustment.propose',
+        entity: { type: 'adjustment', id: adjustmentId },
+        after: transaction,
+        details: { breakId, reasonCode },
+      });
+      return adjustmentId;
+    });
+  }
+
+  /**
+   * Approves a proposed adjustment: never by the identity that proposed it, whatever roles it holds. The break is
+   * resolved and the adjustment waits for posting to the ledger (the caller schedules it after commit).
+   */
+  async approveAdjustment(actor: Actor, allowed: readonly Role[], adjustmentId: string): Promise<{ breakId: string }> {
+    return this.db.transaction(async (executor) => {
+      const rows = await queryRows<{ break_id: string; status: string; proposed_by: string; reason_code: string }>(
+        executor,
+        'SELECT break_id, status, proposed_by, reason_code FROM adjustments WHERE adjustment_id = $1 FOR UPDATE',
+        [adjustmentId],
+      );
+      const adjustment = rows[0];
+      if (adjustment === undefined) throw new WorkflowError('ADJUSTMENT.NOT_FOUND', `no adjustment '${adjustmentId}'`);
+      if (adjustment.status !== 'proposed') throw new WorkflowError('ADJUSTMENT.NOT_PROPOSED', `adjustment '${adjustmentId}' is ${adjustment.status}, not proposed`);
+      if (adjustment.proposed_by === actor.id) {
+        throw new WorkflowError('ADJUSTMENT.FOUR_EYES', `adjustment '${adjustmentId}' was proposed by ${actor.id}: a different person must approve it`);
+      }
+      const role = effectiveRole(actor, allowed);
+      await executor.query(`UPDATE adjustments SET status = 'approved-pending-posting', approved_by = $2, approved_at = $3 WHERE adjustment_id = $1`, [adjustmentId, actor.id, this.clock.now()]);
+      await this.audit.record(executor, {
+        actor,
+        role,
+        action: 'adjustment.approve',
+        entity: { type: 'adjustment', id: adjustmentId },
+        before: { status: 'proposed' },
+        after: { status: 'approved-pending-posting' },
+        details: { breakId: adjustment.break_id, proposedBy: adjustment.proposed_by },
+      });
+      await this.breaks.close(executor, adjustment.break_id, {
+        status: 'resolved',
+        resolutionCode: 'adjusted_in_ledger',
+        note: `adjustment ${adjustmentId} proposed by ${adjustment.proposed_by}, approved by ${actor.id}`,
+        actor,
+        role: role === 'approver' || role === 'admin' ? role : 'service',
+      });
+      return { breakId: adjustment.break_id };
+    });
+  }
+
+  private async existingBreak(executor: SqlExecutor, breakId: string): Promise<BreakStateRow> {
+    const rows = await queryRows<BreakStateRow>(executor, 'SELECT break_id, status, assignee, closed_at FROM breaks WHERE break_id = $1 FOR UPDATE', [breakId]);
+    const row = rows[0];
+    if (row === undefined) throw new WorkflowError('BREAK.NOT_FOUND', `no break '${breakId}'`);
+    return row;
+  }
+
+  private async openBreak(executor: SqlExecutor, breakId: string): Promise<BreakStateRow> {
+    const row = await this.existingBreak(executor, breakId);
+    if (row.closed_at !== null) throw new WorkflowError('BREAK.CLOSED', `break '${breakId}' is already ${row.status}`);
+    return row;
+  }
+}

@@ -1,0 +1,86 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { PlatformConfig } from '@recon/config';
+import { InboxConsumer, type StreamKey } from '@recon/messaging';
+import type { Logger } from '@recon/observability';
+import { JETSTREAM, JETSTREAM_MANAGER, LOGGER, PLATFORM_CONFIG, TRANSACTIONS } from '@recon/platform';
+import type { TransactionRunner } from '@recon/persistence';
+import { RECONCILIATION_SETTINGS } from '../../runs/application/account-settings';
+import type { ReconciliationSettings } from '../../reconciliation.config';
+import { EventSubjects, type LedgerAccountOpenedV1 } from '@recon/contracts';
+import { accountSettingsOf } from '../../runs/application/account-settings';
+import { ReconJobs } from '../../runs/infrastructure/recon-jobs';
+import { ContinuousMatcher } from '../application/continuous-matcher';
+
+export const CONSUMERS: readonly { readonly durableName: string; readonly stream: StreamKey }[] = [
+  { durableName: 'reconciliation-ledger', stream: 'LEDGER' },
+  { durableName: 'reconciliation-bank', stream: 'BANK' },
+];
+export const CONSUMER_MAX_DELIVER = 20;
+export const CONSUMER_RETRY_BASE_MS = 200;
+
+/** The durable JetStream consumers of continuous matching (shared by every instance: JetStream spreads the load). */
+@Injectable()
+export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly consumers: InboxConsumer[] = [];
+
+  constructor(
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+    @Inject(RECONCILIATION_SETTINGS) private readonly settings: ReconciliationSettings,
+    @Inject(JETSTREAM) private readonly jetstream: JetStreamClient,
+    @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
+    @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly matcher: ContinuousMatcher,
+    private readonly jobs: ReconJobs,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.settings.consumersEnabled) return;
+    for (const definition of CONSUMERS) {
+      const consumer = new InboxConsumer({
+        jetstream: this.jetstream,
+        jsm: this.jsm,
+        namespace: this.config.NATS_NAMESPACE,
+        stream: definition.stream,
+        durableName: definition.durableName,
+        transaction: this.db,
+        handler: async (event, executor) => {
+          await this.matcher.handle(event, executor);
+          const account = event.payload as LedgerAccountOpenedV1;
+          if (event.subject === EventSubjects.ledgerAccountOpened && account.accountKind === 'custody' && account.bankAccount !== undefined) {
+            // Idempotent: a redelivery re-upserts the same schedule.
+            await this.jobs.scheduleNightly(await accountSettingsOf(executor, account.bankAccount, this.settings));
+          }
+        },
+        concurrency: this.settings.consumerConcurrency,
+        batchSize: Math.max(100, this.settings.consumerConcurrency * 8),
+        maxDeliver: CONSUMER_MAX_DELIVER,
+        retryBaseMs: CONSUMER_RETRY_BASE_MS,
+        logger: this.logger,
+      });
+      this.consumers.push(consumer);
+    }
+    // PlatformLifecycle provisions the streams in its own bootstrap hook; wait until they exist.
+    await Promise.all(this.consumers.map((consumer) => startWhenStreamExists(consumer)));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.consumers.map((consumer) => consumer.stop()));
+  }
+}
+
+const STREAM_WAIT_ATTEMPTS_MAX = 50;
+const STREAM_WAIT_MS = 100;
+
+async function startWhenStreamExists(consumer: InboxConsumer): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await consumer.start();
+      return;
+    } catch (error) {
+      if (attempt >= STREAM_WAIT_ATTEMPTS_MAX) throw error;
+      await new Promise((resolve) => setTimeout(resolve, STREAM_WAIT_MS));
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { PlatformConfig } from '@recon/config';
+import type { RuleSet } from '@recon/matching';
+import { NATS_CONNECTION, PLATFORM_CONFIG, PlatformModule, type PlatformOptions } from '@recon/platform';
+import { BreakRecorder } from './breaks/application/break-recorder';
+import { BreakWorkflowUseCase } from './breaks/application/break-workflow.use-case';
+import { PostAdjustmentUseCase } from './breaks/application/post-adjustment.use-case';
+import { BreaksHttpController } from './breaks/interface/breaks.http.controller';
+import { ContinuousMatcher, RULE_SET } from './matching/application/continuous-matcher';
+import { ReconConsumers } from './matching/interface/recon.consumers';
+import { ReconMetrics } from './metrics/recon.metrics';
+import type { ReconciliationSettings } from './reconciliation.config';
+import { RECONCILIATION_SETTINGS } from './runs/application/account-settings';
+import { LEDGER_BALANCE_CLIENT, LEDGER_HTTP_CLIENT, RunBusinessDayUseCase } from './runs/application/run-business-day.use-case';
+import { LedgerBalanceRpcClient } from './runs/infrastructure/ledger-balance.rpc.client';
+import { LedgerHttpClient } from './runs/infrastructure/ledger.http.client';
+import { ReconJobs } from './runs/infrastructure/recon-jobs';
+import { AccountsHttpController } from './runs/interface/accounts.http.controller';
+import { RunsHttpController } from './runs/interface/runs.http.controller';
+
+@Module({})
+export class ReconciliationModule {
+  static register(platform: PlatformOptions, settings: ReconciliationSettings, ruleSet: RuleSet): DynamicModule {
+    return {
+      module: ReconciliationModule,
+      imports: [PlatformModule.forService(platform)],
+      controllers: [RunsHttpController, BreaksHttpController, AccountsHttpController],
+      providers: [
+        { provide: RECONCILIATION_SETTINGS, useValue: settings },
+        { provide: RULE_SET, useValue: ruleSet },
+        { provide: LEDGER_HTTP_CLIENT, useFactory: () => new LedgerHttpClient(settings) },
+        {
+          provide: LEDGER_BALANCE_CLIENT,
+          inject: [NATS_CONNECTION, PLATFORM_CONFIG],
+          useFactory: (nats: NatsConnection, config: PlatformConfig) => new LedgerBalanceRpcClient(nats, config.NATS_NAMESPACE, config.NATS_REQUEST_TIMEOUT_MS),
+        },
+        BreakRecorder,
+        ContinuousMatcher,
+        RunBusinessDayUseCase,
+        BreakWorkflowUseCase,
+        PostAdjustmentUseCase,
+        ReconJobs,
+        ReconConsumers,
+        ReconMetrics,
+      ],
+    };
+  }
+}

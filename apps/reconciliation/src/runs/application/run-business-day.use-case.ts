@@ -1,0 +1,317 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Actor } from '@recon/auth';
+import { RECON_RUN_COMPLETED_V1 } from '@recon/contracts';
+import { dayNumberOf, isoDateOfDayNumber, type LedgerBalance, reconcile, type RuleSet, type StatementBalance, type StatementFinding } from '@recon/matching';
+import { enqueueEvent } from '@recon/messaging';
+import { Money } from '@recon/money';
+import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, LOGGER, TRANSACTIONS } from '@recon/platform';
+import type { Logger } from '@recon/observability';
+import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
+import { BreakRecorder } from '../../breaks/application/break-recorder';
+import { engineBankItemOf, engineLedgerItemOf, ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
+import { ItemsPgRepository, lockMatchKeys } from '../../items/infrastructure/items.pg.repository';
+import { ContinuousMatcher, RULE_SET } from '../../matching/application/continuous-matcher';
+import { normalisedReferenceKey } from '@recon/matching';
+import type { ReconciliationSettings } from '../../reconciliation.config';
+import { statementFindings, type StoredStatement } from '../domain/statement-continuity';
+import { LedgerBalanceRpcClient } from '../infrastructure/ledger-balance.rpc.client';
+import { LedgerHttpClient } from '../infrastructure/ledger.http.client';
+import { accountSettingsOf, RECONCILIATION_SETTINGS } from './account-settings';
+
+export const LEDGER_HTTP_CLIENT = Symbol('LEDGER_HTTP_CLIENT');
+export const LEDGER_BALANCE_CLIENT = Symbol('LEDGER_BALANCE_CLIENT');
+
+export type RunTrigger = 'schedule' | 'api' | 'sweep';
+
+export interface RunBusinessDayCommand {
+  readonly bankAccount: string;
+  readonly businessDate: string;
+  readonly trigger: RunTrigger;
+  readonly actor: Actor;
+  /** The day's completeness and balance checks (nightly and API runs); the grace sweep only matches and ages. */
+  readonly checks: boolean;
+}
+
+const ITEM_BREAK_TYPES = new Set(['missing_in_bank', 'missing_in_ledger', 'unauthorized_debit', 'amount_mismatch', 'date_mismatch', 'duplicate', 'currency_mismatch']);
+
+/**
+ * One business day of one custody account: completeness against the ledger's export, full matching over what is
+ * still open, statement continuity, and the bank's closing balance against the ledger's required balance. Items
+ * whose grace window has closed become breaks; re-running the same day finds the same breaks and opens none.
+ */
+@Injectable()
+export class RunBusinessDayUseCase {
+  private readonly items = new ItemsPgRepository();
+
+  constructor(
+    @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
+    @Inject(RULE_SET) private readonly ruleSet: RuleSet,
+    @Inject(RECONCILIATION_SETTINGS) private readonly settings: ReconciliationSettings,
+    @Inject(LEDGER_HTTP_CLIENT) private readonly ledgerHttp: LedgerHttpClient,
+    @Inject(LEDGER_BALANCE_CLIENT) private readonly ledgerBalances: LedgerBalanceRpcClient,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly matcher: ContinuousMatcher,
+    private readonly breaks: BreakRecorder,
+    private readonly audit: AuditRecorder,
+  ) {}
+
+  async execute(command: RunBusinessDayCommand): Promise<string> {
+    const runId = this.ids.uuid();
+    const startedAt = this.clock.now();
+    await this.db.transaction(async (executor) => {
+      await executor.query(
+        `INSERT INTO runs (run_id, bank_account, business_date, trigger, requested_by, status, started_at) VALUES ($1, $2, $3, $4, $5, 'running', $6)`,
+        [runId, command.bankAccount, command.businessDate, command.trigger, command.actor.id, startedAt],
+      );
+      await this.audit.record(executor, {
+        actor: command.actor,
+        role: command.actor.roles.includes('ops') ? 'ops' : command.actor.roles[0],
+        action: 'run.start',
+        entity: { type: 'run', id: runId },
+        details: { account: command.bankAccount, businessDate: command.businessDate, trigger: command.trigger },
+      });
+    });
+    try {
+      await this.run(runId, command, startedAt);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error({ runId, error: message }, 'reconciliation run failed');
+      await this.db.transaction(async (executor) => {
+        await executor.query(`UPDATE runs SET status = 'failed', finished_at = $2, error = $3 WHERE run_id = $1`, [runId, this.clock.now(), message.slice(0, 2_000)]);
+        await this.audit.record(executor, { actor: command.actor, role: 'service', action: 'run.fail', entity: { type: 'run', id: runId }, details: { error: message.slice(0, 500) } });
+      });
+    }
+    return runId;
+  }
+
+  private async run(runId: string, command: RunBusinessDayCommand, startedAt: Date): Promise<void> {
+    const warnings: string[] = [];
+    let missingEvents = 0;
+    let balances: LedgerBalance[] = [];
+    if (command.checks) {
+      missingEvents = await this.importMissingLedgerEntries(command, warnings);
+      warnings.push('bank gateway completeness not checked: the gateway exposes no per-day line listing yet');
+      balances = await this.requiredBalances(command, warnings);
+    }
+    const checksDoneAt = this.clock.now();
+    await this.db.transaction(async (executor) => {
+      // One run per account at a time; continuous matching waits on the rows this run locks.
+      await lockMatchKeys(executor, [`RUN:${command.bankAccount}`]);
+      const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
+      const businessDay = dayNumberOf(command.businessDate)!;
+      const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
+      const open = await this.items.openItemsForRun(executor, command.bankAccount, throughDate);
+      const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
+      const result = reconcile(
+        { ledger: open.ledger.map(engineLedgerItemOf), bank: open.bank.map(engineBankItemOf), statements, balances, findings },
+        this.ruleSet,
+      );
+      const matched = await this.matcher.recordMatches(executor, result.matches, runId);
+      const dateOf = new Map<string, number>([
+        ...open.ledger.map((row) => [`L:${row.entry_id}`, dayNumberOf(row.value_date)!] as const),
+        ...open.bank.map((row) => [`B:${row.item_ref}`, dayNumberOf(row.effective_date)!] as const),
+      ]);
+      const foundByType: Record<string, number> = {};
+      const openedByType: Record<string, number> = {};
+      let pendingBreaks = 0;
+      for (const found of result.breaks) {
+        if (ITEM_BREAK_TYPES.has(found.type)) {
+          const latestDay = Math.max(...found.ledger.map((id) => dateOf.get(`L:${id}`) ?? businessDay), ...found.bank.map((id) => dateOf.get(`B:${id}`) ?? businessDay));
+          // Still inside its grace window: the partner may yet arrive; it stays pending.
+          if (latestDay + account.graceDays > businessDay) {
+            pendingBreaks += 1;
+            continue;
+          }
+        }
+        foundByType[found.type] = (foundByType[found.type] ?? 0) + 1;
+        const breakId = await this.breaks.open(executor, found, { bankAccount: command.bankAccount, businessDate: command.businessDate, runId });
+        if (breakId !== undefined) openedByType[found.type] = (openedByType[found.type] ?? 0) + 1;
+      }
+      const autoMatchRate = await this.autoMatchRate(executor, command.bankAccount, command.businessDate);
+      const finishedAt = this.clock.now();
+      const breaksOpened = Object.values(openedByType).reduce((sum, count) => sum + count, 0);
+      const status = warnings.length > 0 ? 'completed_with_warnings' : 'completed';
+      const runResult = {
+        counts: {
+          openLedgerItems: open.ledger.length,
+          openBankItems: open.bank.length,
+          missingEvents,
+          matchGroups: result.matches.length,
+          matchesByRule: result.summary.matchesByRule,
+          breaksFoundByType: foundByType,
+          breaksOpenedByType: openedByType,
+          breaksOpened,
+          breaksClosedByLatePartner: matched.breaksClosed,
+          pendingItemsInGrace: pendingBreaks,
+          statementFindings: findings.length,
+          balanceChecks: balances.length,
+        },
+        autoMatchRate,
+        graceDays: account.graceDays,
+        run: result.summary.run,
+        warnings,
+        timingsMs: { checks: checksDoneAt.getTime() - startedAt.getTime(), matching: finishedAt.getTime() - checksDoneAt.getTime(), total: finishedAt.getTime() - startedAt.getTime() },
+      };
+      await executor.query(`UPDATE runs SET status = $2, finished_at = $3, result = $4::jsonb WHERE run_id = $1`, [runId, status, finishedAt, JSON.stringify(runResult)]);
+      await enqueueEvent(executor, {
+        messageId: this.ids.uuid(),
+        subject: RECON_RUN_COMPLETED_V1.subject,
+        schemaVersion: RECON_RUN_COMPLETED_V1.schemaVersion,
+        payload: {
+          runId,
+          account: command.bankAccount,
+          businessDate: command.businessDate,
+          status,
+          finishedAt: finishedAt.toISOString(),
+          matchGroups: result.matches.length,
+          breaksOpened,
+          autoMatchRate,
+          rulesHash: result.summary.run.rulesHash,
+          resultHash: result.summary.run.resultHash,
+        },
+      });
+      await this.audit.record(executor, {
+        actor: command.actor,
+        role: 'service',
+        action: 'run.complete',
+        entity: { type: 'run', id: runId },
+        details: { account: command.bankAccount, businessDate: command.businessDate, status, matchGroups: result.matches.length, breaksOpened, resultHash: result.summary.run.resultHash },
+      });
+    });
+  }
+
+  /** Entries the ledger exported for the day that never arrived as events: stored now, noted, never lost. */
+  private async importMissingLedgerEntries(command: RunBusinessDayCommand, warnings: string[]): Promise<number> {
+    let exported;
+    try {
+      exported = await this.ledgerHttp.exportedEntries(command.businessDate, command.businessDate, command.bankAccount);
+    } catch (error) {
+      warnings.push(`ledger completeness not checked: ${error instanceof Error ? error.message : String(error)}`);
+      return 0;
+    }
+    const ignored = ignoredReferencesOf(this.ruleSet);
+    return this.db.transaction(async (executor) => {
+      const known = await this.items.existingLedgerEntryIds(executor, exported.map((item) => item.entryId));
+      const missing: LedgerItemRow[] = exported
+        .filter((item) => !known.has(item.entryId))
+        .map((item) => ({
+          entryId: item.entryId,
+          bankAccount: item.account,
+          currency: item.currency,
+          amountMinor: item.amountMinor,
+          valueDate: item.valueDate,
+          reference: item.reference,
+          refKey: normalisedReferenceKey(item.reference, ignored),
+          batchReference: item.batchReference,
+          batchRefKey: normalisedReferenceKey(item.batchReference, ignored),
+          subAccount: item.subAccount,
+          description: item.description,
+          kind: item.kind,
+        }));
+      const inserted = await this.items.insertLedgerItems(executor, missing, 'export', this.clock.now().toISOString(), 'missing event: in the ledger export but never received as ledger.transaction.posted');
+      if (inserted.size > 0) {
+        await this.audit.record(executor, {
+          actor: command.actor,
+          role: 'service',
+          action: 'items.import-missing',
+          entity: { type: 'account', id: command.bankAccount },
+          details: { businessDate: command.businessDate, missingEvents: inserted.size, entryIds: [...inserted].slice(0, 20) },
+        });
+      }
+      return inserted.size;
+    });
+  }
+
+  private async requiredBalances(command: RunBusinessDayCommand, warnings: string[]): Promise<LedgerBalance[]> {
+    try {
+      const rows = await this.ledgerBalances.requiredBalances(command.businessDate, command.bankAccount);
+      return rows.map((row) => ({ account: row.bankAccount, currency: row.currency, asOf: row.asOfDate, balanceMinor: Money.parse(row.requiredBalance, row.currency).amountMinor }));
+    } catch (error) {
+      warnings.push(`balance check not done: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    }
+  }
+
+  private async statementsOfDay(executor: SqlExecutor, command: RunBusinessDayCommand): Promise<{ statements: StatementBalance[]; findings: StatementFinding[] }> {
+    const rows = await queryRows<StatementRow>(
+      executor,
+      `SELECT s.statement_id, s.bank_account, s.currency, s.sequence, to_char(s.to_date, 'YYYY-MM-DD') AS to_date, s.opening_amount, s.closing_amount,
+              to_char(s.closing_date, 'YYYY-MM-DD') AS closing_date, s.entry_count,
+              (SELECT count(*)::int FROM bank_items b WHERE b.statement_id = s.statement_id AND b.bank_account = s.bank_account) AS received_count,
+              (SELECT coalesce(sum(amount_minor), 0)::text FROM bank_items b WHERE b.statement_id = s.statement_id AND b.bank_account = s.bank_account) AS received_sum
+         FROM statements s
+        WHERE s.bank_account = $1 AND (s.to_date = $2::date OR s.closing_date = $2::date) AND s.format NOT IN ('camt.054', 'mt942', 'camt.052')
+        ORDER BY s.received_at, s.statement_id`,
+      [command.bankAccount, command.businessDate],
+    );
+    const statements: StatementBalance[] = [];
+    const findings: StatementFinding[] = [];
+    for (const row of rows) {
+      statements.push({
+        statementId: row.statement_id,
+        account: row.bank_account,
+        currency: row.currency,
+        ...(row.sequence === null ? {} : { sequence: row.sequence }),
+        ...(row.to_date === null ? {} : { to: row.to_date }),
+        ...(row.closing_amount === null || row.closing_date === null
+          ? {}
+          : { closingBalance: { amountMinor: Money.parse(row.closing_amount, row.currency).amountMinor, date: row.closing_date } }),
+      });
+      const previousRows = await queryRows<StatementRow>(
+        executor,
+        `SELECT statement_id, bank_account, currency, sequence, to_char(to_date, 'YYYY-MM-DD') AS to_date, opening_amount, closing_amount,
+                to_char(closing_date, 'YYYY-MM-DD') AS closing_date, entry_count, 0 AS received_count, '0' AS received_sum
+           FROM statements WHERE bank_account = $1 AND currency = $2 AND to_date < $3::date AND format NOT IN ('camt.054', 'mt942', 'camt.052')
+          ORDER BY to_date DESC, received_at DESC LIMIT 1`,
+        [row.bank_account, row.currency, command.businessDate],
+      );
+      const previous = previousRows[0];
+      findings.push(...statementFindings(storedOf(row), previous === undefined ? undefined : storedOf(previous)));
+    }
+    return { statements, findings };
+  }
+
+  private async autoMatchRate(executor: SqlExecutor, bankAccount: string, businessDate: string): Promise<number> {
+    const rows = await queryRows<{ matched: string; total: string }>(
+      executor,
+      `SELECT sum(matched)::text AS matched, sum(total)::text AS total FROM (
+         SELECT count(*) FILTER (WHERE matched_at IS NOT NULL) AS matched, count(*) AS total FROM ledger_items WHERE bank_account = $1 AND value_date = $2::date
+         UNION ALL
+         SELECT count(*) FILTER (WHERE matched_at IS NOT NULL), count(*) FROM bank_items WHERE bank_account = $1 AND effective_date = $2::date) AS day`,
+      [bankAccount, businessDate],
+    );
+    const total = Number(rows[0]?.total ?? '0');
+    return total === 0 ? 1 : Math.round((Number(rows[0]?.matched ?? '0') / total) * 1_000_000) / 1_000_000;
+  }
+}
+
+interface StatementRow {
+  statement_id: string;
+  bank_account: string;
+  currency: string;
+  sequence: string | null;
+  to_date: string | null;
+  opening_amount: string | null;
+  closing_amount: string | null;
+  closing_date: string | null;
+  entry_count: number;
+  received_count: number;
+  received_sum: string;
+}
+
+function storedOf(row: StatementRow): StoredStatement {
+  return {
+    statementId: row.statement_id,
+    bankAccount: row.bank_account,
+    currency: row.currency,
+    sequence: row.sequence ?? undefined,
+    toDate: row.to_date ?? undefined,
+    openingAmount: row.opening_amount ?? undefined,
+    closingAmount: row.closing_amount ?? undefined,
+    entryCount: row.entry_count,
+    receivedLineCount: Number(row.received_count),
+    receivedSumMinor: BigInt(row.received_sum),
+  };
+}
