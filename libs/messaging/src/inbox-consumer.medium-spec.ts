@@ -216,6 +216,43 @@ describe(InboxConsumer.name, () => {
     }
   });
 
+  describe('when earlier deliveries never completed (a crashed instance)', () => {
+    async function leaveUnacknowledged(durableName: string, markCommitted: boolean): Promise<string> {
+      const probe = await startConsumer({ durableName });
+      await probe.stop();
+      const [messageId] = await publishThroughOutbox(1);
+      if (markCommitted) {
+        await env.pool.query("INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence) VALUES ($1, $2, 'ledger.transaction.posted', 0)", [durableName, messageId]);
+      }
+      const raw = await env.js.consumers.get(streamNameFor(env.namespace, 'LEDGER'), durableName);
+      const taken = await raw.next({ expires: 5_000 });
+      expect(taken?.headers?.get('Nats-Msg-Id')).toBe(messageId); // taken, never acknowledged: the instance "crashed"
+      return messageId!;
+    }
+
+    it('dead-letters the message after maxDeliver deliveries without running the handler an extra time', async () => {
+      const durableName = `crash-${randomUUID().slice(0, 8)}`;
+      const messageId = await leaveUnacknowledged(durableName, false);
+      let calls = 0;
+      const sut = await startConsumer({ durableName, maxDeliver: 1, ackWaitMs: 1_000, handler: async () => void (calls += 1) });
+      expect(await eventually(async () => (await deadLetterCount()) === 1)).toBe(true);
+      const [deadLetter] = await listDeadLetters(env.pool);
+      expect(deadLetter).toMatchObject({ messageId, deliveryCount: 2, reason: 'not processed after 1 deliveries (the last ones did not complete)' });
+      expect(calls).toBe(0);
+      expect(sut.stats.deadLetterCount).toBe(1);
+    });
+
+    it('acknowledges it instead when its inbox row shows it committed', async () => {
+      const durableName = `crash-${randomUUID().slice(0, 8)}`;
+      await leaveUnacknowledged(durableName, true);
+      const sut = await startConsumer({ durableName, maxDeliver: 1, ackWaitMs: 1_000 });
+      expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_ack_pending === 0 && (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_pending === 0)).toBe(true);
+      expect(await deadLetterCount()).toBe(0);
+      expect(await handledCount()).toBe(0);
+      expect(sut.stats.deadLetterCount).toBe(0);
+    });
+  });
+
   it('dead-letters invalid messages without calling the handler', async () => {
     let calls = 0;
     await startConsumer({ handler: async () => void (calls += 1) });

@@ -20,6 +20,8 @@ export const INBOX_RETRY_BASE_MS_DEFAULT = 1_000;
 export const INBOX_RETRY_DELAY_MS_MAX = 5 * 60_000;
 /** Messages a handler may take in flight before JetStream stops delivering more to this durable. */
 export const INBOX_MAX_ACK_PENDING = 1_000;
+/** How long a handler is kept from redelivery by `working()`; a handler stuck beyond it lets the message go elsewhere. */
+export const INBOX_HANDLER_TIMEOUT_MS_DEFAULT = 10 * 60_000;
 export const MESSAGE_ID_LENGTH_MAX = 200;
 
 const DURABLE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -69,6 +71,7 @@ export interface InboxConsumerOptions {
   readonly concurrency?: number;
   readonly retryBaseMs?: number;
   readonly fetchExpiresMs?: number;
+  readonly handlerTimeoutMs?: number;
   readonly logger?: MessagingLogger;
 }
 
@@ -114,6 +117,7 @@ export class InboxConsumer {
   private readonly concurrency: number;
   private readonly retryBaseMs: number;
   private readonly fetchExpiresMs: number;
+  private readonly handlerTimeoutMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
@@ -138,6 +142,7 @@ export class InboxConsumer {
     this.concurrency = boundedInteger('concurrency', options.concurrency ?? 1, 1, INBOX_CONCURRENCY_MAX);
     this.retryBaseMs = boundedInteger('retryBaseMs', options.retryBaseMs ?? INBOX_RETRY_BASE_MS_DEFAULT, 1, INBOX_RETRY_DELAY_MS_MAX);
     this.fetchExpiresMs = boundedInteger('fetchExpiresMs', options.fetchExpiresMs ?? INBOX_FETCH_EXPIRES_MS_DEFAULT, 1_000, 60_000);
+    this.handlerTimeoutMs = boundedInteger('handlerTimeoutMs', options.handlerTimeoutMs ?? INBOX_HANDLER_TIMEOUT_MS_DEFAULT, 1_000, 24 * 60 * 60_000);
   }
 
   get stats(): InboxConsumerStats {
@@ -280,8 +285,11 @@ export class InboxConsumer {
       await this.deadLetterAndTerminate(message, event.messageId, `not processed after ${this.maxDeliver} deliveries (the last ones did not complete)`);
       return;
     }
-    // Keeps JetStream from redelivering to another instance while a slow handler is still working.
-    const keepAlive = setInterval(() => message.working(), Math.max(1_000, Math.floor(this.ackWaitMs / 2)));
+    // Keeps JetStream from redelivering to another instance while a slow handler is still working, up to a limit.
+    const keepAliveUntil = Date.now() + this.handlerTimeoutMs;
+    const keepAlive = setInterval(() => {
+      if (Date.now() < keepAliveUntil) message.working();
+    }, Math.max(1_000, Math.floor(this.ackWaitMs / 2)));
     try {
       const outcome = await this.transactions.transaction(async (executor) => {
         const inserted = await queryRows(executor, INSERT_INBOX_SQL, [this.options.durableName, event.messageId, event.subject, event.streamSequence]);
