@@ -111,14 +111,17 @@ export interface CsvProfile extends CsvProfileSpec {
   matchesHeader(firstLines: readonly string[]): boolean;
 }
 
-/** Header cells compare after trimming padding (spaces, TABs, full-width spaces, BOM) and case-folding. */
+/**
+ * Header cells compare after trimming padding (spaces, TABs, full-width spaces, BOM), the quotes left when a raw
+ * line is split for auto-detection, and case-folding.
+ */
 export function normalizeHeaderCell(cell: string): string {
-  return cleanCell(cell).toLowerCase();
+  return cell.replace(/^[\s\u3000\ufeff"]+|[\s\u3000"]+$/g, '').toLowerCase();
 }
 
-/** Trims the padding banks put into cells, inside and outside quotes (ICBC pads with spaces then a TAB). */
+/** Trims the padding banks put into cells, inside the quotes too (ICBC pads with spaces then a TAB). */
 export function cleanCell(cell: string): string {
-  return cell.replace(/^[\s\u3000\ufeff"]+|[\s\u3000"]+$/g, '');
+  return cell.replace(/^[\s\u3000\ufeff]+|[\s\u3000]+$/g, '');
 }
 
 export function buildCsvProfile(spec: CsvProfileSpec): CsvProfile {

@@ -141,6 +141,37 @@ describe(CsvReader.name, () => {
     });
   });
 
+  describe('quotes', () => {
+    it('keeps a stray quote inside an unquoted field literal instead of swallowing the next lines', async () => {
+      const text = [
+        'date,amount,currency,description',
+        '2026-01-02,1.00,EUR,TV 55" screen',
+        '2026-01-03,2.00,EUR,"quoted, with ""escapes"""',
+        '2026-01-04,3.00,EUR,plain',
+      ].join('\n');
+      const { records, accounted } = await parse(profile('generic'), text);
+
+      expect(entries(records).map((entry) => [entry.lineNo, entry.amount, entry.remittance])).toEqual([
+        [2, '1.00', 'TV 55" screen'],
+        [3, '2.00', 'quoted, with "escapes"'],
+        [4, '3.00', 'plain'],
+      ]);
+      expect([...accounted.keys()].sort()).toEqual([1, 2, 3, 4]);
+    });
+
+    it('reads more rows than one csv-parse batch, with a multi-line field across the batch boundary', async () => {
+      const rows = Array.from({ length: 1_200 }, (_, index) =>
+        index === 510 ? `2026-01-02,${index}.00,EUR,"line one\nline two"` : `2026-01-02,${index}.00,EUR,row ${index}`,
+      );
+      const { records } = await parse(profile('generic'), `date,amount,currency,description\n${rows.join('\n')}\n`);
+
+      expect(entries(records)).toHaveLength(1_200);
+      expect(entries(records)[510]).toMatchObject({ lineNo: 512, remittance: 'line one\nline two' });
+      expect(entries(records)[511]).toMatchObject({ lineNo: 514, amount: '511.00' });
+      expect(entries(records)[1_199]).toMatchObject({ lineNo: 1_202, amount: '1199.00' });
+    });
+  });
+
   describe('generic', () => {
     it('reads the documented default layout', async () => {
       const text = 'date,amount,currency,reference,account,description\n2026-01-02,-22.30,EUR,PLAT-W-000123,DE89370400440532013000,withdrawal\n2026-01-02,5,JPY,PLAT-D-1,DE89370400440532013000,\n';

@@ -14,6 +14,8 @@ const SKIPPED_ROW = Symbol('skipped row');
 
 /** A quoted field may span lines; a record longer than this is an unterminated quote, not data. */
 export const CSV_RECORD_LINES_MAX = 50;
+/** Lines handed to csv-parse in one call once the header is known. */
+export const CSV_BATCH_LINES_MAX = 512;
 /** Cells per row: wide spreadsheets exist, thousands of columns do not. */
 export const CSV_COLUMNS_MAX = 500;
 
@@ -64,7 +66,8 @@ interface PendingRecord {
   readonly startLineNo: number;
   endLineNo: number;
   readonly lines: string[];
-  quoteCount: number;
+  /** True while a quoted field is open at the end of the last line: the record continues on the next line. */
+  inQuotes: boolean;
 }
 
 interface DateReader {
@@ -110,6 +113,8 @@ export class CsvReader {
   private readonly accountPattern: RegExp | undefined;
   private columns: ColumnIndexes | undefined;
   private pending: PendingRecord | undefined;
+  private batch: PendingRecord[] = [];
+  private batchLines = 0;
   private preambleAccount: string | undefined;
   private linesBeforeHeader = 0;
   private lastLineNo = 0;
@@ -129,24 +134,26 @@ export class CsvReader {
     if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.length > this.lineLengthMax) {
       this.flushPending();
+      this.flushBatch();
       this.reject(line.lineNo, line.lineNo, `line is ${text.length} characters long, over the limit of ${this.lineLengthMax}`, text);
       return this.out;
     }
-    const pending = this.pending ?? { startLineNo: line.lineNo, endLineNo: line.lineNo, lines: [], quoteCount: 0 };
+    const pending = this.pending ?? { startLineNo: line.lineNo, endLineNo: line.lineNo, lines: [], inQuotes: false };
     pending.lines.push(text);
     pending.endLineNo = line.lineNo;
-    pending.quoteCount += countQuotes(text);
-    if (pending.quoteCount % 2 === 1 && pending.lines.length < CSV_RECORD_LINES_MAX) {
+    pending.inQuotes = quotedFieldOpenAfter(text, this.profile.delimiter, this.profile.quote, pending.inQuotes);
+    if (pending.inQuotes && pending.lines.length < CSV_RECORD_LINES_MAX) {
       this.pending = pending; // inside a quoted field that continues on the next line
       return this.out;
     }
     this.pending = undefined;
-    this.processRecord(pending);
+    this.completeRecord(pending);
     return this.out;
   }
 
   finish(): CanonicalRecord[] {
     this.flushPending();
+    this.flushBatch();
     if (this.columns === undefined) {
       throw new UnreadableStatementError(
         this.lastLineNo === 0
@@ -161,7 +168,48 @@ export class CsvReader {
     const pending = this.pending;
     if (pending === undefined) return;
     this.pending = undefined;
-    this.processRecord(pending);
+    this.completeRecord(pending);
+  }
+
+  /**
+   * Until the header is found every record is parsed on its own (preambles are not CSV). After it, complete records
+   * are batched: one csv-parse call per CSV_BATCH_LINES_MAX lines instead of one per row.
+   */
+  private completeRecord(record: PendingRecord): void {
+    if (this.columns === undefined || record.inQuotes) {
+      this.flushBatch();
+      this.processRecord(record);
+      return;
+    }
+    this.batch.push(record);
+    this.batchLines += record.lines.length;
+    if (this.batchLines >= CSV_BATCH_LINES_MAX) this.flushBatch();
+  }
+
+  private flushBatch(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchLines = 0;
+    const first = batch[0]?.startLineNo ?? 1;
+    let parsed: { record: string[]; info: { lines: number } }[] | undefined;
+    try {
+      parsed = parseCsvSync(batch.map((record) => record.lines.join('\n')).join('\n'), { ...this.csvOptions(), info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+    } catch {
+      parsed = undefined;
+    }
+    // csv-parse and the quote count must agree on where each record ends; where they do not (a stray quote), each
+    // record is parsed on its own so that the disagreement lands on the lines that caused it.
+    const agrees = parsed !== undefined && parsed.length === batch.length && parsed.every((row, index) => first + row.info.lines - 1 === batch[index]?.endLineNo);
+    batch.forEach((record, index) => {
+      const row = agrees ? parsed?.[index]?.record : undefined;
+      if (row === undefined) this.processRecord(record);
+      else this.processCells(record, row, undefined);
+    });
+  }
+
+  private csvOptions() {
+    return { delimiter: this.profile.delimiter, quote: this.profile.quote, relax_quotes: true, relax_column_count: true, skip_empty_lines: false } as const;
   }
 
   private processRecord(record: PendingRecord): void {
@@ -170,14 +218,13 @@ export class CsvReader {
       this.accountRange(record, 'noise');
       return;
     }
-    if (record.quoteCount % 2 === 1) {
+    if (record.inQuotes) {
       this.reject(record.startLineNo, record.endLineNo, `unterminated quoted field (no closing '"' within ${CSV_RECORD_LINES_MAX} lines)`, text);
       return;
     }
-    let cells: string[];
+    let rows: string[][];
     try {
-      const rows = parseCsvSync(text, { delimiter: this.profile.delimiter, quote: this.profile.quote, relax_quotes: true, relax_column_count: true, skip_empty_lines: false }) as string[][];
-      cells = rows[0] ?? [];
+      rows = parseCsvSync(text, this.csvOptions()) as string[][];
     } catch (error) {
       if (this.columns === undefined) {
         this.notePreamble(record, text);
@@ -186,14 +233,27 @@ export class CsvReader {
       this.reject(record.startLineNo, record.endLineNo, `row is not valid CSV: ${(error as Error).message}`, text);
       return;
     }
+    if (rows.length !== 1) {
+      if (this.columns === undefined) {
+        this.notePreamble(record, text);
+        return;
+      }
+      this.reject(record.startLineNo, record.endLineNo, `lines read as ${rows.length} CSV rows: a stray '"' makes the row boundaries ambiguous`, text);
+      return;
+    }
+    this.processCells(record, rows[0] ?? [], text);
+  }
+
+  private processCells(record: PendingRecord, cells: readonly string[], knownText: string | undefined): void {
+    const text = (): string => knownText ?? record.lines.join('\n');
     if (cells.length > CSV_COLUMNS_MAX) {
-      this.reject(record.startLineNo, record.endLineNo, `row has ${cells.length} cells, over the limit of ${CSV_COLUMNS_MAX}`, text);
+      this.reject(record.startLineNo, record.endLineNo, `row has ${cells.length} cells, over the limit of ${CSV_COLUMNS_MAX}`, text());
       return;
     }
     if (this.columns === undefined) {
       const columns = this.headerColumns(cells);
       if (columns === undefined) {
-        this.notePreamble(record, text);
+        this.notePreamble(record, text());
         return;
       }
       this.columns = columns;
@@ -211,7 +271,7 @@ export class CsvReader {
       return;
     }
     if (typeof entry === 'string') {
-      this.reject(record.startLineNo, record.endLineNo, entry, text);
+      this.reject(record.startLineNo, record.endLineNo, entry, text());
       return;
     }
     this.out.push(entry);
@@ -454,10 +514,29 @@ export class CsvReader {
   }
 }
 
-function countQuotes(text: string): number {
-  let count = 0;
-  for (let index = text.indexOf('"'); index !== -1; index = text.indexOf('"', index + 1)) count += 1;
-  return count;
+/**
+ * Whether a quoted field is still open at the end of `text`, given whether one was open at its start. Mirrors
+ * csv-parse with relax_quotes: a quote opens a field only at the field's start, a doubled quote inside is an escaped
+ * quote, and a quote elsewhere in an unquoted field is literal (`5" screen`), so it cannot swallow the next lines.
+ */
+export function quotedFieldOpenAfter(text: string, delimiter: string, quote: string, openAtStart: boolean): boolean {
+  if (!openAtStart && !text.includes(quote)) return false;
+  let inQuotes = openAtStart;
+  let fieldStart = !openAtStart;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charAt(index);
+    if (inQuotes) {
+      if (char === quote) {
+        if (text.charAt(index + 1) === quote) index += 1;
+        else inQuotes = false;
+      }
+    } else if (char === delimiter) fieldStart = true;
+    else {
+      if (fieldStart && char === quote) inQuotes = true;
+      fieldStart = false;
+    }
+  }
+  return inQuotes;
 }
 
 /** `1,234,567` with `,`: the first group has 1–3 digits, every later group exactly 3. */
