@@ -33,61 +33,66 @@ export class BreakExplainer {
     private readonly groupRule: (side: 'ledger' | 'bank', index: number) => string | undefined,
   ) {}
 
-  /** Gathers candidates for the given break items; call once before `candidatesFor`. */
+  /**
+   * Gathers candidates for the given break items; call once before `candidatesFor`. One pass over each
+   * other side, looking up keys the items already carry (no key strings are built for the whole side).
+   */
   prepare(ledgerItems: readonly number[], bankItems: readonly number[]): void {
     const context = this.context;
     if (ledgerItems.length > 0) {
-      const wanted = new Map<string, number[]>();
+      const byReference = new Map<string, number[]>();
+      const byAmount = new Map<bigint, number[]>();
       for (const index of ledgerItems) {
-        const item = context.ledger[index]!;
-        addWanted(wanted, `E|${context.ledgerRefExact[index] ?? ''}`, index, context.ledgerRefExact[index] !== undefined);
-        addWanted(wanted, `N|${context.ledgerRefNormalised[index] ?? ''}`, index, context.ledgerRefNormalised[index] !== undefined);
-        addWanted(wanted, `A|${context.ledgerAccount[index]}|${absMinor(item.amountMinor)}`, index, true);
+        const reference = context.ledgerRefExact[index];
+        if (reference !== undefined) addWanted(byReference, reference, index);
+        const normalised = context.ledgerRefNormalised[index];
+        if (normalised !== undefined && normalised !== reference) addWanted(byReference, normalised, index);
+        addWanted(byAmount, absMinor(context.ledger[index]!.amountMinor), index);
       }
-      const keys = new Set<string>();
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
-        const item = context.bank[bankIndex]!;
-        keys.clear();
-        for (const reference of bankReferencesForMatching(context, bankIndex)) keys.add(`E|${reference}`);
-        for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
-          const key = normalisedReferenceKey(reference, context.ignoredReferences);
-          if (key !== undefined) keys.add(`N|${key}`);
-        }
-        keys.add(`A|${context.bankAccount[bankIndex]}|${absMinor(item.amountMinor)}`);
-        for (const key of keys) for (const ledgerIndex of wanted.get(key) ?? []) addCandidate(this.ledgerCandidates, ledgerIndex, bankIndex);
+        for (const reference of context.bankMatchingRefs[bankIndex]!) this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        this.gather(this.ledgerCandidates, byAmount.get(absMinor(context.bank[bankIndex]!.amountMinor)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
     }
     if (bankItems.length > 0) {
-      const wanted = new Map<string, number[]>();
+      const byReference = new Map<string, number[]>();
+      const byAmount = new Map<bigint, number[]>();
       const keys = new Set<string>();
       for (const index of bankItems) {
         const item = context.bank[index]!;
         keys.clear();
-        for (const reference of bankReferencesForMatching(context, index)) keys.add(`E|${reference}`);
+        for (const reference of context.bankMatchingRefs[index]!) keys.add(reference);
         for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
           const key = normalisedReferenceKey(reference, context.ignoredReferences);
-          if (key !== undefined) keys.add(`N|${key}`);
+          if (key !== undefined) keys.add(key);
         }
-        const textKeys = new Set<string>();
-        textReferenceKeys(item.remittance, TEXT_TOKENS_JOINED_MAX, TEXT_KEY_LENGTH_MIN, textKeys);
-        for (const key of textKeys) keys.add(`N|${key}`);
-        keys.add(`A|${context.bankAccount[index]}|${absMinor(item.amountMinor)}`);
-        for (const key of keys) addWanted(wanted, key, index, true);
+        textReferenceKeys(item.remittance, TEXT_TOKENS_JOINED_MAX, TEXT_KEY_LENGTH_MIN, keys);
+        for (const key of keys) addWanted(byReference, key, index);
+        addWanted(byAmount, absMinor(item.amountMinor), index);
       }
+      const lengths = this.tolerance.truncatedLengths;
       for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
+        const account = context.ledgerAccount[ledgerIndex]!;
         const reference = context.ledgerRefExact[ledgerIndex];
-        keys.clear();
         if (reference !== undefined) {
-          keys.add(`E|${reference}`);
-          for (const length of this.tolerance.truncatedLengths) if (reference.length > length) keys.add(`E|${reference.slice(0, length).trimEnd()}`);
+          this.gather(this.bankCandidates, byReference.get(reference), ledgerIndex, account, 'bank');
+          for (const length of lengths) if (reference.length > length) this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
         }
         const normalised = context.ledgerRefNormalised[ledgerIndex];
-        if (normalised !== undefined) keys.add(`N|${normalised}`);
-        keys.add(`A|${context.ledgerAccount[ledgerIndex]}|${absMinor(context.ledger[ledgerIndex]!.amountMinor)}`);
-        for (const key of keys) for (const bankIndex of wanted.get(key) ?? []) addCandidate(this.bankCandidates, bankIndex, ledgerIndex);
+        if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
+        this.gather(this.bankCandidates, byAmount.get(absMinor(context.ledger[ledgerIndex]!.amountMinor)), ledgerIndex, account, 'bank');
       }
       this.addNearestAmounts(bankItems, 'bank');
+    }
+  }
+
+  /** Adds `candidate` to every wanted item of the same account. */
+  private gather(target: Map<number, Set<number>>, wanted: readonly number[] | undefined, candidate: number, account: number, wantedSide: 'ledger' | 'bank'): void {
+    if (wanted === undefined) return;
+    for (const index of wanted) {
+      const wantedAccount = wantedSide === 'ledger' ? this.context.ledgerAccount[index] : this.context.bankAccount[index];
+      if (wantedAccount === account) addCandidate(target, index, candidate);
     }
   }
 
@@ -229,8 +234,7 @@ export class BreakExplainer {
   }
 }
 
-function addWanted(wanted: Map<string, number[]>, key: string, index: number, present: boolean): void {
-  if (!present) return;
+function addWanted<K>(wanted: Map<K, number[]>, key: K, index: number): void {
   const list = wanted.get(key);
   if (list === undefined) wanted.set(key, [index]);
   else if (list.length < GATHERED_CANDIDATES_MAX) list.push(index);

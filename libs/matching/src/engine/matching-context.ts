@@ -55,8 +55,8 @@ export class MatchingContext {
   readonly bankAmbiguity = new Map<number, AmbiguityNote>();
 
   constructor(ledger: readonly LedgerItem[], bank: readonly BankItem[], ruleSet: RuleSet) {
-    this.ledger = [...ledger].sort((a, b) => compareText(a.entryId, b.entryId));
-    this.bank = [...bank].sort((a, b) => compareText(a.id, b.id));
+    this.ledger = sortedBy(ledger, (item) => item.entryId);
+    this.bank = sortedBy(bank, (item) => item.id);
     assertUniqueIds(this.ledger.map((item) => item.entryId), 'ledger entry_id');
     assertUniqueIds(this.bank.map((item) => item.id), 'bank line id');
     this.ignoredReferences = new Set(ruleSet.ignoredReferences);
@@ -165,6 +165,13 @@ export function compareText(a: string, b: string): number {
 
 export function absMinor(value: bigint): bigint {
   return value < 0n ? -value : value;
+}
+
+/** A sorted copy; files usually arrive sorted already, and checking that is much cheaper than sorting. */
+function sortedBy<T>(items: readonly T[], idOf: (item: T) => string): T[] {
+  let sorted = true;
+  for (let index = 1; index < items.length && sorted; index += 1) sorted = idOf(items[index - 1]!) <= idOf(items[index]!);
+  return sorted ? [...items] : [...items].sort((a, b) => compareText(idOf(a), idOf(b)));
 }
 
 function assertUniqueIds(sortedIds: readonly string[], what: string): void {

@@ -34,6 +34,48 @@ interface Edge {
 }
 
 /**
+ * The common case of ref-exact in linear time without building keys: a reference carried by exactly one
+ * unmatched ledger entry and exactly one unmatched bank line pairs them when amount, currency and date
+ * agree. Such a pair is necessarily each other's unique best candidate, so the result is the one the
+ * general algorithm below gives; everything else is left to it.
+ */
+export function runUniqueReferencePairs(context: MatchingContext, spec: PairRuleSpec): void {
+  const MULTIPLE = -2;
+  const ledgerByReference = new Map<string, number>();
+  for (let index = 0; index < context.ledger.length; index += 1) {
+    if (context.ledgerGroup[index] !== -1) continue;
+    const reference = context.ledgerRefExact[index];
+    if (reference === undefined) continue;
+    ledgerByReference.set(reference, ledgerByReference.has(reference) ? MULTIPLE : index);
+  }
+  if (ledgerByReference.size === 0) return;
+  const bankCountByReference = new Map<string, number>();
+  for (let index = 0; index < context.bank.length; index += 1) {
+    if (context.bankGroup[index] !== -1) continue;
+    for (const reference of context.bankMatchingRefs[index]!) bankCountByReference.set(reference, (bankCountByReference.get(reference) ?? 0) + 1);
+  }
+  for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
+    if (context.bankGroup[bankIndex] !== -1) continue;
+    const references = context.bankMatchingRefs[bankIndex]!;
+    let partner = -1;
+    for (const reference of references) {
+      const ledgerIndex = ledgerByReference.get(reference);
+      if (ledgerIndex === undefined) continue;
+      if (ledgerIndex === MULTIPLE || bankCountByReference.get(reference) !== 1 || (partner !== -1 && partner !== ledgerIndex)) {
+        partner = MULTIPLE;
+        break;
+      }
+      partner = ledgerIndex;
+    }
+    if (partner < 0 || context.ledgerGroup[partner] !== -1) continue;
+    if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
+    if (absMinor(context.ledger[partner]!.amountMinor - context.bank[bankIndex]!.amountMinor) > spec.amountToleranceMinor) continue;
+    if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
+    context.addGroup(spec.ruleId, [partner], [bankIndex]);
+  }
+}
+
+/**
  * Runs one one-to-one rule over the still unmatched items.
  *
  * Pairing is by *mutual unique best*: a ledger class and a bank class pair when each is the other's single

@@ -83,6 +83,9 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
 export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): PairRuleSpec {
   const keys = new Set<string>();
   const buckets = new AmountBuckets(rule.amountToleranceMinor);
+  // The ledger references seen: a bank text yields dozens of candidate words, and only those that are some
+  // ledger reference are worth a join key.
+  const ledgerReferences = new Set<string>();
   return {
     ruleId: rule.id,
     amountToleranceMinor: rule.amountToleranceMinor,
@@ -93,7 +96,9 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalised[index]}`, context.ledger[index]!.amountMinor, out);
+      const reference = context.ledgerRefNormalised[index]!;
+      ledgerReferences.add(reference);
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference}`, context.ledger[index]!.amountMinor, out);
     },
     bankClassKey: (index) => `${bankBase(context, index)}|${bankIdentity(context, index)}`,
     bankJoinKeys: (index, out) => {
@@ -104,7 +109,7 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
         if (key !== undefined) keys.add(key);
       }
       textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, keys);
-      for (const key of keys) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, item.amountMinor));
+      for (const key of keys) if (ledgerReferences.has(key)) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, item.amountMinor));
     },
   };
 }

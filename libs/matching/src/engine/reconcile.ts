@@ -7,7 +7,7 @@ import type { BankItem, LedgerItem, ReconcileInputs } from '../model/items';
 import type { RuleSet } from '../rules/rule-set';
 import { runBatchRule } from './batch-rule.runner';
 import { compareText, InvalidReconcileInputError, MatchingContext } from './matching-context';
-import { runPairRule } from './pair-rule.runner';
+import { runPairRule, runUniqueReferencePairs } from './pair-rule.runner';
 import { amountDateSpec, refExactSpec, refInTextSpec, refTruncatedSpec } from './pair-rule.specs';
 
 /** Version of the engine's behaviour, recorded with every run next to the rule set's version and hash. */
@@ -93,8 +93,12 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
   timer?.phase('index');
   for (const rule of ruleSet.rules) {
     switch (rule.type) {
-      case 'ref-exact':
-        runPairRule(context, refExactSpec(context, rule));
+      case 'ref-exact': {
+        const spec = refExactSpec(context, rule);
+        runUniqueReferencePairs(context, spec);
+        runPairRule(context, spec);
+        break;
+      }
         break;
       case 'ref-in-text':
         runPairRule(context, refInTextSpec(context, rule));

@@ -3,6 +3,7 @@ import type { CanonicalRecord, EntryRecord, StatementRecord } from '@recon/state
 import { isIsoDate } from '../model/iso-date';
 import type { BankItem, BankTransactionPart, RejectedLine, StatementBalance } from '../model/items';
 import { InputFileError } from './input-error';
+import { ownString, StringInterner } from './strings';
 
 /** A bound on one run's bank side, as for the ledger. */
 export const BANK_LINES_MAX = 5_000_000;
@@ -26,6 +27,7 @@ export class BankItemCollector {
   private readonly statements: StatementBalance[] = [];
   private readonly rejected: RejectedLine[] = [];
   private current: StatementRecord | undefined;
+  private readonly interned = new StringInterner();
   private currentSource = '';
 
   add(record: CanonicalRecord, source: string): void {
@@ -91,27 +93,32 @@ export class BankItemCollector {
     }
     const transactions: BankTransactionPart[] | undefined = record.transactions?.map((part, index) => ({
       amountMinor: this.minor(part.amount, record.currency, source, `${where} transaction ${index + 1}`),
-      ...(part.endToEndId === undefined ? {} : { endToEndId: part.endToEndId }),
-      ...(part.remittance === undefined ? {} : { remittance: part.remittance }),
+      ...(part.endToEndId === undefined ? {} : { endToEndId: ownString(part.endToEndId) }),
+      ...(part.remittance === undefined ? {} : { remittance: ownString(part.remittance) }),
     }));
     const draft: { -readonly [K in keyof Draft]: Draft[K] } = {
-      statementId: record.statementId,
+      statementId: this.intern(record.statementId),
       lineNo: record.lineNo,
-      account: statement.account,
+      account: this.intern(statement.account),
       amountMinor: this.minor(record.amount, record.currency, source, where),
-      currency: record.currency,
+      currency: this.intern(record.currency),
       reversal: record.reversal,
     };
-    if (record.valueDate !== undefined) draft.valueDate = record.valueDate;
-    if (record.bookingDate !== undefined) draft.bookingDate = record.bookingDate;
-    if (record.bankRef !== undefined) draft.bankRef = record.bankRef;
-    if (record.endToEndId !== undefined) draft.endToEndId = record.endToEndId;
-    if (record.customerRef !== undefined) draft.customerRef = record.customerRef;
-    if (record.remittance !== undefined) draft.remittance = record.remittance;
-    if (record.counterpartyName !== undefined) draft.counterpartyName = record.counterpartyName;
-    if (record.bankTxCode !== undefined) draft.bankTxCode = record.bankTxCode;
+    if (record.valueDate !== undefined) draft.valueDate = this.intern(record.valueDate);
+    if (record.bookingDate !== undefined) draft.bookingDate = this.intern(record.bookingDate);
+    if (record.bankRef !== undefined) draft.bankRef = ownString(record.bankRef);
+    if (record.endToEndId !== undefined) draft.endToEndId = ownString(record.endToEndId);
+    if (record.customerRef !== undefined) draft.customerRef = record.customerRef === record.endToEndId && draft.endToEndId !== undefined ? draft.endToEndId : ownString(record.customerRef);
+    if (record.remittance !== undefined) draft.remittance = ownString(record.remittance);
+    if (record.counterpartyName !== undefined) draft.counterpartyName = ownString(record.counterpartyName);
+    if (record.bankTxCode !== undefined) draft.bankTxCode = this.intern(record.bankTxCode);
     if (transactions !== undefined && transactions.length > 0) draft.transactions = transactions;
     this.drafts.push(draft);
+  }
+
+  /** One copy of each repeated value (dates, currency, transaction codes, statement ids). */
+  private intern(text: string): string {
+    return this.interned.intern(text);
   }
 
   private minor(amount: string, currency: string, source: string, where: string): bigint {

@@ -3,6 +3,7 @@ import { isIsoDate } from '../model/iso-date';
 import type { LedgerItem } from '../model/items';
 import { csvRows } from './csv-rows';
 import { InputFileError, linesOfChunks } from './input-error';
+import { ownString, StringInterner } from './strings';
 
 /** A bound on one run's ledger: beyond it the file is refused rather than exhausting memory. */
 export const LEDGER_ENTRIES_MAX = 5_000_000;
@@ -38,9 +39,10 @@ export function ledgerFormatOf(path: string): LedgerFileFormat {
 export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerItem[]> {
   const items: LedgerItem[] = [];
   const rowOfId = new Map<string, number>();
+  const interner = new StringInterner();
   const add = (fields: (name: string) => unknown, row: string): void => {
     if (items.length >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
-    const item = ledgerItemOf(fields, row, source, format);
+    const item = ledgerItemOf(fields, row, source, format, interner);
     const previous = rowOfId.get(item.entryId);
     if (previous !== undefined) throw new InputFileError(`${source} ${row}, column ${format === 'csv' ? 'entry_id' : 'entryId'}: '${item.entryId}' is already used on line ${previous}`);
     rowOfId.set(item.entryId, Number(row.replace(/\D/g, '')));
@@ -87,7 +89,10 @@ function checkHeader(header: string[], source: string): string[] {
   return names.map((name) => COLUMNS.find(([column]) => column === name)?.[1] ?? name);
 }
 
-function ledgerItemOf(fields: (name: string) => unknown, row: string, source: string, format: LedgerFileFormat): LedgerItem {
+/** Fields whose values repeat across rows (accounts, dates, kinds, batches) are interned; the rest copied. */
+const INTERNED_FIELDS: ReadonlySet<string> = new Set(['account', 'currency', 'valueDate', 'bookingDate', 'kind', 'batchReference']);
+
+function ledgerItemOf(fields: (name: string) => unknown, row: string, source: string, format: LedgerFileFormat, interner: StringInterner): LedgerItem {
   const columnName = (key: string): string => (format === 'csv' ? (COLUMNS.find(([, camel]) => camel === key)?.[0] ?? key) : key);
   const fail = (key: string, problem: string): never => {
     throw new InputFileError(`${source} ${row}, column ${columnName(key)}: ${problem}`);
@@ -105,14 +110,14 @@ function ledgerItemOf(fields: (name: string) => unknown, row: string, source: st
       return undefined;
     }
     if (trimmed.length > lengthMax) fail(key, `is longer than ${lengthMax} characters`);
-    return trimmed;
+    return INTERNED_FIELDS.has(key) ? interner.intern(trimmed) : ownString(trimmed);
   };
   const entryId = text('entryId', true)!;
   const account = text('account', true)!;
   const currencyText = text('currency', true)!;
   let currency: string;
   try {
-    currency = currencyCode(currencyText.toUpperCase());
+    currency = interner.intern(currencyCode(currencyText.toUpperCase()));
   } catch (error: unknown) {
     if (error instanceof UnknownCurrencyError) return fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
     throw error;

@@ -204,7 +204,7 @@ export function generateScenario(options: ScenarioOptions): Scenario {
       case 'unbooked_fee': {
         addBank(bankFields, id);
         // 10.00 .. 99.99: never the amount of a booked fee or of a payment.
-        const extra = addBank({ amountMinor: -BigInt(integer(1_000, 9_999)), valueDate: bankDay, remittance: 'overdraft charge', bankTxCode: 'ACMT/MDOP/CHRG' }, `${id}X`);
+        const extra = addBank({ amountMinor: -BigInt(integer(1_000, 9_999)), valueDate: bankDay, remittance: `overdraft charge ${serial}`, bankTxCode: 'ACMT/MDOP/CHRG' }, `${id}X`);
         expected.push({ type: 'missing_in_ledger', ledger: [], bank: [extra.id], fault });
         break;
       }
