@@ -27,21 +27,25 @@ async function writeStreamed(path: string, parts: Iterable<string>): Promise<voi
 }
 
 function amountOf(index: number): { text: string; minor: bigint } {
-  const minor = BigInt((index * 7919) % 100_000 + 1);
+  const minor = BigInt(((index * 7919) % 100_000) + 1);
   const text = `${minor / 100n}.${(minor % 100n).toString().padStart(2, '0')}`;
   return { text, minor };
 }
 
 function* camtParts(entryCount: number): Generator<string> {
-  yield '<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>' +
-    '<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2025-01-02T18:00:00+01:00</CreDtTm></GrpHdr>\n';
+  yield (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>' +
+    '<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2025-01-02T18:00:00+01:00</CreDtTm></GrpHdr>\n'
+  );
   let written = 0;
   let statementNo = 0;
   while (written < entryCount) {
     statementNo += 1;
     const count = Math.min(ENTRIES_PER_STATEMENT, entryCount - written);
-    yield `<Stmt><Id>STMT-${statementNo}</Id><ElctrncSeqNb>${statementNo}</ElctrncSeqNb><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>` +
-      '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2025-01-01</Dt></Dt></Bal>\n';
+    yield (
+      `<Stmt><Id>STMT-${statementNo}</Id><ElctrncSeqNb>${statementNo}</ElctrncSeqNb><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>` +
+      '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2025-01-01</Dt></Dt></Bal>\n'
+    );
     let parts: string[] = [];
     for (let offset = 0; offset < count; offset += 1) {
       const index = written + offset;
@@ -133,7 +137,11 @@ function report(result: BenchResult): void {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`bench:parse ${ENTRY_COUNT} entries, load average ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${availableParallelism()} cores\n`);
+  process.stdout.write(
+    `bench:parse ${ENTRY_COUNT} entries, load average ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')} on ${availableParallelism()} cores\n`,
+  );
   const directory = mkdtempSync(join(tmpdir(), 'recon-parse-bench-'));
   try {
     const camtPath = join(directory, 'bench.camt053.xml');

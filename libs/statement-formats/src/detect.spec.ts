@@ -3,7 +3,8 @@ import { UnreadableStatementError } from './canonical';
 import { camtDocument, standardRecord } from '../test-fixtures/camt-builder';
 import { detectFormat, isFormatOption } from './detect';
 
-const MT940 = ':20:STARTUMS\r\n:25:DE89370400440532013000\r\n:28C:1/1\r\n:60F:C250101EUR1000,00\r\n:61:2501020102D22,30NTRFNONREF\r\n:62F:C250102EUR977,70\r\n-\r\n';
+const MT940 =
+  ':20:STARTUMS\r\n:25:DE89370400440532013000\r\n:28C:1/1\r\n:60F:C250101EUR1000,00\r\n:61:2501020102D22,30NTRFNONREF\r\n:62F:C250102EUR977,70\r\n-\r\n';
 
 describe(detectFormat.name, () => {
   it.each([
@@ -15,7 +16,8 @@ describe(detectFormat.name, () => {
   });
 
   it('recognises camt by the namespace, not by schemaLocation', () => {
-    const xml = '<?xml version="1.0"?><Document xsi:schemaLocation="urn:iso:std:iso:20022:tech:xsd:camt.052.001.01 x.xsd" xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">';
+    const xml =
+      '<?xml version="1.0"?><Document xsi:schemaLocation="urn:iso:std:iso:20022:tech:xsd:camt.052.001.01 x.xsd" xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">';
 
     expect(detectFormat(Buffer.from(xml))).toBe('camt.053');
   });

@@ -59,8 +59,7 @@ export function detectFormat(head: Buffer, options: DetectFormatOptions = {}): S
   if (trimmed.startsWith('01,')) return 'bai2';
 
   for (const profile of csvProfiles().values()) {
-    const profileText =
-      forced !== undefined ? text : decodeBuffer(sample, detectEncoding(sample, profile.defaultEncoding).encoding).replace(/^\uFEFF/, '');
+    const profileText = forced !== undefined ? text : decodeBuffer(sample, detectEncoding(sample, profile.defaultEncoding).encoding).replace(/^\uFEFF/, '');
     const lines = headLines(profileText, sample.length >= DETECTION_HEAD_BYTES);
     if (profile.matchesHeader(lines)) return `${CSV_FORMAT_PREFIX}${profile.name}`;
   }

@@ -73,6 +73,8 @@ describe(parseStatementBytes.name, () => {
 
 describe(readStatementFile.name, () => {
   it('names a missing file', async () => {
-    await expect(collect(readStatementFile('/nonexistent/statement.xml'))).rejects.toThrow(new UnreadableStatementError('cannot read /nonexistent/statement.xml: no such file'));
+    await expect(collect(readStatementFile('/nonexistent/statement.xml'))).rejects.toThrow(
+      new UnreadableStatementError('cannot read /nonexistent/statement.xml: no such file'),
+    );
   });
 });

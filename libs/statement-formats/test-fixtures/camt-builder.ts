@@ -158,7 +158,10 @@ export function camtDocument(spec: DocumentSpec): string {
   const records = spec.records
     .map((record, index) => {
       const accountId = record.iban !== undefined ? text('IBAN', record.iban) : `<Othr>${text('Id', record.otherAccountId)}</Othr>`;
-      const period = record.from === undefined ? '' : `<FrToDt><FrDtTm>${record.from}T00:00:00+01:00</FrDtTm><ToDtTm>${record.to ?? record.from}T23:59:59+01:00</ToDtTm></FrToDt>`;
+      const period =
+        record.from === undefined
+          ? ''
+          : `<FrToDt><FrDtTm>${record.from}T00:00:00+01:00</FrDtTm><ToDtTm>${record.to ?? record.from}T23:59:59+01:00</ToDtTm></FrToDt>`;
       const body =
         `${text('Id', record.id ?? `REC-${index + 1}`)}${text('ElctrncSeqNb', record.electronicSequence)}${text('LglSeqNb', record.legalSequence)}` +
         `<CreDtTm>2025-01-02T18:00:00+01:00</CreDtTm>${period}<Acct><Id>${accountId}</Id>${text('Ccy', record.accountCurrency)}</Acct>` +
@@ -215,7 +218,15 @@ export function standardRecord(overrides: Partial<RecordSpec> = {}): RecordSpec 
         bankRef: '2025010200018',
         domain: ['PMNT', 'RCDT', 'ESCT'],
         transactions: [
-          { amount: '100.00', indicator: 'CRDT', endToEndId: 'NOTPROVIDED', instructionId: 'INSTR-9', debtorName: 'Max Müller', debtorIban: 'DE02120300000000202051', structuredRef: 'RF18539007547034' },
+          {
+            amount: '100.00',
+            indicator: 'CRDT',
+            endToEndId: 'NOTPROVIDED',
+            instructionId: 'INSTR-9',
+            debtorName: 'Max Müller',
+            debtorIban: 'DE02120300000000202051',
+            structuredRef: 'RF18539007547034',
+          },
         ],
       },
     ],

@@ -98,7 +98,9 @@ describe(registerParseCommand.name, () => {
   it('prints batch transactions and reversals', async () => {
     const run = await recon('parse', path.join(FIXTURES, 'camt054-v02-batch-and-reversal.xml'));
 
-    expect(run.stdout).toContain('"customerRef":"PLAT-BATCH-77","reversal":false,"transactions":[{"amount":"-100.00","endToEndId":"E2E-1","customerRef":"E2E-1"}');
+    expect(run.stdout).toContain(
+      '"customerRef":"PLAT-BATCH-77","reversal":false,"transactions":[{"amount":"-100.00","endToEndId":"E2E-1","customerRef":"E2E-1"}',
+    );
     expect(run.stdout).toContain('"amount":"9.99","currency":"EUR","bookingDate":"2025-01-02","reversal":true}');
   });
 

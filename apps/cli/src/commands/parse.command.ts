@@ -18,8 +18,22 @@ const OUTPUT_BLOCK_CHARACTERS = 256 * 1024;
 
 const STATEMENT_KEYS = ['kind', 'format', 'statementId', 'account', 'currency', 'sequence', 'from', 'to', 'openingBalance', 'closingBalance'] as const;
 const ENTRY_KEYS = [
-  'kind', 'statementId', 'lineNo', 'amount', 'currency', 'bookingDate', 'valueDate', 'bankRef', 'endToEndId', 'customerRef',
-  'bankTxCode', 'counterpartyName', 'counterpartyAccount', 'remittance', 'reversal', 'transactions',
+  'kind',
+  'statementId',
+  'lineNo',
+  'amount',
+  'currency',
+  'bookingDate',
+  'valueDate',
+  'bankRef',
+  'endToEndId',
+  'customerRef',
+  'bankTxCode',
+  'counterpartyName',
+  'counterpartyAccount',
+  'remittance',
+  'reversal',
+  'transactions',
 ] as const;
 const TRANSACTION_KEYS = ['amount', 'endToEndId', 'remittance', 'bankRef', 'customerRef', 'counterpartyName', 'counterpartyAccount'] as const;
 const REJECTED_KEYS = ['kind', 'lineNo', 'reason', 'raw'] as const;
@@ -155,8 +169,16 @@ export function registerParseCommand(program: Command): void {
         'file is unreadable.',
     )
     .argument('<file>', 'the bank file')
-    .option('--format <format>', `auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile> (profiles: ${[...CSV_PROFILES.keys()].join(', ')})`, 'auto')
-    .option('--encoding <encoding>', `auto (BOM, XML declaration, UTF-8, GB18030 heuristic, else Windows-1252), ${ENCODING_OPTIONS.slice(1).join(', ')}`, 'auto')
+    .option(
+      '--format <format>',
+      `auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile> (profiles: ${[...CSV_PROFILES.keys()].join(', ')})`,
+      'auto',
+    )
+    .option(
+      '--encoding <encoding>',
+      `auto (BOM, XML declaration, UTF-8, GB18030 heuristic, else Windows-1252), ${ENCODING_OPTIONS.slice(1).join(', ')}`,
+      'auto',
+    )
     .option('--check', 'also check balances and statement continuity; findings go to stderr and make the exit status 1')
     .action(async (file: string, options: ParseCommandOptions) => {
       await runParse(file, options);

@@ -146,7 +146,5 @@ export function signed(amount: Money, indicator: CreditDebit): Money {
 /** Account identifier: IBAN, else the other/proprietary/BBAN identifications older versions allow. */
 export function accountIdOf(account: XmlNode | undefined): string | undefined {
   const id = childOf(account, 'Id');
-  return (
-    textAt(id, 'IBAN') ?? textAt(id, 'Othr', 'Id') ?? textAt(id, 'PrtryAcct', 'Id') ?? textAt(id, 'BBAN') ?? textAt(id, 'UPIC')
-  );
+  return textAt(id, 'IBAN') ?? textAt(id, 'Othr', 'Id') ?? textAt(id, 'PrtryAcct', 'Id') ?? textAt(id, 'BBAN') ?? textAt(id, 'UPIC');
 }

@@ -64,8 +64,7 @@ export function mapCamtStatementHeader(header: CamtStatementHeader, format: Camt
 
   const openingNode = findBalance(balances, OPENING_BALANCE_CODES[0]) ?? findBalance(balances, OPENING_BALANCE_CODES[1]);
   const closingNode = findBalance(balances, CLOSING_BALANCE_CODE);
-  const currency =
-    textAt(account, 'Ccy') ?? childOf(openingNode, 'Amt')?.ccy?.trim() ?? childOf(closingNode, 'Amt')?.ccy?.trim() ?? firstEntryCurrency;
+  const currency = textAt(account, 'Ccy') ?? childOf(openingNode, 'Amt')?.ccy?.trim() ?? childOf(closingNode, 'Amt')?.ccy?.trim() ?? firstEntryCurrency;
   if (currency === undefined) return fatal(`record '${statementId}' names no currency (Acct/Ccy, balances and entries carry none)`);
   if (!isCurrencyCode(currency)) return fatal(`record '${statementId}' currency '${currency.slice(0, 10)}' is not an ISO 4217 code`);
 

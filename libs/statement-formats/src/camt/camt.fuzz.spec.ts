@@ -20,7 +20,13 @@ const CORPORA_SAMPLE_BYTES_MAX = 64 * 1024;
 
 function fixtureSeeds(): Buffer[] {
   const seeds: Buffer[] = [];
-  for (const [kind, version] of [['053', 2], ['053', 8], ['052', 6], ['054', 4], ['054', 13]] as const) {
+  for (const [kind, version] of [
+    ['053', 2],
+    ['053', 8],
+    ['052', 6],
+    ['054', 4],
+    ['054', 13],
+  ] as const) {
     seeds.push(Buffer.from(camtDocument({ kind, version, records: [standardRecord(), standardRecord({ id: 'STMT-2', electronicSequence: '2' })] })));
   }
   seeds.push(
@@ -31,7 +37,16 @@ function fixtureSeeds(): Buffer[] {
         records: [
           standardRecord({
             entries: [
-              { amount: '300.00', indicator: 'DBIT', reversal: true, batchPaymentInformationId: 'B', transactions: [{ amount: '100.00', endToEndId: 'E1' }, { amount: '200.00', endToEndId: 'E2' }] },
+              {
+                amount: '300.00',
+                indicator: 'DBIT',
+                reversal: true,
+                batchPaymentInformationId: 'B',
+                transactions: [
+                  { amount: '100.00', endToEndId: 'E1' },
+                  { amount: '200.00', endToEndId: 'E2' },
+                ],
+              },
             ],
           }),
         ],
@@ -175,13 +190,17 @@ describe('camt parser under mutation', () => {
 
   it('never throws anything but UnreadableStatementError, never hangs, and accounts for every entry', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: SEEDS.length - 1 }), fc.array(mutationArbitrary, { minLength: 1, maxLength: 2 }), async (seedIndex, mutations) => {
-        const bytes = mutations.reduce((current, mutation) => applyMutation(current, mutation), SEEDS[seedIndex]!);
-        const startedAtMs = Date.now();
-        const result = await parseOrRefuse(bytes);
-        expect(Date.now() - startedAtMs).toBeLessThan(PARSE_TIME_MAX_MS);
-        if (result !== 'unreadable') assertEveryEntryAccountedFor(bytes, result);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SEEDS.length - 1 }),
+        fc.array(mutationArbitrary, { minLength: 1, maxLength: 2 }),
+        async (seedIndex, mutations) => {
+          const bytes = mutations.reduce((current, mutation) => applyMutation(current, mutation), SEEDS[seedIndex]!);
+          const startedAtMs = Date.now();
+          const result = await parseOrRefuse(bytes);
+          expect(Date.now() - startedAtMs).toBeLessThan(PARSE_TIME_MAX_MS);
+          if (result !== 'unreadable') assertEveryEntryAccountedFor(bytes, result);
+        },
+      ),
       { numRuns: RUNS_PER_PROPERTY * 2 },
     );
   }, 120_000);

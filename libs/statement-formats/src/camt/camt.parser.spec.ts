@@ -80,7 +80,18 @@ describe(CamtStreamParser.name, () => {
   it('writes keys in the CONTRACT order', async () => {
     const [statement, debit] = await parse(camtDocument({ kind: '053', version: 8, records: [standardRecord()] }));
 
-    expect(Object.keys(statement!)).toEqual(['kind', 'format', 'statementId', 'account', 'currency', 'sequence', 'from', 'to', 'openingBalance', 'closingBalance']);
+    expect(Object.keys(statement!)).toEqual([
+      'kind',
+      'format',
+      'statementId',
+      'account',
+      'currency',
+      'sequence',
+      'from',
+      'to',
+      'openingBalance',
+      'closingBalance',
+    ]);
     expect(Object.keys(debit!)).toEqual(Object.keys(EXPECTED_DEBIT));
   });
 
@@ -101,7 +112,15 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({
       kind: '053',
       version: 8,
-      records: [standardRecord({ balances: [], entries: [{ amount: '50.00', indicator: 'CRDT', reversal: true, bookingDate: '2025-01-02' }, { amount: '5.00', indicator: 'DBIT', reversal: true }] })],
+      records: [
+        standardRecord({
+          balances: [],
+          entries: [
+            { amount: '50.00', indicator: 'CRDT', reversal: true, bookingDate: '2025-01-02' },
+            { amount: '5.00', indicator: 'DBIT', reversal: true },
+          ],
+        }),
+      ],
     });
 
     const entries = entriesOf(await parse(xml));
@@ -151,7 +170,14 @@ describe(CamtStreamParser.name, () => {
       remittance: 'SEPA collective payment',
       reversal: false,
       transactions: [
-        { amount: '-100.00', endToEndId: 'E2E-1', remittance: 'payout 1', customerRef: 'E2E-1', counterpartyName: 'Alice', counterpartyAccount: 'NL91ABNA0417164300' },
+        {
+          amount: '-100.00',
+          endToEndId: 'E2E-1',
+          remittance: 'payout 1',
+          customerRef: 'E2E-1',
+          counterpartyName: 'Alice',
+          counterpartyAccount: 'NL91ABNA0417164300',
+        },
         { amount: '-200.00', endToEndId: 'E2E-2', bankRef: 'TX-2', customerRef: 'E2E-2', counterpartyName: 'Bob', counterpartyAccount: 'ACC-2' },
       ],
     });
@@ -173,7 +199,12 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({
       kind: '054',
       version: 8,
-      records: [standardRecord({ balances: [], entries: [{ amount: '3.00', indicator: 'CRDT', transactions: [{ amount: '1.00', currency: 'CHF' }, { endToEndId: 'X' }] }] })],
+      records: [
+        standardRecord({
+          balances: [],
+          entries: [{ amount: '3.00', indicator: 'CRDT', transactions: [{ amount: '1.00', currency: 'CHF' }, { endToEndId: 'X' }] }],
+        }),
+      ],
     });
 
     const [entry] = entriesOf(await parse(xml));
@@ -200,14 +231,25 @@ describe(CamtStreamParser.name, () => {
 
     const [statement] = statementsOf(await parse(xml));
 
-    expect(statement).toMatchObject({ currency: 'EUR', openingBalance: { amount: '-12.50', date: '2024-12-31' }, closingBalance: { amount: '65.20', date: '2025-01-02' } });
+    expect(statement).toMatchObject({
+      currency: 'EUR',
+      openingBalance: { amount: '-12.50', date: '2024-12-31' },
+      closingBalance: { amount: '65.20', date: '2025-01-02' },
+    });
   });
 
   it('prefers OPBD over PRCD', async () => {
     const xml = camtDocument({
       kind: '053',
       version: 8,
-      records: [standardRecord({ balances: [{ code: 'PRCD', amount: '1.00', indicator: 'CRDT' }, { code: 'OPBD', amount: '2.00', indicator: 'CRDT' }] })],
+      records: [
+        standardRecord({
+          balances: [
+            { code: 'PRCD', amount: '1.00', indicator: 'CRDT' },
+            { code: 'OPBD', amount: '2.00', indicator: 'CRDT' },
+          ],
+        }),
+      ],
     });
 
     expect(statementsOf(await parse(xml))[0]?.openingBalance?.amount).toBe('2.00');
@@ -235,7 +277,16 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({
       kind: '053',
       version: 4,
-      records: [standardRecord({ balances: [], entries: [{ amount: '18.150', indicator: 'CRDT' }, { amount: '18.155', indicator: 'CRDT' }, { amount: '7', currency: 'JPY', indicator: 'DBIT' }] })],
+      records: [
+        standardRecord({
+          balances: [],
+          entries: [
+            { amount: '18.150', indicator: 'CRDT' },
+            { amount: '18.155', indicator: 'CRDT' },
+            { amount: '7', currency: 'JPY', indicator: 'DBIT' },
+          ],
+        }),
+      ],
     });
 
     const records = await parse(xml);
@@ -282,7 +333,11 @@ describe(CamtStreamParser.name, () => {
     ['an unknown currency', { amount: '1.00', currency: 'EURO', indicator: 'CRDT' as const }, "currency 'EURO' is not an ISO 4217 code"],
     ['a non-number amount', { amount: '12,30', indicator: 'CRDT' as const }, "amount '12,30' is not a decimal number"],
     ['a pending status', { amount: '1.00', indicator: 'CRDT' as const, status: 'PDNG' }, 'entry status PDNG (pending)'],
-    ['an impossible date', { amount: '1.00', indicator: 'CRDT' as const, bookingDate: '2025-02-30' }, "booking date (BookgDt) '2025-02-30' is not a calendar date"],
+    [
+      'an impossible date',
+      { amount: '1.00', indicator: 'CRDT' as const, bookingDate: '2025-02-30' },
+      "booking date (BookgDt) '2025-02-30' is not a calendar date",
+    ],
   ])('rejects an entry with %s, naming the problem', async (_label, entry, reason) => {
     const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ balances: [], entries: [entry] })] });
 
@@ -296,7 +351,11 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ balances: [], entries: [{ amount: '1.00', indicator: 'CRDT' }] })] })
       .replace('<Amt Ccy="EUR">1.00</Amt>', '<Amt Ccy="EUR">-1.00</Amt>')
       .concat('');
-    const indicatorXml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ balances: [], entries: [{ amount: '1.00', indicator: 'CRDT' }] })] }).replace('CRDT</CdtDbtInd>', 'CRED</CdtDbtInd>');
+    const indicatorXml = camtDocument({
+      kind: '053',
+      version: 8,
+      records: [standardRecord({ balances: [], entries: [{ amount: '1.00', indicator: 'CRDT' }] })],
+    }).replace('CRDT</CdtDbtInd>', 'CRED</CdtDbtInd>');
 
     expect(rejectedOf(await parse(xml))[0]?.reason).toContain('is negative');
     expect(rejectedOf(await parse(indicatorXml))[0]?.reason).toContain("'CRED' is neither CRDT nor DBIT");
@@ -306,7 +365,17 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({
       kind: '053',
       version: 8,
-      records: [standardRecord(), standardRecord({ id: 'STMT-2025-002', electronicSequence: '2', entries: [{ amount: 'x', indicator: 'CRDT' }, { amount: '1', indicator: 'CRDT' }] })],
+      records: [
+        standardRecord(),
+        standardRecord({
+          id: 'STMT-2025-002',
+          electronicSequence: '2',
+          entries: [
+            { amount: 'x', indicator: 'CRDT' },
+            { amount: '1', indicator: 'CRDT' },
+          ],
+        }),
+      ],
     });
 
     const records = await parse(xml);
@@ -339,7 +408,14 @@ describe(CamtStreamParser.name, () => {
     const xml = camtDocument({
       kind: '053',
       version: 8,
-      records: [standardRecord({ balances: [{ code: 'OPBD', amount: '1', indicator: 'CRDT' }, { code: 'CLBD', amount: '1', indicator: 'CRDT', currency: 'SEK' }] })],
+      records: [
+        standardRecord({
+          balances: [
+            { code: 'OPBD', amount: '1', indicator: 'CRDT' },
+            { code: 'CLBD', amount: '1', indicator: 'CRDT', currency: 'SEK' },
+          ],
+        }),
+      ],
     });
 
     const records = await parse(xml);
@@ -350,7 +426,11 @@ describe(CamtStreamParser.name, () => {
   });
 
   it('takes the currency of a notification without account currency or balances from its first entry', async () => {
-    const xml = camtDocument({ kind: '054', version: 8, records: [standardRecord({ accountCurrency: undefined, balances: [], entries: [{ amount: '5', currency: 'CHF', indicator: 'CRDT' }] })] });
+    const xml = camtDocument({
+      kind: '054',
+      version: 8,
+      records: [standardRecord({ accountCurrency: undefined, balances: [], entries: [{ amount: '5', currency: 'CHF', indicator: 'CRDT' }] })],
+    });
 
     expect(statementsOf(await parse(xml))[0]?.currency).toBe('CHF');
   });
@@ -368,22 +448,31 @@ describe(CamtStreamParser.name, () => {
   });
 
   it('reads the account from Othr/Id and the sequence from LglSeqNb', async () => {
-    const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ iban: undefined, otherAccountId: '0532013000', electronicSequence: undefined, legalSequence: '77' })] });
+    const xml = camtDocument({
+      kind: '053',
+      version: 8,
+      records: [standardRecord({ iban: undefined, otherAccountId: '0532013000', electronicSequence: undefined, legalSequence: '77' })],
+    });
 
     expect(statementsOf(await parse(xml))[0]).toMatchObject({ account: '0532013000', sequence: '77' });
   });
 
   it('uses the proprietary bank transaction code when there is no ISO domain', async () => {
-    const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ entries: [{ amount: '1', indicator: 'CRDT', proprietaryCode: 'NMSC+051' }] })] });
+    const xml = camtDocument({
+      kind: '053',
+      version: 8,
+      records: [standardRecord({ entries: [{ amount: '1', indicator: 'CRDT', proprietaryCode: 'NMSC+051' }] })],
+    });
 
     expect(entriesOf(await parse(xml))[0]?.bankTxCode).toBe('NMSC+051');
   });
 
   it('decodes entities and CDATA in text', async () => {
-    const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ entries: [{ amount: '1', indicator: 'CRDT', additionalInfo: 'A & B <C>' }] })] }).replace(
-      '</AddtlNtryInf>',
-      '<![CDATA[ & more]]></AddtlNtryInf>',
-    );
+    const xml = camtDocument({
+      kind: '053',
+      version: 8,
+      records: [standardRecord({ entries: [{ amount: '1', indicator: 'CRDT', additionalInfo: 'A & B <C>' }] })],
+    }).replace('</AddtlNtryInf>', '<![CDATA[ & more]]></AddtlNtryInf>');
 
     expect(entriesOf(await parse(xml))[0]?.remittance).toBe('A & B <C> & more');
   });
@@ -417,7 +506,9 @@ describe(CamtStreamParser.name, () => {
     it('refuses a DTD (XXE)', async () => {
       const xxe = valid.replace('?>', '?>\n<!DOCTYPE Document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>').replace('2025010200017', '&xxe;');
 
-      await expect(parse(xxe)).rejects.toThrow(new UnreadableStatementError('the XML has a document type declaration (<!DOCTYPE>); DTDs and external entities are refused'));
+      await expect(parse(xxe)).rejects.toThrow(
+        new UnreadableStatementError('the XML has a document type declaration (<!DOCTYPE>); DTDs and external entities are refused'),
+      );
     });
 
     it('refuses undefined entities', async () => {

@@ -268,7 +268,11 @@ export class CamtStreamParser {
   private emitStatement(record: RecordState, firstEntryCurrency: string | undefined, nextLineNo: number): void {
     record.emitted = true;
     const mapped = mapCamtStatementHeader(record.header, this.messageType!.format, firstEntryCurrency);
-    const raw = (): string => record.header.nodes.map((node) => serializeXmlNode(node, RAW_SNIPPET_LENGTH_MAX)).join('').slice(0, RAW_SNIPPET_LENGTH_MAX);
+    const raw = (): string =>
+      record.header.nodes
+        .map((node) => serializeXmlNode(node, RAW_SNIPPET_LENGTH_MAX))
+        .join('')
+        .slice(0, RAW_SNIPPET_LENGTH_MAX);
     if (mapped.statement === undefined) {
       record.fatalReason = mapped.fatalReason;
       this.out.push(rejected(nextLineNo, `${STATEMENT_HEADER_REASON_PREFIX}${mapped.fatalReason ?? 'unusable'}; its entries are not read`, raw()));

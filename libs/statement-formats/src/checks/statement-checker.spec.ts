@@ -62,7 +62,11 @@ describe(StatementChecker.name, () => {
     const sut = check([statement('S4', { sequence: '4' }), statement('S1', { sequence: '1' }), statement('S2', { sequence: '2' })]);
 
     expect(sut.findings()).toEqual([
-      expect.objectContaining({ kind: 'sequence_gap', statementId: 'S4', message: 'statement S4 of account DE89370400440532013000 has sequence 4 after 2: 1 statement(s) missing' }),
+      expect.objectContaining({
+        kind: 'sequence_gap',
+        statementId: 'S4',
+        message: 'statement S4 of account DE89370400440532013000 has sequence 4 after 2: 1 statement(s) missing',
+      }),
     ]);
   });
 

@@ -140,14 +140,18 @@ function compareWithGenkgo(oracle: Json, records: readonly CanonicalRecord[], pr
     const currency = String(field(entry, 'getAmount', 'getCurrency', 'getCode'));
     const expectedMinor = BigInt(String(field(entry, 'getAmount', 'getAmount')));
     const bankRef = field(entry, 'getAccountServicerReference') ?? undefined;
-    const ours = entries.find((candidate) => candidate.currency === currency && minorOf(candidate.amount, currency) === expectedMinor && (bankRef === null || candidate.bankRef === bankRef));
+    const ours = entries.find(
+      (candidate) =>
+        candidate.currency === currency && minorOf(candidate.amount, currency) === expectedMinor && (bankRef === null || candidate.bankRef === bankRef),
+    );
     if (ours === undefined) {
       problems.push(`entry ${expectedMinor} ${currency} ${String(bankRef)} missing or different`);
       continue;
     }
     if (ours.reversal !== (field(entry, 'getReversalIndicator') === true)) problems.push(`entry ${ours.lineNo}: reversal ${ours.reversal}`);
     const expectedIndicator = field(entry, 'getCreditDebitIndicator');
-    if ((expectedIndicator === 'DBIT') !== ours.amount.startsWith('-') && expectedMinor !== 0n) problems.push(`entry ${ours.lineNo}: sign ≠ ${String(expectedIndicator)}`);
+    if ((expectedIndicator === 'DBIT') !== ours.amount.startsWith('-') && expectedMinor !== 0n)
+      problems.push(`entry ${ours.lineNo}: sign ≠ ${String(expectedIndicator)}`);
     for (const [name, ourDate] of [
       ['getBookingDate', ours.bookingDate],
       ['getValueDate', ours.valueDate],
@@ -218,7 +222,9 @@ function printTable(results: readonly SampleResult[]): void {
   const lines = ['format   origin                          samples  pass  allowed  fail  unbalanced (warning)'];
   for (const [key, row] of rows) {
     const [format = '', origin = ''] = key.split(' ');
-    lines.push(`${format.padEnd(8)} ${origin.padEnd(31)} ${String(row.passed + row.allowed + row.failed).padStart(7)} ${String(row.passed).padStart(5)} ${String(row.allowed).padStart(8)} ${String(row.failed).padStart(5)} ${String(row.unbalanced).padStart(11)}`);
+    lines.push(
+      `${format.padEnd(8)} ${origin.padEnd(31)} ${String(row.passed + row.allowed + row.failed).padStart(7)} ${String(row.passed).padStart(5)} ${String(row.allowed).padStart(8)} ${String(row.failed).padStart(5)} ${String(row.unbalanced).padStart(11)}`,
+    );
   }
   console.log(`camt conformance over ${CORPORA_DIR}\n${lines.join('\n')}`);
 }

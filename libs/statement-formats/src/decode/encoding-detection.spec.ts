@@ -42,7 +42,10 @@ describe(detectEncoding.name, () => {
   });
 
   it('falls back to Windows-1252 for European single-byte text', () => {
-    expect(detectEncoding(iconv.encode('Müller;Überweisung;Straße 12;€ 12,30\n', 'cp1252'))).toMatchObject({ encoding: 'cp1252', reason: 'single-byte-fallback' });
+    expect(detectEncoding(iconv.encode('Müller;Überweisung;Straße 12;€ 12,30\n', 'cp1252'))).toMatchObject({
+      encoding: 'cp1252',
+      reason: 'single-byte-fallback',
+    });
   });
 
   it('runs the heuristics when the fallback is UTF-8 but the bytes are not', () => {
