@@ -5,6 +5,11 @@ runServiceMain({
   defaults: BANK_GATEWAY_DEFAULTS,
   load: async () => {
     const { createBankGatewayApp, migrateBankGateway } = await import('./bank-gateway.app');
-    return { migrate: migrateBankGateway, createApp: createBankGatewayApp };
+    const { loadGatewaySettings } = await import('./bank-gateway.config');
+    // Read once at boot, with the platform's variables (runServiceMain): the GATEWAY_* ones the platform does not
+    // know, and the environment that `env:NAME` secret references of bank connections resolve against.
+    const settings = loadGatewaySettings(process.env);
+    const secretEnvironment = { ...process.env };
+    return { migrate: migrateBankGateway, createApp: (config, telemetry) => createBankGatewayApp(config, telemetry, { settings, secretEnvironment }) };
   },
 });

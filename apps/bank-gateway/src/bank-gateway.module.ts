@@ -1,0 +1,40 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { PlatformModule, type PlatformOptions } from '@recon/platform';
+import type { GatewaySettings } from './bank-gateway.config';
+import { GATEWAY_SETTINGS, SECRET_ENVIRONMENT } from './bank-gateway.tokens';
+import { CONNECTION_SAVED_LISTENER, SaveConnectionUseCase } from './connections/application/save-connection.use-case';
+import { ConnectionsHttpController } from './connections/interface/connections.http.controller';
+import { IngestFileUseCase } from './ingestion/application/ingest-file.use-case';
+import { IngestionQueries } from './ingestion/application/ingestion.queries';
+import { ReprocessFileUseCase } from './ingestion/application/reprocess-file.use-case';
+import { StatementsHttpController } from './ingestion/interface/statements.http.controller';
+import { PullConnectionUseCase } from './pull/application/pull-connection.use-case';
+import { PullScheduler } from './pull/application/pull.scheduler';
+
+export interface BankGatewayModuleOptions {
+  readonly settings: GatewaySettings;
+  /** Where `env:NAME` secret references resolve. */
+  readonly secretEnvironment: Readonly<Record<string, string | undefined>>;
+}
+
+@Module({})
+export class BankGatewayModule {
+  static register(platform: PlatformOptions, options: BankGatewayModuleOptions): DynamicModule {
+    return {
+      module: BankGatewayModule,
+      imports: [PlatformModule.forService(platform)],
+      controllers: [StatementsHttpController, ConnectionsHttpController],
+      providers: [
+        { provide: GATEWAY_SETTINGS, useValue: options.settings },
+        { provide: SECRET_ENVIRONMENT, useValue: options.secretEnvironment },
+        IngestFileUseCase,
+        ReprocessFileUseCase,
+        IngestionQueries,
+        SaveConnectionUseCase,
+        PullConnectionUseCase,
+        PullScheduler,
+        { provide: CONNECTION_SAVED_LISTENER, useExisting: PullScheduler },
+      ],
+    };
+  }
+}

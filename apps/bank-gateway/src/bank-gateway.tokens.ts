@@ -1,0 +1,4 @@
+/** The GATEWAY_* settings (GatewaySettings). */
+export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
+/** Where `env:NAME` secret references are looked up: the process environment in production, a map in tests. */
+export const SECRET_ENVIRONMENT = Symbol('SECRET_ENVIRONMENT');
