@@ -1,17 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
+import { type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 
-/**
- * The one shape of database access this library needs, so a TypeORM EntityManager or QueryRunner and a raw
- * pg client all fit. Structurally the same as @recon/persistence's SqlExecutor.
- */
-export interface SqlExecutor {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
-
-/** Runs `work` in one short database transaction: commit when it resolves, roll back when it throws. */
-export interface TransactionRunner {
-  transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T>;
-}
+// The executor and transaction ports are @recon/persistence's; this library adds the pg.Pool adapters.
+export { queryRows, rowsOf, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 
 /** The brief's name for the same port. */
 export type SqlExecutorFactory = TransactionRunner;
@@ -21,24 +12,6 @@ export type PgPoolLike = Pick<Pool, 'connect'>;
 
 /** What the relay and the consumer accept: a TransactionRunner (a TypeORM DataSource is one) or a pg.Pool. */
 export type TransactionSource = TransactionRunner | PgPoolLike;
-
-/**
- * Rows out of any executor's result. pg returns `{ rows }`; TypeORM's EntityManager.query returns the rows
- * array, except for UPDATE and DELETE where it returns `[rows, affectedCount]`. Rows are objects, never
- * arrays, so that last shape cannot be mistaken for a result set.
- */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) {
-    if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-    return result as T[];
-  }
-  if (result !== null && typeof result === 'object' && 'rows' in result) return (result as { rows: T[] }).rows;
-  return [];
-}
-
-export async function queryRows<T>(executor: SqlExecutor, sql: string, params?: unknown[]): Promise<T[]> {
-  return rowsOf<T>(await executor.query(sql, params));
-}
 
 function isTransactionRunner(source: TransactionSource): source is TransactionRunner {
   return typeof (source as Partial<TransactionRunner>).transaction === 'function';
