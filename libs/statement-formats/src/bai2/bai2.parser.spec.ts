@@ -57,7 +57,14 @@ describe(Bai2Reader.name, () => {
     const { records } = await parse(fixture('two-accounts.bai2'));
     const [, wire, debit, yen] = entries(records);
 
-    expect(wire).toMatchObject({ amount: '100.00', valueDate: '2026-01-13', bookingDate: '2026-01-14', bankRef: 'BR0002', customerRef: 'PLAT-D-2', remittance: 'Incoming wire second line of text' });
+    expect(wire).toMatchObject({
+      amount: '100.00',
+      valueDate: '2026-01-13',
+      bookingDate: '2026-01-14',
+      bankRef: 'BR0002',
+      customerRef: 'PLAT-D-2',
+      remittance: 'Incoming wire second line of text',
+    });
     expect(debit).toMatchObject({ amount: '-50.00', bankRef: 'BR0003', remittance: 'ACH debit', bankTxCode: '451' });
     expect(debit).not.toHaveProperty('customerRef');
     expect(yen).toMatchObject({ amount: '500', currency: 'JPY', bankRef: 'BR0004', remittance: 'Yen credit', lineNo: 9 });
@@ -66,7 +73,12 @@ describe(Bai2Reader.name, () => {
   it('reads several records on one physical line and the currency of the 03 record over the group default', async () => {
     const { records } = await parse(fixture('two-accounts.bai2'));
 
-    expect(records[4]).toMatchObject({ statementId: 'SENDER1-FILE42-9876543210', currency: 'JPY', openingBalance: { amount: '5000' }, closingBalance: { amount: '5500' } });
+    expect(records[4]).toMatchObject({
+      statementId: 'SENDER1-FILE42-9876543210',
+      currency: 'JPY',
+      openingBalance: { amount: '5000' },
+      closingBalance: { amount: '5500' },
+    });
   });
 
   it('reads GS-style files: no "/" terminator, 88 text continuations, text wrapped onto a line without a record code', async () => {
@@ -102,7 +114,9 @@ describe(Bai2Reader.name, () => {
   });
 
   it('reports record-count mismatches in 49, 98 and 99', async () => {
-    const text = ['01,S,R,260115,0800,F1,,,2/', '02,R,B,1,260114,,USD,2/', '03,A1,,010,0,,,/', '16,142,1,Z,,,x/', '49,1,9/', '98,1,1,4/', '99,1,1,7/'].join('\n');
+    const text = ['01,S,R,260115,0800,F1,,,2/', '02,R,B,1,260114,,USD,2/', '03,A1,,010,0,,,/', '16,142,1,Z,,,x/', '49,1,9/', '98,1,1,4/', '99,1,1,7/'].join(
+      '\n',
+    );
     const { records } = await parse(text);
 
     expect(rejectedReasons(records)).toEqual([

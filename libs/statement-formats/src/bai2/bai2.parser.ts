@@ -158,7 +158,8 @@ export class Bai2Reader {
         pending.wrapLineNos.push(line.lineNo);
         return this.out;
       }
-      if (this.file === undefined && this.pending === undefined) throw new UnreadableStatementError(`not a BAI2 file: line ${line.lineNo} does not start with the 01 file header`);
+      if (this.file === undefined && this.pending === undefined)
+        throw new UnreadableStatementError(`not a BAI2 file: line ${line.lineNo} does not start with the 01 file header`);
       this.flushPending();
       this.reject(line.lineNo, `line does not start with a BAI2 record code (01, 02, 03, 16, 49, 88, 98, 99): ${quoteForReason(trimmed)}`, text);
       this.account(line.lineNo, 'rejected');
@@ -266,7 +267,14 @@ export class Bai2Reader {
     const currencyText = cursor.next() ?? '';
     const asOfDate = isoDateFromYymmdd(asOfText, 0, 'strict');
     const currency = currencyText.length === 0 ? BAI2_DEFAULT_CURRENCY : currencyText;
-    this.group = { ...(asOfDate !== undefined && asOfText.length === 6 ? { asOfDate } : {}), currency, startLineNo: record.head.lineNo, recordCount: 1, accountTotalsSum: 0n, accountCount: 0 };
+    this.group = {
+      ...(asOfDate !== undefined && asOfText.length === 6 ? { asOfDate } : {}),
+      currency,
+      startLineNo: record.head.lineNo,
+      recordCount: 1,
+      accountTotalsSum: 0n,
+      accountCount: 0,
+    };
     if (asOfDate === undefined || asOfText.length !== 6) return this.rejectRecord(record, `as-of date ${quoteForReason(asOfText)} is not a YYMMDD date`);
     if (!isCurrencyCode(currency)) return this.rejectRecord(record, `group currency ${quoteForReason(currency)} is not an ISO 4217 code`);
     return 'statement';
@@ -275,7 +283,8 @@ export class Bai2Reader {
   private readAccountHeader(record: LogicalRecord, cursor: FieldCursor): LineDisposition {
     const group = this.group;
     if (group === undefined) return this.rejectRecord(record, '03 account identifier outside a group (no 02 before it)');
-    if (this.accountState !== undefined) this.reject(record.head.lineNo, `account ${quoteForReason(this.accountState.accountNumber)} has no 49 account trailer`, '');
+    if (this.accountState !== undefined)
+      this.reject(record.head.lineNo, `account ${quoteForReason(this.accountState.accountNumber)} has no 49 account trailer`, '');
     const accountNumber = cursor.next() ?? '';
     const currencyText = cursor.next() ?? '';
     const currency = currencyText.length === 0 ? group.currency : currencyText;
@@ -365,7 +374,10 @@ export class Bai2Reader {
     if (typeof funds === 'string') return this.rejectRecord(record, funds);
     const direction = directionOf(typeCode, this.typeCodeDirections);
     if (direction === undefined) {
-      return this.rejectRecord(record, `type code ${typeCode} has no standard direction (credits are 100–399, debits 400–699); configure it as a bank-specific code`);
+      return this.rejectRecord(
+        record,
+        `type code ${typeCode} has no standard direction (credits are 100–399, debits 400–699); configure it as a bank-specific code`,
+      );
     }
     const currency = accountState.currency;
     const bookingDate = this.group?.asOfDate;

@@ -33,28 +33,47 @@ interface KnownDeviation {
 
 const TAG_SNIPPET = 'single-tag unit snippet from the upstream test suite, no :20: statement: not an MT940 file on its own';
 const DEM = "statements in Deutsche Mark: 'DEM' is no longer an ISO 4217 code, so balances and entries are rejected";
-const TRIMMED = 'fixture trimmed by hand upstream: its balances do not add up (corpora README lists it among the files that never balance)';
 
 /** Keyed by path relative to the corpora folder. */
 const KNOWN_DEVIATIONS: ReadonlyMap<string, KnownDeviation> = new Map<string, KnownDeviation>([
   // --- MT940: snippets and fragments that are not statements -------------------------------------------------
-  ...['account_balance_credit', 'account_balance_debit', 'account_identification_iban', 'account_identification_legacy', 'available_balance', 'closing_balance', 'statement_details', 'statement_line', 'statement_number'].map(
-    (name) => [`mt940/WoLpH-mt940/cmxl/${name}.sta`, { kinds: ['unreadable'], reason: TAG_SNIPPET }] as const,
-  ),
+  ...[
+    'account_balance_credit',
+    'account_balance_debit',
+    'account_identification_iban',
+    'account_identification_legacy',
+    'available_balance',
+    'closing_balance',
+    'statement_details',
+    'statement_line',
+    'statement_number',
+  ].map((name) => [`mt940/WoLpH-mt940/cmxl/${name}.sta`, { kinds: ['unreadable'], reason: TAG_SNIPPET }] as const),
   ...['amount_formats', 'currency_in_25', 'empty_86', 'empty_entry_date', 'missing_crlf_at_end'].map(
     (name) => [`mt940/WoLpH-mt940/betterplace/${name}.sta`, { kinds: ['unreadable'], reason: TAG_SNIPPET }] as const,
   ),
   ['mt940/WoLpH-mt940/self-provided/empty_non_swift.sta', { kinds: ['unreadable'], reason: TAG_SNIPPET }],
-  ['mt940/WoLpH-mt940/self-provided/sparkassen.sta', { kinds: ['unreadable'], reason: 'fragment starting at :61: with fields broken over lines (":" alone on a line); no :20: anywhere' }],
+  [
+    'mt940/WoLpH-mt940/self-provided/sparkassen.sta',
+    { kinds: ['unreadable'], reason: 'fragment starting at :61: with fields broken over lines (":" alone on a line); no :20: anywhere' },
+  ],
   ['mt940/WoLpH-mt940/self-provided/invalid_statement.sta', { kinds: ['unreadable'], reason: 'upstream robustness case: no :20: statement start' }],
   ['mt940/svenstaro-mt940-rs/special-cases/invalid_statement.sta', { kinds: ['unreadable'], reason: 'upstream robustness case: no :20: statement start' }],
   ['mt940/sandermarechal-jejik-mt940/LICENCE.powercloud.txt', { kinds: ['unreadable'], reason: 'a licence text stored beside the samples, not a statement' }],
   ['mt942/svenstaro-mt940-rs/full/cmxl/mt942_1.sta', { kinds: ['unreadable'], reason: 'empty (0-byte) file upstream' }],
-  ['mt940/WoLpH-mt940/cmxl/reference.sta', { kinds: ['rejected'], reason: 'single :20: snippet without :25:: the statement is rejected for its missing account' }],
+  [
+    'mt940/WoLpH-mt940/cmxl/reference.sta',
+    { kinds: ['rejected'], reason: 'single :20: snippet without :25:: the statement is rejected for its missing account' },
+  ],
   ['mt940/WoLpH-mt940/betterplace/empty_line.sta', { kinds: ['rejected'], reason: 'only :20:, no :25: account: rejected as a statement without account' }],
-  ['mt940/WoLpH-mt940/self-provided/account_identification.sta', { kinds: ['rejected'], reason: ':20:/:25: snippets without balances: no currency, so the statements are rejected' }],
+  [
+    'mt940/WoLpH-mt940/self-provided/account_identification.sta',
+    { kinds: ['rejected'], reason: ':20:/:25: snippets without balances: no currency, so the statements are rejected' },
+  ],
   ['mt940/svenstaro-mt940-rs/special-cases/unexpected_tag.sta', { kinds: ['rejected'], reason: 'upstream robustness case: statement without :25:' }],
-  ['mt940/fruitl00p-php-mt940/Rabo/sample2', { kinds: ['rejected', 'unbalanced'], reason: 'second statement lacks :25: in the sample; the first one is trimmed and does not balance' }],
+  [
+    'mt940/fruitl00p-php-mt940/Rabo/sample2',
+    { kinds: ['rejected', 'unbalanced'], reason: 'second statement lacks :25: in the sample; the first one is trimmed and does not balance' },
+  ],
   ['mt940/sandermarechal-jejik-mt940/lbbw2.txt', { kinds: ['rejected'], reason: "balance written with the letter O ('O0,00') instead of a zero: rejected" }],
   // --- MT940: Deutsche Mark ------------------------------------------------------------------------------------
   ['mt940/WoLpH-mt940/self-provided/raphaelm.sta', { kinds: ['rejected', 'oracle'], reason: DEM }],
@@ -62,9 +81,21 @@ const KNOWN_DEVIATIONS: ReadonlyMap<string, KnownDeviation> = new Map<string, Kn
   ['mt942/svenstaro-mt940-rs/full/mBank/mt942.sta', { kinds: ['rejected'], reason: DEM }],
   ['mt942/svenstaro-mt940-rs/special-cases/raphaelm.sta', { kinds: ['rejected'], reason: DEM }],
   // --- MT940: must-fail and strictness -------------------------------------------------------------------------
-  ['mt940/WoLpH-mt940/jejik/knab.sta', { kinds: ['rejected', 'unbalanced', 'oracle'], reason: "amount '500' without the mandatory decimal comma: rejected (mt940-rs makes this very file its must-fail knab_broken.sta)" }],
-  ['mt940/sandermarechal-jejik-mt940/knab.txt', { kinds: ['rejected', 'unbalanced'], reason: "amount '500' without the mandatory decimal comma: rejected (same sample as knab_broken.sta)" }],
-  ['mt940/OCA-bank-statement-import/mt940_base/test-wrong-file.940', { kinds: [], reason: 'upstream must-fail only for its ING-dialect importer; it is a valid Rabobank MT940 that parses and balances here' }],
+  [
+    'mt940/WoLpH-mt940/jejik/knab.sta',
+    {
+      kinds: ['rejected', 'unbalanced', 'oracle'],
+      reason: "amount '500' without the mandatory decimal comma: rejected (mt940-rs makes this very file its must-fail knab_broken.sta)",
+    },
+  ],
+  [
+    'mt940/sandermarechal-jejik-mt940/knab.txt',
+    { kinds: ['rejected', 'unbalanced'], reason: "amount '500' without the mandatory decimal comma: rejected (same sample as knab_broken.sta)" },
+  ],
+  [
+    'mt940/OCA-bank-statement-import/mt940_base/test-wrong-file.940',
+    { kinds: [], reason: 'upstream must-fail only for its ING-dialect importer; it is a valid Rabobank MT940 that parses and balances here' },
+  ],
 ]);
 
 /** Inputs that must not parse cleanly: they must throw UnreadableStatementError or yield rejected records. */
@@ -172,13 +203,16 @@ function compareWithWolph(entries: readonly EntryRecord[], oraclePath: string): 
     const expectedMinor = reversal ? (transaction.status === 'RC' ? -absBig(oracleMinor) : absBig(oracleMinor)) : oracleMinor;
     const at = `transaction ${index + 1} (line ${entry.lineNo})`;
     if (expectedMinor !== ours) problems.push(`${at}: amount ${entry.amount}, WoLpH ${transaction.amount.amount} (${transaction.status})`);
-    if (transaction.date !== undefined && transaction.date !== entry.valueDate) problems.push(`${at}: value date ${entry.valueDate}, WoLpH ${transaction.date}`);
-    if (transaction.entry_date && transaction.entry_date !== entry.bookingDate) problems.push(`${at}: entry date ${entry.bookingDate}, WoLpH ${transaction.entry_date}`);
+    if (transaction.date !== undefined && transaction.date !== entry.valueDate)
+      problems.push(`${at}: value date ${entry.valueDate}, WoLpH ${transaction.date}`);
+    if (transaction.entry_date && transaction.entry_date !== entry.bookingDate)
+      problems.push(`${at}: entry date ${entry.bookingDate}, WoLpH ${transaction.entry_date}`);
     if (absent(transaction.bank_reference) !== entry.bankRef) problems.push(`${at}: bank ref ${entry.bankRef}, WoLpH ${transaction.bank_reference}`);
     // WoLpH leaves customer_reference null for references with spaces (`TFNr 40005 MSGID`; mt940-rs reads them) and
     // runs it on into the supplementary line: compare its first line, when it has one.
     const customerRef = absent(transaction.customer_reference?.split('\n')[0]);
-    if (transaction.customer_reference !== null && transaction.customer_reference !== undefined && customerRef !== entry.customerRef) problems.push(`${at}: customer ref ${entry.customerRef}, WoLpH ${transaction.customer_reference}`);
+    if (transaction.customer_reference !== null && transaction.customer_reference !== undefined && customerRef !== entry.customerRef)
+      problems.push(`${at}: customer ref ${entry.customerRef}, WoLpH ${transaction.customer_reference}`);
     const endToEnd = absent(transaction.end_to_end_reference);
     if (endToEnd !== undefined && endToEnd !== entry.endToEndId) problems.push(`${at}: end-to-end ${entry.endToEndId}, WoLpH ${endToEnd}`);
   });
@@ -209,18 +243,22 @@ function compareWithMt940Rs(records: readonly CanonicalRecord[], oraclePath: str
     const signed = (indicator: string, amount: string): bigint => (indicator === 'Debit' ? -1n : 1n) * minorOf(amount, statement.currency);
     if (message.account_id.trim() !== statement.account) problems.push(`statement ${index + 1}: account ${statement.account}, mt940-rs ${message.account_id}`);
     const opening = statement.openingBalance === undefined ? undefined : minorOf(statement.openingBalance.amount, statement.currency);
-    if (opening !== signed(message.opening_balance.debit_credit_indicator, message.opening_balance.amount)) problems.push(`statement ${index + 1}: opening ${statement.openingBalance?.amount}`);
+    if (opening !== signed(message.opening_balance.debit_credit_indicator, message.opening_balance.amount))
+      problems.push(`statement ${index + 1}: opening ${statement.openingBalance?.amount}`);
     const closing = statement.closingBalance === undefined ? undefined : minorOf(statement.closingBalance.amount, statement.currency);
-    if (closing !== signed(message.closing_balance.debit_credit_indicator, message.closing_balance.amount)) problems.push(`statement ${index + 1}: closing ${statement.closingBalance?.amount}`);
+    if (closing !== signed(message.closing_balance.debit_credit_indicator, message.closing_balance.amount))
+      problems.push(`statement ${index + 1}: closing ${statement.closingBalance?.amount}`);
     const entries = records.filter((record): record is EntryRecord => record.kind === 'entry' && record.statementId === statement.statementId);
-    if (entries.length !== message.statement_lines.length) problems.push(`statement ${index + 1}: mt940-rs has ${message.statement_lines.length} lines, parsed ${entries.length}`);
+    if (entries.length !== message.statement_lines.length)
+      problems.push(`statement ${index + 1}: mt940-rs has ${message.statement_lines.length} lines, parsed ${entries.length}`);
     message.statement_lines.slice(0, entries.length).forEach((line, lineIndex) => {
       const entry = entries[lineIndex];
       if (entry === undefined) return;
       const ours = minorOf(entry.amount, entry.currency);
       // mt940-rs calls RC "ReverseDebit": only the magnitude is compared for reversals.
       const expected = line.ext_debit_credit_indicator === 'Debit' ? -minorOf(line.amount, entry.currency) : minorOf(line.amount, entry.currency);
-      if (line.ext_debit_credit_indicator.startsWith('Reverse') ? absBig(ours) !== absBig(expected) : ours !== expected) problems.push(`line ${entry.lineNo}: amount ${entry.amount}, mt940-rs ${line.ext_debit_credit_indicator} ${line.amount}`);
+      if (line.ext_debit_credit_indicator.startsWith('Reverse') ? absBig(ours) !== absBig(expected) : ours !== expected)
+        problems.push(`line ${entry.lineNo}: amount ${entry.amount}, mt940-rs ${line.ext_debit_credit_indicator} ${line.amount}`);
       if (line.value_date !== entry.valueDate) problems.push(`line ${entry.lineNo}: value date ${entry.valueDate}, mt940-rs ${line.value_date}`);
       if (absent(line.bank_ref) !== entry.bankRef) problems.push(`line ${entry.lineNo}: bank ref ${entry.bankRef}, mt940-rs ${line.bank_ref}`);
     });
@@ -258,7 +296,13 @@ async function mt9xxOutcome(path: string, format: 'mt940' | 'mt942'): Promise<Ou
   const wolph = rel.match(/^mt94[02]\/WoLpH-mt940\/(.+)\.sta$/);
   if (wolph !== null) {
     const oraclePath = join(CORPORA_DIR, rel.split('/')[0] ?? '', 'WoLpH-mt940', '_derived-json', `${wolph[1]}.json`);
-    if (existsSync(oraclePath)) oracleProblems.push(...compareWithWolph(result.filter((record): record is EntryRecord => record.kind === 'entry'), oraclePath));
+    if (existsSync(oraclePath))
+      oracleProblems.push(
+        ...compareWithWolph(
+          result.filter((record): record is EntryRecord => record.kind === 'entry'),
+          oraclePath,
+        ),
+      );
   }
   const rsOracle = path.replace(/\.sta$/, '.json');
   if (rel.startsWith('mt940/svenstaro-mt940-rs/full/') && existsSync(rsOracle)) oracleProblems.push(...compareWithMt940Rs(result, rsOracle));
@@ -350,10 +394,19 @@ async function bai2Outcome(path: string): Promise<Outcome> {
 
 const BAI2_DEVIATIONS: readonly [string, KnownDeviation][] = [
   ['bai2/moov-io-bai2/v2-branch/example.txt', { kinds: ['rejected'], reason: 'spec example whose 49/98/99 totals and counts do not add up (corpora README)' }],
-  ['bai2/moov-io-bai2/sample4-continuations-newline-delimited.txt', { kinds: ['rejected'], reason: 'GS sample with made-up trailer totals and counts (corpora README: only sample1/2/spec-section3 check out)' }],
+  [
+    'bai2/moov-io-bai2/sample4-continuations-newline-delimited.txt',
+    { kinds: ['rejected'], reason: 'GS sample with made-up trailer totals and counts (corpora README: only sample1/2/spec-section3 check out)' },
+  ],
   ['bai2/moov-io-bai2/sample5-issue113.txt', { kinds: ['rejected'], reason: 'GS sample with made-up trailer totals and counts (corpora README)' }],
-  ['bai2/moov-io-bai2/bai3-x9/x9-continuation-16.txt', { kinds: ['rejected'], reason: 'record counts omit the 88 continuations (README: 3 of 5 bai3-x9 files check out)' }],
-  ['bai2/moov-io-bai2/bai3-x9/x9-03-split-summary.txt', { kinds: ['rejected'], reason: 'the 49 control total leaves out part of the split 03 summary (README: 3 of 5 bai3-x9 files check out)' }],
+  [
+    'bai2/moov-io-bai2/bai3-x9/x9-continuation-16.txt',
+    { kinds: ['rejected'], reason: 'record counts omit the 88 continuations (README: 3 of 5 bai3-x9 files check out)' },
+  ],
+  [
+    'bai2/moov-io-bai2/bai3-x9/x9-03-split-summary.txt',
+    { kinds: ['rejected'], reason: 'the 49 control total leaves out part of the split 03 summary (README: 3 of 5 bai3-x9 files check out)' },
+  ],
 ];
 
 interface CsvCase {
@@ -364,7 +417,6 @@ interface CsvCase {
   readonly oracle: () => { date: string; amount: string }[];
   readonly entriesExpected?: number;
 }
-
 
 function ofxTransactions(path: string): { date: string; amount: string }[] {
   const text = readFileSync(path, 'utf8');
@@ -422,9 +474,26 @@ account: alipay
 `;
 
 const CSV_CASES: readonly CsvCase[] = [
-  { path: 'csv/reubano-csv2ofx/test/gls.csv', parser: () => csvParserFor('de-bank'), encoding: 'cp1252', oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/gls.ofx')) },
-  { path: 'csv/reubano-csv2ofx/test/sparkasse.csv', parser: () => csvParserFor('de-bank'), encoding: 'cp1252', oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/sparkasse.ofx')) },
-  { path: 'csv/reubano-csv2ofx/test/capitalone.csv', parser: () => csvParserFor('us-debit-credit'), oracle: () => [{ date: '2016-01-02', amount: '-1000.00' }, { date: '2016-01-02', amount: '1000.00' }] },
+  {
+    path: 'csv/reubano-csv2ofx/test/gls.csv',
+    parser: () => csvParserFor('de-bank'),
+    encoding: 'cp1252',
+    oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/gls.ofx')),
+  },
+  {
+    path: 'csv/reubano-csv2ofx/test/sparkasse.csv',
+    parser: () => csvParserFor('de-bank'),
+    encoding: 'cp1252',
+    oracle: () => ofxTransactions(join(CORPORA_DIR, 'csv/reubano-csv2ofx/converted/sparkasse.ofx')),
+  },
+  {
+    path: 'csv/reubano-csv2ofx/test/capitalone.csv',
+    parser: () => csvParserFor('us-debit-credit'),
+    oracle: () => [
+      { date: '2016-01-02', amount: '-1000.00' },
+      { date: '2016-01-02', amount: '1000.00' },
+    ],
+  },
   ...[
     ['debit-v1', 'Assets:Bank:CN:ICBC'],
     ['debit-v2', 'Assets:Bank:CN:ICBC'],
@@ -432,7 +501,8 @@ const CSV_CASES: readonly CsvCase[] = [
   ].map(([variant, cashAccount]) => ({
     path: `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-records.csv`,
     parser: () => csvParserFor('cn-gbk-bank'),
-    oracle: () => beancountCash(join(CORPORA_DIR, `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-output.beancount`), cashAccount ?? ''),
+    oracle: () =>
+      beancountCash(join(CORPORA_DIR, `csv/deb-sig-double-entry-generator/icbc/${variant}/example-icbc-${variant}-output.beancount`), cashAccount ?? ''),
   })),
   ...[
     ['cmb/debit/example-cmb-records.csv', 'cmb/debit/example-cmb-debit-output.beancount', 'Assets:DebitCard:CMB'],
@@ -448,13 +518,34 @@ const CSV_CASES: readonly CsvCase[] = [
     path: 'csv/deb-sig-double-entry-generator/alipay/example-alipay-records.csv',
     parser: () => csvParserForProfile(loadCsvProfile(ALIPAY_PROFILE)),
     encoding: 'gb18030',
-    oracle: () => [{ date: '2023-01-18', amount: '222228.50' }, { date: '2023-02-12', amount: '-49.74' }, { date: '2023-07-10', amount: '-9.90' }],
+    oracle: () => [
+      { date: '2023-01-18', amount: '222228.50' },
+      { date: '2023-02-12', amount: '-49.74' },
+      { date: '2023-07-10', amount: '-9.90' },
+    ],
   },
-  { path: 'csv/actualbudget-actual/data_gb18030.csv', parser: () => csvParserForProfile(loadCsvProfile(CUSTOM_GB18030_PROFILE)), encoding: 'gb18030', oracle: () => [{ date: '2024-05-01', amount: '-35.00' }, { date: '2024-05-02', amount: '55.50' }, { date: '2024-05-03', amount: '95.75' }] },
+  {
+    path: 'csv/actualbudget-actual/data_gb18030.csv',
+    parser: () => csvParserForProfile(loadCsvProfile(CUSTOM_GB18030_PROFILE)),
+    encoding: 'gb18030',
+    oracle: () => [
+      { date: '2024-05-01', amount: '-35.00' },
+      { date: '2024-05-02', amount: '55.50' },
+      { date: '2024-05-03', amount: '95.75' },
+    ],
+  },
 ];
 
 async function csvOutcome(testCase: CsvCase): Promise<Outcome & { entries: number; oracleTransactions: number }> {
-  const outcome = { path: testCase.path, format: 'csv', origin: testCase.path.split('/')[1] ?? '', deviations: new Set<Deviation>(), notes: [] as string[], entries: 0, oracleTransactions: 0 };
+  const outcome = {
+    path: testCase.path,
+    format: 'csv',
+    origin: testCase.path.split('/')[1] ?? '',
+    deviations: new Set<Deviation>(),
+    notes: [] as string[],
+    entries: 0,
+    oracleTransactions: 0,
+  };
   const result = await parseFile(testCase.parser(), decode(readFileSync(join(CORPORA_DIR, testCase.path)), testCase.encoding));
   if (result instanceof UnreadableStatementError) {
     outcome.deviations.add('unreadable');
@@ -473,7 +564,9 @@ async function csvOutcome(testCase: CsvCase): Promise<Outcome & { entries: numbe
   outcome.oracleTransactions = oracle.length;
   for (const expected of oracle) {
     const index = unmatched.findIndex(
-      (entry) => (entry.bookingDate === expected.date || entry.valueDate === expected.date) && minorOf(entry.amount, entry.currency) === minorOf(expected.amount, entry.currency),
+      (entry) =>
+        (entry.bookingDate === expected.date || entry.valueDate === expected.date) &&
+        minorOf(entry.amount, entry.currency) === minorOf(expected.amount, entry.currency),
     );
     if (index === -1) {
       outcome.deviations.add('oracle');
@@ -507,7 +600,9 @@ function printTable(outcomes: readonly Outcome[]): void {
   const lines = ['format origin                               files  clean  allowed-deviation  failing  balanced/checked statements'];
   for (const [key, row] of [...rows].sort()) {
     const balance = row.checked === 0 ? '-' : `${row.balanced}/${row.checked}`;
-    lines.push(`${key.padEnd(44)} ${String(row.files).padStart(5)} ${String(row.clean).padStart(6)} ${String(row.allowed).padStart(18)} ${String(row.failing).padStart(8)}  ${balance.padStart(12)}`);
+    lines.push(
+      `${key.padEnd(44)} ${String(row.files).padStart(5)} ${String(row.clean).padStart(6)} ${String(row.allowed).padStart(18)} ${String(row.failing).padStart(8)}  ${balance.padStart(12)}`,
+    );
   }
   console.log(`text-formats conformance (${CORPORA_DIR})\n${lines.join('\n')}`);
 }
@@ -519,13 +614,20 @@ function sameKinds(expected: readonly Deviation[], found: ReadonlySet<Deviation>
 function expectOutcome(outcome: Outcome): void {
   const found = [...outcome.deviations].sort();
   if (MUST_FAIL.has(outcome.path)) {
-    expect({ path: outcome.path, failed: outcome.deviations.has('unreadable') || outcome.deviations.has('rejected') }).toEqual({ path: outcome.path, failed: true });
+    expect({ path: outcome.path, failed: outcome.deviations.has('unreadable') || outcome.deviations.has('rejected') }).toEqual({
+      path: outcome.path,
+      failed: true,
+    });
     return;
   }
   const known = ALL_DEVIATIONS.get(outcome.path);
   const expected = [...(known?.kinds ?? [])].sort();
   // On failure the notes say what deviated; a stale allow-list entry fails as well.
-  expect({ path: outcome.path, deviations: found, notes: found.join() === expected.join() ? [] : outcome.notes.slice(0, 8) }).toEqual({ path: outcome.path, deviations: expected, notes: [] });
+  expect({ path: outcome.path, deviations: found, notes: found.join() === expected.join() ? [] : outcome.notes.slice(0, 8) }).toEqual({
+    path: outcome.path,
+    deviations: expected,
+    notes: [],
+  });
 }
 
 const describeWithCorpora = corporaPresent ? describe : describe.skip;

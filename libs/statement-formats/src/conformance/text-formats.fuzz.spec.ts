@@ -38,7 +38,10 @@ function corpusTexts(format: string): string[] {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) {
         if (!name.startsWith('_')) walk(path);
-      } else if (!/\.(md|yml|json|ofx|qif|beancount|ledger|yaml|xlsx?|txt\.license)$|^LICEN[CS]E/i.test(name) && statSync(path).size <= CORPUS_SAMPLE_BYTES_MAX) {
+      } else if (
+        !/\.(md|yml|json|ofx|qif|beancount|ledger|yaml|xlsx?|txt\.license)$|^LICEN[CS]E/i.test(name) &&
+        statSync(path).size <= CORPUS_SAMPLE_BYTES_MAX
+      ) {
         if (found.length < CORPUS_SAMPLES_PER_FORMAT_MAX) found.push(readFileSync(path, 'latin1'));
       }
     }
@@ -61,7 +64,33 @@ type Mutation =
   | { kind: 'truncate'; at: number; column: number }
   | { kind: 'insert'; at: number; line: string };
 
-const NASTY_CHARS = [':', '/', ',', ';', '?', '-', '+', '"', '\t', '{', '}', '0', '9', 'C', 'D', 'R', 'N', ' ', '.', '88', '16,', ':61:', ':20:', '\u00e4', '人'];
+const NASTY_CHARS = [
+  ':',
+  '/',
+  ',',
+  ';',
+  '?',
+  '-',
+  '+',
+  '"',
+  '\t',
+  '{',
+  '}',
+  '0',
+  '9',
+  'C',
+  'D',
+  'R',
+  'N',
+  ' ',
+  '.',
+  '88',
+  '16,',
+  ':61:',
+  ':20:',
+  '\u00e4',
+  '人',
+];
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
@@ -69,7 +98,11 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('swap' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), column: fc.nat(), char: fc.constantFrom(...NASTY_CHARS) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(), column: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), line: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(':61:', ':20:X', ':86:?20EREF+', '-', '-}', '88,', '16,475,', '49,0,1/', '"', '')) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    line: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom(':61:', ':20:X', ':86:?20EREF+', '-', '-}', '88,', '16,475,', '49,0,1/', '"', '')),
+  }),
 );
 
 function mutate(original: readonly string[], mutations: readonly Mutation[]): string[] {
@@ -116,7 +149,9 @@ async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOn
   }
   const records: CanonicalRecord[] = [];
   try {
-    for await (const record of parse(source(), { onLineAccounted: (lineNo, disposition) => accounted.set(lineNo, [...(accounted.get(lineNo) ?? []), disposition]) })) {
+    for await (const record of parse(source(), {
+      onLineAccounted: (lineNo, disposition) => accounted.set(lineNo, [...(accounted.get(lineNo) ?? []), disposition]),
+    })) {
       records.push(record);
     }
   } catch (error) {
@@ -136,10 +171,12 @@ async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOn
       if (statements.has(record.statementId)) throw new Error(`statementId ${record.statementId} used twice`);
       statements.set(record.statementId, record.currency);
       for (const balance of [record.openingBalance, record.closingBalance]) {
-        if (balance !== undefined && (!AMOUNT_SHAPE.test(balance.amount) || !DATE_SHAPE.test(balance.date))) throw new Error(`bad balance ${JSON.stringify(balance)}`);
+        if (balance !== undefined && (!AMOUNT_SHAPE.test(balance.amount) || !DATE_SHAPE.test(balance.date)))
+          throw new Error(`bad balance ${JSON.stringify(balance)}`);
       }
     } else if (record.kind === 'entry') {
-      if (statements.get(record.statementId) !== record.currency) throw new Error(`entry at line ${record.lineNo} has no statement ${record.statementId} in ${record.currency} before it`);
+      if (statements.get(record.statementId) !== record.currency)
+        throw new Error(`entry at line ${record.lineNo} has no statement ${record.statementId} in ${record.currency} before it`);
       if (!AMOUNT_SHAPE.test(record.amount)) throw new Error(`entry amount ${record.amount}`);
       for (const date of [record.valueDate, record.bookingDate]) if (date !== undefined && !DATE_SHAPE.test(date)) throw new Error(`entry date ${date}`);
       if (!accounted.get(record.lineNo)?.includes('entry')) throw new Error(`entry line ${record.lineNo} not accounted as entry`);
@@ -151,7 +188,12 @@ async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOn
 }
 
 const cases: { name: string; parse: Parse; inputs: string[]; exactlyOnce: boolean }[] = [
-  { name: 'MT940', parse: (lines, options) => parseMt9xx('mt940', lines, { ...options, entriesBufferedMax: 3 }), inputs: [...fixtureTexts('mt940'), ...corpusTexts('mt940'), ...corpusTexts('mt942')], exactlyOnce: true },
+  {
+    name: 'MT940',
+    parse: (lines, options) => parseMt9xx('mt940', lines, { ...options, entriesBufferedMax: 3 }),
+    inputs: [...fixtureTexts('mt940'), ...corpusTexts('mt940'), ...corpusTexts('mt942')],
+    exactlyOnce: true,
+  },
   { name: 'BAI2', parse: (lines, options) => parseBai2(lines, options), inputs: [...fixtureTexts('bai2'), ...corpusTexts('bai2')], exactlyOnce: false },
   {
     name: 'CSV cn-gbk-bank',
@@ -164,21 +206,27 @@ const cases: { name: string; parse: Parse; inputs: string[]; exactlyOnce: boolea
   {
     name: 'CSV de-bank',
     parse: (lines, options) => parseCsv(CSV_PROFILES.get('de-bank')!, lines, options),
-    inputs: ['Kontonummer;Buchungstag;Wertstellung;Auftraggeber/Empfänger;VWZ1;Betrag;Währung\n1;10.10.2025;11.10.2025;"A;B";x;-1.234,56;EUR\n1;12.10.2025;12.10.2025;C;"y\nz";98,76;EUR\n'],
+    inputs: [
+      'Kontonummer;Buchungstag;Wertstellung;Auftraggeber/Empfänger;VWZ1;Betrag;Währung\n1;10.10.2025;11.10.2025;"A;B";x;-1.234,56;EUR\n1;12.10.2025;12.10.2025;C;"y\nz";98,76;EUR\n',
+    ],
     exactlyOnce: true,
   },
 ];
 
 describe('text format parsers under mutation', () => {
-  it.each(cases.map((entry) => [entry.name, entry] as const))('%s: only UnreadableStatementError escapes, and every line is accounted for', async (_name, entry) => {
-    const originals = entry.inputs.map(splitLines);
-    await fc.assert(
-      fc.asyncProperty(fc.nat({ max: originals.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 6 }), async (index, mutations) => {
-        await checkInvariants(entry.parse, mutate(originals[index] ?? [], mutations), entry.exactlyOnce);
-      }),
-      { numRuns: RUNS_PER_FORMAT, seed: 20_260_115 },
-    );
-  }, 120_000);
+  it.each(cases.map((entry) => [entry.name, entry] as const))(
+    '%s: only UnreadableStatementError escapes, and every line is accounted for',
+    async (_name, entry) => {
+      const originals = entry.inputs.map(splitLines);
+      await fc.assert(
+        fc.asyncProperty(fc.nat({ max: originals.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 6 }), async (index, mutations) => {
+          await checkInvariants(entry.parse, mutate(originals[index] ?? [], mutations), entry.exactlyOnce);
+        }),
+        { numRuns: RUNS_PER_FORMAT, seed: 20_260_115 },
+      );
+    },
+    120_000,
+  );
 
   it('accounts for every line of each unmutated input too', async () => {
     for (const entry of cases) for (const input of entry.inputs) await checkInvariants(entry.parse, splitLines(input), entry.exactlyOnce);

@@ -16,7 +16,20 @@ const headerNames = z
   .union([z.string().min(1).max(HEADER_NAME_LENGTH_MAX), z.array(z.string().min(1).max(HEADER_NAME_LENGTH_MAX)).min(1).max(NAMES_PER_COLUMN_MAX)])
   .transform((value) => (typeof value === 'string' ? [value] : value));
 
-const DATE_FORMATS = ['yyyy-MM-dd', 'yyyyMMdd', 'yyyy/MM/dd', 'dd.MM.yyyy', 'dd.MM.yy', 'dd/MM/yyyy', 'MM/dd/yyyy', 'MM/dd/yy', 'dd/MM/yy', 'd.M.yyyy', 'M/d/yyyy', 'd/M/yyyy'] as const;
+const DATE_FORMATS = [
+  'yyyy-MM-dd',
+  'yyyyMMdd',
+  'yyyy/MM/dd',
+  'dd.MM.yyyy',
+  'dd.MM.yy',
+  'dd/MM/yyyy',
+  'MM/dd/yyyy',
+  'MM/dd/yy',
+  'dd/MM/yy',
+  'd.M.yyyy',
+  'M/d/yyyy',
+  'd/M/yyyy',
+] as const;
 export type CsvDateFormat = (typeof DATE_FORMATS)[number];
 
 const ENCODINGS = ['utf8', 'latin1', 'gb18030', 'cp852', 'cp1252', 'utf16le'] as const;
@@ -70,7 +83,10 @@ export const csvProfileSpecSchema = z
     /** `credit-positive`: + is money in. `debit-positive`: credit-card style exports where + is a charge. */
     signConvention: z.enum(['credit-positive', 'debit-positive']).default('credit-positive'),
     /** Used when the row has no currency column or leaves it blank. */
-    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code like EUR').optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code like EUR')
+      .optional(),
     /** Bank currency names to ISO codes (`人民币: CNY`). */
     currencyAliases: z.record(z.string().max(40), z.string().regex(/^[A-Z]{3}$/)).default({}),
     /** Used when the row has no account column. */
@@ -88,7 +104,11 @@ export const csvProfileSpecSchema = z
     const hasSplit = spec.columns.debit !== undefined || spec.columns.credit !== undefined;
     if (!hasAmount && !hasSplit) context.addIssue({ code: 'custom', path: ['columns', 'amount'], message: 'needs an amount column or debit/credit columns' });
     if (hasSplit && (spec.columns.debit === undefined || spec.columns.credit === undefined)) {
-      context.addIssue({ code: 'custom', path: ['columns', spec.columns.debit === undefined ? 'debit' : 'credit'], message: 'debit and credit columns come as a pair' });
+      context.addIssue({
+        code: 'custom',
+        path: ['columns', spec.columns.debit === undefined ? 'debit' : 'credit'],
+        message: 'debit and credit columns come as a pair',
+      });
     }
     if (spec.thousandsSeparator === spec.decimalSeparator) {
       context.addIssue({ code: 'custom', path: ['thousandsSeparator'], message: 'must differ from decimalSeparator' });

@@ -104,7 +104,12 @@ export const BUILTIN_CSV_PROFILE_SPECS: readonly CsvProfileInput[] = [
     currency: 'CNY',
     currencyAliases: { 人民币: 'CNY', RMB: 'CNY', 美元: 'USD', 港币: 'HKD', 港元: 'HKD', 欧元: 'EUR', 日元: 'JPY', 英镑: 'GBP' },
     // BOCOM writes an unsigned 交易金额 and the direction in 借贷 (`贷 Cr` / `借 Dr`); others use 收/支.
-    direction: { column: ['借贷', '借贷标志', '收/支', '收支'], creditValues: ['贷 Cr', '贷', 'Cr', '收入', '收'], debitValues: ['借 Dr', '借', 'Dr', '支出', '支'], skipValues: ['不计收支'] },
+    direction: {
+      column: ['借贷', '借贷标志', '收/支', '收支'],
+      creditValues: ['贷 Cr', '贷', 'Cr', '收入', '收'],
+      debitValues: ['借 Dr', '借', 'Dr', '支出', '支'],
+      skipValues: ['不计收支'],
+    },
     accountPreamblePattern: '(?:卡号|账号)\\s*[:：]\\s*([0-9*Xx -]{4,40})',
     emptyAmountTokens: ['-', '--'],
     footerPrefixes: ['人民币合计', '合计', '总计'],

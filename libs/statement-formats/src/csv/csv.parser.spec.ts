@@ -5,7 +5,9 @@ import { CSV_PROFILES, CsvReader, csvParserFor, csvParserForProfile, loadCsvProf
 
 async function parse(profile: CsvProfile, text: string) {
   const accounted = new Map<number, LineDisposition[]>();
-  const records = await collect(parseCsv(profile, linesOf(text), { onLineAccounted: (lineNo, disposition) => accounted.set(lineNo, [...(accounted.get(lineNo) ?? []), disposition]) }));
+  const records = await collect(
+    parseCsv(profile, linesOf(text), { onLineAccounted: (lineNo, disposition) => accounted.set(lineNo, [...(accounted.get(lineNo) ?? []), disposition]) }),
+  );
   return { records, accounted };
 }
 
@@ -62,13 +64,21 @@ describe(CsvReader.name, () => {
       ]);
       expect(rejectedReasons(records)).toEqual(["10:amount '12,3,0' is not a decimal number"]);
       expect([1, 2, 3, 7, 8, 10, 11, 12].map((lineNo) => accounted.get(lineNo))).toEqual([
-        ['noise'], ['noise'], ['noise'], ['statement'], ['entry'], ['rejected'], ['noise'], ['noise'],
+        ['noise'],
+        ['noise'],
+        ['noise'],
+        ['statement'],
+        ['entry'],
+        ['rejected'],
+        ['noise'],
+        ['noise'],
       ]);
       expect(profile('cn-gbk-bank').defaultEncoding).toBe('gb18030');
     });
 
     it('reads single signed 交易金额 exports with yyyyMMdd dates (ABC style)', async () => {
-      const text = '交易日期,交易时间,交易摘要,交易金额,本次余额,对手信息\n20240101,123456,转存,+10000.00,11000.00,哈哈\n20240102,132324,财付通,-10.00,10990.00,微信支付\n';
+      const text =
+        '交易日期,交易时间,交易摘要,交易金额,本次余额,对手信息\n20240101,123456,转存,+10000.00,11000.00,哈哈\n20240102,132324,财付通,-10.00,10990.00,微信支付\n';
       const { records } = await parse(profile('cn-gbk-bank'), text);
 
       expect(entries(records).map((entry) => [entry.bookingDate, entry.amount, entry.currency])).toEqual([
@@ -79,8 +89,14 @@ describe(CsvReader.name, () => {
   });
 
   describe('direction columns', () => {
-    it('signs an unsigned amount by 借贷 (BOCOM) and treats the profile\'s skip values as noise', async () => {
-      const text = ['序号,交易日期,交易时间,交易类型,借贷,交易金额,余额,对方账号,对方户名', '1,2025-01-01,00:00:00,存款利息,贷 Cr,1.23,1334.63,1323,利息', '2,2024-02-02,13:15:12,还款,借 Dr,3.21,2334.62,6666,哈哈', '3,2024-02-03,13:15:12,其他,不计收支,9.99,2334.62,6666,哈哈', '4,2024-02-04,13:15:12,其他,冲正,1.00,2334.62,6666,哈哈'].join('\n');
+    it("signs an unsigned amount by 借贷 (BOCOM) and treats the profile's skip values as noise", async () => {
+      const text = [
+        '序号,交易日期,交易时间,交易类型,借贷,交易金额,余额,对方账号,对方户名',
+        '1,2025-01-01,00:00:00,存款利息,贷 Cr,1.23,1334.63,1323,利息',
+        '2,2024-02-02,13:15:12,还款,借 Dr,3.21,2334.62,6666,哈哈',
+        '3,2024-02-03,13:15:12,其他,不计收支,9.99,2334.62,6666,哈哈',
+        '4,2024-02-04,13:15:12,其他,冲正,1.00,2334.62,6666,哈哈',
+      ].join('\n');
       const { records, accounted } = await parse(profile('cn-gbk-bank'), text);
 
       expect(entries(records).map((entry) => [entry.amount, entry.bankTxCode, entry.counterpartyName])).toEqual([
@@ -174,7 +190,8 @@ describe(CsvReader.name, () => {
 
   describe('generic', () => {
     it('reads the documented default layout', async () => {
-      const text = 'date,amount,currency,reference,account,description\n2026-01-02,-22.30,EUR,PLAT-W-000123,DE89370400440532013000,withdrawal\n2026-01-02,5,JPY,PLAT-D-1,DE89370400440532013000,\n';
+      const text =
+        'date,amount,currency,reference,account,description\n2026-01-02,-22.30,EUR,PLAT-W-000123,DE89370400440532013000,withdrawal\n2026-01-02,5,JPY,PLAT-D-1,DE89370400440532013000,\n';
       const { records } = await parse(profile('generic'), text);
 
       expect(records.map((record) => record.kind)).toEqual(['statement', 'entry', 'statement', 'entry']);
@@ -185,7 +202,9 @@ describe(CsvReader.name, () => {
     it('rejects a line over the length limit and an unterminated quote, naming the problem', async () => {
       const long = `2026-01-02,1.00,EUR,${'x'.repeat(300)}`;
       const unterminated = ['2026-01-03,2.00,EUR,"never closed', ...Array.from({ length: 60 }, (_, index) => `line ${index}`)];
-      const records = await collect(parseCsv(profile('generic'), linesOf(['date,amount,currency,description', long, ...unterminated].join('\n')), { lineLengthMax: 200 }));
+      const records = await collect(
+        parseCsv(profile('generic'), linesOf(['date,amount,currency,description', long, ...unterminated].join('\n')), { lineLengthMax: 200 }),
+      );
 
       expect(rejectedReasons(records)).toEqual([
         '2:line is 320 characters long, over the limit of 200',
@@ -198,14 +217,18 @@ describe(CsvReader.name, () => {
       const { records } = await parse(profile('generic'), 'Date,Payee,Amount\n2024-05-01,北京餐厅,-35.00\n');
 
       expect(rejectedReasons(records)).toEqual(["2:no currency: the row leaves it blank and CSV profile 'generic' sets none"]);
-      await expect(parse(profile('generic'), ':20:STARTUMS\n:25:X\n')).rejects.toThrow("no header row with the columns date, amount found in the first 31 lines (CSV profile 'generic')");
+      await expect(parse(profile('generic'), ':20:STARTUMS\n:25:X\n')).rejects.toThrow(
+        "no header row with the columns date, amount found in the first 31 lines (CSV profile 'generic')",
+      );
     });
   });
 });
 
 describe(csvParserFor.name, () => {
   it('names the unknown profile and lists the known ones', () => {
-    expect(() => csvParserFor('nope')).toThrow(new UnreadableStatementError("unknown CSV profile 'nope'; known profiles: generic, de-bank, us-debit-credit, cn-gbk-bank"));
+    expect(() => csvParserFor('nope')).toThrow(
+      new UnreadableStatementError("unknown CSV profile 'nope'; known profiles: generic, de-bank, us-debit-credit, cn-gbk-bank"),
+    );
     expect(csvParserFor('de-bank').format).toBe('csv:de-bank');
   });
 
@@ -237,7 +260,17 @@ describe(loadCsvProfile.name, () => {
 
     expect(records).toEqual([
       { kind: 'statement', format: 'csv:my-bank', statementId: 'csv:my-bank:CUSTODY-CNY-1:CNY:2024-05-01', account: 'CUSTODY-CNY-1', currency: 'CNY' },
-      { kind: 'entry', statementId: 'csv:my-bank:CUSTODY-CNY-1:CNY:2024-05-01', lineNo: 2, amount: '-35.00', currency: 'CNY', bookingDate: '2024-05-01', valueDate: '2024-05-01', counterpartyName: '北京餐厅', reversal: false },
+      {
+        kind: 'entry',
+        statementId: 'csv:my-bank:CUSTODY-CNY-1:CNY:2024-05-01',
+        lineNo: 2,
+        amount: '-35.00',
+        currency: 'CNY',
+        bookingDate: '2024-05-01',
+        valueDate: '2024-05-01',
+        counterpartyName: '北京餐厅',
+        reversal: false,
+      },
     ]);
   });
 

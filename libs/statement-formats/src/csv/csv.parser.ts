@@ -79,7 +79,7 @@ interface DateReader {
 function dateReaderOf(format: CsvDateFormat): DateReader {
   const order: ('y' | 'yy' | 'M' | 'd')[] = [];
   let source = '^';
-  for (let index = 0; index < format.length; ) {
+  for (let index = 0; index < format.length;) {
     if (format.startsWith('yyyy', index)) {
       source += '(\\d{4})';
       order.push('y');
@@ -194,13 +194,17 @@ export class CsvReader {
     const first = batch[0]?.startLineNo ?? 1;
     let parsed: { record: string[]; info: { lines: number } }[] | undefined;
     try {
-      parsed = parseCsvSync(batch.map((record) => record.lines.join('\n')).join('\n'), { ...this.csvOptions(), info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+      parsed = parseCsvSync(batch.map((record) => record.lines.join('\n')).join('\n'), { ...this.csvOptions(), info: true }) as unknown as {
+        record: string[];
+        info: { lines: number };
+      }[];
     } catch {
       parsed = undefined;
     }
     // csv-parse and the quote count must agree on where each record ends; where they do not (a stray quote), each
     // record is parsed on its own so that the disagreement lands on the lines that caused it.
-    const agrees = parsed !== undefined && parsed.length === batch.length && parsed.every((row, index) => first + row.info.lines - 1 === batch[index]?.endLineNo);
+    const agrees =
+      parsed !== undefined && parsed.length === batch.length && parsed.every((row, index) => first + row.info.lines - 1 === batch[index]?.endLineNo);
     batch.forEach((record, index) => {
       const row = agrees ? parsed?.[index]?.record : undefined;
       if (row === undefined) this.processRecord(record);
@@ -361,7 +365,8 @@ export class CsvReader {
       if (direction.skipValues.includes(value)) return SKIPPED_ROW;
       if (direction.creditValues.includes(value)) directionSign = 1n;
       else if (direction.debitValues.includes(value)) directionSign = -1n;
-      else return `direction ${quoteForReason(value)} is neither a credit (${direction.creditValues.join(', ')}) nor a debit (${direction.debitValues.join(', ')})`;
+      else
+        return `direction ${quoteForReason(value)} is neither a credit (${direction.creditValues.join(', ')}) nor a debit (${direction.debitValues.join(', ')})`;
     }
     const bookingDate = this.readDate(cell(columns.date));
     if (bookingDate.startsWith('!')) return bookingDate.slice(1);

@@ -52,7 +52,6 @@ function isGvcStructured(text: string): boolean {
 
 const NO_KEYWORDS: ReadonlyMap<string, string> = new Map();
 
-
 function parseGvc(text: string): Mt940Details {
   const separator = text.charAt(3);
   // Only the sub-fields the canonical record uses are collected, straight into strings (runs once per entry).
@@ -130,9 +129,38 @@ function splitSepaKeywords(purpose: string): Map<string, string> {
 
 /** Keys of the Dutch `:86:` structure. Only these split the text, because `/` also occurs inside values. */
 const DUTCH_KEYS: ReadonlySet<string> = new Set([
-  'TRTP', 'IBAN', 'BIC', 'NAME', 'REMI', 'EREF', 'CSID', 'MARF', 'CNTP', 'ORDP', 'BENM', 'ADDR', 'PREF', 'RTRN',
-  'ISDT', 'CDTRREF', 'CDTRREFTP', 'USTD', 'STRD', 'ULTC', 'ULTD', 'ULTB', 'PURP', 'SVCL', 'OCMT', 'OGB', 'BUSP', 'ACCW',
-  'RTYP', 'CHGS', 'EXCH', 'FX',
+  'TRTP',
+  'IBAN',
+  'BIC',
+  'NAME',
+  'REMI',
+  'EREF',
+  'CSID',
+  'MARF',
+  'CNTP',
+  'ORDP',
+  'BENM',
+  'ADDR',
+  'PREF',
+  'RTRN',
+  'ISDT',
+  'CDTRREF',
+  'CDTRREFTP',
+  'USTD',
+  'STRD',
+  'ULTC',
+  'ULTD',
+  'ULTB',
+  'PURP',
+  'SVCL',
+  'OCMT',
+  'OGB',
+  'BUSP',
+  'ACCW',
+  'RTYP',
+  'CHGS',
+  'EXCH',
+  'FX',
 ]);
 
 function parseDutch(text: string): Mt940Details | undefined {

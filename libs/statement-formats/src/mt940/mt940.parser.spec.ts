@@ -96,7 +96,13 @@ describe(Mt9xxReader.name, () => {
       const { records } = await parse(fixture('german-gvc-fin.sta'));
       const second = entries(records)[1];
 
-      expect(second).toMatchObject({ lineNo: 8, endToEndId: 'PLAT-W-000002', remittance: 'Auszahlung Kunde 4712', counterpartyName: 'Shop AG', bankTxCode: 'NMSC+106' });
+      expect(second).toMatchObject({
+        lineNo: 8,
+        endToEndId: 'PLAT-W-000002',
+        remittance: 'Auszahlung Kunde 4712',
+        counterpartyName: 'Shop AG',
+        bankTxCode: 'NMSC+106',
+      });
     });
 
     it('infers the entry date across the year boundary (31 December value, 2 January booking)', async () => {
@@ -164,7 +170,12 @@ describe(Mt9xxReader.name, () => {
       const { records } = await parse(fixture('dutch-structured.sta'));
       const rabo = statements(records)[1];
 
-      expect(rabo).toMatchObject({ statementId: '940A030107', sequence: '00000/00', openingBalance: { amount: '1000.00', date: '2003-01-06' }, closingBalance: { amount: '749.50' } });
+      expect(rabo).toMatchObject({
+        statementId: '940A030107',
+        sequence: '00000/00',
+        openingBalance: { amount: '1000.00', date: '2003-01-06' },
+        closingBalance: { amount: '749.50' },
+      });
       expect(entries(records)[2]).toMatchObject({ amount: '-250.50', valueDate: '2003-01-07' });
       expectBalanced(records);
     });
@@ -216,7 +227,13 @@ describe(Mt9xxReader.name, () => {
     it('clamps 30 February (German 30/360 closing postings) to the last day of February', async () => {
       const { records } = await parse(fixture('broken-lines.sta'));
 
-      expect(entries(records)[0]).toMatchObject({ valueDate: '2016-02-29', bookingDate: '2016-03-01', amount: '-6.00', bankTxCode: 'N024+805', remittance: 'Zinsen' });
+      expect(entries(records)[0]).toMatchObject({
+        valueDate: '2016-02-29',
+        bookingDate: '2016-03-01',
+        amount: '-6.00',
+        bankTxCode: 'N024+805',
+        remittance: 'Zinsen',
+      });
       expectBalanced(records);
     });
 
@@ -225,7 +242,12 @@ describe(Mt9xxReader.name, () => {
 
       expect(records).toEqual([
         { kind: 'rejected', lineNo: 1, reason: "statement 'NOACCOUNT' has no :25: account identification", raw: ':20:NOACCOUNT' },
-        { kind: 'rejected', lineNo: 3, reason: "entry of a statement that could not be read: statement 'NOACCOUNT' has no :25: account identification", raw: '' },
+        {
+          kind: 'rejected',
+          lineNo: 3,
+          reason: "entry of a statement that could not be read: statement 'NOACCOUNT' has no :25: account identification",
+          raw: '',
+        },
       ]);
     });
 
@@ -258,7 +280,16 @@ describe(Mt9xxReader.name, () => {
       const dispositions = new Map<number, LineDisposition>();
       const records = await collect(parseMt9xx('mt942', linesOf(text), { onLineAccounted: (lineNo, disposition) => dispositions.set(lineNo, disposition) }));
 
-      expect(records[0]).toEqual({ kind: 'statement', format: 'mt942', statementId: 'MT942-0001', account: 'DE89370400440532013000', currency: 'EUR', sequence: '00001/001', from: '2026-01-15', to: '2026-01-15' });
+      expect(records[0]).toEqual({
+        kind: 'statement',
+        format: 'mt942',
+        statementId: 'MT942-0001',
+        account: 'DE89370400440532013000',
+        currency: 'EUR',
+        sequence: '00001/001',
+        from: '2026-01-15',
+        to: '2026-01-15',
+      });
       expect(entries(records).map((entry) => [entry.amount, entry.customerRef, entry.endToEndId])).toEqual([
         ['500.00', 'PLAT-D-9', 'PLAT-D-9'],
         ['-20.00', undefined, undefined],
@@ -284,7 +315,15 @@ describe(Mt9xxReader.name, () => {
       lines.push(':62F:C250101EUR10,00');
       const { records } = await parse(lines.join('\n'), 'mt940', 4);
 
-      expect(records[0]).toEqual({ kind: 'statement', format: 'mt940', statementId: 'BIG', account: 'ACC', currency: 'EUR', from: '2025-01-01', openingBalance: { amount: '0.00', date: '2025-01-01' } });
+      expect(records[0]).toEqual({
+        kind: 'statement',
+        format: 'mt940',
+        statementId: 'BIG',
+        account: 'ACC',
+        currency: 'EUR',
+        from: '2025-01-01',
+        openingBalance: { amount: '0.00', date: '2025-01-01' },
+      });
       expect(entries(records)).toHaveLength(10);
       expect(entries(records).map((entry) => entry.customerRef)).toEqual(Array.from({ length: 10 }, (_, index) => `REF${index}`));
     });

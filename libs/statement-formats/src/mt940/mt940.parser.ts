@@ -1,21 +1,8 @@
 import { DECIMAL_STRING_LENGTH_MAX, MoneyFormatError, formatMinorToDecimal, isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money';
-import {
-  UnreadableStatementError,
-  type CanonicalRecord,
-  type DatedAmount,
-  type EntryRecord,
-  type RejectedRecord,
-  type StatementRecord,
-} from '../canonical';
+import { UnreadableStatementError, type CanonicalRecord, type DatedAmount, type EntryRecord, type RejectedRecord, type StatementRecord } from '../canonical';
 import type { SourceLine, TextFormatParser, TextParseOptions } from '../parser.port';
 import { isoDateFromYymmdd, isoDateOf, readDigits } from './calendar-date';
-import {
-  TEXT_LINE_LENGTH_MAX,
-  clipRaw,
-  quoteForReason,
-  type LineAccountingOptions,
-  type LineDisposition,
-} from './line-accounting';
+import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition } from './line-accounting';
 import { parseMt940Details, type Mt940Details } from './mt940-details';
 
 /**
@@ -186,9 +173,7 @@ export class Mt9xxReader {
     if (this.statementsSeen === 0) {
       this.preambleLines += 1;
       if (this.preambleLines > PREAMBLE_LINES_MAX) {
-        throw new UnreadableStatementError(
-          `not an ${this.format.toUpperCase()} file: no ':20:' statement start in the first ${PREAMBLE_LINES_MAX} lines`,
-        );
+        throw new UnreadableStatementError(`not an ${this.format.toUpperCase()} file: no ':20:' statement start in the first ${PREAMBLE_LINES_MAX} lines`);
       }
     }
     this.account(lineNo, 'noise');
@@ -395,7 +380,8 @@ export class Mt9xxReader {
     const text = joinTrimmed(field);
     const match = /^(\d{1,5})([A-Z]{3})(\d{1,15}[,.]\d{0,4})$/.exec(text);
     if (match === null) return this.rejectField(statement, field, `:${field.tag}: ${quoteForReason(text)} is not <count><currency><amount> (like 2EUR123,45)`);
-    if (!isCurrencyCode(match[2] ?? '')) return this.rejectField(statement, field, `:${field.tag}: currency ${quoteForReason(match[2] ?? '')} is not an ISO 4217 code`);
+    if (!isCurrencyCode(match[2] ?? ''))
+      return this.rejectField(statement, field, `:${field.tag}: currency ${quoteForReason(match[2] ?? '')} is not an ISO 4217 code`);
     this.acceptStatementField(statement, field);
   }
 
@@ -404,14 +390,22 @@ export class Mt9xxReader {
     if (pending === undefined) return;
     statement.pendingEntry = undefined;
     statement.entryCount += 1;
-    const endLineNo = pending.details.length === 0 ? pending.line61.endLineNo : (pending.details[pending.details.length - 1]?.endLineNo ?? pending.line61.endLineNo);
+    const endLineNo =
+      pending.details.length === 0 ? pending.line61.endLineNo : (pending.details[pending.details.length - 1]?.endLineNo ?? pending.line61.endLineNo);
     const currency = statement.currency ?? currencyFromAccount(statement.account);
-    const result = currency === undefined
-      ? 'statement line before any balance (:60F:) or floor limit (:34F:) gives the currency'
-      : readStatementLine(pending.line61, pending.details, currency, statement.statementId ?? this.assignStatementId(statement), this.dates);
-    const buffered: BufferedRecord = typeof result === 'string'
-      ? { record: rejected(pending.line61.startLineNo, result, pending.line61.raw), startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'rejected' }
-      : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry' };
+    const result =
+      currency === undefined
+        ? 'statement line before any balance (:60F:) or floor limit (:34F:) gives the currency'
+        : readStatementLine(pending.line61, pending.details, currency, statement.statementId ?? this.assignStatementId(statement), this.dates);
+    const buffered: BufferedRecord =
+      typeof result === 'string'
+        ? {
+            record: rejected(pending.line61.startLineNo, result, pending.line61.raw),
+            startLineNo: pending.line61.startLineNo,
+            endLineNo,
+            disposition: 'rejected',
+          }
+        : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry' };
     if (typeof result !== 'string' && statement.currency === undefined) statement.currency = currency;
     this.bufferOrEmit(statement, buffered);
   }
@@ -547,8 +541,28 @@ function stripControlChars(text: string): string {
 
 /** Tags that start a field even inside a wrapped `:86:`. */
 const KNOWN_TAGS: ReadonlySet<string> = new Set([
-  '20', '21', '25', '28', '28C', '60F', '60M', '61', '62F', '62M', '64', '65', '86', '13', '13D', '34F', '90D', '90C',
-  'NS', '940', '9401', '942',
+  '20',
+  '21',
+  '25',
+  '28',
+  '28C',
+  '60F',
+  '60M',
+  '61',
+  '62F',
+  '62M',
+  '64',
+  '65',
+  '86',
+  '13',
+  '13D',
+  '34F',
+  '90D',
+  '90C',
+  'NS',
+  '940',
+  '9401',
+  '942',
 ]);
 
 /**
@@ -750,7 +764,12 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
   // SWIFT says N, F or S plus three characters; banks also send other letters (`MCI0`). Old ING/Triodos/Sberbank
   // pad short codes with spaces (`NOV `, `S   `): accepted, and trimmed. Zenith omits the type (`//` follows).
   if (isUpperLetter(typeLetter.charCodeAt(0)) && !noTypeNonref) {
-    if (position + 4 > text.length || !isTypeCodeChar(text.charCodeAt(position + 1)) || !isTypeCodeChar(text.charCodeAt(position + 2)) || !isTypeCodeChar(text.charCodeAt(position + 3))) {
+    if (
+      position + 4 > text.length ||
+      !isTypeCodeChar(text.charCodeAt(position + 1)) ||
+      !isTypeCodeChar(text.charCodeAt(position + 2)) ||
+      !isTypeCodeChar(text.charCodeAt(position + 3))
+    ) {
       return `transaction type ${quoteForReason(text.slice(position, position + 4))} is not a letter plus three characters (like NTRF)`;
     }
     bankTxCode = text.slice(position, position + 4).trim();
@@ -763,7 +782,8 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
   const paddingAt = customerRef.indexOf('  ');
   if (paddingAt !== -1) customerRef = customerRef.slice(0, paddingAt);
   const bankRef = bankRefAt === -1 ? '' : rest.slice(bankRefAt + 2).trim();
-  const parsedDetails = details.length === 0 ? NO_DETAILS : parseMt940Details(details.length === 1 ? (details[0]?.lines ?? []) : details.flatMap((detail) => detail.lines));
+  const parsedDetails =
+    details.length === 0 ? NO_DETAILS : parseMt940Details(details.length === 1 ? (details[0]?.lines ?? []) : details.flatMap((detail) => detail.lines));
   if (parsedDetails.gvc !== undefined) bankTxCode = bankTxCode === undefined ? parsedDetails.gvc : `${bankTxCode}+${parsedDetails.gvc}`;
   // Built by assignment in canonical key order (no spread temporaries: this runs once per entry of a large file).
   const entry: EntryDraft = {
@@ -805,11 +825,7 @@ export interface Mt9xxParseOptions extends LineAccountingOptions {
 }
 
 /** Parses MT940/MT942 lines; `onLineAccounted` reports what became of each line (see line-accounting.ts). */
-export async function* parseMt9xx(
-  format: Mt9xxFormat,
-  lines: AsyncIterable<SourceLine>,
-  options: Mt9xxParseOptions = {},
-): AsyncGenerator<CanonicalRecord> {
+export async function* parseMt9xx(format: Mt9xxFormat, lines: AsyncIterable<SourceLine>, options: Mt9xxParseOptions = {}): AsyncGenerator<CanonicalRecord> {
   const entriesBufferedMax = Math.min(Math.max(options.entriesBufferedMax ?? ENTRIES_BUFFERED_PER_STATEMENT_MAX, 1), ENTRIES_BUFFERED_PER_STATEMENT_MAX);
   const reader = new Mt9xxReader(format, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted, entriesBufferedMax);
   for await (const line of lines) {
