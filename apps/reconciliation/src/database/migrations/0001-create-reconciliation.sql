@@ -5,7 +5,7 @@
 -- Custody accounts as the ledger announced them (ledger.account.opened): the bank account names the account
 -- on the bank's statements, and is the account key of every item below.
 CREATE TABLE custody_accounts (
-  account_id   uuid PRIMARY KEY,
+  account_id   text PRIMARY KEY CHECK (length(account_id) BETWEEN 1 AND 128),
   bank_account text NOT NULL CHECK (length(bank_account) BETWEEN 1 AND 64),
   currency     char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
   opened_at    timestamptz NOT NULL

@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DEVELOPMENT_API_KEYS } from '@recon/config';
+import { LEDGER_REQUIRED_BALANCE_RPC, rpcSubjectFor, streamNameFor, subjectFor } from '@recon/messaging';
+import { startMetricsOnlyTelemetry } from '@recon/observability';
+import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
+import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
+import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
+
+const telemetry = startMetricsOnlyTelemetry();
+
+const ACCOUNT = 'DE89370400440532013000';
+const CUSTODY_ID = 'custody-eur';
+const DAY = '2025-01-02';
+/** An identity holding both ops and approver: four eyes must still stop it approving its own proposal. */
+const BOTH_ROLES_KEY = 'alice-both-roles-key-0001';
+
+/** A stand-in for the ledger's HTTP API: the day's CSV export and transaction posting (which can be made to fail). */
+class FakeLedger {
+  exportCsv = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
+  failPosting = false;
+  readonly postings: { idempotencyKey: string | undefined; body: unknown }[] = [];
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.headers['x-api-key'] !== TEST_KEYS.service) {
+      res.writeHead(401).end();
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/exports/ledger.csv')) {
+      res.writeHead(200, { 'content-type': 'text/csv' }).end(this.exportCsv);
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/v1/transactions') {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (this.failPosting) {
+          res.writeHead(503).end('{"message":"ledger unavailable"}');
+          return;
+        }
+        this.postings.push({ idempotencyKey: req.headers['idempotency-key'] as string | undefined, body: JSON.parse(body) });
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ transactionId: randomUUID() }));
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  }
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('reconciliation service', () => {
+  let isolation: TestIsolation;
+  let app: NestExpressApplication;
+  let api: ReturnType<typeof request>;
+  let admin: Client;
+  let nats: NatsConnection;
+  let jsm: JetStreamManager;
+  let events: ReconEventPublisher;
+  const ledger = new FakeLedger();
+  let requiredBalance = '1400.00';
+
+  const as = (key: string, test: request.Test) => test.set('X-Api-Key', key);
+  const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
+  const count = async (sql: string) => Number((await admin.query(sql)).rows[0].count);
+  const breaksOf = async (query = '') => (await as(TEST_KEYS.ops, api.get(`/v1/breaks?account=${ACCOUNT}${query.includes('limit=') ? '' : '&limit=100'}${query}`)).expect(200)).body.breaks as Record<string, unknown>[];
+
+  // The day: each ledger movement and bank line named after what should become of it.
+  const matchedDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '100.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000001' });
+  const matchedWithdrawal = movement({ custodyAccountId: CUSTODY_ID, kind: 'withdrawal', amount: '50.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-W-000002' });
+  const shortDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '200.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000003' });
+  const unbankedDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '70.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000004' });
+  const lateDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '25.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000007' });
+  const silentMatchedId = randomUUID();
+  const silentUnmatchedId = randomUUID();
+  const line = (lineNo: number, amount: string, extra: Record<string, unknown>) => bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'STMT-0102', lineNo, amount, valueDate: DAY, bookingDate: DAY, ...extra });
+  const lines = [
+    line(1, '100.00', { bankRef: 'B1', endToEndId: 'PLAT-D-000001' }),
+    line(2, '-50.00', { bankRef: 'B2', remittance: 'payout plat w 000002 thank you' }),
+    line(3, '199.90', { bankRef: 'B3', endToEndId: 'PLAT-D-000003' }),
+    line(4, '-30.00', { bankRef: 'B4' }),
+    line(5, '40.00', { bankRef: 'B5', endToEndId: 'SOMEONE-ELSE-5' }),
+    line(6, '25.00', { bankRef: 'B6', endToEndId: 'PLAT-D-000007' }),
+    line(7, '60.00', { bankRef: 'B7', endToEndId: 'PLAT-D-000008' }),
+  ];
+
+  beforeAll(async () => {
+    isolation = isolate('reconciliation');
+    const ledgerUrl = await ledger.start();
+    const config = loadReconciliationConfig(isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }));
+    const settings = loadReconciliationSettings({
+      RECON_LEDGER_URL: ledgerUrl,
+      RECON_GRACE_DAYS_DEFAULT: '0',
+      RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
+      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+      RECON_CONSUMER_CONCURRENCY: '4',
+    });
+    await migrateReconciliation(config);
+    app = await createReconciliationApp(config, telemetry, { settings });
+    await app.init();
+    api = request(app.getHttpServer());
+    admin = new Client({ connectionString: TEST_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`SET search_path TO ${isolation.schema}`);
+    nats = await connect({ servers: config.NATS_SERVERS });
+    jsm = await jetstreamManager(nats);
+    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
+    // The ledger's required-balance RPC, answered here so that the test does not need the ledger process.
+    nats.subscribe(rpcSubjectFor(isolation.namespace, LEDGER_REQUIRED_BALANCE_RPC), {
+      callback: (_error, message) => {
+        const asked = JSON.parse(message.string()) as { asOfDate: string; bankAccount?: string };
+        message.respond(
+          JSON.stringify({
+            ok: true,
+            balances: [{ custodyAccount: 'custody:eur', bankId: 'COBADEFFXXX', bankAccount: ACCOUNT, currency: 'EUR', asOfDate: asked.asOfDate, requiredBalance, ledgerBalance: requiredBalance }],
+          }),
+        );
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nats?.close();
+    await admin?.end();
+    await ledger.stop();
+    await isolation?.cleanup();
+  });
+
+  it('matches a day continuously, then the run opens exactly the expected breaks and raises the shortfall', async () => {
+    await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
+    for (const transaction of [matchedDeposit, matchedWithdrawal, shortDeposit, unbankedDeposit]) await events.transactionPosted(transaction);
+    for (const item of lines) await events.lineReceived(item);
+    await events.statementReceived({
+      fileId: randomUUID(), receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0102', account: ACCOUNT, currency: 'EUR', sequence: '2',
+      from: DAY, to: DAY, openingBalance: { amount: '1000.00', date: '2025-01-01' }, closingBalance: { amount: '1344.90', date: DAY }, entryCount: 7, rejectedCount: 0,
+    });
+    // Two entries the ledger booked whose events never arrived: the export shows them.
+    ledger.exportCsv +=
+      [matchedDeposit, matchedWithdrawal, shortDeposit, unbankedDeposit]
+        .map((t, index) => `${t.transactionId}:${t.lines.findIndex((l) => l.accountKind === 'custody') + 1},${ACCOUNT},${index === 1 ? '-50.00' : t.lines[0]!.amount},EUR,${DAY},${t.reference},,,,,`)
+        .join('\n') +
+      `\n${silentMatchedId}:1,${ACCOUNT},60.00,EUR,${DAY},PLAT-D-000008,,,,,\n${silentUnmatchedId}:1,${ACCOUNT},15.00,EUR,${DAY},PLAT-D-000009,,,,,\n`;
+
+    await eventually(async () => ((await count(`SELECT count(*) FROM bank_items`)) === 7 && (await count(`SELECT count(*) FROM ledger_items`)) === 4 ? true : undefined), 'items stored');
+    await eventually(async () => ((await count(`SELECT count(*) FROM matches`)) === 2 ? true : undefined), 'continuous matches');
+    const continuous = await rows<{ rule: string; ledger_ids: string[]; bank_ids: string[] }>('SELECT rule, ledger_ids, bank_ids FROM matches ORDER BY rule');
+    expect(continuous).toEqual([
+      { rule: 'ref-exact', ledger_ids: [`${matchedDeposit.transactionId}:1`], bank_ids: ['B1'] },
+      { rule: 'ref-in-text', ledger_ids: [`${matchedWithdrawal.transactionId}:2`], bank_ids: ['B2'] },
+    ]);
+    expect(await breaksOf()).toEqual([]);
+
+    const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: DAY })).expect(201)).body;
+    expect(run.status).toBe('completed_with_warnings'); // the gateway's per-day listing does not exist yet
+    expect(run.counts).toMatchObject({ missingEvents: 2, matchGroups: 1, breaksOpened: 7, matchesByRule: { 'ref-exact': { groups: 1 } } });
+    expect(run.run).toMatchObject({ engineVersion: expect.any(String), rulesHash: expect.stringMatching(/^[0-9a-f]{64}$/), ledgerHash: expect.any(String), bankHash: expect.any(String) });
+    expect(run.autoMatchRate).toBeCloseTo(6 / 13, 5);
+
+    const breaks = await breaksOf();
+    const summary = breaks.map((item) => `${item.type}:${item.severity}:${item.amount}:${(item.ledger as string[]).length}/${(item.bank as string[]).join(',')}`).sort();
+    expect(summary).toEqual([
+      'amount_mismatch:high:0.10:1/B3',
+      'balance_mismatch:critical:55.10:0/',
+      'missing_in_bank:high:15.00:1/',
+      'missing_in_bank:high:70.00:1/',
+      'missing_in_ledger:medium:25.00:0/B6',
+      'missing_in_ledger:medium:40.00:0/B5',
+      'unauthorized_debit:high:30.00:0/B4',
+    ]);
+    const silent = breaks.find((item) => (item.ledger as string[])[0] === `${silentUnmatchedId}:1`)!;
+    expect(silent).toMatchObject({ category: 'data_sync', currency: 'EUR', status: 'open', ledgerItems: [expect.objectContaining({ source: 'export', note: expect.stringContaining('missing event') })] });
+    const mismatch = breaks.find((item) => item.type === 'amount_mismatch')!;
+    expect(mismatch).toMatchObject({ ledgerItems: [expect.objectContaining({ reference: 'PLAT-D-000003' })], bankItems: [expect.objectContaining({ item_ref: 'B3', end_to_end_id: 'PLAT-D-000003' })] });
+
+    const stream = streamNameFor(isolation.namespace, 'RECON');
+    const alert = await eventually(async () => {
+      try {
+        return await jsm.streams.getMessage(stream, { last_by_subj: subjectFor(isolation.namespace, 'recon.alert.raised') });
+      } catch {
+        return undefined;
+      }
+    }, 'recon.alert.raised');
+    expect(alert!.json()).toMatchObject({ kind: 'shortfall', severity: 'critical', amount: '55.10', currency: 'EUR', account: ACCOUNT, businessDate: DAY });
+
+    const filtered = await breaksOf('&category=misappropriation&limit=1');
+    expect(filtered).toHaveLength(1);
+    const page = (await as(TEST_KEYS.auditor, api.get(`/v1/breaks?account=${ACCOUNT}&limit=1&cursor=${filtered[0]!.breakId as string}&category=misappropriation`)).expect(200)).body;
+    expect(page.breaks).toHaveLength(1);
+    expect(page.breaks[0].breakId).not.toBe(filtered[0]!.breakId);
+    expect(await breaksOf('&currency=EUR&amountMin=30.00&amountMax=55.10')).toHaveLength(3);
+    expect((await as(TEST_KEYS.ops, api.get(`/v1/runs/${run.runId as string}`)).expect(200)).body.runId).toBe(run.runId);
+  });
+
+  it('re-running the same day opens nothing new', async () => {
+    const before = await count(`SELECT count(*) FROM breaks`);
+    const alertsBefore = await count(`SELECT count(*) FROM outbox_messages WHERE subject = 'recon.alert.raised'`);
+    const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: DAY })).expect(201)).body;
+    expect(run.counts).toMatchObject({ breaksOpened: 0, matchGroups: 0, missingEvents: 0 });
+    expect(await count(`SELECT count(*) FROM breaks`)).toBe(before);
+    expect(await count(`SELECT count(*) FROM outbox_messages WHERE subject = 'recon.alert.raised'`)).toBe(alertsBefore);
+    expect((await as(TEST_KEYS.ops, api.get('/v1/runs')).expect(200)).body.runs).toHaveLength(2);
+  });
+
+  it('a late partner closes its break automatically and says why', async () => {
+    const [open] = await breaksOf('&type=missing_in_ledger&status=open&amountMin=25.00&amountMax=25.00&currency=EUR');
+    expect(open).toMatchObject({ bank: ['B6'] });
+    await events.transactionPosted(lateDeposit);
+    const closed = await eventually(async () => {
+      const view = (await as(TEST_KEYS.ops, api.get(`/v1/breaks/${open!.breakId as string}`)).expect(200)).body;
+      return view.status === 'closed' ? view : undefined;
+    }, 'late partner closing the break');
+    expect(closed.resolution).toMatchObject({ code: 'late_partner', by: 'reconciliation', note: expect.stringContaining(`${lateDeposit.transactionId}:1`) });
+    expect(closed.bankItems[0]).toMatchObject({ item_ref: 'B6', matched_at: expect.any(String) });
+  });
+
+  it('enforces four eyes on adjustments and posts the approved one to the ledger, retrying while it is down', async () => {
+    const [target] = await breaksOf('&type=missing_in_bank&amountMin=70.00&amountMax=70.00&currency=EUR');
+    const body = {
+      transaction: {
+        valueDate: DAY,
+        reference: 'ADJ-PLAT-D-000004',
+        lines: [
+          { account: 'customer:c-4', side: 'debit', amount: '70.00', currency: 'EUR' },
+          { account: 'custody:eur', side: 'credit', amount: '70.00', currency: 'EUR' },
+        ],
+      },
+    };
+    await as(TEST_KEYS.auditor, api.post(`/v1/breaks/${target!.breakId as string}/adjustments`).send(body)).expect(403);
+    const proposed = (await as(BOTH_ROLES_KEY, api.post(`/v1/breaks/${target!.breakId as string}/adjustments`).send(body)).expect(201)).body;
+    expect(proposed).toMatchObject({ status: 'proposed', proposedBy: 'alice' });
+    await as(TEST_KEYS.ops, api.post(`/v1/adjustments/${proposed.adjustmentId as string}/approve`)).expect(403); // ops is not an approver
+    const selfApproval = await as(BOTH_ROLES_KEY, api.post(`/v1/adjustments/${proposed.adjustmentId as string}/approve`)).expect(403);
+    expect(selfApproval.body.error).toBe('ADJUSTMENT.FOUR_EYES');
+    expect((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`)).expect(200)).body.status).toBe('proposed');
+
+    ledger.failPosting = true;
+    const approved = (await as(TEST_KEYS.approver, api.post(`/v1/adjustments/${proposed.adjustmentId as string}/approve`)).expect(200)).body;
+    expect(approved).toMatchObject({ status: 'approved-pending-posting', approvedBy: 'dev-approver' });
+    await eventually(async () => ((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body.postAttempts >= 2 ? true : undefined), 'failed posting attempts');
+    expect((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body.status).toBe('approved-pending-posting');
+    ledger.failPosting = false;
+    const posted = await eventually(async () => {
+      const view = (await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body;
+      return view.status === 'posted' ? view : undefined;
+    }, 'posting after the ledger recovered');
+    expect(posted.ledgerTransactionId).toEqual(expect.any(String));
+    expect(ledger.postings).toEqual([{ idempotencyKey: `recon-adjustment-${proposed.adjustmentId as string}`, body: expect.objectContaining({ kind: 'adjustment', reference: 'ADJ-PLAT-D-000004' }) }]);
+    const resolved = (await as(TEST_KEYS.ops, api.get(`/v1/breaks/${target!.breakId as string}`)).expect(200)).body;
+    expect(resolved).toMatchObject({ status: 'resolved', resolution: { code: 'adjusted_in_ledger', by: 'dev-approver' } });
+
+    const audits = await rows<{ subject: string }>(`SELECT subject FROM outbox_messages WHERE subject LIKE 'audit.reconciliation.adjustment.%' ORDER BY position`);
+    expect(audits.map((row) => row.subject)).toEqual(['audit.reconciliation.adjustment.propose', 'audit.reconciliation.adjustment.approve', 'audit.reconciliation.adjustment.post']);
+  });
+
+  it('assigns, comments and resolves a break with a reason code', async () => {
+    const [target] = await breaksOf('&type=unauthorized_debit');
+    const id = target!.breakId as string;
+    await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/assign`).send({ assignee: 'dev-ops-2' })).expect(200);
+    await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/comments`).send({ body: 'bank confirms a fee booked without code' })).expect(201);
+    await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'not-a-code' })).expect(400);
+    const resolved = (await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error', note: 'refund requested' })).expect(200)).body;
+    expect(resolved).toMatchObject({ status: 'resolved', assignee: 'dev-ops-2', resolution: { code: 'bank_error', by: 'dev-ops-2' }, comments: [expect.objectContaining({ author: 'dev-ops-2' })] });
+    await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error' })).expect(409);
+  });
+});
