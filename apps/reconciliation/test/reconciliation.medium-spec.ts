@@ -289,4 +289,12 @@ describe('reconciliation service', () => {
     expect(resolved).toMatchObject({ status: 'resolved', assignee: 'dev-ops-2', resolution: { code: 'bank_error', by: 'dev-ops-2' }, comments: [expect.objectContaining({ author: 'dev-ops-2' })] });
     await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error' })).expect(409);
   });
+
+  it('exposes open breaks by type and age, pending items, auto-match rate and consumer lag as metrics', async () => {
+    const text = (await as(TEST_KEYS.service, api.get('/metrics')).expect(200)).text;
+    expect(text).toMatch(/recon_breaks_open\{[^}]*type="balance_mismatch"[^}]*\} 1/);
+    expect(text).toMatch(/recon_items_pending\{[^}]*side="ledger"[^}]*\} \d+/);
+    expect(text).toMatch(/recon_run_auto_match_rate\{[^}]*account="DE89370400440532013000"[^}]*\} 0\.\d+/);
+    expect(text).toMatch(/recon_consumer_lag(_messages)?\{[^}]*consumer="reconciliation-bank"[^}]*\} 0/);
+  });
 });
