@@ -56,7 +56,7 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
  * encoding from the head when asked to (`auto`), then streams the rest through the format's parser.
  */
 export async function* parseStatementBytes(source: AsyncIterable<Buffer> | Buffer, options: ReadStatementOptions = {}): AsyncGenerator<CanonicalRecord> {
-  const iterator = (Buffer.isBuffer(source) ? singleChunk(source) : source)[Symbol.asyncIterator]();
+  const iterator = (Buffer.isBuffer(source) ? chunksOf(source) : source)[Symbol.asyncIterator]();
   try {
     const headChunks: Buffer[] = [];
     let headBytes = 0;
@@ -96,8 +96,9 @@ function resolveEncoding(head: Buffer, format: StatementFormat, option: Encoding
   return detectEncoding(head, csvProfileOf(format)?.defaultEncoding).encoding;
 }
 
-async function* singleChunk(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
+/** An in-memory file is fed in READ_CHUNK_BYTES slices, so the records buffered per chunk stay bounded. */
+async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < bytes.length; offset += READ_CHUNK_BYTES) yield bytes.subarray(offset, offset + READ_CHUNK_BYTES);
 }
 
 /** The head chunks already read for detection, then the rest of the source; counts bytes against the limit. */

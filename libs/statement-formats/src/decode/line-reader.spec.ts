@@ -61,6 +61,15 @@ describe(decodeChunks.name, () => {
     expect(decoded).toBe(text);
   });
 
+  it('cuts a huge input chunk into bounded pieces without splitting characters', async () => {
+    const text = '张'.repeat(700_000);
+
+    const pieces = await collect(decodeChunks(buffers(Buffer.from(text, 'utf8'), 10 * 1024 * 1024), 'utf8'));
+
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(text);
+  });
+
   it('drops a UTF-8 byte-order mark', async () => {
     const decoded = (await collect(decodeChunks(buffers(Buffer.from('\ufeffabc', 'utf8'), 1), 'utf8'))).join('');
 
