@@ -246,7 +246,7 @@ describe(Mt9xxReader.name, () => {
           kind: 'rejected',
           lineNo: 3,
           reason: "entry of a statement that could not be read: statement 'NOACCOUNT' has no :25: account identification",
-          raw: '',
+          raw: ':61:250101C1,00NTRFNONREF',
         },
       ]);
     });

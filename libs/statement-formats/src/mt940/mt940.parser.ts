@@ -38,6 +38,8 @@ interface BufferedRecord {
   readonly startLineNo: number;
   readonly endLineNo: number;
   readonly disposition: LineDisposition;
+  /** The `:61:` line of an entry, kept so that the entry can still be rejected with its text. */
+  readonly raw?: string;
 }
 
 interface Balance {
@@ -405,7 +407,7 @@ export class Mt9xxReader {
             endLineNo,
             disposition: 'rejected',
           }
-        : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry' };
+        : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry', raw: pending.line61.raw };
     if (typeof result !== 'string' && statement.currency === undefined) statement.currency = currency;
     this.bufferOrEmit(statement, buffered);
   }
@@ -439,7 +441,7 @@ export class Mt9xxReader {
   private emitForStatement(statement: StatementState, buffered: BufferedRecord): void {
     if (statement.unreadableReason !== undefined && buffered.record.kind === 'entry') {
       const record = buffered.record;
-      this.out.push(rejected(record.lineNo, `entry of a statement that could not be read: ${statement.unreadableReason}`, ''));
+      this.out.push(rejected(record.lineNo, `entry of a statement that could not be read: ${statement.unreadableReason}`, buffered.raw ?? ''));
       this.accountRange(buffered.startLineNo, buffered.endLineNo, 'rejected');
       return;
     }
