@@ -15,8 +15,9 @@ CREATE TABLE connections (
   schedule_cron          text CHECK (length(schedule_cron) BETWEEN 1 AND 100),
   schedule_time_zone     text NOT NULL DEFAULT 'UTC' CHECK (length(schedule_time_zone) BETWEEN 1 AND 64),
   transport              jsonb NOT NULL,
-  secret_ref             text CHECK (secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:/.{1,1000})$'),
-  ca_certificate_ref     text CHECK (ca_certificate_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:/.{1,1000})$'),
+  -- Credentials by reference only (env:NAME or file:/path): the secret itself never reaches the database.
+  secret_ref             text CHECK (length(secret_ref) <= 1010 AND secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'),
+  ca_certificate_ref     text CHECK (length(ca_certificate_ref) <= 1010 AND ca_certificate_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'),
   created_at             timestamptz NOT NULL,
   created_by             text NOT NULL,
   updated_at             timestamptz NOT NULL,
