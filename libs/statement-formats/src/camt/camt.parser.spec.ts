@@ -435,6 +435,16 @@ describe(CamtStreamParser.name, () => {
     expect(statementsOf(await parse(xml))[0]?.currency).toBe('CHF');
   });
 
+  it('reads a document handed over as one huge chunk, with astral characters across the cut points', async () => {
+    const remittance = '😀'.repeat(20_000);
+    const entries = Array.from({ length: 40 }, () => ({ amount: '1.00', indicator: 'CRDT' as const, additionalInfo: remittance }));
+    const xml = camtDocument({ kind: '053', version: 8, records: [standardRecord({ balances: [], entries })] });
+
+    const records = await parse(xml, xml.length);
+
+    expect(entriesOf(records).map((entry) => entry.remittance === remittance)).toEqual(entries.map(() => true));
+  });
+
   it('skips blank lines before the XML declaration', async () => {
     const records = await parse(`\n\n  ${camtDocument({ kind: '053', version: 8, records: [standardRecord()] })}`, 1);
 

@@ -19,6 +19,9 @@ const HEADER_XML_NODES_MAX = 1_000;
 /** Length of the XML snippet kept in a rejected record's `raw`. */
 export const RAW_SNIPPET_LENGTH_MAX = 2_000;
 
+/** Largest piece of text handed to saxes at once by parseCamt. */
+export const CAMT_WRITE_CHARACTERS_MAX = 1024 * 1024;
+
 /** Reason prefix of rejected records that concern a record's header rather than one entry. */
 export const STATEMENT_HEADER_REASON_PREFIX = 'statement header: ';
 
@@ -320,6 +323,10 @@ export class CamtStreamParser {
   }
 }
 
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
 function rejected(lineNo: number, reason: string, raw: string): RejectedRecord {
   return { kind: 'rejected', lineNo, reason, raw };
 }
@@ -328,8 +335,16 @@ function rejected(lineNo: number, reason: string, raw: string): RejectedRecord {
 export async function* parseCamt(chunks: AsyncIterable<string>, options: CamtParseOptions = {}): AsyncGenerator<CanonicalRecord> {
   const parser = new CamtStreamParser(options);
   for await (const chunk of chunks) {
-    const records = parser.write(chunk);
-    for (const record of records) yield record;
+    // A huge chunk is written in pieces so that the records buffered per write stay bounded.
+    let start = 0;
+    while (start < chunk.length) {
+      let end = Math.min(chunk.length, start + CAMT_WRITE_CHARACTERS_MAX);
+      // Never cut between the two halves of a surrogate pair.
+      if (end < chunk.length && isHighSurrogate(chunk.charCodeAt(end - 1))) end -= 1;
+      const records = parser.write(start === 0 && end === chunk.length ? chunk : chunk.slice(start, end));
+      for (const record of records) yield record;
+      start = end;
+    }
   }
   for (const record of parser.end()) yield record;
 }
