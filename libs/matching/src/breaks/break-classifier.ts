@@ -155,7 +155,7 @@ export class BreakClassifier {
         const key = `E|${account}|${exact.slice(0, length).trimEnd()}`;
         if (exact.length > length && specificPrefixes.has(key)) pushTo(ledgerByKey, key, index);
       }
-      const normalised = context.ledgerRefNormalised[index];
+      const normalised = context.ledgerRefNormalisedOf(index);
       if (normalised !== undefined && normalised.length >= TEXT_KEY_LENGTH_MIN) pushTo(ledgerByKey, `N|${account}|${normalised}`, index);
     }
     if (ledgerByKey.size === 0) return;

@@ -45,7 +45,7 @@ export class BreakExplainer {
       for (const index of ledgerItems) {
         const reference = context.ledgerRefExact[index];
         if (reference !== undefined) addWanted(byReference, reference, index);
-        const normalised = context.ledgerRefNormalised[index];
+        const normalised = context.ledgerRefNormalisedOf(index);
         if (normalised !== undefined && normalised !== reference) addWanted(byReference, normalised, index);
         addWanted(byAmount, absMinor(context.ledger[index]!.amountMinor), index);
       }
@@ -79,7 +79,7 @@ export class BreakExplainer {
           this.gather(this.bankCandidates, byReference.get(reference), ledgerIndex, account, 'bank');
           for (const length of lengths) if (reference.length > length) this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
         }
-        const normalised = context.ledgerRefNormalised[ledgerIndex];
+        const normalised = context.ledgerRefNormalisedOf(ledgerIndex);
         if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
         this.gather(this.bankCandidates, byAmount.get(absMinor(context.ledger[ledgerIndex]!.amountMinor)), ledgerIndex, account, 'bank');
       }
@@ -166,7 +166,7 @@ export class BreakExplainer {
     if (reference === undefined) return { criterion: 'reference', ok: true, detail: 'ledger entry carries no reference' };
     const bankReferences = [...bankReferencesForMatching(context, bankIndex), ...(bankItem.bankRef === undefined ? [] : [bankItem.bankRef.toUpperCase()])];
     if (bankReferences.includes(reference)) return { criterion: 'reference', ok: true, detail: `reference ${reference} equal` };
-    const normalised = context.ledgerRefNormalised[ledgerIndex];
+    const normalised = context.ledgerRefNormalisedOf(ledgerIndex);
     if (normalised !== undefined) {
       const keys = new Set<string>();
       for (const bankReference of [bankItem.endToEndId, bankItem.customerRef]) {

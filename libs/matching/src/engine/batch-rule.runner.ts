@@ -115,7 +115,7 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
     if (context.ledgerGroup[index] !== -1) continue;
     const exact = context.ledgerRefExact[index];
     if (exact !== undefined) push(byExact, `${context.ledgerAccountCurrency[index]}|${exact}`, index);
-    const normalised = context.ledgerRefNormalised[index];
+    const normalised = context.ledgerRefNormalisedOf(index);
     if (normalised !== undefined) push(byNormalised, `${context.ledgerAccountCurrency[index]}|${normalised}`, index);
   }
   const claimed = new Set<number>();

@@ -41,7 +41,8 @@ export class MatchingContext {
   readonly ledgerAccount: Int32Array;
   readonly bankAccount: Int32Array;
   readonly ledgerRefExact: readonly (string | undefined)[];
-  readonly ledgerRefNormalised: readonly (string | undefined)[];
+  /** Normalised references, computed on first use: only items that survive ref-exact ever need them. */
+  private readonly ledgerRefNormalised: (string | undefined | null)[];
   /** endToEndId and customerRef as exact keys (the references the platform gave the bank), per bank line. */
   readonly bankPlatformRefs: readonly (readonly string[])[];
   /** The platform references, or the bankRef when there are none: what the reference rules join on. */
@@ -70,6 +71,22 @@ export class MatchingContext {
       }
       return id;
     };
+    // Raw account and currency strings repeat for every item: each distinct pair is normalised once.
+    const seenPairs = new Map<string, Map<string, readonly [number, number]>>();
+    const accountIds = (account: string, currency: string): readonly [number, number] => {
+      let byCurrency = seenPairs.get(account);
+      if (byCurrency === undefined) {
+        byCurrency = new Map();
+        seenPairs.set(account, byCurrency);
+      }
+      let ids = byCurrency.get(currency);
+      if (ids === undefined) {
+        const key = accountKey(account);
+        ids = [intern(accounts, key), intern(accountCurrencies, `${key}|${currency}`)];
+        byCurrency.set(currency, ids);
+      }
+      return ids;
+    };
     // Dates repeat across a day's items: convert each distinct one once.
     const days = new Map<string, number | undefined>();
     const dayOf = (date: string): number | undefined => {
@@ -84,20 +101,18 @@ export class MatchingContext {
     this.ledgerAccount = new Int32Array(ledgerCount);
     this.ledgerAccountCurrency = new Int32Array(ledgerCount);
     const refExact: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
-    const refNormalised: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
     for (let index = 0; index < ledgerCount; index += 1) {
       const item = this.ledger[index]!;
       const day = dayOf(item.valueDate);
       if (day === undefined) throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: value date '${item.valueDate}' is not YYYY-MM-DD`);
       this.ledgerDay[index] = day;
-      const account = accountKey(item.account);
-      this.ledgerAccount[index] = intern(accounts, account);
-      this.ledgerAccountCurrency[index] = intern(accountCurrencies, `${account}|${item.currency}`);
+      const [accountId, accountCurrencyId] = accountIds(item.account, item.currency);
+      this.ledgerAccount[index] = accountId;
+      this.ledgerAccountCurrency[index] = accountCurrencyId;
       refExact[index] = exactReferenceKey(item.reference, this.ignoredReferences);
-      refNormalised[index] = normalisedReferenceKey(item.reference, this.ignoredReferences);
     }
     this.ledgerRefExact = refExact;
-    this.ledgerRefNormalised = refNormalised;
+    this.ledgerRefNormalised = new Array<string | undefined | null>(ledgerCount).fill(null);
     this.bankDay = new Int32Array(bankCount);
     this.bankAccount = new Int32Array(bankCount);
     this.bankAccountCurrency = new Int32Array(bankCount);
@@ -107,9 +122,9 @@ export class MatchingContext {
       const day = date === undefined ? undefined : dayOf(date);
       if (date !== undefined && day === undefined) throw new InvalidReconcileInputError(`bank line ${item.id}: date '${date}' is not YYYY-MM-DD`);
       this.bankDay[index] = day ?? DAY_UNKNOWN;
-      const account = accountKey(item.account);
-      this.bankAccount[index] = intern(accounts, account);
-      this.bankAccountCurrency[index] = intern(accountCurrencies, `${account}|${item.currency}`);
+      const [accountId, accountCurrencyId] = accountIds(item.account, item.currency);
+      this.bankAccount[index] = accountId;
+      this.bankAccountCurrency[index] = accountCurrencyId;
     }
     const platformRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
     const matchingRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
@@ -130,6 +145,16 @@ export class MatchingContext {
     this.bankMatchingRefs = matchingRefs;
     this.ledgerGroup = new Int32Array(ledgerCount).fill(-1);
     this.bankGroup = new Int32Array(bankCount).fill(-1);
+  }
+
+  ledgerRefNormalisedOf(index: number): string | undefined {
+    let value = this.ledgerRefNormalised[index];
+    if (value === null || value === undefined) {
+      if (value === undefined) return undefined;
+      value = normalisedReferenceKey(this.ledger[index]!.reference, this.ignoredReferences);
+      this.ledgerRefNormalised[index] = value;
+    }
+    return value;
   }
 
   addGroup(rule: string, ledger: readonly number[], bank: readonly number[]): void {

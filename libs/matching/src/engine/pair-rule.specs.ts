@@ -36,6 +36,7 @@ class AmountBuckets {
     this.width = toleranceMinor + 1n;
   }
   of(amountMinor: bigint): bigint {
+    if (this.toleranceMinor === 0n) return amountMinor;
     return amountMinor >= 0n ? amountMinor / this.width : -((-amountMinor + this.width - 1n) / this.width);
   }
   /** Keys a ledger item is filed under: its bucket, and the neighbours when a tolerance lets amounts cross. */
@@ -91,12 +92,12 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     amountToleranceMinor: rule.amountToleranceMinor,
     valueDateToleranceDays: rule.valueDateToleranceDays,
     ledgerClassKey: (index) => {
-      const reference = context.ledgerRefNormalised[index];
+      const reference = context.ledgerRefNormalisedOf(index);
       if (reference === undefined || reference.length < rule.referenceLengthMin) return undefined;
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      const reference = context.ledgerRefNormalised[index]!;
+      const reference = context.ledgerRefNormalisedOf(index)!;
       ledgerReferences.add(reference);
       buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference}`, context.ledger[index]!.amountMinor, out);
     },
