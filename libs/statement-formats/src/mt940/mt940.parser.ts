@@ -146,7 +146,7 @@ export class Mt9xxReader {
       const tag = text.slice(1, tagEnd);
       // Inside `:86:` a wrapped line can look like a tag (`:26:37 Fo?25…`): only known tags start a field there.
       const wrappedDetails = this.field?.tag === '86' && !KNOWN_TAGS.has(tag);
-      if (tagEnd >= 3 && tagEnd <= 6 && /^[0-9A-Z]+$/.test(tag) && !wrappedDetails) {
+      if (tagEnd >= 3 && tagEnd <= 6 && isTagText(tag) && !wrappedDetails) {
         this.startField(lineNo, text, tag, text.slice(tagEnd + 1));
         return;
       }
@@ -527,6 +527,14 @@ export class Mt9xxReader {
     if (this.onLineAccounted === undefined) return;
     for (let lineNo = startLineNo; lineNo <= endLineNo; lineNo += 1) this.onLineAccounted(lineNo, disposition);
   }
+}
+
+function isTagText(tag: string): boolean {
+  for (let index = 0; index < tag.length; index += 1) {
+    const code = tag.charCodeAt(index);
+    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 90))) return false;
+  }
+  return true;
 }
 
 function isControlChar(code: number): boolean {
