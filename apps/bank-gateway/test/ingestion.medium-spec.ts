@@ -26,7 +26,11 @@ describe('bank-gateway ingestion over HTTP', () => {
   let jsm: JetStreamManager;
 
   const upload = (content: Buffer | string, query = '', key: string = TEST_KEYS.integrator, contentType = 'application/octet-stream') =>
-    http.post(`/v1/statements${query}`).set('X-Api-Key', key).set('Content-Type', contentType).send(Buffer.isBuffer(content) ? content : Buffer.from(content));
+    http
+      .post(`/v1/statements${query}`)
+      .set('X-Api-Key', key)
+      .set('Content-Type', contentType)
+      .send(Buffer.isBuffer(content) ? content : Buffer.from(content));
   const get = (url: string) => http.get(url).set('X-Api-Key', TEST_KEYS.ops);
   const count = async (sql: string, params: unknown[] = []) => Number((await admin.query(sql.replaceAll('{s}', isolation.schema), params)).rows[0].count);
   const bankMessages = async () => {
@@ -42,7 +46,9 @@ describe('bank-gateway ingestion over HTTP', () => {
     }
   };
   const auditActions = async () =>
-    (await admin.query(`SELECT payload->>'action' AS action FROM ${isolation.schema}.outbox_messages WHERE subject LIKE 'audit.%' ORDER BY position`)).rows.map((row) => row.action as string);
+    (await admin.query(`SELECT payload->>'action' AS action FROM ${isolation.schema}.outbox_messages WHERE subject LIKE 'audit.%' ORDER BY position`)).rows.map(
+      (row) => row.action as string,
+    );
 
   beforeAll(async () => {
     isolation = isolate('bank-gateway');
@@ -98,7 +104,11 @@ describe('bank-gateway ingestion over HTTP', () => {
     it('stores a camt.053 file whole, persists its lines and publishes bank.line.received once per line', async () => {
       const content = fixture('statement-a.camt053.xml');
       const response = await upload(content, '?fileName=a.xml', TEST_KEYS.integrator, 'application/xml').expect(201);
-      expect(response.body).toMatchObject({ duplicate: false, sizeBytes: content.length, parse: { format: 'camt.053', statements: 1, accepted: 3, duplicates: 0, held: 0, rejected: 0 } });
+      expect(response.body).toMatchObject({
+        duplicate: false,
+        sizeBytes: content.length,
+        parse: { format: 'camt.053', statements: 1, accepted: 3, duplicates: 0, held: 0, rejected: 0 },
+      });
       camtFileId = response.body.fileId;
       const stored = await get(`/v1/files/${camtFileId}/content`).expect(200);
       expect(Buffer.compare(stored.body as Buffer, content)).toBe(0);
@@ -111,8 +121,17 @@ describe('bank-gateway ingestion over HTTP', () => {
       await waitForRelay();
       expect(await bankMessages()).toBe(4);
       expect(await count(`SELECT count(*) FROM {s}.outbox_messages WHERE subject = 'bank.line.received'`)).toBe(3);
-      const [event] = (await admin.query(`SELECT payload FROM ${isolation.schema}.outbox_messages WHERE subject = 'bank.line.received' ORDER BY position LIMIT 1`)).rows;
-      expect(event.payload).toMatchObject({ fileId: camtFileId, account: 'DE89370400440532013000', statementId: 'GW-STMT-001', lineNo: 1, amount: '100.00', endToEndId: 'PLAT-D-1' });
+      const [event] = (
+        await admin.query(`SELECT payload FROM ${isolation.schema}.outbox_messages WHERE subject = 'bank.line.received' ORDER BY position LIMIT 1`)
+      ).rows;
+      expect(event.payload).toMatchObject({
+        fileId: camtFileId,
+        account: 'DE89370400440532013000',
+        statementId: 'GW-STMT-001',
+        lineNo: 1,
+        amount: '100.00',
+        endToEndId: 'PLAT-D-1',
+      });
       expect(await auditActions()).toContain('bank-gateway.file.ingest');
     });
 
@@ -127,10 +146,15 @@ describe('bank-gateway ingestion over HTTP', () => {
     });
 
     it('raises a finding for another file claiming the same statement, and holds its lines unpublished', async () => {
-      const changed = fixture('statement-a.camt053.xml').toString('utf8').replace('<Amt Ccy="EUR">22.30</Amt>', '<Amt Ccy="EUR">23.30</Amt>').replace('1077.70', '1076.70');
+      const changed = fixture('statement-a.camt053.xml')
+        .toString('utf8')
+        .replace('<Amt Ccy="EUR">22.30</Amt>', '<Amt Ccy="EUR">23.30</Amt>')
+        .replace('1077.70', '1076.70');
       const response = await upload(changed).expect(201);
       expect(response.body.parse).toMatchObject({ accepted: 0, held: 3, duplicates: 0 });
-      expect(response.body.parse.findings).toEqual([expect.objectContaining({ kind: 'conflicting_statement', otherFileId: camtFileId, statementId: 'GW-STMT-001', sequence: '1' })]);
+      expect(response.body.parse.findings).toEqual([
+        expect.objectContaining({ kind: 'conflicting_statement', otherFileId: camtFileId, statementId: 'GW-STMT-001', sequence: '1' }),
+      ]);
       const findings = await get('/v1/findings').expect(200);
       expect(findings.body.findings).toHaveLength(1);
       expect(findings.body.findings[0]).toMatchObject({ fileId: response.body.fileId, otherFileId: camtFileId, account: 'DE89370400440532013000' });
@@ -143,11 +167,20 @@ describe('bank-gateway ingestion over HTTP', () => {
     });
 
     it('quarantines the lines it cannot read with reason, raw text and line number (multipart upload)', async () => {
-      const response = await http.post('/v1/statements').set('X-Api-Key', TEST_KEYS.service).attach('file', fixture('statement-b.mt940'), 'b.mt940').expect(201);
+      const response = await http
+        .post('/v1/statements')
+        .set('X-Api-Key', TEST_KEYS.service)
+        .attach('file', fixture('statement-b.mt940'), 'b.mt940')
+        .expect(201);
       expect(response.body.parse).toMatchObject({ format: 'mt940', accepted: 2, rejected: 1 });
       const quarantine = await get(`/v1/quarantine?file=${response.body.fileId}`).expect(200);
       expect(quarantine.body.items).toEqual([
-        expect.objectContaining({ fileId: response.body.fileId, lineNo: 9, raw: ':61:2501030103C1X,00NTRFBROKEN//GW940REF3', reason: expect.stringMatching(/decimal comma/) }),
+        expect.objectContaining({
+          fileId: response.body.fileId,
+          lineNo: 9,
+          raw: ':61:2501030103C1X,00NTRFBROKEN//GW940REF3',
+          reason: expect.stringMatching(/decimal comma/),
+        }),
       ]);
       const file = await get(`/v1/files/${response.body.fileId}`).expect(200);
       expect(file.body).toMatchObject({ fileName: 'b.mt940', lineCount: 2, openQuarantineCount: 1 });
@@ -179,7 +212,9 @@ describe('bank-gateway ingestion over HTTP', () => {
       const fixed = await http.post(`/v1/files/${fileId}/reprocess`).set('X-Api-Key', TEST_KEYS.integrator).send({ profile: 'us-debit-credit' }).expect(200);
       expect(fixed.body.parse).toMatchObject({ accepted: 1, duplicates: 1, rejected: 0, resolved: 1 });
       expect((await get(`/v1/quarantine?file=${fileId}`).expect(200)).body.items).toHaveLength(0);
-      expect((await get(`/v1/quarantine?file=${fileId}&status=resolved`).expect(200)).body.items).toEqual([expect.objectContaining({ lineNo: 3, resolvedByParseId: fixed.body.parse.parseId })]);
+      expect((await get(`/v1/quarantine?file=${fileId}&status=resolved`).expect(200)).body.items).toEqual([
+        expect.objectContaining({ lineNo: 3, resolvedByParseId: fixed.body.parse.parseId }),
+      ]);
       const lines = (await get(`/v1/files/${fileId}/lines`).expect(200)).body.lines;
       expect(lines.map((line: { lineNo: number; amount: string }) => [line.lineNo, line.amount])).toEqual([
         [2, '10.00'],

@@ -30,36 +30,65 @@ interface BankFile {
 
 /** A bank's HTTPS endpoint: a JSON listing and the files, behind a bearer token, with a self-signed certificate. */
 async function startHttpsBank(directory: string) {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(directory, 'key.pem'), '-out', path.join(directory, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(directory, 'key.pem'),
+      '-out',
+      path.join(directory, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const files = new Map<string, BankFile>();
   const downloads = new Map<string, number>();
   let failuresToServe = 0;
-  const server: HttpsServer = createHttpsServer({ key: fs.readFileSync(path.join(directory, 'key.pem')), cert: fs.readFileSync(path.join(directory, 'cert.pem')) }, (req, res) => {
-    if (req.headers.authorization !== `Bearer ${BANK_TOKEN}`) {
-      res.writeHead(401).end();
-      return;
-    }
-    if (failuresToServe > 0) {
-      failuresToServe -= 1;
-      res.writeHead(503).end();
-      return;
-    }
-    if (req.url === '/statements/') {
-      const listing = [...files.entries()].map(([name, file]) => ({ name, size: file.content.length, modified: String(file.modifiedSeconds) }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ files: listing }));
-      return;
-    }
-    const name = decodeURIComponent((req.url ?? '').replace('/statements/', ''));
-    const file = files.get(name);
-    if (file === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    downloads.set(name, (downloads.get(name) ?? 0) + 1);
-    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file.content);
-  });
+  const server: HttpsServer = createHttpsServer(
+    { key: fs.readFileSync(path.join(directory, 'key.pem')), cert: fs.readFileSync(path.join(directory, 'cert.pem')) },
+    (req, res) => {
+      if (req.headers.authorization !== `Bearer ${BANK_TOKEN}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      if (failuresToServe > 0) {
+        failuresToServe -= 1;
+        res.writeHead(503).end();
+        return;
+      }
+      if (req.url === '/statements/') {
+        const listing = [...files.entries()].map(([name, file]) => ({ name, size: file.content.length, modified: String(file.modifiedSeconds) }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ files: listing }));
+        return;
+      }
+      const name = decodeURIComponent((req.url ?? '').replace('/statements/', ''));
+      const file = files.get(name);
+      if (file === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      downloads.set(name, (downloads.get(name) ?? 0) + 1);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file.content);
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, files, downloads, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/statements/`, failNext: (count: number) => (failuresToServe = count) };
+  return {
+    server,
+    files,
+    downloads,
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/statements/`,
+    failNext: (count: number) => (failuresToServe = count),
+  };
 }
 
 /** A bank's SFTP server in process (ssh2's Server): one directory, password login, counts downloads. */
@@ -107,7 +136,11 @@ async function startSftpBank() {
             state.listed = true;
             sftp.name(
               reqid,
-              [...files.entries()].map(([name, file]) => ({ filename: name, longname: `-rw-r--r--    1 0        0        ${file.content.length} Jan  1 00:00 ${name}`, attrs: attrsOf(file) })),
+              [...files.entries()].map(([name, file]) => ({
+                filename: name,
+                longname: `-rw-r--r--    1 0        0        ${file.content.length} Jan  1 00:00 ${name}`,
+                attrs: attrsOf(file),
+              })),
             );
           });
           sftp.on('OPEN', (reqid, filename) => {
@@ -202,11 +235,31 @@ describe('bank-gateway scheduled pulls', () => {
     });
 
     it('refuses inline credentials, malformed references and wrong roles', async () => {
-      const inline = await asIntegrator(http.post('/v1/connections')).send({ ...valid(), transport: { kind: 'sftp', host: 'h', path: '/x', username: 'u', password: 'hunter2' } }).expect(400);
+      const inline = await asIntegrator(http.post('/v1/connections'))
+        .send({ ...valid(), transport: { kind: 'sftp', host: 'h', path: '/x', username: 'u', password: 'hunter2' } })
+        .expect(400);
       expect(inline.body).toMatchObject({ error: 'CONNECTION.INLINE_SECRET', message: expect.stringMatching(/transport\.password/) });
-      expect((await asIntegrator(http.post('/v1/connections')).send({ ...valid(), secretRef: 'hunter2' }).expect(400)).body.message).toMatch(/secretRef/);
-      expect((await asIntegrator(http.post('/v1/connections')).send({ ...valid(), transport: { kind: 'https', url: 'https://u:p@bank.example/' } }).expect(400)).body.message).toMatch(/credentials/);
-      expect((await asIntegrator(http.post('/v1/connections')).send({ ...valid(), schedule: { cron: 'every day' } }).expect(400)).body.message).toMatch(/cron/);
+      expect(
+        (
+          await asIntegrator(http.post('/v1/connections'))
+            .send({ ...valid(), secretRef: 'hunter2' })
+            .expect(400)
+        ).body.message,
+      ).toMatch(/secretRef/);
+      expect(
+        (
+          await asIntegrator(http.post('/v1/connections'))
+            .send({ ...valid(), transport: { kind: 'https', url: 'https://u:p@bank.example/' } })
+            .expect(400)
+        ).body.message,
+      ).toMatch(/credentials/);
+      expect(
+        (
+          await asIntegrator(http.post('/v1/connections'))
+            .send({ ...valid(), schedule: { cron: 'every day' } })
+            .expect(400)
+        ).body.message,
+      ).toMatch(/cron/);
       await http.post('/v1/connections').set('X-Api-Key', TEST_KEYS.ops).send(valid()).expect(403);
       await http.get('/v1/connections').set('X-Api-Key', TEST_KEYS.auditor).expect(403);
     });
@@ -214,12 +267,20 @@ describe('bank-gateway scheduled pulls', () => {
     it('creates, replaces by name and lists connections, audited, with the secret only as a reference', async () => {
       const created = await asIntegrator(http.post('/v1/connections')).send(valid()).expect(201);
       expect(created.body).toMatchObject({ name: 'acme-https', secretRef: 'env:BANK_TOKEN', transport: { kind: 'https', mode: 'listing' } });
-      const replaced = await http.post('/v1/connections').set('X-Api-Key', TEST_KEYS.admin).send({ ...valid(), csvProfile: 'generic' }).expect(200);
+      const replaced = await http
+        .post('/v1/connections')
+        .set('X-Api-Key', TEST_KEYS.admin)
+        .send({ ...valid(), csvProfile: 'generic' })
+        .expect(200);
       expect(replaced.body).toMatchObject({ connectionId: created.body.connectionId, format: 'csv:generic' });
       const listed = await asIntegrator(http.get('/v1/connections')).expect(200);
       expect(listed.body.connections.map((connection: { name: string }) => connection.name)).toEqual(['acme-https']);
       expect(JSON.stringify(listed.body)).not.toContain(BANK_TOKEN);
-      expect(await count(`SELECT count(*) FROM {s}.outbox_messages WHERE subject IN ('audit.bank-gateway.connection.create', 'audit.bank-gateway.connection.update')`)).toBe(2);
+      expect(
+        await count(
+          `SELECT count(*) FROM {s}.outbox_messages WHERE subject IN ('audit.bank-gateway.connection.create', 'audit.bank-gateway.connection.update')`,
+        ),
+      ).toBe(2);
     });
   });
 
@@ -243,19 +304,41 @@ describe('bank-gateway scheduled pulls', () => {
     await sleep(2_500);
     expect(https.downloads.get('2025-01-02.xml')).toBe(1);
     expect(await filesOf(connectionId)).toBe(1);
-    expect(await count(`SELECT count(*) FROM {s}.statement_lines l JOIN {s}.raw_files f USING (file_id) WHERE f.connection_id = $1 AND f.source = 'https'`, [connectionId])).toBe(3);
-    expect(await count(`SELECT count(*) FROM {s}.outbox_messages WHERE subject = 'audit.bank-gateway.file.ingest' AND payload->'actor'->>'id' = 'bank-gateway:scheduler'`)).toBe(1);
+    expect(
+      await count(`SELECT count(*) FROM {s}.statement_lines l JOIN {s}.raw_files f USING (file_id) WHERE f.connection_id = $1 AND f.source = 'https'`, [
+        connectionId,
+      ]),
+    ).toBe(3);
+    expect(
+      await count(
+        `SELECT count(*) FROM {s}.outbox_messages WHERE subject = 'audit.bank-gateway.file.ingest' AND payload->'actor'->>'id' = 'bank-gateway:scheduler'`,
+      ),
+    ).toBe(1);
   });
 
   it('retries a failed pull with back-off (pull now)', async () => {
     // The scheduled HTTPS connection stops pulling (schedule removed), so the new file is this connection's alone.
     const unscheduled = await asIntegrator(http.post('/v1/connections'))
-      .send({ name: 'bank-https', bankId: 'COBADEFFXXX', custodyAccount: 'DE89370400440532013000', transport: { kind: 'https', mode: 'listing', url: https.url }, secretRef: 'env:BANK_TOKEN', caCertificateRef: `file:${path.join(directory, 'cert.pem')}` })
+      .send({
+        name: 'bank-https',
+        bankId: 'COBADEFFXXX',
+        custodyAccount: 'DE89370400440532013000',
+        transport: { kind: 'https', mode: 'listing', url: https.url },
+        secretRef: 'env:BANK_TOKEN',
+        caCertificateRef: `file:${path.join(directory, 'cert.pem')}`,
+      })
       .expect(200);
     expect(unscheduled.body.schedule).toBeUndefined();
     await sleep(1_200);
     const created = await asIntegrator(http.post('/v1/connections'))
-      .send({ name: 'bank-https-now', bankId: 'COBADEFFXXX', custodyAccount: 'NL91ABNA0417164300', transport: { kind: 'https', mode: 'listing', url: https.url }, secretRef: 'env:BANK_TOKEN', caCertificateRef: `file:${path.join(directory, 'cert.pem')}` })
+      .send({
+        name: 'bank-https-now',
+        bankId: 'COBADEFFXXX',
+        custodyAccount: 'NL91ABNA0417164300',
+        transport: { kind: 'https', mode: 'listing', url: https.url },
+        secretRef: 'env:BANK_TOKEN',
+        caCertificateRef: `file:${path.join(directory, 'cert.pem')}`,
+      })
       .expect(201);
     const connectionId = created.body.connectionId as string;
     https.files.set('2025-01-03.mt940', { content: fixture('statement-b.mt940'), modifiedSeconds: 1_735_900_000 });

@@ -57,7 +57,8 @@ export function loadAdapter(modulePath: string): BankAdapter {
     throw new UsageError(`adapter module ${modulePath} cannot be loaded: ${(error as Error).message}`);
   }
   const candidate = loaded.default ?? loaded.adapter ?? (typeof loaded.createAdapter === 'function' ? (loaded.createAdapter as () => unknown)() : undefined);
-  if (candidate === null || typeof candidate !== 'object') throw new UsageError(`adapter module ${modulePath} exports no adapter (default export, \`adapter\` or \`createAdapter()\`)`);
+  if (candidate === null || typeof candidate !== 'object')
+    throw new UsageError(`adapter module ${modulePath} exports no adapter (default export, \`adapter\` or \`createAdapter()\`)`);
   return candidate as BankAdapter;
 }
 
@@ -69,7 +70,8 @@ export async function runAdapterCheck(argv: readonly string[], write: (text: str
     const argument = argv[index]!;
     if (argument === '--mutations' || argument === '--seed') {
       const value = Number(argv[index + 1]);
-      if (!Number.isInteger(value) || value < 0 || (argument === '--mutations' && value > MUTATIONS_MAX)) throw new UsageError(`${argument} needs a whole number${argument === '--mutations' ? ` up to ${MUTATIONS_MAX}` : ''}`);
+      if (!Number.isInteger(value) || value < 0 || (argument === '--mutations' && value > MUTATIONS_MAX))
+        throw new UsageError(`${argument} needs a whole number${argument === '--mutations' ? ` up to ${MUTATIONS_MAX}` : ''}`);
       if (argument === '--mutations') mutations = value;
       else seed = value;
       index += 1;
@@ -93,8 +95,10 @@ export async function runAdapterCheck(argv: readonly string[], write: (text: str
     return { name: path.basename(samplePath), content: fs.readFileSync(samplePath) };
   });
   const adapter = loadAdapter(modulePath);
-  const checks = await checkAdapterConformance(adapter, samples, { ...(mutations === undefined ? {} : { mutationsPerSample: mutations }), ...(seed === undefined ? {} : { seed }) });
+  const checks = await checkAdapterConformance(adapter, samples, {
+    ...(mutations === undefined ? {} : { mutationsPerSample: mutations }),
+    ...(seed === undefined ? {} : { seed }),
+  });
   write(formatConformanceTable(checks));
   return checks.every((check) => check.passed) ? 0 : 1;
 }
-

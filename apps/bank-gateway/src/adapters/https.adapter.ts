@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { CanonicalRecord } from '@recon/statement-formats';
 import { z } from 'zod';
-import { type AdapterCapabilities, type BankAdapter, type DetectedFile, type FetchContext, type FetchedFile, FetchFailedError, type ParseOptions } from './bank-adapter.port';
+import {
+  type AdapterCapabilities,
+  type BankAdapter,
+  type DetectedFile,
+  type FetchContext,
+  type FetchedFile,
+  FetchFailedError,
+  type ParseOptions,
+} from './bank-adapter.port';
 import { detectStandard, parseStandard } from './standard-statement.parser';
 
 /** A listing is small metadata; a bigger answer is not a listing. */
@@ -44,7 +52,8 @@ export class HttpsAdapter implements BankAdapter {
     const transport = context.connection.transport;
     if (transport.kind !== 'https') throw new Error(`the https adapter cannot fetch a ${transport.kind} connection`);
     const [secret, ca] = await Promise.all([context.secret(), context.caCertificate()]);
-    const get = (url: string, method: 'GET' | 'HEAD' = 'GET', bytesMax = context.fileBytesMax) => this.call(url, method, { secret, ca, timeoutMs: context.timeoutMs, bytesMax });
+    const get = (url: string, method: 'GET' | 'HEAD' = 'GET', bytesMax = context.fileBytesMax) =>
+      this.call(url, method, { secret, ca, timeoutMs: context.timeoutMs, bytesMax });
     if (transport.mode === 'file') {
       const head = await get(transport.url, 'HEAD', 0);
       const declaredVersion = versionKeyOf(head.headers);
@@ -88,7 +97,11 @@ export class HttpsAdapter implements BankAdapter {
     return parseStandard(content, options);
   }
 
-  private call(url: string, method: 'GET' | 'HEAD', options: { secret: string | undefined; ca: string | undefined; timeoutMs: number; bytesMax: number }): Promise<HttpAnswer> {
+  private call(
+    url: string,
+    method: 'GET' | 'HEAD',
+    options: { secret: string | undefined; ca: string | undefined; timeoutMs: number; bytesMax: number },
+  ): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const request = httpsRequest(
         url,
@@ -120,7 +133,9 @@ export class HttpsAdapter implements BankAdapter {
         },
       );
       request.on('timeout', () => request.destroy(new FetchFailedError(`${method} ${url}: no answer within ${options.timeoutMs} ms`)));
-      request.on('error', (error) => reject(error instanceof FetchFailedError ? error : new FetchFailedError(`${method} ${url}: ${error.message}`, { cause: error })));
+      request.on('error', (error) =>
+        reject(error instanceof FetchFailedError ? error : new FetchFailedError(`${method} ${url}: ${error.message}`, { cause: error })),
+      );
       request.end();
     });
   }

@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path/posix';
 import type { CanonicalRecord } from '@recon/statement-formats';
 import SftpClient from 'ssh2-sftp-client';
-import { type AdapterCapabilities, type BankAdapter, type DetectedFile, type FetchContext, type FetchedFile, FetchFailedError, type ParseOptions } from './bank-adapter.port';
+import {
+  type AdapterCapabilities,
+  type BankAdapter,
+  type DetectedFile,
+  type FetchContext,
+  type FetchedFile,
+  FetchFailedError,
+  type ParseOptions,
+} from './bank-adapter.port';
 import { detectStandard, parseStandard } from './standard-statement.parser';
 
 /** Directory entries looked at per run: a bank's outbox directory with more is misconfigured. */
@@ -42,7 +50,9 @@ export class SftpAdapter implements BankAdapter {
       const entries = await client.list(transport.path);
       if (entries.length > SFTP_LISTING_ENTRIES_MAX) throw new FetchFailedError(`sftp ${transport.path}: more than ${SFTP_LISTING_ENTRIES_MAX} entries`);
       const pattern = transport.namePattern === undefined ? undefined : new RegExp(transport.namePattern);
-      const files = entries.filter((entry) => entry.type === '-' && (pattern === undefined || pattern.test(entry.name))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const files = entries
+        .filter((entry) => entry.type === '-' && (pattern === undefined || pattern.test(entry.name)))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       let yielded = 0;
       for (const entry of files) {
         if (yielded >= context.filesMax) return;

@@ -23,7 +23,14 @@ describe(checkAdapterConformance.name, () => {
   it('passes the built-in upload adapter on camt.053 and MT940 samples', async () => {
     const checks = await checkAdapterConformance(new UploadAdapter(), samples, { mutationsPerSample: 12 });
     expect(checks.filter((check) => !check.passed)).toEqual([]);
-    expect(checks.map((check) => check.check)).toEqual(['interface', ...['detect', 'canonical records', 'deterministic', 'hostile input'].flatMap((check) => [check]), 'detect', 'canonical records', 'deterministic', 'hostile input']);
+    expect(checks.map((check) => check.check)).toEqual([
+      'interface',
+      ...['detect', 'canonical records', 'deterministic', 'hostile input'].flatMap((check) => [check]),
+      'detect',
+      'canonical records',
+      'deterministic',
+      'hostile input',
+    ]);
     expect(formatConformanceTable(checks)).toMatch(/all 9 checks passed/);
   });
 
@@ -61,7 +68,7 @@ describe(checkAdapterConformance.name, () => {
   it('mutates deterministically for a seed', () => {
     const seeded = (seed: number) => {
       let state = seed;
-      return () => ((state = (state * 16_807) % 2_147_483_647) / 2_147_483_647);
+      return () => (state = (state * 16_807) % 2_147_483_647) / 2_147_483_647;
     };
     const first = mutationsOf(samples[1]!.content, 20, seeded(7)).map((mutation) => mutation.label);
     expect(mutationsOf(samples[1]!.content, 20, seeded(7)).map((mutation) => mutation.label)).toEqual(first);

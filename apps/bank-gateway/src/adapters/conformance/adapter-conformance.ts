@@ -47,12 +47,18 @@ const rejectedSchema = z
  *   accounted for: a line the adapter cannot read must come out as a `rejected` record, not vanish; an appended
  *   200 KiB line, longer than any format's line, must add one).
  */
-export async function checkAdapterConformance(adapter: BankAdapter, samples: readonly ConformanceSample[], options: ConformanceOptions = {}): Promise<ConformanceCheck[]> {
+export async function checkAdapterConformance(
+  adapter: BankAdapter,
+  samples: readonly ConformanceSample[],
+  options: ConformanceOptions = {},
+): Promise<ConformanceCheck[]> {
   const checks: ConformanceCheck[] = [];
   const add = (sample: string, check: string, problems: readonly string[], okDetail: string) =>
     checks.push({ sample, check, passed: problems.length === 0, detail: problems.length === 0 ? okDetail : problems.slice(0, PROBLEMS_LISTED_MAX).join('; ') });
 
-  const missing = (['capabilities', 'detect', 'parse', 'fetch'] as const).filter((method) => typeof (adapter as unknown as Record<string, unknown>)[method] !== 'function');
+  const missing = (['capabilities', 'detect', 'parse', 'fetch'] as const).filter(
+    (method) => typeof (adapter as unknown as Record<string, unknown>)[method] !== 'function',
+  );
   let name = '?';
   if (missing.length === 0) {
     try {
@@ -61,7 +67,12 @@ export async function checkAdapterConformance(adapter: BankAdapter, samples: rea
       missing.push(`capabilities() threw ${describe(error)}` as never);
     }
   }
-  add('(module)', 'interface', missing.map((method) => `missing ${method}()`), `adapter '${name}'`);
+  add(
+    '(module)',
+    'interface',
+    missing.map((method) => `missing ${method}()`),
+    `adapter '${name}'`,
+  );
   if (missing.length > 0) return checks;
 
   const random = mulberry32(options.seed ?? 20_250_101);
@@ -69,7 +80,12 @@ export async function checkAdapterConformance(adapter: BankAdapter, samples: rea
     let detected: ReturnType<BankAdapter['detect']>;
     try {
       detected = adapter.detect(sample.content.subarray(0, 64 * 1024));
-      add(sample.name, 'detect', detected === undefined ? ['not recognised'] : [], detected === undefined ? '' : `${detected.format}${detected.encoding === undefined ? '' : ` (${detected.encoding})`}`);
+      add(
+        sample.name,
+        'detect',
+        detected === undefined ? ['not recognised'] : [],
+        detected === undefined ? '' : `${detected.format}${detected.encoding === undefined ? '' : ` (${detected.encoding})`}`,
+      );
     } catch (error) {
       add(sample.name, 'detect', [`threw ${describe(error)}`], '');
     }
@@ -84,7 +100,16 @@ export async function checkAdapterConformance(adapter: BankAdapter, samples: rea
     const counts = countsOf(first.records);
     add(sample.name, 'canonical records', problems, `${counts.statements} statement(s), ${counts.entries} entries, ${counts.rejected} rejected`);
     const second = await runParse(adapter, sample.content, parseOptions);
-    add(sample.name, 'deterministic', second.error !== undefined ? [second.error] : JSON.stringify(second.records) === JSON.stringify(first.records) ? [] : ['a second parse gave other records'], 'same records twice');
+    add(
+      sample.name,
+      'deterministic',
+      second.error !== undefined
+        ? [second.error]
+        : JSON.stringify(second.records) === JSON.stringify(first.records)
+          ? []
+          : ['a second parse gave other records'],
+      'same records twice',
+    );
 
     const hostileProblems: string[] = [];
     const mutations = mutationsOf(sample.content, options.mutationsPerSample ?? HOSTILE_MUTATIONS_PER_SAMPLE_DEFAULT, random);
@@ -114,7 +139,12 @@ export async function checkAdapterConformance(adapter: BankAdapter, samples: rea
         }
       }
     }
-    add(sample.name, 'hostile input', hostileProblems, `${mutations.length * 2} mutated parses, ${unreadable} unreadable as a whole, no crash, every line accounted`);
+    add(
+      sample.name,
+      'hostile input',
+      hostileProblems,
+      `${mutations.length * 2} mutated parses, ${unreadable} unreadable as a whole, no crash, every line accounted`,
+    );
   }
   return checks;
 }
@@ -145,7 +175,8 @@ async function runParse(adapter: BankAdapter, content: Buffer, options: ParseOpt
     return { records, unreadable: false };
   } catch (error) {
     // By name, not instanceof: an adapter compiled separately has its own copy of the error class.
-    if (error instanceof Error && error.name === 'UnreadableStatementError') return { records, unreadable: true, unreadableReason: error.message.slice(0, 200) };
+    if (error instanceof Error && error.name === 'UnreadableStatementError')
+      return { records, unreadable: true, unreadableReason: error.message.slice(0, 200) };
     return { records, unreadable: false, error: `threw ${describe(error)}` };
   } finally {
     clearTimeout(timer);
@@ -160,14 +191,26 @@ function recordProblems(records: readonly CanonicalRecord[]): string[] {
     if (JSON.stringify(record).includes(':null')) problems.push(`${at}: a field is null (fields a format lacks are omitted)`);
     if (record.kind === 'statement') {
       const { kind: _kind, ...fields } = record;
-      const result = bankStatementReceivedV1Schema.safeParse({ ...fields, fileId: PLACEHOLDER_ID, receivedAt: PLACEHOLDER_INSTANT, entryCount: 0, rejectedCount: 0 });
+      const result = bankStatementReceivedV1Schema.safeParse({
+        ...fields,
+        fileId: PLACEHOLDER_ID,
+        receivedAt: PLACEHOLDER_INSTANT,
+        entryCount: 0,
+        rejectedCount: 0,
+      });
       if (!result.success) problems.push(`${at}: ${issuesText(result.error.issues)}`);
       statements.set(record.statementId, record.account);
     } else if (record.kind === 'entry') {
       const { kind: _kind, ...fields } = record;
       const account = statements.get(record.statementId);
       if (account === undefined) problems.push(`${at}: entry of statement '${record.statementId}' before (or without) its statement record`);
-      const result = bankLineReceivedV1Schema.safeParse({ ...fields, fileId: PLACEHOLDER_ID, lineId: PLACEHOLDER_ID, account: account ?? 'unknown', receivedAt: PLACEHOLDER_INSTANT });
+      const result = bankLineReceivedV1Schema.safeParse({
+        ...fields,
+        fileId: PLACEHOLDER_ID,
+        lineId: PLACEHOLDER_ID,
+        account: account ?? 'unknown',
+        receivedAt: PLACEHOLDER_INSTANT,
+      });
       if (!result.success) problems.push(`${at}: ${issuesText(result.error.issues)}`);
     } else if (record.kind === 'rejected') {
       const result = rejectedSchema.safeParse(record);
@@ -209,7 +252,12 @@ export function mutationsOf(content: Buffer, count: number, random: () => number
   const mutations: Mutation[] = [
     { label: 'empty file', content: Buffer.alloc(0), additive: false },
     { label: 'byte-order mark only', content: Buffer.from([0xef, 0xbb, 0xbf]), additive: false },
-    { label: 'huge line appended', content: join([content, Buffer.from('\n'), Buffer.alloc(200 * 1024, 0x41), Buffer.from('\n')]), additive: true, addsUnreadableLine: true },
+    {
+      label: 'huge line appended',
+      content: join([content, Buffer.from('\n'), Buffer.alloc(200 * 1024, 0x41), Buffer.from('\n')]),
+      additive: true,
+      addsUnreadableLine: true,
+    },
   ];
   const kinds = ['truncate', 'flip', 'delete line', 'duplicate line', 'insert garbage line', 'swap lines'] as const;
   for (let index = 0; mutations.length < count; index += 1) {
@@ -225,10 +273,15 @@ export function mutationsOf(content: Buffer, count: number, random: () => number
     } else if (lines.length > 1) {
       const at = pick(lines.length);
       if (kind === 'delete line') mutations.push({ label: `line ${at + 1} deleted`, content: join(lines.filter((_, line) => line !== at)), additive: false });
-      else if (kind === 'duplicate line') mutations.push({ label: `line ${at + 1} duplicated`, content: join([...lines.slice(0, at + 1), lines[at]!, ...lines.slice(at + 1)]), additive: true });
+      else if (kind === 'duplicate line')
+        mutations.push({ label: `line ${at + 1} duplicated`, content: join([...lines.slice(0, at + 1), lines[at]!, ...lines.slice(at + 1)]), additive: true });
       else if (kind === 'insert garbage line') {
         const garbage = Buffer.from(Array.from({ length: 1 + pick(80) }, () => pick(256)).map((byte) => (byte === 0x0a || byte === 0x0d ? 0x20 : byte)));
-        mutations.push({ label: `garbage line before line ${at + 1}`, content: join([...lines.slice(0, at), garbage, Buffer.from('\n'), ...lines.slice(at)]), additive: true });
+        mutations.push({
+          label: `garbage line before line ${at + 1}`,
+          content: join([...lines.slice(0, at), garbage, Buffer.from('\n'), ...lines.slice(at)]),
+          additive: true,
+        });
       } else {
         const other = pick(lines.length);
         const swapped = [...lines];
@@ -236,7 +289,11 @@ export function mutationsOf(content: Buffer, count: number, random: () => number
         mutations.push({ label: `lines ${at + 1} and ${other + 1} swapped`, content: join(swapped), additive: false });
       }
     } else {
-      mutations.push({ label: `truncated at byte ${Math.floor(content.length / 2)}`, content: content.subarray(0, Math.floor(content.length / 2)), additive: false });
+      mutations.push({
+        label: `truncated at byte ${Math.floor(content.length / 2)}`,
+        content: content.subarray(0, Math.floor(content.length / 2)),
+        additive: false,
+      });
     }
   }
   return mutations;
@@ -285,5 +342,8 @@ export function formatConformanceTable(checks: readonly ConformanceCheck[]): str
   const widths = header.slice(0, 3).map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const render = (row: readonly string[]) => [...row.slice(0, 3).map((cell, column) => cell.padEnd(widths[column]!)), row[3]].join('  ').trimEnd();
   const failed = checks.filter((check) => !check.passed).length;
-  return [render(header), ...rows.map(render), '', failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks FAILED`].join('\n') + '\n';
+  return (
+    [render(header), ...rows.map(render), '', failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks FAILED`].join('\n') +
+    '\n'
+  );
 }

@@ -6,7 +6,9 @@ import { queryRows, type TransactionRunner } from '@recon/persistence';
 import { CONNECTIONS_MAX, type ConnectionInput, type ConnectionView } from '../domain/connection';
 import { findConnections } from './connection.queries';
 
-export type SaveConnectionResult = { readonly ok: true; readonly created: boolean; readonly connection: ConnectionView } | { readonly ok: false; readonly code: 'CONNECTION.LIMIT'; readonly message: string };
+export type SaveConnectionResult =
+  | { readonly ok: true; readonly created: boolean; readonly connection: ConnectionView }
+  | { readonly ok: false; readonly code: 'CONNECTION.LIMIT'; readonly message: string };
 
 /** Listens for saved connections (the pull scheduler re-plans their jobs). */
 export interface ConnectionSavedListener {
@@ -73,7 +75,12 @@ export class SaveConnectionUseCase {
         entity: { type: 'connection', id: connectionId },
         ...(before === undefined ? {} : { before }),
         after: connection,
-        details: { name: input.name, bankId: input.bankId, transport: input.transport.kind, ...(input.schedule === undefined ? {} : { cron: input.schedule.cron, timeZone: input.schedule.timeZone }) },
+        details: {
+          name: input.name,
+          bankId: input.bankId,
+          transport: input.transport.kind,
+          ...(input.schedule === undefined ? {} : { cron: input.schedule.cron, timeZone: input.schedule.timeZone }),
+        },
       });
       return { ok: true, created: before === undefined, connection };
     });

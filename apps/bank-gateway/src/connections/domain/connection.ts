@@ -44,7 +44,10 @@ const sftpTransportSchema = z
     path: z.string().min(1).max(1_000).startsWith('/'),
     username: z.string().min(1).max(100),
     /** SHA-256 of the server's host key (hex or base64): when set, any other host key is refused. */
-    hostKeySha256: z.string().regex(/^[A-Za-z0-9+/=:]{32,100}$/).optional(),
+    hostKeySha256: z
+      .string()
+      .regex(/^[A-Za-z0-9+/=:]{32,100}$/)
+      .optional(),
     /** Only names matching this (a JavaScript regular expression) are taken. */
     namePattern: z.string().min(1).max(200).optional(),
   })
@@ -64,13 +67,24 @@ export const connectionInputSchema = z
     format: z.string().max(64).refine(isFormatOption, 'auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile>').default('auto'),
     encoding: z.string().max(16).refine(isEncodingOption, 'auto, utf8, latin1, gb18030, cp1252, cp852 or utf16le').default('auto'),
     /** Shorthand for format `csv:<profile>`. */
-    csvProfile: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional(),
+    csvProfile: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)
+      .optional(),
     schedule: z
       .object({
         cron: z
           .string()
           .max(100)
-          .refine((text) => CRON_PATTERN.test(text) && text.trim().split(/\s+/).every((field) => CRON_FIELD_PATTERN.test(field)), 'a cron expression of 5 or 6 fields'),
+          .refine(
+            (text) =>
+              CRON_PATTERN.test(text) &&
+              text
+                .trim()
+                .split(/\s+/)
+                .every((field) => CRON_FIELD_PATTERN.test(field)),
+            'a cron expression of 5 or 6 fields',
+          ),
         timeZone: z.string().max(64).refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').default('UTC'),
       })
       .strict()

@@ -25,7 +25,9 @@ export class ConnectionsHttpController {
 
   @Post()
   @Roles(...CONNECTION_ROLES)
-  @ApiOperation({ summary: 'Create a bank connection, or replace the one with the same name (201 created, 200 replaced). Credentials only by reference (secretRef).' })
+  @ApiOperation({
+    summary: 'Create a bank connection, or replace the one with the same name (201 created, 200 replaced). Credentials only by reference (secretRef).',
+  })
   @ApiBody({
     schema: {
       example: {
@@ -78,7 +80,8 @@ export class ConnectionsHttpController {
   async pullNow(@Param('idOrName') idOrName: string, @Res({ passthrough: true }) response: Response) {
     const connection = await this.db.transaction((executor) => findConnection(executor, idOrName));
     if (connection === undefined) throw new NotFoundException({ statusCode: 404, error: 'CONNECTION.NOT_FOUND', message: `no connection '${idOrName}'` });
-    if (connection.transport.kind === 'upload') throw new BadRequestException({ statusCode: 400, error: 'CONNECTION.NOT_PULLABLE', message: 'an upload connection has nothing to pull' });
+    if (connection.transport.kind === 'upload')
+      throw new BadRequestException({ statusCode: 400, error: 'CONNECTION.NOT_PULLABLE', message: 'an upload connection has nothing to pull' });
     const jobId = await this.scheduler.pullNow(connection.connectionId);
     response.status(202);
     return { connectionId: connection.connectionId, jobId };

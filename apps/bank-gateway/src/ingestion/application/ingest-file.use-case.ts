@@ -74,7 +74,13 @@ export class IngestFileUseCase {
           role,
           action: 'file.receive-duplicate',
           entity: { type: 'raw_file', id: existing.file_id },
-          details: { sha256, sizeBytes, source: command.source, ...(command.fileName === undefined ? {} : { fileName: command.fileName }), ...(connectionId === undefined ? {} : { connectionId }) },
+          details: {
+            sha256,
+            sizeBytes,
+            source: command.source,
+            ...(command.fileName === undefined ? {} : { fileName: command.fileName }),
+            ...(connectionId === undefined ? {} : { connectionId }),
+          },
         });
         return { fileId: existing.file_id, sha256, sizeBytes, duplicate: true, parse: await latestParseOf(client, existing.file_id) };
       }
@@ -82,12 +88,27 @@ export class IngestFileUseCase {
       const receivedAt = this.clock.now();
       await client.query(
         `INSERT INTO raw_files (file_id, sha256, content, size_bytes, file_name, media_type, source, connection_id, received_at, received_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [fileId, sha256, command.content, sizeBytes, command.fileName?.slice(0, FILE_NAME_LENGTH_MAX) ?? null, command.mediaType?.slice(0, 200) ?? null, command.source, connectionId ?? null, receivedAt, actor.id],
+        [
+          fileId,
+          sha256,
+          command.content,
+          sizeBytes,
+          command.fileName?.slice(0, FILE_NAME_LENGTH_MAX) ?? null,
+          command.mediaType?.slice(0, 200) ?? null,
+          command.source,
+          connectionId ?? null,
+          receivedAt,
+          actor.id,
+        ],
       );
       await this.rememberFetched(client, command, connectionId, fileId);
       const format = command.format ?? (command.connection?.format as FormatOption | undefined) ?? 'auto';
       const encoding = command.encoding ?? (command.connection?.encoding as EncodingOption | undefined) ?? 'auto';
-      const parse = await loadStatementFile(client, { clock: this.clock, ids: this.ids, audit: this.audit }, { fileId, sha256, content: command.content, format, encoding, connectionId, actor, role, receivedAt });
+      const parse = await loadStatementFile(
+        client,
+        { clock: this.clock, ids: this.ids, audit: this.audit },
+        { fileId, sha256, content: command.content, format, encoding, connectionId, actor, role, receivedAt },
+      );
       await this.audit.record(client, {
         actor,
         role,
@@ -113,15 +134,17 @@ export class IngestFileUseCase {
     });
   }
 
-  private async rememberFetched(client: { query(sql: string, params?: unknown[]): Promise<unknown> }, command: IngestFileCommand, connectionId: string | undefined, fileId: string): Promise<void> {
+  private async rememberFetched(
+    client: { query(sql: string, params?: unknown[]): Promise<unknown> },
+    command: IngestFileCommand,
+    connectionId: string | undefined,
+    fileId: string,
+  ): Promise<void> {
     if (command.remote === undefined || connectionId === undefined) return;
-    await client.query(`INSERT INTO fetched_files (connection_id, remote_name, version_key, file_id, fetched_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
-      connectionId,
-      command.remote.name,
-      command.remote.versionKey,
-      fileId,
-      this.clock.now(),
-    ]);
+    await client.query(
+      `INSERT INTO fetched_files (connection_id, remote_name, version_key, file_id, fetched_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [connectionId, command.remote.name, command.remote.versionKey, fileId, this.clock.now()],
+    );
   }
 }
 

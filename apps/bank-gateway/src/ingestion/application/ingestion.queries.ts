@@ -88,7 +88,11 @@ export class IngestionQueries {
         openQuarantineCount: Number(counts?.open_quarantine ?? 0),
         statements: statements.map((statement) => {
           const { kind: _kind, ...record } = statement.record;
-          return { statementPk: statement.statement_pk, ...record, ...(statement.held_finding_id === null ? {} : { heldByFindingId: statement.held_finding_id }) };
+          return {
+            statementPk: statement.statement_pk,
+            ...record,
+            ...(statement.held_finding_id === null ? {} : { heldByFindingId: statement.held_finding_id }),
+          };
         }),
         parses: await parsesOf(executor, fileId),
       };
@@ -96,7 +100,9 @@ export class IngestionQueries {
   }
 
   async content(fileId: string): Promise<{ content: Buffer; fileName: string | null } | undefined> {
-    const [row] = await this.db.transaction((executor) => queryRows<{ content: Buffer; file_name: string | null }>(executor, 'SELECT content, file_name FROM raw_files WHERE file_id = $1', [fileId]));
+    const [row] = await this.db.transaction((executor) =>
+      queryRows<{ content: Buffer; file_name: string | null }>(executor, 'SELECT content, file_name FROM raw_files WHERE file_id = $1', [fileId]),
+    );
     return row === undefined ? undefined : { content: row.content, fileName: row.file_name };
   }
 
@@ -110,14 +116,31 @@ export class IngestionQueries {
     );
     const lines = rows.map((row) => {
       const { kind: _kind, ...record } = row.record;
-      return { lineId: row.line_id, account: row.account, ...record, ...(row.held_finding_id === null ? {} : { heldByFindingId: row.held_finding_id }), receivedAt: row.received_at.toISOString() };
+      return {
+        lineId: row.line_id,
+        account: row.account,
+        ...record,
+        ...(row.held_finding_id === null ? {} : { heldByFindingId: row.held_finding_id }),
+        receivedAt: row.received_at.toISOString(),
+      };
     });
     return { lines, nextAfter: rows.length === limit ? rows.at(-1)?.line_no : undefined };
   }
 
   async quarantine(filter: QuarantineFilter) {
     const rows = await this.db.transaction((executor) =>
-      queryRows<{ quarantine_id: string; file_id: string; parse_id: string; connection_id: string | null; line_no: number; reason: string; raw: string; quarantined_at: Date; resolved_at: Date | null; resolved_by_parse_id: string | null }>(
+      queryRows<{
+        quarantine_id: string;
+        file_id: string;
+        parse_id: string;
+        connection_id: string | null;
+        line_no: number;
+        reason: string;
+        raw: string;
+        quarantined_at: Date;
+        resolved_at: Date | null;
+        resolved_by_parse_id: string | null;
+      }>(
         executor,
         `SELECT * FROM quarantine
           WHERE ($1::uuid IS NULL OR file_id = $1) AND ($2::uuid IS NULL OR connection_id = $2)
@@ -143,7 +166,18 @@ export class IngestionQueries {
 
   async findings(filter: { fileId?: string; after?: string; limit: number }) {
     const rows = await this.db.transaction((executor) =>
-      queryRows<{ finding_id: string; kind: string; file_id: string; other_file_id: string | null; connection_id: string | null; account: string; statement_id: string; sequence: string | null; message: string; raised_at: Date }>(
+      queryRows<{
+        finding_id: string;
+        kind: string;
+        file_id: string;
+        other_file_id: string | null;
+        connection_id: string | null;
+        account: string;
+        statement_id: string;
+        sequence: string | null;
+        message: string;
+        raised_at: Date;
+      }>(
         executor,
         `SELECT * FROM findings WHERE ($1::uuid IS NULL OR file_id = $1 OR other_file_id = $1) AND ($2::uuid IS NULL OR finding_id > $2) ORDER BY finding_id LIMIT $3`,
         [filter.fileId ?? null, filter.after ?? null, filter.limit],

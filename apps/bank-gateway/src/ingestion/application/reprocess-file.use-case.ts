@@ -15,14 +15,22 @@ export const reprocessSchema = z
     format: z.string().max(64).refine(isFormatOption, 'auto, mt940, mt942, camt.052, camt.053, camt.054, bai2 or csv:<profile>').optional(),
     encoding: z.string().max(16).refine(isEncodingOption, 'auto, utf8, latin1, gb18030, cp1252, cp852 or utf16le').optional(),
     /** Shorthand for format `csv:<profile>`. */
-    profile: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional(),
+    profile: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)
+      .optional(),
   })
   .strict()
-  .refine((input) => input.profile === undefined || input.format === undefined || input.format === `csv:${input.profile}`, { path: ['profile'], message: 'contradicts format' });
+  .refine((input) => input.profile === undefined || input.format === undefined || input.format === `csv:${input.profile}`, {
+    path: ['profile'],
+    message: 'contradicts format',
+  });
 
 export type ReprocessInput = z.output<typeof reprocessSchema>;
 
-export type ReprocessResult = { readonly ok: true; readonly fileId: string; readonly parse: ParseSummary } | { readonly ok: false; readonly code: 'FILE.NOT_FOUND'; readonly message: string };
+export type ReprocessResult =
+  | { readonly ok: true; readonly fileId: string; readonly parse: ParseSummary }
+  | { readonly ok: false; readonly code: 'FILE.NOT_FOUND'; readonly message: string };
 
 /**
  * Parses a stored raw file again (after a parser fix, or with another format/encoding/profile). Idempotent: lines
@@ -51,23 +59,36 @@ export class ReprocessFileUseCase {
       const connection = file.connection_id === null ? undefined : await findConnection(client, file.connection_id);
       const format = (input.format ?? (input.profile === undefined ? undefined : `csv:${input.profile}`) ?? connection?.format ?? 'auto') as FormatOption;
       const encoding = (input.encoding ?? connection?.encoding ?? 'auto') as EncodingOption;
-      const parse = await loadStatementFile(client, { clock: this.clock, ids: this.ids, audit: this.audit }, {
-        fileId,
-        sha256: file.sha256,
-        content: file.content,
-        format,
-        encoding,
-        connectionId: file.connection_id ?? undefined,
-        actor,
-        role,
-        receivedAt: file.received_at,
-      });
+      const parse = await loadStatementFile(
+        client,
+        { clock: this.clock, ids: this.ids, audit: this.audit },
+        {
+          fileId,
+          sha256: file.sha256,
+          content: file.content,
+          format,
+          encoding,
+          connectionId: file.connection_id ?? undefined,
+          actor,
+          role,
+          receivedAt: file.received_at,
+        },
+      );
       await this.audit.record(client, {
         actor,
         role,
         action: 'file.reprocess',
         entity: { type: 'raw_file', id: fileId },
-        details: { parseId: parse.parseId, format, encoding, accepted: parse.accepted, duplicates: parse.duplicates, held: parse.held, rejected: parse.rejected, resolved: parse.resolved },
+        details: {
+          parseId: parse.parseId,
+          format,
+          encoding,
+          accepted: parse.accepted,
+          duplicates: parse.duplicates,
+          held: parse.held,
+          rejected: parse.rejected,
+          resolved: parse.resolved,
+        },
       });
       return { ok: true, fileId, parse };
     });

@@ -116,11 +116,26 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
     const byStatementId = new Map<string, number>();
     let current: number | undefined;
     const reject = (lineNo: number, reason: string, raw: string, statementOrdinal: number | undefined) =>
-      writer.write([writer.rowCount, 'rejected', statementOrdinal ?? null, deps.ids.uuid(), lineNo, null, null, null, null, null, reason.slice(0, REASON_LENGTH_MAX), raw.slice(0, QUARANTINE_RAW_LENGTH_MAX), null]);
+      writer.write([
+        writer.rowCount,
+        'rejected',
+        statementOrdinal ?? null,
+        deps.ids.uuid(),
+        lineNo,
+        null,
+        null,
+        null,
+        null,
+        null,
+        reason.slice(0, REASON_LENGTH_MAX),
+        raw.slice(0, QUARANTINE_RAW_LENGTH_MAX),
+        null,
+      ]);
     try {
       for await (const record of parseStatementBytes(context.content, { format: context.format, encoding: context.encoding })) {
         if (record.kind === 'statement') {
-          if (statements.length >= STATEMENTS_PER_FILE_MAX) throw new UnreadableStatementError(`the file holds more than ${STATEMENTS_PER_FILE_MAX} statements`);
+          if (statements.length >= STATEMENTS_PER_FILE_MAX)
+            throw new UnreadableStatementError(`the file holds more than ${STATEMENTS_PER_FILE_MAX} statements`);
           detectedFormat ??= record.format;
           current = statements.length;
           statements.push({ record, invalidReason: statementContractProblem(record, context) });
@@ -129,7 +144,12 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
           const ordinal = byStatementId.get(record.statementId);
           const slot = ordinal === undefined ? undefined : statements[ordinal];
           if (ordinal === undefined || slot === undefined) {
-            await reject(record.lineNo, `entry of statement '${record.statementId}', which has no statement header before it`, JSON.stringify(record), undefined);
+            await reject(
+              record.lineNo,
+              `entry of statement '${record.statementId}', which has no statement header before it`,
+              JSON.stringify(record),
+              undefined,
+            );
             continue;
           }
           if (slot.invalidReason !== undefined) {
@@ -179,14 +199,23 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
   const findings: FindingView[] = [];
   const newStatements: { ordinal: number; statementPk: string }[] = [];
   await client.query('DROP TABLE IF EXISTS statement_map');
-  await client.query('CREATE TEMP TABLE statement_map (ordinal integer PRIMARY KEY, statement_pk uuid NOT NULL, account text NOT NULL, statement_id text NOT NULL, sequence_key text NOT NULL, held_finding_id uuid) ON COMMIT DROP');
+  await client.query(
+    'CREATE TEMP TABLE statement_map (ordinal integer PRIMARY KEY, statement_pk uuid NOT NULL, account text NOT NULL, statement_id text NOT NULL, sequence_key text NOT NULL, held_finding_id uuid) ON COMMIT DROP',
+  );
   for (const [ordinal, slot] of statements.entries()) {
     if (slot.invalidReason !== undefined) continue;
     const resolved = await resolveStatement(client, deps, context, parseId, slot.record, now);
     if (resolved.finding !== undefined) findings.push(resolved.finding);
     if (resolved.created && resolved.heldFindingId === undefined) newStatements.push({ ordinal, statementPk: resolved.statementPk });
     const identity = statementIdentityOf(slot.record);
-    await client.query('INSERT INTO statement_map VALUES ($1, $2, $3, $4, $5, $6)', [ordinal, resolved.statementPk, identity.account, identity.statementId, identity.sequenceKey, resolved.heldFindingId ?? null]);
+    await client.query('INSERT INTO statement_map VALUES ($1, $2, $3, $4, $5, $6)', [
+      ordinal,
+      resolved.statementPk,
+      identity.account,
+      identity.statementId,
+      identity.sequenceKey,
+      resolved.heldFindingId ?? null,
+    ]);
   }
 
   const [moved] = await queryRows<{ staged: string; accepted: string; held: string }>(
@@ -241,7 +270,16 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
 
   await client.query(
     `UPDATE file_parses SET format = $2, unreadable_reason = $3, statement_count = $4, accepted_count = $5, duplicate_count = $6, held_count = $7, rejected_count = $8 WHERE parse_id = $1`,
-    [parseId, detectedFormat ?? null, unreadableReason?.slice(0, REASON_LENGTH_MAX) ?? null, statements.length, accepted, staged - accepted - held, held, rejected],
+    [
+      parseId,
+      detectedFormat ?? null,
+      unreadableReason?.slice(0, REASON_LENGTH_MAX) ?? null,
+      statements.length,
+      accepted,
+      staged - accepted - held,
+      held,
+      rejected,
+    ],
   );
 
   const summary: ParseSummary = {
@@ -298,7 +336,14 @@ interface ResolvedStatement {
  * when nobody delivered this statement yet; otherwise another file already owns (account, statement id, sequence):
  * that is a finding for a person to review, never a silent overwrite, and this file's copy is stored held.
  */
-async function resolveStatement(client: PoolClient, deps: LoaderDependencies, context: LoadContext, parseId: string, record: StatementRecord, now: Date): Promise<ResolvedStatement> {
+async function resolveStatement(
+  client: PoolClient,
+  deps: LoaderDependencies,
+  context: LoadContext,
+  parseId: string,
+  record: StatementRecord,
+  now: Date,
+): Promise<ResolvedStatement> {
   const identity = statementIdentityOf(record);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [statementLockKeyOf(identity)]);
   const [own] = await queryRows<{ statement_pk: string; held_finding_id: string | null }>(
@@ -306,7 +351,8 @@ async function resolveStatement(client: PoolClient, deps: LoaderDependencies, co
     'SELECT statement_pk, held_finding_id FROM statements WHERE file_id = $1 AND account = $2 AND statement_id = $3 AND sequence_key = $4',
     [context.fileId, identity.account, identity.statementId, identity.sequenceKey],
   );
-  if (own !== undefined) return { statementPk: own.statement_pk, created: false, ...(own.held_finding_id === null ? {} : { heldFindingId: own.held_finding_id }) };
+  if (own !== undefined)
+    return { statementPk: own.statement_pk, created: false, ...(own.held_finding_id === null ? {} : { heldFindingId: own.held_finding_id }) };
   const [owner] = await queryRows<{ file_id: string }>(
     client,
     'SELECT file_id FROM statements WHERE account = $1 AND statement_id = $2 AND sequence_key = $3 AND held_finding_id IS NULL',
@@ -328,7 +374,18 @@ async function resolveStatement(client: PoolClient, deps: LoaderDependencies, co
     };
     await client.query(
       `INSERT INTO findings (finding_id, kind, file_id, other_file_id, connection_id, account, statement_id, sequence, message, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [finding.findingId, finding.kind, finding.fileId, finding.otherFileId, context.connectionId ?? null, finding.account, finding.statementId, record.sequence ?? null, finding.message, now],
+      [
+        finding.findingId,
+        finding.kind,
+        finding.fileId,
+        finding.otherFileId,
+        context.connectionId ?? null,
+        finding.account,
+        finding.statementId,
+        record.sequence ?? null,
+        finding.message,
+        now,
+      ],
     );
     await deps.audit.record(client, {
       actor: context.actor,
@@ -341,7 +398,18 @@ async function resolveStatement(client: PoolClient, deps: LoaderDependencies, co
   }
   await client.query(
     `INSERT INTO statements (statement_pk, file_id, account, statement_id, sequence_key, format, currency, record, held_finding_id, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [statementPk, context.fileId, identity.account, identity.statementId, identity.sequenceKey, record.format, record.currency, jsonWithoutNul(record), finding?.findingId ?? null, context.receivedAt],
+    [
+      statementPk,
+      context.fileId,
+      identity.account,
+      identity.statementId,
+      identity.sequenceKey,
+      record.format,
+      record.currency,
+      jsonWithoutNul(record),
+      finding?.findingId ?? null,
+      context.receivedAt,
+    ],
   );
   return { statementPk, created: true, ...(finding === undefined ? {} : { heldFindingId: finding.findingId, finding }) };
 }
@@ -351,7 +419,13 @@ function conflictMessage(identity: StatementIdentity, otherFileId: string): stri
   return `statement ${identity.statementId}${sequence} of account ${identity.account} was already delivered by file ${otherFileId} with other content; this file's lines are held for review`;
 }
 
-async function enqueueStatementEvents(client: PoolClient, context: LoadContext, parseId: string, created: readonly { ordinal: number; statementPk: string }[], statements: readonly StatementSlot[]): Promise<void> {
+async function enqueueStatementEvents(
+  client: PoolClient,
+  context: LoadContext,
+  parseId: string,
+  created: readonly { ordinal: number; statementPk: string }[],
+  statements: readonly StatementSlot[],
+): Promise<void> {
   if (created.length === 0) return;
   const counts = await queryRows<{ statement_ordinal: number; entries: string; rejected: string }>(
     client,
@@ -371,7 +445,14 @@ async function enqueueStatementEvents(client: PoolClient, context: LoadContext, 
       messageId: statementPk,
       subject: 'bank.statement.received',
       schemaVersion: 1,
-      payload: { ...record, fileId: context.fileId, receivedAt: context.receivedAt.toISOString(), fileSha256: context.sha256, entryCount: Number(count?.entries ?? 0), rejectedCount: Number(count?.rejected ?? 0) },
+      payload: {
+        ...record,
+        fileId: context.fileId,
+        receivedAt: context.receivedAt.toISOString(),
+        fileSha256: context.sha256,
+        entryCount: Number(count?.entries ?? 0),
+        rejectedCount: Number(count?.rejected ?? 0),
+      },
     };
   });
   for (let start = 0; start < events.length; start += EVENTS_PER_ENQUEUE_MAX) await enqueueEvents(client, events.slice(start, start + EVENTS_PER_ENQUEUE_MAX));
@@ -389,7 +470,12 @@ async function enqueueLineEvents(client: PoolClient, context: LoadContext, parse
     if (rows.length === 0) return;
     await enqueueEvents(
       client,
-      rows.map((row) => ({ messageId: row.line_id, subject: 'bank.line.received', schemaVersion: 1, payload: linePayloadOf(row.record, context, row.line_id, row.account) })),
+      rows.map((row) => ({
+        messageId: row.line_id,
+        subject: 'bank.line.received',
+        schemaVersion: 1,
+        payload: linePayloadOf(row.record, context, row.line_id, row.account),
+      })),
     );
     after = rows.at(-1)!.line_id;
   }
@@ -410,7 +496,14 @@ function lineContractProblem(entry: EntryRecord, statement: StatementRecord, con
 
 function statementContractProblem(record: StatementRecord, context: LoadContext): string | undefined {
   const { kind: _kind, ...fields } = record;
-  const result = bankStatementReceivedV1Schema.safeParse({ ...fields, fileId: context.fileId, receivedAt: context.receivedAt.toISOString(), fileSha256: context.sha256, entryCount: 0, rejectedCount: 0 });
+  const result = bankStatementReceivedV1Schema.safeParse({
+    ...fields,
+    fileId: context.fileId,
+    receivedAt: context.receivedAt.toISOString(),
+    fileSha256: context.sha256,
+    entryCount: 0,
+    rejectedCount: 0,
+  });
   return result.success ? undefined : issuesText(result.error.issues);
 }
 
@@ -424,4 +517,3 @@ function issuesText(issues: readonly { path: PropertyKey[]; message: string }[])
 export function sha256Of(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
-

@@ -30,12 +30,24 @@ const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE
 const filesQuerySchema = z.object({ connection: z.string().uuid().optional(), after: z.string().uuid().optional(), limit: pageLimit }).strict();
 const linesQuerySchema = z.object({ after: z.coerce.number().int().min(0).max(2_147_483_647).default(0), limit: pageLimit }).strict();
 const quarantineQuerySchema = z
-  .object({ file: z.string().uuid().optional(), connection: z.string().uuid().optional(), status: z.enum(['open', 'resolved', 'all']).default('open'), after: z.string().uuid().optional(), limit: pageLimit })
+  .object({
+    file: z.string().uuid().optional(),
+    connection: z.string().uuid().optional(),
+    status: z.enum(['open', 'resolved', 'all']).default('open'),
+    after: z.string().uuid().optional(),
+    limit: pageLimit,
+  })
   .strict();
 const findingsQuerySchema = z.object({ file: z.string().uuid().optional(), after: z.string().uuid().optional(), limit: pageLimit }).strict();
 
 function outcomeBody(outcome: IngestOutcome) {
-  return { fileId: outcome.fileId, sha256: outcome.sha256, sizeBytes: outcome.sizeBytes, duplicate: outcome.duplicate, ...(outcome.parse === undefined ? {} : { parse: outcome.parse }) };
+  return {
+    fileId: outcome.fileId,
+    sha256: outcome.sha256,
+    sizeBytes: outcome.sizeBytes,
+    duplicate: outcome.duplicate,
+    ...(outcome.parse === undefined ? {} : { parse: outcome.parse }),
+  };
 }
 
 @ApiTags('statements')
@@ -86,7 +98,11 @@ export class StatementsHttpController {
   @ApiOperation({ summary: 'Received files, newest first; pass nextAfter as `after` for the next page' })
   async files(@Query() query: unknown) {
     const filter = filesQuerySchema.parse(query);
-    return this.queries.files({ limit: filter.limit, ...(filter.connection === undefined ? {} : { connectionId: filter.connection }), ...(filter.after === undefined ? {} : { after: filter.after }) });
+    return this.queries.files({
+      limit: filter.limit,
+      ...(filter.connection === undefined ? {} : { connectionId: filter.connection }),
+      ...(filter.after === undefined ? {} : { after: filter.after }),
+    });
   }
 
   @Get('files/:id')
@@ -118,8 +134,15 @@ export class StatementsHttpController {
   @Post('files/:id/reprocess')
   @Roles(...REPROCESS_ROLES)
   @ApiBody({ schema: { example: { format: 'csv:cn-gbk-bank', encoding: 'gb18030' } } })
-  @ApiOperation({ summary: 'Parse the stored file again, optionally with another format/encoding/profile: no duplicate lines, resolves quarantine rows that parse now' })
-  async reprocess(@CurrentActor() actor: Actor, @Param('id', new ParseUUIDPipe()) fileId: string, @Body() body: unknown, @Res({ passthrough: true }) response: Response) {
+  @ApiOperation({
+    summary: 'Parse the stored file again, optionally with another format/encoding/profile: no duplicate lines, resolves quarantine rows that parse now',
+  })
+  async reprocess(
+    @CurrentActor() actor: Actor,
+    @Param('id', new ParseUUIDPipe()) fileId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ) {
     const input = reprocessSchema.parse(body ?? {});
     const result = await this.reprocessFile.execute(actor, effectiveRole(actor, REPROCESS_ROLES), fileId, input);
     if (!result.ok) throw new NotFoundException({ statusCode: 404, error: result.code, message: result.message });
@@ -146,6 +169,10 @@ export class StatementsHttpController {
   @ApiOperation({ summary: 'Findings for review: a file claiming a statement another file already delivered with other content' })
   async findings(@Query() query: unknown) {
     const filter = findingsQuerySchema.parse(query);
-    return this.queries.findings({ limit: filter.limit, ...(filter.file === undefined ? {} : { fileId: filter.file }), ...(filter.after === undefined ? {} : { after: filter.after }) });
+    return this.queries.findings({
+      limit: filter.limit,
+      ...(filter.file === undefined ? {} : { fileId: filter.file }),
+      ...(filter.after === undefined ? {} : { after: filter.after }),
+    });
   }
 }

@@ -13,7 +13,9 @@ const MULTIPART_FIELDS_MAX = 10;
 const MULTIPART_FIELD_BYTES_MAX = 1_024;
 
 function tooLarge(response: Response, bytesMax: number): void {
-  response.status(413).json({ statusCode: 413, error: 'payload_too_large', message: `the statement file exceeds the ${bytesMax} bytes limit (GATEWAY_UPLOAD_BYTES_MAX)` });
+  response
+    .status(413)
+    .json({ statusCode: 413, error: 'payload_too_large', message: `the statement file exceeds the ${bytesMax} bytes limit (GATEWAY_UPLOAD_BYTES_MAX)` });
 }
 
 function badRequest(response: Response, message: string): void {
@@ -82,7 +84,11 @@ function readMultipart(request: Request, response: Response, next: NextFunction,
     stream.on('limit', () => fail(() => tooLarge(response, bytesMax)));
     stream.on('end', () => {
       if (failed) return;
-      uploaded = { content: Buffer.concat(chunks), ...(info.filename ? { fileName: info.filename } : {}), ...(info.mimeType ? { mediaType: info.mimeType } : {}) };
+      uploaded = {
+        content: Buffer.concat(chunks),
+        ...(info.filename ? { fileName: info.filename } : {}),
+        ...(info.mimeType ? { mediaType: info.mimeType } : {}),
+      };
     });
   });
   parser.on('error', (error: Error) => fail(() => badRequest(response, `malformed multipart body: ${error.message}`)));

@@ -47,10 +47,15 @@ export class PullConnectionUseCase {
     const context: FetchContext = {
       connection,
       secret: async () => (connection.secretRef === undefined ? undefined : resolveSecretRef(connection.secretRef, this.secretEnvironment)),
-      caCertificate: async () => (connection.caCertificateRef === undefined ? undefined : resolveSecretRef(connection.caCertificateRef, this.secretEnvironment)),
+      caCertificate: async () =>
+        connection.caCertificateRef === undefined ? undefined : resolveSecretRef(connection.caCertificateRef, this.secretEnvironment),
       alreadyFetched: async (file) => {
         const rows = await this.db.transaction((executor) =>
-          queryRows(executor, 'SELECT 1 FROM fetched_files WHERE connection_id = $1 AND remote_name = $2 AND version_key = $3', [connectionId, file.name, file.versionKey]),
+          queryRows(executor, 'SELECT 1 FROM fetched_files WHERE connection_id = $1 AND remote_name = $2 AND version_key = $3', [
+            connectionId,
+            file.name,
+            file.versionKey,
+          ]),
         );
         return rows.length > 0;
       },

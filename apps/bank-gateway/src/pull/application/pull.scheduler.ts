@@ -76,7 +76,9 @@ export class PullScheduler implements ConnectionSavedListener, OnApplicationBoot
       prefix: this.prefix,
       concurrency: 1,
     });
-    this.worker.on('failed', (job, error) => this.logger.warn({ connectionId: job?.data.connectionId, attempt: job?.attemptsMade, err: error }, 'bank pull failed'));
+    this.worker.on('failed', (job, error) =>
+      this.logger.warn({ connectionId: job?.data.connectionId, attempt: job?.attemptsMade, err: error }, 'bank pull failed'),
+    );
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'bank pull worker error'));
     const connections = await this.db.transaction((executor) => findConnections(executor, 'ORDER BY name', []));
     for (const connection of connections) await this.connectionSaved(connection);
