@@ -20,16 +20,17 @@ export interface Mt940Details {
 
 /** The `:86:` lines as they came, one string per physical line (the tag itself removed from the first). */
 export function parseMt940Details(lines: readonly string[]): Mt940Details {
-  const joined = lines.join('');
+  const joined = lines.length === 1 ? (lines[0] ?? '') : lines.join('');
   if (isGvcStructured(joined)) return parseGvc(joined);
-  if (joined.startsWith('/')) {
+  if (joined.charCodeAt(0) === 47 /* / */) {
     const dutch = parseDutch(joined);
     if (dutch !== undefined) return dutch;
   }
-  const text = lines
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0)
-    .join(' ');
+  let text = '';
+  for (const line of lines) {
+    const trimmed = line.trim();
+    if (trimmed.length > 0) text = text.length === 0 ? trimmed : `${text} ${trimmed}`;
+  }
   return text.length === 0 ? {} : { remittance: clip(text) };
 }
 

@@ -33,13 +33,32 @@ interface Field {
   readonly lines: string[];
 }
 
-interface BufferedRecord {
-  readonly record: CanonicalRecord;
-  readonly startLineNo: number;
-  readonly endLineNo: number;
-  readonly disposition: LineDisposition;
+/**
+ * Records held for one statement (or before the first one), with their line ranges and source text in parallel
+ * arrays: no wrapper object per buffered entry, which matters for statements of many thousand entries.
+ */
+class RecordBuffer {
+  readonly records: CanonicalRecord[] = [];
+  /** start, end line numbers, two per record. */
+  readonly lineRanges: number[] = [];
   /** The `:61:` line of an entry, kept so that the entry can still be rejected with its text. */
-  readonly raw?: string;
+  readonly raws: string[] = [];
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  push(record: CanonicalRecord, startLineNo: number, endLineNo: number, raw: string): void {
+    this.records.push(record);
+    this.lineRanges.push(startLineNo, endLineNo);
+    this.raws.push(raw);
+  }
+
+  clear(): void {
+    this.records.length = 0;
+    this.lineRanges.length = 0;
+    this.raws.length = 0;
+  }
 }
 
 interface Balance {
@@ -61,7 +80,7 @@ interface StatementState {
   reportDate?: string;
   /** Header field line ranges, reported when the statement record is emitted. */
   readonly headerRanges: [number, number][];
-  buffered: BufferedRecord[];
+  readonly buffered: RecordBuffer;
   headerEmitted: boolean;
   /** Set once the statement record cannot be produced: every record of the statement is then rejected. */
   unreadableReason?: string;
@@ -79,7 +98,7 @@ const KNOWN_PRE_TAGS: ReadonlySet<string> = new Set(['940', '9401', '942']);
 export class Mt9xxReader {
   private readonly out: CanonicalRecord[] = [];
   private readonly usedStatementIds = new Set<string>();
-  private readonly preamble: BufferedRecord[] = [];
+  private readonly preamble = new RecordBuffer();
   private readonly dates: LastDates = { valueKey: '', value: '', entryKey: '', entry: '' };
   private statement: StatementState | undefined;
   private field: Field | undefined;
@@ -294,15 +313,19 @@ export class Mt9xxReader {
       referenceLineNo: field.startLineNo,
       referenceRaw: field.raw,
       headerRanges: [[field.startLineNo, field.endLineNo]],
-      buffered: [],
+      buffered: new RecordBuffer(),
       headerEmitted: false,
       entryCount: 0,
     };
     if (reference.length === 0) statement.unreadableReason = 'the :20: transaction reference is empty';
     this.statement = statement;
     // Records held before the first statement (stray fields in the preamble) are released in file order.
-    for (const held of this.preamble) this.emitBuffered(held);
-    this.preamble.length = 0;
+    const held = this.preamble;
+    for (let index = 0; index < held.length; index += 1) {
+      const record = held.records[index];
+      if (record !== undefined) this.emitRecord(record, held.lineRanges[2 * index] ?? 0, held.lineRanges[2 * index + 1] ?? 0);
+    }
+    held.clear();
   }
 
   private acceptStatementField(statement: StatementState, field: Field): void {
@@ -311,13 +334,7 @@ export class Mt9xxReader {
   }
 
   private rejectField(statement: StatementState, field: Field, reason: string): void {
-    const buffered: BufferedRecord = {
-      record: rejected(field.startLineNo, reason, field.raw),
-      startLineNo: field.startLineNo,
-      endLineNo: field.endLineNo,
-      disposition: 'rejected',
-    };
-    this.bufferOrEmit(statement, buffered);
+    this.bufferOrEmit(statement, rejected(field.startLineNo, reason, field.raw), field.startLineNo, field.endLineNo, field.raw);
   }
 
   private readAccount(statement: StatementState, field: Field): void {
@@ -399,25 +416,21 @@ export class Mt9xxReader {
       currency === undefined
         ? 'statement line before any balance (:60F:) or floor limit (:34F:) gives the currency'
         : readStatementLine(pending.line61, pending.details, currency, statement.statementId ?? this.assignStatementId(statement), this.dates);
-    const buffered: BufferedRecord =
-      typeof result === 'string'
-        ? {
-            record: rejected(pending.line61.startLineNo, result, pending.line61.raw),
-            startLineNo: pending.line61.startLineNo,
-            endLineNo,
-            disposition: 'rejected',
-          }
-        : { record: result, startLineNo: pending.line61.startLineNo, endLineNo, disposition: 'entry', raw: pending.line61.raw };
-    if (typeof result !== 'string' && statement.currency === undefined) statement.currency = currency;
-    this.bufferOrEmit(statement, buffered);
-  }
-
-  private bufferOrEmit(statement: StatementState, buffered: BufferedRecord): void {
-    if (statement.headerEmitted) {
-      this.emitForStatement(statement, buffered);
+    const line61 = pending.line61;
+    if (typeof result === 'string') {
+      this.bufferOrEmit(statement, rejected(line61.startLineNo, result, line61.raw), line61.startLineNo, endLineNo, line61.raw);
       return;
     }
-    statement.buffered.push(buffered);
+    if (statement.currency === undefined) statement.currency = currency;
+    this.bufferOrEmit(statement, result, line61.startLineNo, endLineNo, line61.raw);
+  }
+
+  private bufferOrEmit(statement: StatementState, record: CanonicalRecord, startLineNo: number, endLineNo: number, raw: string): void {
+    if (statement.headerEmitted) {
+      this.emitForStatement(statement, record, startLineNo, endLineNo, raw);
+      return;
+    }
+    statement.buffered.push(record, startLineNo, endLineNo, raw);
     if (statement.buffered.length >= this.entriesBufferedMax) this.emitStatementHeader(statement);
   }
 
@@ -434,23 +447,28 @@ export class Mt9xxReader {
       this.out.push(record);
       for (const [start, end] of statement.headerRanges) this.accountRange(start, end, 'statement');
     }
-    for (const buffered of statement.buffered) this.emitForStatement(statement, buffered);
-    statement.buffered = [];
+    const buffer = statement.buffered;
+    for (let index = 0; index < buffer.length; index += 1) {
+      const record = buffer.records[index];
+      if (record === undefined) continue;
+      this.emitForStatement(statement, record, buffer.lineRanges[2 * index] ?? 0, buffer.lineRanges[2 * index + 1] ?? 0, buffer.raws[index] ?? '');
+    }
+    buffer.clear();
   }
 
-  private emitForStatement(statement: StatementState, buffered: BufferedRecord): void {
-    if (statement.unreadableReason !== undefined && buffered.record.kind === 'entry') {
-      const record = buffered.record;
-      this.out.push(rejected(record.lineNo, `entry of a statement that could not be read: ${statement.unreadableReason}`, buffered.raw ?? ''));
-      this.accountRange(buffered.startLineNo, buffered.endLineNo, 'rejected');
+  private emitForStatement(statement: StatementState, record: CanonicalRecord, startLineNo: number, endLineNo: number, raw: string): void {
+    if (statement.unreadableReason !== undefined && record.kind === 'entry') {
+      this.out.push(rejected(record.lineNo, `entry of a statement that could not be read: ${statement.unreadableReason}`, raw));
+      this.accountRange(startLineNo, endLineNo, 'rejected');
       return;
     }
-    this.emitBuffered(buffered);
+    this.emitRecord(record, startLineNo, endLineNo);
   }
 
-  private emitBuffered(buffered: BufferedRecord): void {
-    this.out.push(buffered.record);
-    this.accountRange(buffered.startLineNo, buffered.endLineNo, buffered.disposition);
+  /** Emits an entry or rejected record and accounts for its lines accordingly. */
+  private emitRecord(record: CanonicalRecord, startLineNo: number, endLineNo: number): void {
+    this.out.push(record);
+    this.accountRange(startLineNo, endLineNo, record.kind === 'entry' ? 'entry' : 'rejected');
   }
 
   private closeStatement(): void {
@@ -507,16 +525,16 @@ export class Mt9xxReader {
   }
 
   private rejectLines(startLineNo: number, endLineNo: number, reason: string, raw: string): void {
-    const buffered: BufferedRecord = { record: rejected(startLineNo, reason, raw), startLineNo, endLineNo, disposition: 'rejected' };
+    const record = rejected(startLineNo, reason, raw);
     const statement = this.statement;
-    if (statement !== undefined) this.bufferOrEmit(statement, buffered);
+    if (statement !== undefined) this.bufferOrEmit(statement, record, startLineNo, endLineNo, raw);
     else if (this.statementsSeen === 0) {
-      this.preamble.push(buffered);
+      this.preamble.push(record, startLineNo, endLineNo, raw);
       this.preambleLines += 1;
       if (this.preambleLines > PREAMBLE_LINES_MAX) {
         throw new UnreadableStatementError(`not an ${this.format.toUpperCase()} file: no ':20:' statement start in the first ${PREAMBLE_LINES_MAX} lines`);
       }
-    } else this.emitBuffered(buffered);
+    } else this.emitRecord(record, startLineNo, endLineNo);
   }
 
   private account(lineNo: number, disposition: LineDisposition): void {
@@ -527,6 +545,17 @@ export class Mt9xxReader {
     if (this.onLineAccounted === undefined) return;
     for (let lineNo = startLineNo; lineNo <= endLineNo; lineNo += 1) this.onLineAccounted(lineNo, disposition);
   }
+}
+
+/** Transaction type codes repeat on every line; one shared string per code keeps buffered entries small. */
+const INTERNED_CODES = new Map<string, string>();
+const INTERNED_CODES_MAX = 1_000;
+
+function internCode(code: string): string {
+  const known = INTERNED_CODES.get(code);
+  if (known !== undefined) return known;
+  if (INTERNED_CODES.size < INTERNED_CODES_MAX) INTERNED_CODES.set(code, code);
+  return code;
 }
 
 function isTagText(tag: string): boolean {
@@ -782,7 +811,7 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
     ) {
       return `transaction type ${quoteForReason(text.slice(position, position + 4))} is not a letter plus three characters (like NTRF)`;
     }
-    bankTxCode = text.slice(position, position + 4).trim();
+    bankTxCode = internCode(text.slice(position, position + 4).trim());
     position += 4;
   }
   const rest = text.slice(position);
