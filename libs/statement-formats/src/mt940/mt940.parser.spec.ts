@@ -161,9 +161,17 @@ describe(Mt9xxReader.name, () => {
         counterpartyAccount: 'NL20INGB0001234567',
       });
       expect(debit?.remittance).toMatch(/^withdrawal 2026\/01 part 2/);
+      expect(entries(records)[2]).not.toHaveProperty('counterpartyAccount');
       expectEveryLineAccountedOnce(text, dispositions);
       expect(dispositions.get(13)).toEqual(['entry']); // the Rabobank lone '-' continues :86:, it ends nothing
       expectBalanced(records);
+    });
+
+    it('takes the counterparty IBAN from the :61: supplementary line when :86: names none', async () => {
+      const text = ':20:R\n:25:NL91ABNA0417164300\n:60F:C260104EUR0,00\n:61:260105C1,00N541NONREF\nNL55RABO0444444444\n:86:free text\n:62F:C260105EUR1,00\n';
+      const { records } = await parse(text);
+
+      expect(entries(records)[0]).toMatchObject({ counterpartyAccount: 'NL55RABO0444444444', remittance: 'free text' });
     });
 
     it('reads old Rabobank amounts with a decimal point and the :28: tag', async () => {

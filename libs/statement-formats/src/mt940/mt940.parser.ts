@@ -547,6 +547,15 @@ export class Mt9xxReader {
   }
 }
 
+const IBAN_SHAPE = /^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/;
+
+/** Rabobank, ASN and SNS put the counterparty IBAN alone on the `:61:` supplementary-details line. */
+function ibanInSupplementaryDetails(line61: Field): string | undefined {
+  if (line61.lines.length < 2) return undefined;
+  const supplementary = (line61.lines[1] ?? '').trim();
+  return IBAN_SHAPE.test(supplementary) ? supplementary : undefined;
+}
+
 /** Transaction type codes repeat on every line; one shared string per code keeps buffered entries small. */
 const INTERNED_CODES = new Map<string, string>();
 const INTERNED_CODES_MAX = 1_000;
@@ -839,7 +848,8 @@ function readStatementLine(line61: Field, details: readonly Field[], currency: s
   if (customerRef.length > 0 && customerRef !== 'NONREF') entry.customerRef = customerRef;
   if (bankTxCode !== undefined) entry.bankTxCode = bankTxCode;
   if (parsedDetails.counterpartyName !== undefined) entry.counterpartyName = parsedDetails.counterpartyName;
-  if (parsedDetails.counterpartyAccount !== undefined) entry.counterpartyAccount = parsedDetails.counterpartyAccount;
+  const counterpartyAccount = parsedDetails.counterpartyAccount ?? ibanInSupplementaryDetails(line61);
+  if (counterpartyAccount !== undefined) entry.counterpartyAccount = counterpartyAccount;
   if (parsedDetails.remittance !== undefined) entry.remittance = parsedDetails.remittance;
   entry.reversal = reversal;
   return entry as EntryRecord;
