@@ -108,6 +108,14 @@ describe(CsvReader.name, () => {
     });
   });
 
+  describe('header problems', () => {
+    it('says which columns a header with the required names lacks', async () => {
+      await expect(parse(profile('cn-gbk-bank'), '交易日期,摘要,对方户名\n2026-01-02,x,y\n')).rejects.toThrow(
+        "no header row with the columns 交易日期|记账日期 found in the first 41 lines (CSV profile 'cn-gbk-bank'): a header row has the required names but no amount column (交易金额, 金额, 收入金额, 交易金额(收入), 记账金额(收入), 存入金额)",
+      );
+    });
+  });
+
   describe('de-bank', () => {
     it('reads ; separated rows with 1.234,56 amounts, dd.mm.yyyy dates and joined VWZ purpose columns', async () => {
       const text = [

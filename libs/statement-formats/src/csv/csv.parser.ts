@@ -115,6 +115,8 @@ export class CsvReader {
   private pending: PendingRecord | undefined;
   private batch: PendingRecord[] = [];
   private batchLines = 0;
+  /** Why a row with the required header names was still not taken as the header (named in the unreadable error). */
+  private headerProblem: string | undefined;
   private preambleAccount: string | undefined;
   private linesBeforeHeader = 0;
   private lastLineNo = 0;
@@ -155,11 +157,7 @@ export class CsvReader {
     this.flushPending();
     this.flushBatch();
     if (this.columns === undefined) {
-      throw new UnreadableStatementError(
-        this.lastLineNo === 0
-          ? 'CSV file is empty'
-          : `no header row with the columns ${this.profile.headerRequired.join(', ')} found in the first ${this.profile.preambleLinesMax + 1} lines (CSV profile '${this.profile.name}')`,
-      );
+      throw new UnreadableStatementError(this.lastLineNo === 0 ? 'CSV file is empty' : this.noHeaderMessage());
     }
     return this.out;
   }
@@ -285,9 +283,7 @@ export class CsvReader {
   private notePreamble(record: PendingRecord, text: string): void {
     this.linesBeforeHeader += record.lines.length;
     if (this.linesBeforeHeader > this.profile.preambleLinesMax) {
-      throw new UnreadableStatementError(
-        `no header row with the columns ${this.profile.headerRequired.join(', ')} found in the first ${this.profile.preambleLinesMax + 1} lines (CSV profile '${this.profile.name}')`,
-      );
+      throw new UnreadableStatementError(this.noHeaderMessage());
     }
     if (this.accountPattern !== undefined && this.preambleAccount === undefined) {
       const match = this.accountPattern.exec(text);
@@ -295,6 +291,12 @@ export class CsvReader {
       if (account !== undefined && account.length > 0) this.preambleAccount = account;
     }
     this.accountRange(record, 'noise');
+  }
+
+  private noHeaderMessage(): string {
+    const where = `in the first ${this.profile.preambleLinesMax + 1} lines (CSV profile '${this.profile.name}')`;
+    const missing = `no header row with the columns ${this.profile.headerRequired.join(', ')} found ${where}`;
+    return this.headerProblem === undefined ? missing : `${missing}: ${this.headerProblem}`;
   }
 
   private headerColumns(cells: readonly string[]): ColumnIndexes | undefined {
@@ -310,7 +312,10 @@ export class CsvReader {
     };
     const columns = this.profile.columns;
     const date = indexesOf(columns.date);
-    if (date.length === 0) return undefined;
+    if (date.length === 0) {
+      this.headerProblem = `a header row has the required names but none of the date columns (${columns.date.join(', ')})`;
+      return undefined;
+    }
     // Debit/credit pairs: keep pairs whose both columns are present.
     const debit: number[] = [];
     const credit: number[] = [];
@@ -324,7 +329,10 @@ export class CsvReader {
       }
     });
     const amount = debit.length > 0 ? [] : indexesOf(columns.amount);
-    if (debit.length === 0 && amount.length === 0) return undefined;
+    if (debit.length === 0 && amount.length === 0) {
+      this.headerProblem = `a header row has the required names but no amount column (${[...(columns.amount ?? []), ...(columns.credit ?? [])].join(', ')})`;
+      return undefined;
+    }
     return {
       date,
       valueDate: indexesOf(columns.valueDate).filter((index) => index !== date[0]),
