@@ -21,8 +21,11 @@ const DEFAULT_FAULT_RATE = 0.02;
 const TARGET_SECONDS = 30;
 const TARGET_RSS_BYTES = 1024 * 1024 * 1024;
 const WRITE_BLOCK_CHARACTERS = 1024 * 1024;
-/** Ledger entries per generated movement (batches add several): to land close to the requested count. */
-const LEDGER_ENTRIES_PER_MOVEMENT = 1.08;
+/**
+ * Bank lines per generated movement (batches collapse several ledger entries into one line, split
+ * settlements and injected extra lines add some): sized so that both sides reach the requested count.
+ */
+const BANK_LINES_PER_MOVEMENT = 1.02;
 const CAMT_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
 
 function argument(name: string): string | undefined {
@@ -117,7 +120,7 @@ async function writeCamt053(file: string, bank: readonly BankItem[], account: st
 }
 
 async function generateInto(dir: string, entries: number, faultRate: number): Promise<void> {
-  const scenario = generateScenario({ seed: 20250102, movements: Math.round(entries / LEDGER_ENTRIES_PER_MOVEMENT), faultRate });
+  const scenario = generateScenario({ seed: 20250102, movements: Math.ceil(entries / BANK_LINES_PER_MOVEMENT), faultRate });
   await writeLedgerCsv(path.join(dir, 'ledger.csv'), scenario.ledger);
   await writeCamt053(path.join(dir, 'statement.camt053.xml'), scenario.bank, scenario.account, scenario.currency, scenario.statementId, scenario.day);
   await fs.writeFile(path.join(dir, 'expected.jsonl'), scenario.expected.map((item) => JSON.stringify(item)).join('\n') + '\n');

@@ -8,7 +8,8 @@ import { ownString, StringInterner } from './strings';
 /** A bound on one run's bank side, as for the ledger. */
 export const BANK_LINES_MAX = 5_000_000;
 
-type Draft = Omit<BankItem, 'id'>;
+/** A bank item whose id is settled in `finish()`; written in place to avoid a second copy of every line. */
+type Draft = { -readonly [K in keyof BankItem]: BankItem[K] };
 
 export interface CollectedBank {
   readonly bank: BankItem[];
@@ -58,14 +59,14 @@ export class BankItemCollector {
     const bankRefCounts = new Map<string, number>();
     for (const draft of this.drafts) if (draft.bankRef !== undefined) bankRefCounts.set(draft.bankRef, (bankRefCounts.get(draft.bankRef) ?? 0) + 1);
     const used = new Map<string, number>();
-    const bank = this.drafts.map((draft): BankItem => {
+    for (const draft of this.drafts) {
       let id = draft.bankRef !== undefined && bankRefCounts.get(draft.bankRef) === 1 ? draft.bankRef : `${draft.statementId}:${draft.lineNo}`;
       const seen = used.get(id) ?? 0;
       used.set(id, seen + 1);
       if (seen > 0) id = `${id}#${seen + 1}`;
-      return { id, ...draft };
-    });
-    return { bank, statements: this.statements, rejected: this.rejected };
+      draft.id = id;
+    }
+    return { bank: this.drafts, statements: this.statements, rejected: this.rejected };
   }
 
   private addStatement(record: StatementRecord, source: string): void {
@@ -96,7 +97,8 @@ export class BankItemCollector {
       ...(part.endToEndId === undefined ? {} : { endToEndId: ownString(part.endToEndId) }),
       ...(part.remittance === undefined ? {} : { remittance: ownString(part.remittance) }),
     }));
-    const draft: { -readonly [K in keyof Draft]: Draft[K] } = {
+    const draft: Draft = {
+      id: '',
       statementId: this.intern(record.statementId),
       lineNo: record.lineNo,
       account: this.intern(statement.account),
