@@ -50,9 +50,8 @@ export class AppendAuditEventUseCase {
     if (!mapped.ok) {
       this.logger.error({ messageId: command.messageId, subject: command.subject, reason: mapped.reason }, 'audit event refused by the log schema; recorded as audit.audit.event.reject');
     }
-    const head = await this.repository.lockHead(executor);
-    const existing = await this.repository.findSeqByEventId(executor, event.eventId);
-    if (existing !== undefined) return { appended: false, seq: existing };
+    const head = await this.repository.lockHeadFor(executor, event.eventId);
+    if (head.existingSeq !== undefined) return { appended: false, seq: head.existingSeq };
 
     const frontier = MerkleFrontier.fromState(head.treeSize, head.frontier);
     const sequencer = AuditLogSequencer.start(this.settings.origin, frontier);
@@ -63,9 +62,8 @@ export class AppendAuditEventUseCase {
     const newFrontier = frontier.state.nodes;
     assert.deepEqual(newFrontier.at(-1), nodes.at(-1)?.hash, 'the last completed node is the frontier\'s smallest subtree');
 
-    await this.repository.insertRecord(executor, record, canonicalizeJson(record.event), now);
-    await this.repository.insertNodes(executor, nodes);
-    await this.repository.updateHead(executor, { treeSize: sequencer.size, frontier: newFrontier }, now);
+    const newHead = { treeSize: sequencer.size, frontier: newFrontier };
+    await this.repository.appendRecord(executor, { record, eventJson: canonicalizeJson(record.event), nodes, head: newHead, appendedAt: now });
 
     let checkpointSize: number | undefined;
     if (sequencer.size % this.settings.checkpointEveryEvents === 0) {

@@ -53,25 +53,36 @@ export class AuditLogPgRepository {
     return headOf(await queryRows<HeadRow>(executor, 'SELECT tree_size, frontier_hashes FROM log_head WHERE singleton'));
   }
 
-  async updateHead(executor: SqlExecutor, head: LogHead, updatedAt: Date): Promise<void> {
-    await executor.query('UPDATE log_head SET tree_size = $1, frontier_hashes = $2, updated_at = $3 WHERE singleton', [
-      head.treeSize,
-      Buffer.concat(head.frontier.map((hash) => Buffer.from(hash))),
-      updatedAt,
-    ]);
+  /**
+   * Locks the head row until the transaction ends (appends and head checkpoints are serialised across
+   * instances) and looks the event id up in the same round trip.
+   */
+  async lockHeadFor(executor: SqlExecutor, eventId: string): Promise<LogHead & { readonly existingSeq: number | undefined }> {
+    const rows = await queryRows<HeadRow & { existing_seq: string | null }>(
+      executor,
+      'SELECT h.tree_size, h.frontier_hashes, (SELECT seq FROM audit_records WHERE event_id = $1) AS existing_seq FROM log_head h WHERE h.singleton FOR UPDATE OF h',
+      [eventId],
+    );
+    const existing = rows[0]?.existing_seq;
+    return { ...headOf(rows), existingSeq: existing === null || existing === undefined ? undefined : toSafeNumber(existing) };
   }
 
-  async findSeqByEventId(executor: SqlExecutor, eventId: string): Promise<number | undefined> {
-    const rows = await queryRows<{ seq: string }>(executor, 'SELECT seq FROM audit_records WHERE event_id = $1', [eventId]);
-    return rows[0] === undefined ? undefined : toSafeNumber(rows[0].seq);
-  }
-
-  async insertRecord(executor: SqlExecutor, record: AuditLogRecord, eventJson: string, appendedAt: Date): Promise<void> {
+  /** The record, the Merkle nodes its append completed and the new head, in one statement (one round trip). */
+  async appendRecord(
+    executor: SqlExecutor,
+    append: { record: AuditLogRecord; eventJson: string; nodes: readonly { id: TreeNodeId; hash: Uint8Array }[]; head: LogHead; appendedAt: Date },
+  ): Promise<void> {
+    const { record, nodes, head } = append;
     const { event } = record;
+    assert.ok(nodes.length > 0, 'an append completes at least its leaf');
     await executor.query(
-      `INSERT INTO audit_records
-         (seq, event_id, event_type, service, occurred_at, actor_id, actor_role, action, entity_type, entity_id, event_json, leaf_hash, appended_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      `WITH record AS (
+         INSERT INTO audit_records
+           (seq, event_id, event_type, service, occurred_at, actor_id, actor_role, action, entity_type, entity_id, event_json, leaf_hash, appended_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)),
+       nodes AS (
+         INSERT INTO merkle_nodes (level, node_index, hash) SELECT * FROM unnest($14::smallint[], $15::bigint[], $16::bytea[]))
+       UPDATE log_head SET tree_size = $17, frontier_hashes = $18, updated_at = $13 WHERE singleton`,
       [
         record.seq,
         event.eventId,
@@ -83,20 +94,16 @@ export class AuditLogPgRepository {
         event.action,
         event.entity.type,
         event.entity.id,
-        eventJson,
+        append.eventJson,
         Buffer.from(record.leafHash),
-        appendedAt,
+        append.appendedAt,
+        nodes.map((node) => node.id.level),
+        nodes.map((node) => node.id.index),
+        nodes.map((node) => Buffer.from(node.hash)),
+        head.treeSize,
+        Buffer.concat(head.frontier.map((hash) => Buffer.from(hash))),
       ],
     );
-  }
-
-  async insertNodes(executor: SqlExecutor, nodes: readonly { id: TreeNodeId; hash: Uint8Array }[]): Promise<void> {
-    if (nodes.length === 0) return;
-    await executor.query('INSERT INTO merkle_nodes (level, node_index, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])', [
-      nodes.map((node) => node.id.level),
-      nodes.map((node) => node.id.index),
-      nodes.map((node) => Buffer.from(node.hash)),
-    ]);
   }
 
   /** Reads perfect-subtree hashes in one query; a missing node is a broken store, not a user error. */
