@@ -12,8 +12,8 @@ import { parseMt9xx } from '../mt940/mt940.parser';
  * Robustness of the text parsers under damage: thousands of mutated copies of the project's fixtures (and of corpus
  * samples, when the corpora folder is present) — lines deleted, duplicated, swapped, characters flipped, the file
  * truncated. For each input the parser either throws UnreadableStatementError (whole-file nonsense) or yields
- * records such that every physical line is accounted for, every entry belongs to a statement emitted before it, and
- * every money and date field has the canonical shape.
+ * records in file order such that every physical line is accounted for, every entry belongs to a statement emitted
+ * before it, and every money and date field has the canonical shape.
  */
 
 const RUNS_PER_FORMAT = Number(process.env.RECON_FUZZ_RUNS ?? 1_500);
@@ -142,7 +142,7 @@ function mutate(original: readonly string[], mutations: readonly Mutation[]): st
 const AMOUNT_SHAPE = /^-?\d+(\.\d+)?$/;
 const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
 
-async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOnce: boolean): Promise<void> {
+async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOnce: boolean, lineLengthMax?: number): Promise<void> {
   const accounted = new Map<number, LineDisposition[]>();
   async function* source(): AsyncGenerator<SourceLine> {
     for (let index = 0; index < lines.length; index += 1) yield { lineNo: index + 1, text: lines[index] ?? '' };
@@ -150,6 +150,7 @@ async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOn
   const records: CanonicalRecord[] = [];
   try {
     for await (const record of parse(source(), {
+      ...(lineLengthMax !== undefined ? { lineLengthMax } : {}),
       onLineAccounted: (lineNo, disposition) => accounted.set(lineNo, [...(accounted.get(lineNo) ?? []), disposition]),
     })) {
       records.push(record);
@@ -165,7 +166,12 @@ async function checkInvariants(parse: Parse, lines: readonly string[], exactlyOn
   }
   for (const lineNo of accounted.keys()) if (lineNo < 1 || lineNo > lines.length) throw new Error(`accounted a line ${lineNo} that does not exist`);
   const statements = new Map<string, string>();
+  let previousLineNo = 0;
   for (const record of records) {
+    if (record.kind !== 'statement') {
+      if (record.lineNo < previousLineNo) throw new Error(`record at line ${record.lineNo} came after one at line ${previousLineNo}: not in file order`);
+      previousLineNo = record.lineNo;
+    }
     for (const [key, value] of Object.entries(record)) if (value === null || value === undefined) throw new Error(`${record.kind}.${key} is ${String(value)}`);
     if (record.kind === 'statement') {
       if (statements.has(record.statementId)) throw new Error(`statementId ${record.statementId} used twice`);
@@ -219,9 +225,15 @@ describe('text format parsers under mutation', () => {
     async (_name, entry) => {
       const originals = entry.inputs.map(splitLines);
       await fc.assert(
-        fc.asyncProperty(fc.nat({ max: originals.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 6 }), async (index, mutations) => {
-          await checkInvariants(entry.parse, mutate(originals[index] ?? [], mutations), entry.exactlyOnce);
-        }),
+        fc.asyncProperty(
+          fc.nat({ max: originals.length - 1 }),
+          fc.array(mutationArb, { minLength: 1, maxLength: 6 }),
+          // Now and then a tiny line-length limit, so that the too-long-line path is exercised in every state.
+          fc.option(fc.integer({ min: 8, max: 60 }), { freq: 5, nil: undefined }),
+          async (index, mutations, lineLengthMax) => {
+            await checkInvariants(entry.parse, mutate(originals[index] ?? [], mutations), entry.exactlyOnce, lineLengthMax);
+          },
+        ),
         { numRuns: RUNS_PER_FORMAT, seed: 20_260_115 },
       );
     },

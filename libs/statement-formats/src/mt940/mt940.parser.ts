@@ -525,6 +525,10 @@ export class Mt9xxReader {
   }
 
   private rejectLines(startLineNo: number, endLineNo: number, reason: string, raw: string): void {
+    // Whatever is open ends before the rejected line: records stay in file order, and a later `:86:` cannot attach
+    // to an entry across the rejected line (an entry's lines must be contiguous).
+    this.closeField();
+    if (this.statement !== undefined) this.finishEntry(this.statement);
     const record = rejected(startLineNo, reason, raw);
     const statement = this.statement;
     if (statement !== undefined) this.bufferOrEmit(statement, record, startLineNo, endLineNo, raw);
