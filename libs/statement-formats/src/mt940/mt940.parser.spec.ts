@@ -270,6 +270,25 @@ describe(Mt9xxReader.name, () => {
       ]);
     });
 
+    it('ends the open entry at a rejected line, so a later :86: does not attach to it across the gap', async () => {
+      const text = [
+        ':20:GAP',
+        ':25:ACC',
+        ':60F:C250101EUR0,00',
+        ':61:250101C1,00NTRFREF1',
+        `:86:${'x'.repeat(200)}`,
+        ':86:second details',
+        ':62F:C250101EUR1,00',
+      ].join('\n');
+      const records = await collect(parseMt9xx('mt940', linesOf(text), { lineLengthMax: 100 }));
+
+      expect(
+        records.map((record) =>
+          record.kind === 'rejected' ? `${record.lineNo}:rejected` : `${record.kind}:${record.kind === 'entry' ? (record.remittance ?? '-') : ''}`,
+        ),
+      ).toEqual(['statement:', 'entry:-', '5:rejected']);
+    });
+
     it('throws UnreadableStatementError for a file that is not MT940 at all, and for an empty one', async () => {
       await expect(collect(mt940Parser.parse(linesOf('date,amount\n2025-01-01,12.00\n')))).rejects.toThrow(UnreadableStatementError);
       await expect(collect(mt940Parser.parse(linesOf('')))).rejects.toThrow('MT940 file is empty');
