@@ -51,7 +51,6 @@ export function splitRows(text: string, startLineNo: number, final: boolean, sou
     const rowStart = position;
     const rowLineNo = lineNo;
     const fields: string[] = [];
-    let complete = false;
     for (;;) {
       if (position < length && text.charCodeAt(position) === 34) {
         // Quoted field: runs to the closing quote; "" is one quote; line breaks are part of the value.
@@ -97,7 +96,6 @@ export function splitRows(text: string, startLineNo: number, final: boolean, sou
       }
       if (position >= length) {
         if (!final) return { rows, consumed: rowStart, nextLineNo: rowLineNo };
-        complete = true;
         break;
       }
       const code = text.charCodeAt(position);
@@ -110,10 +108,10 @@ export function splitRows(text: string, startLineNo: number, final: boolean, sou
         position += text.charCodeAt(position + 1) === 10 ? 2 : 1;
       } else position += 1;
       lineNo += 1;
-      complete = true;
       break;
     }
-    if (complete && !(fields.length === 1 && fields[0] === '')) rows.push({ lineNo: rowLineNo, fields });
+    // Every way out of the loop above has a complete row; an empty line is no row.
+    if (!(fields.length === 1 && fields[0] === '')) rows.push({ lineNo: rowLineNo, fields });
   }
   return { rows, consumed: position, nextLineNo: lineNo };
 }
