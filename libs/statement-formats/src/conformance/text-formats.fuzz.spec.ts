@@ -234,7 +234,7 @@ describe('text format parsers under mutation', () => {
             await checkInvariants(entry.parse, mutate(originals[index] ?? [], mutations), entry.exactlyOnce, lineLengthMax);
           },
         ),
-        { numRuns: RUNS_PER_FORMAT, seed: 20_260_115 },
+        { numRuns: RUNS_PER_FORMAT, seed: Number(process.env.RECON_FUZZ_SEED ?? 20_260_115) },
       );
     },
     120_000,
