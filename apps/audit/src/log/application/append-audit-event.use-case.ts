@@ -81,7 +81,7 @@ export class AppendAuditEventUseCase {
       actor: { id: 'audit', role: 'system' },
       action: 'event_reject',
       entity: { type: 'event', id: command.payload.eventId },
-      details: { reason: reason.slice(0, REJECT_REASON_LENGTH_MAX), subject: command.subject, messageId: command.messageId.slice(0, 200), payload: JSON.parse(JSON.stringify(command.payload)) as never },
+      details: { reason: reason.slice(0, REJECT_REASON_LENGTH_MAX), subject: command.subject, messageId: command.messageId.slice(0, 200), payload: JSON.parse(JSON.stringify(command.payload)) as unknown },
     }).event;
   }
 }

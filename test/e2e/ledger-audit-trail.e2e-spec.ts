@@ -3,13 +3,16 @@ import { parseVerifierKeyFile, verifyExport } from '@recon/audit-log';
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate, TEST_KEYS, type TestIsolation } from '@recon/testing';
 import request from 'supertest';
-import { createLedgerApp, migrateLedger } from '../../ledger/src/ledger.app';
-import { loadLedgerConfig } from '../../ledger/src/ledger.config';
-import { createAuditApp, migrateAudit } from '../src/audit.app';
-import { DEVELOPMENT_SIGNING_KEY, loadAuditConfig, loadAuditSettings } from '../src/audit.config';
-import { eventually } from './audit-test-env';
+import { createLedgerApp, migrateLedger } from '../../apps/ledger/src/ledger.app';
+import { loadLedgerConfig } from '../../apps/ledger/src/ledger.config';
+import { createAuditApp, migrateAudit } from '../../apps/audit/src/audit.app';
+import { DEVELOPMENT_SIGNING_KEY, loadAuditConfig, loadAuditSettings } from '../../apps/audit/src/audit.config';
+import { eventually } from '../../apps/audit/test/audit-test-env';
 
-/** The ledger's audit events travel outbox → relay → AUDIT stream → this service's log, and verify there. */
+/**
+ * Across services, in process: the ledger's audit events travel outbox → relay → AUDIT stream → the audit service's
+ * log, mapped without rejection, and the export verifies. (In test/e2e because services never import each other.)
+ */
 describe('audit service: the ledger audit trail end to end', () => {
   const telemetry = startMetricsOnlyTelemetry();
   let auditIsolation: TestIsolation;
