@@ -242,3 +242,42 @@ export function engineBankItemOf(row: BankItemRecord): BankItem {
         }),
   };
 }
+
+/** The stored shape of a row just inserted, without reading it back. */
+export function ledgerRecordOf(row: LedgerItemRow): LedgerItemRecord {
+  return {
+    entry_id: row.entryId,
+    bank_account: row.bankAccount,
+    currency: row.currency,
+    amount_minor: row.amountMinor.toString(),
+    value_date: row.valueDate,
+    reference: row.reference ?? null,
+    batch_reference: row.batchReference ?? null,
+    sub_account: row.subAccount ?? null,
+    description: row.description ?? null,
+    kind: row.kind ?? null,
+  };
+}
+
+export function bankRecordOf(row: BankItemRow, itemRef: string): BankItemRecord {
+  return {
+    line_id: row.lineId,
+    item_ref: itemRef,
+    statement_id: row.statementId,
+    line_no: row.lineNo,
+    bank_account: row.bankAccount,
+    currency: row.currency,
+    amount_minor: row.amountMinor.toString(),
+    value_date: row.valueDate ?? null,
+    booking_date: row.bookingDate ?? null,
+    effective_date: row.effectiveDate,
+    bank_ref: row.bankRef ?? null,
+    end_to_end_id: row.endToEndId ?? null,
+    customer_ref: row.customerRef ?? null,
+    bank_tx_code: row.bankTxCode ?? null,
+    counterparty_name: row.counterpartyName ?? null,
+    remittance: row.remittance ?? null,
+    reversal: row.reversal,
+    transactions: row.transactions === undefined ? null : row.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() })),
+  };
+}

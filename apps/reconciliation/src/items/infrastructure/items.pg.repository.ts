@@ -8,6 +8,8 @@ export const CANDIDATES_MAX = 500;
 export const OPEN_ITEMS_PER_RUN_MAX = 200_000;
 /** Advisory locks taken by one item (its amount plus its reference keys). */
 export const MATCH_LOCKS_MAX = 256;
+/** Names tried for a bank line without a unique bankRef: statementId:lineNo, then #2.. up to this many. */
+export const ITEM_REF_SUFFIXES_MAX = 10;
 
 const LEDGER_COLUMNS = 'entry_id, bank_account, currency, amount_minor::text AS amount_minor, to_char(value_date, \'YYYY-MM-DD\') AS value_date, reference, batch_reference, sub_account, description, kind';
 const BANK_COLUMNS = `line_id, item_ref, statement_id, line_no, bank_account, currency, amount_minor::text AS amount_minor,
@@ -89,35 +91,51 @@ export class ItemsPgRepository {
   }
 
   /**
-   * Stores a bank line under the name the outputs use: its bankRef, else (or when that name is taken by
-   * another line) statementId:lineNo, with #2, #3... when even that repeats. Returns undefined for a line
-   * already stored (a redelivery).
+   * Stores a bank line under the name the outputs use: its bankRef, else (or when that name is taken by another
+   * line) statementId:lineNo, with #2, #3... when even that repeats; and, in the same statement (one round trip),
+   * loads the open ledger entries that could be its partner. `itemRef` is undefined for a line already stored.
    */
-  async insertBankItem(executor: SqlExecutor, item: BankItemRow): Promise<string | undefined> {
+  async insertBankItemWithCandidates(
+    executor: SqlExecutor,
+    item: BankItemRow,
+    query: { keys: readonly string[]; amountsMinor: readonly bigint[]; toleranceDays: number },
+  ): Promise<{ itemRef: string | undefined; candidates: LedgerItemRecord[] }> {
     const positional = `${item.statementId}:${item.lineNo}`;
-    const names = [...(item.bankRef === undefined ? [] : [item.bankRef]), positional];
-    const taken = new Set(
-      (await queryRows<{ item_ref: string }>(executor, 'SELECT item_ref FROM bank_items WHERE item_ref = ANY($1::text[]) OR item_ref LIKE $2', [names, `${positional}#%`])).map((row) => row.item_ref),
-    );
-    let itemRef = names.find((name) => !taken.has(name));
-    for (let suffix = 2; itemRef === undefined; suffix += 1) if (!taken.has(`${positional}#${suffix}`)) itemRef = `${positional}#${suffix}`;
-    const rows = await queryRows<{ item_ref: string }>(
+    const names = [...(item.bankRef === undefined ? [] : [item.bankRef]), positional, ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${positional}#${index + 2}`)];
+    const rows = await queryRows<{ item_ref: string | null; candidates: LedgerItemRecord[] }>(
       executor,
-      `INSERT INTO bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date,
-                               effective_date, bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal,
-                               transactions, ref_keys, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20::text[], $21)
-       ON CONFLICT (line_id) DO NOTHING
-       RETURNING item_ref`,
+      `WITH names AS (SELECT name, ordinal FROM unnest($21::text[]) WITH ORDINALITY AS n (name, ordinal)),
+       chosen AS (SELECT name FROM names WHERE NOT EXISTS (SELECT 1 FROM bank_items b WHERE b.item_ref = names.name) ORDER BY ordinal LIMIT 1),
+       inserted AS (
+         INSERT INTO bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date,
+                                 effective_date, bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal,
+                                 transactions, ref_keys, received_at)
+         SELECT $1, chosen.name, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19::text[], $20 FROM chosen
+         ON CONFLICT (line_id) DO NOTHING
+         RETURNING item_ref)
+       SELECT (SELECT item_ref FROM inserted) AS item_ref,
+              (SELECT coalesce(json_agg(c), '[]'::json) FROM (
+                 SELECT ${LEDGER_COLUMNS} FROM ledger_items
+                  WHERE matched_at IS NULL AND bank_account = $5 AND currency = $6
+                    AND (ref_key = ANY($22::text[]) OR batch_ref_key = ANY($22::text[]) OR left(ref_key, 16) = ANY($22::text[]) OR left(ref_key, 35) = ANY($22::text[])
+                         OR (amount_minor = ANY($23::numeric[]) AND value_date BETWEEN $10::date - $24::int AND $10::date + $24::int))
+                  ORDER BY abs(value_date - $10::date), entry_id
+                  LIMIT ${CANDIDATES_MAX}) AS c) AS candidates`,
       [
-        item.lineId, itemRef, item.fileId, item.statementId, item.lineNo, item.bankAccount, item.currency, item.amountMinor.toString(),
+        item.lineId, item.fileId, item.statementId, item.lineNo, item.bankAccount, item.currency, item.amountMinor.toString(),
         item.valueDate ?? null, item.bookingDate ?? null, item.effectiveDate, item.bankRef ?? null, item.endToEndId ?? null, item.customerRef ?? null,
         item.bankTxCode ?? null, item.counterpartyName ?? null, item.remittance ?? null, item.reversal,
         item.transactions === undefined ? null : JSON.stringify(item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() }))),
-        item.refKeys, item.receivedAt,
+        item.refKeys, item.receivedAt, names, query.keys, query.amountsMinor.map(String), query.toleranceDays,
       ],
     );
-    return rows[0]?.item_ref;
+    const row = rows[0];
+    if (row?.item_ref === null || row?.item_ref === undefined) {
+      const stored = await queryRows<{ item_ref: string }>(executor, 'SELECT item_ref FROM bank_items WHERE line_id = $1', [item.lineId]);
+      if (stored.length > 0) return { itemRef: undefined, candidates: [] };
+      throw new Error(`bank line ${positional} cannot be named: ${names.join(', ')} are all taken`);
+    }
+    return { itemRef: row.item_ref, candidates: row.candidates.map((candidate) => ({ ...candidate, amount_minor: String(candidate.amount_minor) })) };
   }
 
   async ledgerItemsByIds(executor: SqlExecutor, entryIds: readonly string[]): Promise<LedgerItemRecord[]> {
@@ -185,23 +203,24 @@ export class ItemsPgRepository {
    * Returns the ids of breaks the items were in (a late partner closes them).
    */
   async recordMatch(executor: SqlExecutor, match: { matchId: string; rule: string; ledger: readonly string[]; bank: readonly string[]; runId?: string; matchedAt: Date }): Promise<string[]> {
-    await executor.query('INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) VALUES ($1, $2, $3::text[], $4::text[], $5, $6)', [
-      match.matchId, match.rule, match.ledger, match.bank, match.runId ?? null, match.matchedAt,
-    ]);
-    const ledgerRows = await queryRows<{ break_id: string | null }>(
+    // One statement (one round trip): the match row and both sides' updates; the foreign keys are checked at its end.
+    const rows = await queryRows<{ ledger_count: number; bank_count: number; break_ids: string[] }>(
       executor,
-      'UPDATE ledger_items SET matched_at = $2, match_id = $3 WHERE entry_id = ANY($1::text[]) AND matched_at IS NULL RETURNING break_id',
-      [match.ledger, match.matchedAt, match.matchId],
+      `WITH recorded AS (
+         INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) VALUES ($1, $2, $3::text[], $4::text[], $5, $6) RETURNING match_id),
+       ledger AS (
+         UPDATE ledger_items SET matched_at = $6, match_id = $1 WHERE entry_id = ANY($3::text[]) AND matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded) RETURNING break_id),
+       bank AS (
+         UPDATE bank_items SET matched_at = $6, match_id = $1 WHERE item_ref = ANY($4::text[]) AND matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded) RETURNING break_id)
+       SELECT (SELECT count(*)::int FROM ledger) AS ledger_count, (SELECT count(*)::int FROM bank) AS bank_count,
+              ARRAY(SELECT break_id::text FROM ledger WHERE break_id IS NOT NULL UNION SELECT break_id::text FROM bank WHERE break_id IS NOT NULL) AS break_ids`,
+      [match.matchId, match.rule, match.ledger, match.bank, match.runId ?? null, match.matchedAt],
     );
-    const bankRows = await queryRows<{ break_id: string | null }>(
-      executor,
-      'UPDATE bank_items SET matched_at = $2, match_id = $3 WHERE item_ref = ANY($1::text[]) AND matched_at IS NULL RETURNING break_id',
-      [match.bank, match.matchedAt, match.matchId],
-    );
-    if (ledgerRows.length !== match.ledger.length || bankRows.length !== match.bank.length) {
+    const row = rows[0];
+    if (row === undefined || row.ledger_count !== match.ledger.length || row.bank_count !== match.bank.length) {
       throw new ConcurrentMatchError(match.ledger, match.bank);
     }
-    return [...new Set([...ledgerRows, ...bankRows].map((row) => row.break_id).filter((id): id is string => id !== null))];
+    return row.break_ids;
   }
 }
 

@@ -8,6 +8,9 @@ import type { SqlExecutor } from '@recon/persistence';
 import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import {
   bankItemOfLine,
+  bankRecordOf,
+  ledgerRecordOf,
+  bankReferenceKeys,
   type BankItemRecord,
   type CustodyAccountRef,
   engineBankItemOf,
@@ -96,24 +99,14 @@ export class ContinuousMatcher {
     for (const row of rows) {
       if (!inserted.has(row.entryId)) continue;
       const keys = ledgerLookupKeys(row, this.ruleSet);
-      const bank = await this.items.openBankCandidates(executor, {
-        bankAccount: row.bankAccount,
-        currency: row.currency,
-        keys,
-        amountsMinor: [row.amountMinor],
-        date: row.valueDate,
-        toleranceDays: this.toleranceDays,
-      });
+      const window = { bankAccount: row.bankAccount, currency: row.currency, date: row.valueDate, toleranceDays: this.toleranceDays };
+      const bank = await this.items.openBankCandidates(executor, { ...window, keys, amountsMinor: [row.amountMinor] });
       if (bank.length === 0) continue;
-      // Second hop: other open ledger entries that compete for the same bank lines (batch members, twins).
-      const ledger = await this.items.openLedgerCandidates(executor, {
-        bankAccount: row.bankAccount,
-        currency: row.currency,
-        keys,
-        amountsMinor: [...new Set(bank.map((line) => BigInt(line.amount_minor)))],
-        date: row.valueDate,
-        toleranceDays: this.toleranceDays,
-      });
+      const self = [ledgerRecordOf(row)];
+      if ((await this.matchSmallSet(executor, self, bank, { ledger: row.entryId })).matchGroups > 0) continue;
+      // Second hop, only when the direct candidates did not settle it: other open ledger entries that compete for
+      // the same bank lines (batch members summing to one line, twins).
+      const ledger = await this.items.openLedgerCandidates(executor, { ...window, keys, amountsMinor: [...new Set(bank.map((line) => BigInt(line.amount_minor)))] });
       await this.matchSmallSet(executor, ledger, bank);
     }
   }
@@ -121,19 +114,17 @@ export class ContinuousMatcher {
   private async lineReceived(line: BankLineReceivedV1, executor: SqlExecutor): Promise<void> {
     const row = bankItemOfLine(line, this.ignoredReferences);
     const amounts = [row.amountMinor, ...(row.transactions ?? []).map((part) => part.amountMinor)];
-    await lockMatchKeys(executor, [...amounts.map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)), ...row.refKeys.map((key) => `K:${row.bankAccount}:${key}`)]);
-    const itemRef = await this.items.insertBankItem(executor, row);
-    if (itemRef === undefined) return;
-    const ledger = await this.items.openLedgerCandidates(executor, {
-      bankAccount: row.bankAccount,
-      currency: row.currency,
-      keys: row.refKeys,
-      amountsMinor: amounts,
-      date: row.effectiveDate,
-      toleranceDays: this.toleranceDays,
-    });
-    if (ledger.length === 0) return;
-    // Second hop: other open bank lines that compete for the same ledger entries (split settlements, twins).
+    // Locks on the amount and the structured references only: words of the free text ("PAYMENT", "THANKS") would
+    // serialise unrelated lines. A 1:1 partner always shares the amount key (exact amounts); a batch named only in
+    // the text may race with its entries, and then waits for the sweep's full matching instead of being lost.
+    const structuredKeys = bankReferenceKeys({ bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions }, this.ignoredReferences);
+    await lockMatchKeys(executor, [...amounts.map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)), ...structuredKeys.map((key) => `K:${row.bankAccount}:${key}`)]);
+    const { itemRef, candidates: ledger } = await this.items.insertBankItemWithCandidates(executor, row, { keys: row.refKeys, amountsMinor: amounts, toleranceDays: this.toleranceDays });
+    if (itemRef === undefined || ledger.length === 0) return;
+    const self = [bankRecordOf(row, itemRef)];
+    if ((await this.matchSmallSet(executor, ledger, self, { bank: itemRef })).matchGroups > 0) return;
+    // Second hop, only when the direct candidates did not settle it: other open bank lines that compete for the
+    // same ledger entries (split settlements, twins).
     const ledgerKeys = [...new Set(ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)))];
     const bank = await this.items.openBankCandidates(executor, {
       bankAccount: row.bankAccount,
@@ -161,12 +152,20 @@ export class ContinuousMatcher {
   }
 
   /** Runs the rule chain on the loaded candidates and records every match it finds among them. */
-  async matchSmallSet(executor: SqlExecutor, ledger: readonly LedgerItemRecord[], bank: readonly BankItemRecord[], runId?: string): Promise<MatchOutcome> {
+  /**
+   * Runs the rule chain on the loaded candidates and records the matches it finds among them; with `involving`,
+   * only a match of that item counts (the first hop saw only its direct candidates, not their competitors).
+   */
+  async matchSmallSet(executor: SqlExecutor, ledger: readonly LedgerItemRecord[], bank: readonly BankItemRecord[], involving?: { ledger?: string; bank?: string }): Promise<MatchOutcome> {
     if (ledger.length === 0 || bank.length === 0) return { matchGroups: 0, breaksClosed: 0 };
     const ledgerItems = [...new Map(ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)])).values()];
     const bankItems = [...new Map(bank.map((row) => [row.item_ref, engineBankItemOf(row)])).values()];
     const result = reconcile({ ledger: ledgerItems, bank: bankItems }, this.ruleSet);
-    return this.recordMatches(executor, result.matches, runId);
+    const matches =
+      involving === undefined
+        ? result.matches
+        : result.matches.filter((match) => (involving.ledger !== undefined && match.ledger.includes(involving.ledger)) || (involving.bank !== undefined && match.bank.includes(involving.bank)));
+    return this.recordMatches(executor, matches);
   }
 
   async recordMatches(executor: SqlExecutor, matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[], runId?: string): Promise<MatchOutcome> {

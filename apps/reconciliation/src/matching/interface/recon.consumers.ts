@@ -18,6 +18,8 @@ export const CONSUMERS: readonly { readonly durableName: string; readonly stream
 ];
 export const CONSUMER_MAX_DELIVER = 20;
 export const CONSUMER_RETRY_BASE_MS = 200;
+export const CONSUMER_BATCH_SIZE_MIN = 64;
+export const CONSUMER_FETCH_EXPIRES_MS = 30_000;
 
 /** The durable JetStream consumers of continuous matching (shared by every instance: JetStream spreads the load). */
 @Injectable()
@@ -54,7 +56,11 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
           }
         },
         concurrency: this.settings.consumerConcurrency,
-        batchSize: Math.max(100, this.settings.consumerConcurrency * 8),
+        batchSize: Math.max(CONSUMER_BATCH_SIZE_MIN, this.settings.consumerConcurrency * 4),
+        // A fetch's heartbeat monitor runs until its batch is drained: with the default 1 s expiry a batch that takes
+        // longer than 1 s to handle fails the fetch ("heartbeats missed") and stalls the consumer in back-off.
+        // Messages are handled as they arrive either way, so a long expiry costs no latency.
+        fetchExpiresMs: CONSUMER_FETCH_EXPIRES_MS,
         maxDeliver: CONSUMER_MAX_DELIVER,
         retryBaseMs: CONSUMER_RETRY_BASE_MS,
         logger: this.logger,
