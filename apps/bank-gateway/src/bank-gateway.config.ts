@@ -22,6 +22,8 @@ export const gatewaySettingsSchema = z
     GATEWAY_PULL_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
     /** Connect + transfer timeout of one HTTPS request or SFTP operation. */
     GATEWAY_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** Statement timeout of one ingest or reprocess transaction (the COPY of a whole file is one statement). */
+    GATEWAY_INGEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(900_000),
     /** New files taken from one connection per run; the rest wait for the next run. */
     GATEWAY_PULL_FILES_PER_RUN_MAX: z.coerce.number().int().min(1).max(PULL_FILES_PER_RUN_MAX_LIMIT).default(100),
   })
@@ -31,6 +33,7 @@ export const gatewaySettingsSchema = z
     pullAttemptsMax: value.GATEWAY_PULL_ATTEMPTS_MAX,
     pullBackoffMs: value.GATEWAY_PULL_BACKOFF_MS,
     fetchTimeoutMs: value.GATEWAY_FETCH_TIMEOUT_MS,
+    ingestTimeoutMs: value.GATEWAY_INGEST_TIMEOUT_MS,
     pullFilesPerRunMax: value.GATEWAY_PULL_FILES_PER_RUN_MAX,
   }));
 

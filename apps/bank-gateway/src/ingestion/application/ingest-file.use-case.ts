@@ -5,6 +5,8 @@ import { AuditRecorder, CLOCK, type Clock, DATA_SOURCE, ID_GENERATOR, type IdGen
 import { queryRows } from '@recon/persistence';
 import type { EncodingOption, FormatOption } from '@recon/statement-formats';
 import type { DataSource } from 'typeorm';
+import type { GatewaySettings } from '../../bank-gateway.config';
+import { GATEWAY_SETTINGS } from '../../bank-gateway.tokens';
 import type { ConnectionView } from '../../connections/domain/connection';
 import { inRawTransaction } from '../infrastructure/raw-client.transaction';
 import { loadStatementFile, type ParseSummary, sha256Of } from './statement-loader';
@@ -57,81 +59,86 @@ export class IngestFileUseCase {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly audit: AuditRecorder,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
   ) {}
 
   async execute(actor: Actor, role: Role | undefined, command: IngestFileCommand): Promise<IngestOutcome> {
     const sha256 = sha256Of(command.content);
     const sizeBytes = command.content.length;
-    return inRawTransaction(this.dataSource, async (client) => {
-      // Two deliveries of the same bytes at once: the second waits and then sees the first.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`raw-file:${sha256}`]);
-      const [existing] = await queryRows<{ file_id: string }>(client, 'SELECT file_id FROM raw_files WHERE sha256 = $1', [sha256]);
-      const connectionId = command.connection?.connectionId;
-      if (existing !== undefined) {
-        await this.rememberFetched(client, command, connectionId, existing.file_id);
+    return inRawTransaction(
+      this.dataSource,
+      async (client) => {
+        // Two deliveries of the same bytes at once: the second waits and then sees the first.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`raw-file:${sha256}`]);
+        const [existing] = await queryRows<{ file_id: string }>(client, 'SELECT file_id FROM raw_files WHERE sha256 = $1', [sha256]);
+        const connectionId = command.connection?.connectionId;
+        if (existing !== undefined) {
+          await this.rememberFetched(client, command, connectionId, existing.file_id);
+          await this.audit.record(client, {
+            actor,
+            role,
+            action: 'file.receive-duplicate',
+            entity: { type: 'raw_file', id: existing.file_id },
+            details: {
+              sha256,
+              sizeBytes,
+              source: command.source,
+              ...(command.fileName === undefined ? {} : { fileName: command.fileName }),
+              ...(connectionId === undefined ? {} : { connectionId }),
+            },
+          });
+          return { fileId: existing.file_id, sha256, sizeBytes, duplicate: true, parse: await latestParseOf(client, existing.file_id) };
+        }
+        const fileId = this.ids.uuid();
+        const receivedAt = this.clock.now();
+        await client.query(
+          `INSERT INTO raw_files (file_id, sha256, content, size_bytes, file_name, media_type, source, connection_id, received_at, received_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [
+            fileId,
+            sha256,
+            command.content,
+            sizeBytes,
+            command.fileName?.slice(0, FILE_NAME_LENGTH_MAX) ?? null,
+            command.mediaType?.slice(0, 200) ?? null,
+            command.source,
+            connectionId ?? null,
+            receivedAt,
+            actor.id,
+          ],
+        );
+        await this.rememberFetched(client, command, connectionId, fileId);
+        const format = command.format ?? (command.connection?.format as FormatOption | undefined) ?? 'auto';
+        const encoding = command.encoding ?? (command.connection?.encoding as EncodingOption | undefined) ?? 'auto';
+        const parse = await loadStatementFile(
+          client,
+          { clock: this.clock, ids: this.ids, audit: this.audit },
+          { fileId, sha256, content: command.content, format, encoding, connectionId, actor, role, receivedAt },
+        );
         await this.audit.record(client, {
           actor,
           role,
-          action: 'file.receive-duplicate',
-          entity: { type: 'raw_file', id: existing.file_id },
+          action: 'file.ingest',
+          entity: { type: 'raw_file', id: fileId },
+          after: { fileId, sha256, sizeBytes },
           details: {
             sha256,
             sizeBytes,
             source: command.source,
             ...(command.fileName === undefined ? {} : { fileName: command.fileName }),
             ...(connectionId === undefined ? {} : { connectionId }),
+            format: parse.format ?? format,
+            statements: parse.statements,
+            accepted: parse.accepted,
+            duplicates: parse.duplicates,
+            held: parse.held,
+            rejected: parse.rejected,
+            ...(parse.unreadableReason === undefined ? {} : { unreadableReason: parse.unreadableReason }),
           },
         });
-        return { fileId: existing.file_id, sha256, sizeBytes, duplicate: true, parse: await latestParseOf(client, existing.file_id) };
-      }
-      const fileId = this.ids.uuid();
-      const receivedAt = this.clock.now();
-      await client.query(
-        `INSERT INTO raw_files (file_id, sha256, content, size_bytes, file_name, media_type, source, connection_id, received_at, received_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [
-          fileId,
-          sha256,
-          command.content,
-          sizeBytes,
-          command.fileName?.slice(0, FILE_NAME_LENGTH_MAX) ?? null,
-          command.mediaType?.slice(0, 200) ?? null,
-          command.source,
-          connectionId ?? null,
-          receivedAt,
-          actor.id,
-        ],
-      );
-      await this.rememberFetched(client, command, connectionId, fileId);
-      const format = command.format ?? (command.connection?.format as FormatOption | undefined) ?? 'auto';
-      const encoding = command.encoding ?? (command.connection?.encoding as EncodingOption | undefined) ?? 'auto';
-      const parse = await loadStatementFile(
-        client,
-        { clock: this.clock, ids: this.ids, audit: this.audit },
-        { fileId, sha256, content: command.content, format, encoding, connectionId, actor, role, receivedAt },
-      );
-      await this.audit.record(client, {
-        actor,
-        role,
-        action: 'file.ingest',
-        entity: { type: 'raw_file', id: fileId },
-        after: { fileId, sha256, sizeBytes },
-        details: {
-          sha256,
-          sizeBytes,
-          source: command.source,
-          ...(command.fileName === undefined ? {} : { fileName: command.fileName }),
-          ...(connectionId === undefined ? {} : { connectionId }),
-          format: parse.format ?? format,
-          statements: parse.statements,
-          accepted: parse.accepted,
-          duplicates: parse.duplicates,
-          held: parse.held,
-          rejected: parse.rejected,
-          ...(parse.unreadableReason === undefined ? {} : { unreadableReason: parse.unreadableReason }),
-        },
-      });
-      return { fileId, sha256, sizeBytes, duplicate: false, parse };
-    });
+        return { fileId, sha256, sizeBytes, duplicate: false, parse };
+      },
+      { statementTimeoutMs: this.settings.ingestTimeoutMs },
+    );
   }
 
   private async rememberFetched(

@@ -5,6 +5,8 @@ import { AuditRecorder, CLOCK, type Clock, DATA_SOURCE, ID_GENERATOR, type IdGen
 import { queryRows } from '@recon/persistence';
 import { type EncodingOption, type FormatOption, isEncodingOption, isFormatOption } from '@recon/statement-formats';
 import type { DataSource } from 'typeorm';
+import type { GatewaySettings } from '../../bank-gateway.config';
+import { GATEWAY_SETTINGS } from '../../bank-gateway.tokens';
 import { z } from 'zod';
 import { findConnection } from '../../connections/application/connection.queries';
 import { inRawTransaction } from '../infrastructure/raw-client.transaction';
@@ -44,53 +46,58 @@ export class ReprocessFileUseCase {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly audit: AuditRecorder,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
   ) {}
 
   async execute(actor: Actor, role: Role | undefined, fileId: string, input: ReprocessInput): Promise<ReprocessResult> {
-    return inRawTransaction(this.dataSource, async (client) => {
-      const [file] = await queryRows<{ sha256: string; content: Buffer; connection_id: string | null; received_at: Date }>(
-        client,
-        'SELECT sha256, content, connection_id, received_at FROM raw_files WHERE file_id = $1',
-        [fileId],
-      );
-      if (file === undefined) return { ok: false, code: 'FILE.NOT_FOUND', message: `no file ${fileId}` };
-      // Serialises with a concurrent delivery or reprocess of the same bytes.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`raw-file:${file.sha256}`]);
-      const connection = file.connection_id === null ? undefined : await findConnection(client, file.connection_id);
-      const format = (input.format ?? (input.profile === undefined ? undefined : `csv:${input.profile}`) ?? connection?.format ?? 'auto') as FormatOption;
-      const encoding = (input.encoding ?? connection?.encoding ?? 'auto') as EncodingOption;
-      const parse = await loadStatementFile(
-        client,
-        { clock: this.clock, ids: this.ids, audit: this.audit },
-        {
-          fileId,
-          sha256: file.sha256,
-          content: file.content,
-          format,
-          encoding,
-          connectionId: file.connection_id ?? undefined,
+    return inRawTransaction(
+      this.dataSource,
+      async (client) => {
+        const [file] = await queryRows<{ sha256: string; content: Buffer; connection_id: string | null; received_at: Date }>(
+          client,
+          'SELECT sha256, content, connection_id, received_at FROM raw_files WHERE file_id = $1',
+          [fileId],
+        );
+        if (file === undefined) return { ok: false, code: 'FILE.NOT_FOUND', message: `no file ${fileId}` };
+        // Serialises with a concurrent delivery or reprocess of the same bytes.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`raw-file:${file.sha256}`]);
+        const connection = file.connection_id === null ? undefined : await findConnection(client, file.connection_id);
+        const format = (input.format ?? (input.profile === undefined ? undefined : `csv:${input.profile}`) ?? connection?.format ?? 'auto') as FormatOption;
+        const encoding = (input.encoding ?? connection?.encoding ?? 'auto') as EncodingOption;
+        const parse = await loadStatementFile(
+          client,
+          { clock: this.clock, ids: this.ids, audit: this.audit },
+          {
+            fileId,
+            sha256: file.sha256,
+            content: file.content,
+            format,
+            encoding,
+            connectionId: file.connection_id ?? undefined,
+            actor,
+            role,
+            receivedAt: file.received_at,
+          },
+        );
+        await this.audit.record(client, {
           actor,
           role,
-          receivedAt: file.received_at,
-        },
-      );
-      await this.audit.record(client, {
-        actor,
-        role,
-        action: 'file.reprocess',
-        entity: { type: 'raw_file', id: fileId },
-        details: {
-          parseId: parse.parseId,
-          format,
-          encoding,
-          accepted: parse.accepted,
-          duplicates: parse.duplicates,
-          held: parse.held,
-          rejected: parse.rejected,
-          resolved: parse.resolved,
-        },
-      });
-      return { ok: true, fileId, parse };
-    });
+          action: 'file.reprocess',
+          entity: { type: 'raw_file', id: fileId },
+          details: {
+            parseId: parse.parseId,
+            format,
+            encoding,
+            accepted: parse.accepted,
+            duplicates: parse.duplicates,
+            held: parse.held,
+            rejected: parse.rejected,
+            resolved: parse.resolved,
+          },
+        });
+        return { ok: true, fileId, parse };
+      },
+      { statementTimeoutMs: this.settings.ingestTimeoutMs },
+    );
   }
 }

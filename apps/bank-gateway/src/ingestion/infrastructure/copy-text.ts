@@ -18,25 +18,43 @@ function copyTextField(value: string | number | bigint | null | undefined): stri
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\u0000': '\uFFFD' };
 
-/** Writes to a COPY stream respecting back-pressure: a million rows never pile up in this process. */
+/** Rows are sent in chunks of about this size: one COPY message per row would cost a socket write per row. */
+export const COPY_CHUNK_CHARACTERS = 256 * 1024;
+
+/** Writes to a COPY stream in chunks, respecting back-pressure: a million rows never pile up in this process. */
 export class CopyRowWriter {
   rowCount = 0;
+  private pending: string[] = [];
+  private pendingCharacters = 0;
 
   constructor(private readonly stream: Writable) {}
 
   async write(values: readonly (string | number | bigint | null | undefined)[]): Promise<void> {
     this.rowCount += 1;
-    if (!this.stream.write(copyTextRow(values))) await once(this.stream, 'drain');
+    const row = copyTextRow(values);
+    this.pending.push(row);
+    this.pendingCharacters += row.length;
+    if (this.pendingCharacters >= COPY_CHUNK_CHARACTERS) await this.flush();
   }
 
   /** Abandons the COPY (the server rolls it back); the caller's transaction is rolled back after. */
   abort(error: unknown): void {
+    this.pending = [];
     this.stream.destroy(error instanceof Error ? error : new Error(String(error)));
   }
 
   async end(): Promise<void> {
+    await this.flush();
     this.stream.end();
     await finished(this.stream);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunk = Buffer.from(this.pending.join(''), 'utf8');
+    this.pending = [];
+    this.pendingCharacters = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 }
 
