@@ -12,7 +12,8 @@ import { ReconConsumers } from './matching/interface/recon.consumers';
 import { ReconMetrics } from './metrics/recon.metrics';
 import type { ReconciliationSettings } from './reconciliation.config';
 import { RECONCILIATION_SETTINGS } from './runs/application/account-settings';
-import { LEDGER_BALANCE_CLIENT, LEDGER_HTTP_CLIENT, RunBusinessDayUseCase } from './runs/application/run-business-day.use-case';
+import { GATEWAY_HTTP_CLIENT, LEDGER_BALANCE_CLIENT, LEDGER_HTTP_CLIENT, RunBusinessDayUseCase } from './runs/application/run-business-day.use-case';
+import { GatewayHttpClient } from './runs/infrastructure/gateway.http.client';
 import { LedgerBalanceRpcClient } from './runs/infrastructure/ledger-balance.rpc.client';
 import { LedgerHttpClient } from './runs/infrastructure/ledger.http.client';
 import { ReconJobs } from './runs/infrastructure/recon-jobs';
@@ -30,6 +31,7 @@ export class ReconciliationModule {
         { provide: RECONCILIATION_SETTINGS, useValue: settings },
         { provide: RULE_SET, useValue: ruleSet },
         { provide: LEDGER_HTTP_CLIENT, useFactory: () => new LedgerHttpClient(settings) },
+        { provide: GATEWAY_HTTP_CLIENT, useFactory: () => new GatewayHttpClient(settings) },
         {
           provide: LEDGER_BALANCE_CLIENT,
           inject: [NATS_CONNECTION, PLATFORM_CONFIG],

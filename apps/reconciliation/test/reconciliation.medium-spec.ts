@@ -23,8 +23,12 @@ const DAY = '2025-01-02';
 /** An identity holding both ops and approver: four eyes must still stop it approving its own proposal. */
 const BOTH_ROLES_KEY = 'alice-both-roles-key-0001';
 
-/** A stand-in for the ledger's HTTP API: the day's CSV export and transaction posting (which can be made to fail). */
+/**
+ * A stand-in for the ledger's HTTP API (the day's CSV export, transaction posting that can be made to fail) and for
+ * the bank gateway's record of a file's lines.
+ */
 class FakeLedger {
+  gatewayLines = new Map<string, Record<string, unknown>[]>();
   exportCsv = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
   failPosting = false;
   readonly postings: { idempotencyKey: string | undefined; body: unknown }[] = [];
@@ -46,6 +50,12 @@ class FakeLedger {
     }
     if (req.method === 'GET' && req.url?.startsWith('/v1/exports/ledger.csv')) {
       res.writeHead(200, { 'content-type': 'text/csv' }).end(this.exportCsv);
+      return;
+    }
+    const filesMatch = /^\/v1\/files\/([0-9a-f-]+)\/lines\?after=(\d+)/.exec(req.url ?? '');
+    if (req.method === 'GET' && filesMatch !== null) {
+      const lines = (this.gatewayLines.get(filesMatch[1]!) ?? []).filter((line) => (line.lineNo as number) > Number(filesMatch[2]));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ lines }));
       return;
     }
     if (req.method === 'POST' && req.url === '/v1/transactions') {
@@ -84,7 +94,7 @@ describe('reconciliation service', () => {
   let jsm: JetStreamManager;
   let events: ReconEventPublisher;
   const ledger = new FakeLedger();
-  let requiredBalance = '1400.00';
+  const requiredBalance = '1400.00';
 
   const as = (key: string, test: request.Test) => test.set('X-Api-Key', key);
   const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
@@ -99,7 +109,9 @@ describe('reconciliation service', () => {
   const lateDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '25.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000007' });
   const silentMatchedId = randomUUID();
   const silentUnmatchedId = randomUUID();
-  const line = (lineNo: number, amount: string, extra: Record<string, unknown>) => bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'STMT-0102', lineNo, amount, valueDate: DAY, bookingDate: DAY, ...extra });
+  const statementFileId = randomUUID();
+  const line = (lineNo: number, amount: string, extra: Record<string, unknown>) =>
+    bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'STMT-0102', lineNo, amount, valueDate: DAY, bookingDate: DAY, fileId: statementFileId, ...extra });
   const lines = [
     line(1, '100.00', { bankRef: 'B1', endToEndId: 'PLAT-D-000001' }),
     line(2, '-50.00', { bankRef: 'B2', remittance: 'payout plat w 000002 thank you' }),
@@ -110,12 +122,17 @@ describe('reconciliation service', () => {
     line(7, '60.00', { bankRef: 'B7', endToEndId: 'PLAT-D-000008' }),
   ];
 
+  // A line the gateway stored and listed but whose event never arrived.
+  const silentLine = line(8, '-12.00', { bankRef: 'B8' });
+
   beforeAll(async () => {
     isolation = isolate('reconciliation');
     const ledgerUrl = await ledger.start();
+    ledger.gatewayLines.set(statementFileId, [...lines, silentLine].map(({ fileId: _fileId, ...rest }) => rest));
     const config = loadReconciliationConfig(isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }));
     const settings = loadReconciliationSettings({
       RECON_LEDGER_URL: ledgerUrl,
+      RECON_GATEWAY_URL: ledgerUrl,
       RECON_GRACE_DAYS_DEFAULT: '0',
       RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
       RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
@@ -158,8 +175,8 @@ describe('reconciliation service', () => {
     for (const transaction of [matchedDeposit, matchedWithdrawal, shortDeposit, unbankedDeposit]) await events.transactionPosted(transaction);
     for (const item of lines) await events.lineReceived(item);
     await events.statementReceived({
-      fileId: randomUUID(), receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0102', account: ACCOUNT, currency: 'EUR', sequence: '2',
-      from: DAY, to: DAY, openingBalance: { amount: '1000.00', date: '2025-01-01' }, closingBalance: { amount: '1344.90', date: DAY }, entryCount: 7, rejectedCount: 0,
+      fileId: statementFileId, receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0102', account: ACCOUNT, currency: 'EUR', sequence: '2',
+      from: DAY, to: DAY, openingBalance: { amount: '1000.00', date: '2025-01-01' }, closingBalance: { amount: '1332.90', date: DAY }, entryCount: 8, rejectedCount: 0,
     });
     // Two entries the ledger booked whose events never arrived: the export shows them.
     ledger.exportCsv +=
@@ -178,22 +195,25 @@ describe('reconciliation service', () => {
     expect(await breaksOf()).toEqual([]);
 
     const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: DAY })).expect(201)).body;
-    expect(run.status).toBe('completed_with_warnings'); // the gateway's per-day listing does not exist yet
-    expect(run.counts).toMatchObject({ missingEvents: 2, matchGroups: 1, breaksOpened: 7, matchesByRule: { 'ref-exact': { groups: 1 } } });
+    expect(run).toMatchObject({ status: 'completed', warnings: [] });
+    expect(run.counts).toMatchObject({ missingEvents: 2, missingBankLineEvents: 1, matchGroups: 1, breaksOpened: 8, statementFindings: 0, matchesByRule: { 'ref-exact': { groups: 1 } } });
     expect(run.run).toMatchObject({ engineVersion: expect.any(String), rulesHash: expect.stringMatching(/^[0-9a-f]{64}$/), ledgerHash: expect.any(String), bankHash: expect.any(String) });
-    expect(run.autoMatchRate).toBeCloseTo(6 / 13, 5);
+    expect(run.autoMatchRate).toBeCloseTo(6 / 14, 5);
 
     const breaks = await breaksOf();
     const summary = breaks.map((item) => `${item.type}:${item.severity}:${item.amount}:${(item.ledger as string[]).length}/${(item.bank as string[]).join(',')}`).sort();
     expect(summary).toEqual([
       'amount_mismatch:high:0.10:1/B3',
-      'balance_mismatch:critical:55.10:0/',
+      'balance_mismatch:critical:67.10:0/',
       'missing_in_bank:high:15.00:1/',
       'missing_in_bank:high:70.00:1/',
       'missing_in_ledger:medium:25.00:0/B6',
       'missing_in_ledger:medium:40.00:0/B5',
+      'unauthorized_debit:high:12.00:0/B8',
       'unauthorized_debit:high:30.00:0/B4',
     ]);
+    const silentDebit = breaks.find((item) => (item.bank as string[])[0] === 'B8')!;
+    expect(silentDebit).toMatchObject({ bankItems: [expect.objectContaining({ source: 'gateway', note: expect.stringContaining('missing event') })] });
     const silent = breaks.find((item) => (item.ledger as string[])[0] === `${silentUnmatchedId}:1`)!;
     expect(silent).toMatchObject({ category: 'data_sync', currency: 'EUR', status: 'open', ledgerItems: [expect.objectContaining({ source: 'export', note: expect.stringContaining('missing event') })] });
     const mismatch = breaks.find((item) => item.type === 'amount_mismatch')!;
@@ -207,14 +227,14 @@ describe('reconciliation service', () => {
         return undefined;
       }
     }, 'recon.alert.raised');
-    expect(alert!.json()).toMatchObject({ kind: 'shortfall', severity: 'critical', amount: '55.10', currency: 'EUR', account: ACCOUNT, businessDate: DAY });
+    expect(alert!.json()).toMatchObject({ kind: 'shortfall', severity: 'critical', amount: '67.10', currency: 'EUR', account: ACCOUNT, businessDate: DAY });
 
     const filtered = await breaksOf('&category=misappropriation&limit=1');
     expect(filtered).toHaveLength(1);
     const page = (await as(TEST_KEYS.auditor, api.get(`/v1/breaks?account=${ACCOUNT}&limit=1&cursor=${filtered[0]!.breakId as string}&category=misappropriation`)).expect(200)).body;
     expect(page.breaks).toHaveLength(1);
     expect(page.breaks[0].breakId).not.toBe(filtered[0]!.breakId);
-    expect(await breaksOf('&currency=EUR&amountMin=30.00&amountMax=55.10')).toHaveLength(3);
+    expect(await breaksOf('&currency=EUR&amountMin=30.00&amountMax=67.10')).toHaveLength(3);
     expect((await as(TEST_KEYS.ops, api.get(`/v1/runs/${run.runId as string}`)).expect(200)).body.runId).toBe(run.runId);
   });
 
@@ -222,7 +242,7 @@ describe('reconciliation service', () => {
     const before = await count(`SELECT count(*) FROM breaks`);
     const alertsBefore = await count(`SELECT count(*) FROM outbox_messages WHERE subject = 'recon.alert.raised'`);
     const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: DAY })).expect(201)).body;
-    expect(run.counts).toMatchObject({ breaksOpened: 0, matchGroups: 0, missingEvents: 0 });
+    expect(run.counts).toMatchObject({ breaksOpened: 0, matchGroups: 0, missingEvents: 0, missingBankLineEvents: 0 });
     expect(await count(`SELECT count(*) FROM breaks`)).toBe(before);
     expect(await count(`SELECT count(*) FROM outbox_messages WHERE subject = 'recon.alert.raised'`)).toBe(alertsBefore);
     expect((await as(TEST_KEYS.ops, api.get('/v1/runs')).expect(200)).body.runs).toHaveLength(2);
@@ -280,7 +300,7 @@ describe('reconciliation service', () => {
   });
 
   it('assigns, comments and resolves a break with a reason code', async () => {
-    const [target] = await breaksOf('&type=unauthorized_debit');
+    const [target] = await breaksOf('&type=unauthorized_debit&currency=EUR&amountMin=30.00&amountMax=30.00');
     const id = target!.breakId as string;
     await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/assign`).send({ assignee: 'dev-ops-2' })).expect(200);
     await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/comments`).send({ body: 'bank confirms a fee booked without code' })).expect(201);

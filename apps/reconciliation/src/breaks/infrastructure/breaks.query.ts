@@ -114,7 +114,7 @@ export class BreaksQuery {
           executor,
           `SELECT item_ref, line_id, file_id, statement_id, line_no, bank_account AS account, amount_minor::text AS amount_minor, currency,
                   to_char(value_date, 'YYYY-MM-DD') AS value_date, to_char(booking_date, 'YYYY-MM-DD') AS booking_date, bank_ref, end_to_end_id, customer_ref,
-                  bank_tx_code, counterparty_name, remittance, reversal, transactions, received_at, matched_at
+                  bank_tx_code, counterparty_name, remittance, reversal, transactions, source, note, received_at, matched_at
              FROM bank_items WHERE item_ref = ANY($1::text[])`,
           [bankIds],
         )

@@ -130,6 +130,9 @@ CREATE TABLE bank_items (
   transactions    jsonb,
   -- normalised references and reference-like words of the free text: the candidate lookup keys.
   ref_keys        text[] NOT NULL,
+  -- 'event': arrived as bank.line.received; 'gateway': found only in the gateway's record of its file by a run.
+  source          text NOT NULL DEFAULT 'event' CHECK (source IN ('event', 'gateway')),
+  note            text,
   received_at     timestamptz NOT NULL,
   processed_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
   matched_at      timestamptz,
