@@ -2,7 +2,7 @@ import { formatMinorToDecimal, isCurrencyCode, minorDigitsOf } from '@recon/mone
 import { UnreadableStatementError, type CanonicalRecord, type EntryRecord, type RejectedRecord, type StatementRecord } from '../canonical';
 import type { SourceLine, TextFormatParser, TextParseOptions } from '../parser.port';
 import { isoDateFromYymmdd } from '../mt940/calendar-date';
-import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition } from '../mt940/line-accounting';
+import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition, type TextLineReader } from '../mt940/line-accounting';
 
 /**
  * Streaming BAI2 (and X9.121 BTRS v3) reader. Records are split on `/` only where the next record code follows
@@ -117,7 +117,7 @@ interface FileState {
   groupCount: number;
 }
 
-export class Bai2Reader {
+export class Bai2Reader implements TextLineReader {
   private readonly out: CanonicalRecord[] = [];
   private readonly usedStatementIds = new Set<string>();
   private pending: LogicalRecord | undefined;
@@ -135,6 +135,7 @@ export class Bai2Reader {
   ) {}
 
   push(line: SourceLine): CanonicalRecord[] {
+    this.out.length = 0;
     this.lastLineNo = line.lineNo;
     let text = line.text;
     if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -170,6 +171,7 @@ export class Bai2Reader {
   }
 
   finish(): CanonicalRecord[] {
+    this.out.length = 0;
     this.flushPending();
     if (this.file === undefined) throw new UnreadableStatementError(this.lastLineNo === 0 ? 'BAI2 file is empty' : 'not a BAI2 file: no 01 file header');
     if (this.accountState !== undefined) {
@@ -568,6 +570,11 @@ function directionOf(typeCode: string, custom: ReadonlyMap<string, Bai2Direction
   if (code >= 100 && code <= 399) return 'credit';
   if (code >= 400 && code <= 699) return 'debit';
   return undefined;
+}
+
+/** The synchronous form of parseBai2 (see TextLineReader). */
+export function createBai2LineReader(options: Bai2ParseOptions = {}): TextLineReader {
+  return new Bai2Reader(options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted, options.typeCodeDirections ?? new Map());
 }
 
 export async function* parseBai2(lines: AsyncIterable<SourceLine>, options: Bai2ParseOptions = {}): AsyncGenerator<CanonicalRecord> {

@@ -3,7 +3,7 @@ import { MoneyFormatError, formatMinorToDecimal, isCurrencyCode, minorDigitsOf, 
 import { UnreadableStatementError, type CanonicalRecord, type EntryRecord, type RejectedRecord, type StatementRecord } from '../canonical';
 import type { SourceLine, TextFormatParser, TextParseOptions } from '../parser.port';
 import { isoDateOf } from '../mt940/calendar-date';
-import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition } from '../mt940/line-accounting';
+import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition, type TextLineReader } from '../mt940/line-accounting';
 import { buildCsvProfile, cleanCell, csvProfileSpecSchema, hasRequiredHeaders, normalizeHeaderCell, type CsvDateFormat, type CsvProfile } from './csv-profile';
 import { BUILTIN_CSV_PROFILE_SPECS } from './csv-profiles.builtin';
 
@@ -105,7 +105,7 @@ function dateReaderOf(format: CsvDateFormat): DateReader {
   return { format, pattern: new RegExp(`${source}(?:[ T].*)?$`), order };
 }
 
-export class CsvReader {
+export class CsvReader implements TextLineReader {
   private readonly out: CanonicalRecord[] = [];
   private readonly dateReaders: readonly DateReader[];
   private readonly statementIds = new Map<string, string>();
@@ -131,6 +131,7 @@ export class CsvReader {
   }
 
   push(line: SourceLine): CanonicalRecord[] {
+    this.out.length = 0;
     this.lastLineNo = line.lineNo;
     let text = line.text;
     if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -154,6 +155,7 @@ export class CsvReader {
   }
 
   finish(): CanonicalRecord[] {
+    this.out.length = 0;
     this.flushPending();
     this.flushBatch();
     if (this.columns === undefined) {
@@ -563,6 +565,11 @@ function isGrouped(whole: string, separator: string): boolean {
 
 function abs(value: bigint): bigint {
   return value < 0n ? -value : value;
+}
+
+/** The synchronous form of parseCsv (see TextLineReader). */
+export function createCsvLineReader(profile: CsvProfile, options: LineAccountingOptions = {}): TextLineReader {
+  return new CsvReader(profile, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted);
 }
 
 export async function* parseCsv(profile: CsvProfile, lines: AsyncIterable<SourceLine>, options: LineAccountingOptions = {}): AsyncGenerator<CanonicalRecord> {

@@ -1,4 +1,5 @@
-import type { TextParseOptions } from '../parser.port';
+import type { CanonicalRecord } from '../canonical';
+import type { SourceLine, TextParseOptions } from '../parser.port';
 
 /**
  * What became of one physical input line. The text parsers (MT940/MT942, BAI2, CSV) report every line they read
@@ -11,6 +12,16 @@ export type LineDisposition = 'statement' | 'entry' | 'rejected' | 'noise';
 export interface LineAccountingOptions extends TextParseOptions {
   /** Called once per physical line, in no particular order relative to the yielded records. */
   readonly onLineAccounted?: (lineNo: number, disposition: LineDisposition) => void;
+}
+
+/**
+ * Synchronous, line-at-a-time form of a text parser, for callers that split lines themselves: it saves the
+ * async-iterator hop per line of `TextFormatParser.parse`. The returned array belongs to the reader and is valid
+ * until the next `push`/`finish`; `finish` throws UnreadableStatementError for whole-file nonsense.
+ */
+export interface TextLineReader {
+  push(line: SourceLine): readonly CanonicalRecord[];
+  finish(): readonly CanonicalRecord[];
 }
 
 /** Longest line a text parser reads; a longer one becomes a `rejected` record (hostile or binary input). */

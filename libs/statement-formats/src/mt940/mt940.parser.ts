@@ -2,7 +2,7 @@ import { DECIMAL_STRING_LENGTH_MAX, MoneyFormatError, formatMinorToDecimal, isCu
 import { UnreadableStatementError, type CanonicalRecord, type DatedAmount, type EntryRecord, type RejectedRecord, type StatementRecord } from '../canonical';
 import type { SourceLine, TextFormatParser, TextParseOptions } from '../parser.port';
 import { isoDateFromYymmdd, isoDateOf, readDigits } from './calendar-date';
-import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition } from './line-accounting';
+import { TEXT_LINE_LENGTH_MAX, clipRaw, quoteForReason, type LineAccountingOptions, type LineDisposition, type TextLineReader } from './line-accounting';
 import { parseMt940Details, type Mt940Details } from './mt940-details';
 
 /**
@@ -95,7 +95,7 @@ const NO_DETAILS: Mt940Details = {};
 
 const KNOWN_PRE_TAGS: ReadonlySet<string> = new Set(['940', '9401', '942']);
 
-export class Mt9xxReader {
+export class Mt9xxReader implements TextLineReader {
   private readonly out: CanonicalRecord[] = [];
   private readonly usedStatementIds = new Set<string>();
   private readonly preamble = new RecordBuffer();
@@ -117,6 +117,7 @@ export class Mt9xxReader {
 
   /** Feeds one line; returns records ready to be yielded (the same array, drained by the caller). */
   push(line: SourceLine): CanonicalRecord[] {
+    this.out.length = 0;
     this.lastLineNo = line.lineNo;
     let text = line.text;
     if (line.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -134,6 +135,7 @@ export class Mt9xxReader {
   }
 
   finish(): CanonicalRecord[] {
+    this.out.length = 0;
     if (this.pendingDash !== undefined) this.resolveDash(undefined);
     this.closeStatement();
     if (this.statementsSeen === 0) {
@@ -875,6 +877,12 @@ function inferEntryDate(valueDate: string, month: number, day: number): string |
 export interface Mt9xxParseOptions extends LineAccountingOptions {
   /** Records held per statement before the statement record is emitted without its closing balance. */
   readonly entriesBufferedMax?: number;
+}
+
+/** The synchronous form of parseMt9xx (see TextLineReader). */
+export function createMt9xxLineReader(format: Mt9xxFormat, options: Mt9xxParseOptions = {}): TextLineReader {
+  const entriesBufferedMax = Math.min(Math.max(options.entriesBufferedMax ?? ENTRIES_BUFFERED_PER_STATEMENT_MAX, 1), ENTRIES_BUFFERED_PER_STATEMENT_MAX);
+  return new Mt9xxReader(format, options.lineLengthMax ?? TEXT_LINE_LENGTH_MAX, options.onLineAccounted, entriesBufferedMax);
 }
 
 /** Parses MT940/MT942 lines; `onLineAccounted` reports what became of each line (see line-accounting.ts). */
