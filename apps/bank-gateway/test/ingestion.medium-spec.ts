@@ -187,6 +187,24 @@ describe('bank-gateway ingestion over HTTP', () => {
       expect(await auditActions()).toContain('bank-gateway.quarantine.add');
     });
 
+    it('gives one owner when the same file, or two conflicting files, arrive at the same time', async () => {
+      const csv = fixture('statement-c.generic.csv');
+      const same = await Promise.all([upload(csv), upload(csv)]);
+      expect(same.map((response) => response.status).sort()).toEqual([200, 201]);
+      expect(new Set(same.map((response) => response.body.fileId)).size).toBe(1);
+      expect(await count('SELECT count(*) FROM {s}.statement_lines WHERE file_id = $1', [same[0]!.body.fileId])).toBe(2);
+
+      const base = fixture('statement-a.camt053.xml').toString('utf8').replace('GW-STMT-001', 'GW-STMT-002');
+      const variants = [base, base.replace('<Amt Ccy="EUR">100.00</Amt>', '<Amt Ccy="EUR">100.01</Amt>')];
+      const racing = await Promise.all(variants.map((content) => upload(content).expect(201)));
+      const parses = racing.map((response) => response.body.parse as { accepted: number; held: number; findings: unknown[] });
+      expect(parses.map((parse) => [parse.accepted, parse.held]).sort()).toEqual([
+        [0, 3],
+        [3, 0],
+      ]);
+      expect(parses.flatMap((parse) => parse.findings)).toHaveLength(1);
+    });
+
     it('stores an unreadable file and answers 422 with its id', async () => {
       const response = await upload('this is not a bank statement\n', '', TEST_KEYS.integrator, 'text/plain').expect(422);
       expect(response.body).toMatchObject({ error: 'FILE.UNREADABLE', duplicate: false, message: expect.stringMatching(/not a recognised bank statement/) });

@@ -202,6 +202,12 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
   await client.query(
     'CREATE TEMP TABLE statement_map (ordinal integer PRIMARY KEY, statement_pk uuid NOT NULL, account text NOT NULL, statement_id text NOT NULL, sequence_key text NOT NULL, held_finding_id uuid) ON COMMIT DROP',
   );
+  // All statement locks first, in one global order: two files naming the same statements in another order must
+  // not deadlock.
+  const lockKeys = [
+    ...new Set(statements.filter((slot) => slot.invalidReason === undefined).map((slot) => statementLockKeyOf(statementIdentityOf(slot.record)))),
+  ].sort();
+  for (const key of lockKeys) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
   for (const [ordinal, slot] of statements.entries()) {
     if (slot.invalidReason !== undefined) continue;
     const resolved = await resolveStatement(client, deps, context, parseId, slot.record, now);
@@ -345,7 +351,6 @@ async function resolveStatement(
   now: Date,
 ): Promise<ResolvedStatement> {
   const identity = statementIdentityOf(record);
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [statementLockKeyOf(identity)]);
   const [own] = await queryRows<{ statement_pk: string; held_finding_id: string | null }>(
     client,
     'SELECT statement_pk, held_finding_id FROM statements WHERE file_id = $1 AND account = $2 AND statement_id = $3 AND sequence_key = $4',
