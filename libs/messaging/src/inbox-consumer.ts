@@ -117,6 +117,7 @@ export class InboxConsumer {
   private readonly concurrency: number;
   private readonly retryBaseMs: number;
   private readonly fetchExpiresMs: number;
+  private openFetch: { stop(): void } | undefined;
   private readonly handlerTimeoutMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -162,6 +163,8 @@ export class InboxConsumer {
     if (!this.running) return;
     this.running = false;
     this.wakeSleeper?.();
+    // End a pull that is waiting for messages now rather than when it expires.
+    this.openFetch?.stop();
     await this.loop;
     this.loop = undefined;
   }
@@ -207,8 +210,14 @@ export class InboxConsumer {
         const consumer = await this.options.jetstream.consumers.get(this.streamName, this.options.durableName);
         while (this.running) {
           const messages = await consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
+          this.openFetch = messages;
+          // Read the whole batch before handling any of it: a pull whose iterator is not read misses its idle
+          // heartbeats, the client ends it, and the rest of the batch waits a full ack-wait for redelivery.
+          const batch: JsMsg[] = [];
+          for await (const message of messages) batch.push(message);
+          this.openFetch = undefined;
           const inFlight = new Set<Promise<void>>();
-          for await (const message of messages) {
+          for (const message of batch) {
             const handled = this.handle(message).finally(() => inFlight.delete(handled));
             inFlight.add(handled);
             if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
