@@ -40,12 +40,12 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
   const items: LedgerItem[] = [];
   const rowOfId = new Map<string, number>();
   const interner = new StringInterner();
-  const add = (fields: (name: string) => unknown, row: string): void => {
+  const add = (fields: (name: string) => unknown, lineNo: number): void => {
     if (items.length >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
-    const item = ledgerItemOf(fields, row, source, format, interner);
+    const item = ledgerItemOf(fields, lineNo, source, format, interner);
     const previous = rowOfId.get(item.entryId);
-    if (previous !== undefined) throw new InputFileError(`${source} ${row}, column ${format === 'csv' ? 'entry_id' : 'entryId'}: '${item.entryId}' is already used on line ${previous}`);
-    rowOfId.set(item.entryId, Number(row.replace(/\D/g, '')));
+    if (previous !== undefined) throw new InputFileError(`${source} line ${lineNo}, column ${format === 'csv' ? 'entry_id' : 'entryId'}: '${item.entryId}' is already used on line ${previous}`);
+    rowOfId.set(item.entryId, lineNo);
     items.push(item);
   };
   if (format === 'jsonl') {
@@ -59,21 +59,25 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new InputFileError(`${source} line ${lineNo}: not a JSON object`);
       const object = record as Record<string, unknown>;
-      add((name) => object[name], `line ${lineNo}`);
+      add((name) => object[name], lineNo);
     }
     return items;
   }
   let header: string[] | undefined;
+  const columnAt = new Map<string, number>();
   for await (const rows of csvRows(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
     for (const row of rows) {
       if (header === undefined) {
         header = checkHeader(row.fields, source);
+        header.forEach((name, index) => columnAt.set(name, index));
         continue;
       }
       if (row.fields.length !== header.length) throw new InputFileError(`${source} line ${row.lineNo}: ${row.fields.length} fields, but the header row has ${header.length}`);
       const fields = row.fields;
-      const names = header;
-      add((name) => fields[names.indexOf(name)], `line ${row.lineNo}`);
+      add((name) => {
+        const at = columnAt.get(name);
+        return at === undefined ? undefined : fields[at];
+      }, row.lineNo);
     }
   }
   if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
@@ -92,10 +96,10 @@ function checkHeader(header: string[], source: string): string[] {
 /** Fields whose values repeat across rows (accounts, dates, kinds, batches) are interned; the rest copied. */
 const INTERNED_FIELDS: ReadonlySet<string> = new Set(['account', 'currency', 'valueDate', 'bookingDate', 'kind', 'batchReference']);
 
-function ledgerItemOf(fields: (name: string) => unknown, row: string, source: string, format: LedgerFileFormat, interner: StringInterner): LedgerItem {
+function ledgerItemOf(fields: (name: string) => unknown, lineNo: number, source: string, format: LedgerFileFormat, interner: StringInterner): LedgerItem {
   const columnName = (key: string): string => (format === 'csv' ? (COLUMNS.find(([, camel]) => camel === key)?.[0] ?? key) : key);
   const fail = (key: string, problem: string): never => {
-    throw new InputFileError(`${source} ${row}, column ${columnName(key)}: ${problem}`);
+    throw new InputFileError(`${source} line ${lineNo}, column ${columnName(key)}: ${problem}`);
   };
   const text = (key: string, required: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined => {
     const value = fields(key);
