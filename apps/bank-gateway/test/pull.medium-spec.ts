@@ -77,8 +77,10 @@ async function startHttpsBank(directory: string) {
         res.writeHead(404).end();
         return;
       }
-      downloads.set(name, (downloads.get(name) ?? 0) + 1);
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(file.content);
+      if (req.method === 'GET') downloads.set(name, (downloads.get(name) ?? 0) + 1);
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream', 'last-modified': new Date(file.modifiedSeconds * 1000).toUTCString() })
+        .end(file.content);
     },
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -346,6 +348,33 @@ describe('bank-gateway scheduled pulls', () => {
     await asIntegrator(http.post(`/v1/connections/${connectionId}/pull`)).expect(202);
     await waitFor('the retried pull', async () => (await filesOf(connectionId)) === 1);
     expect(https.downloads.get('2025-01-03.mt940')).toBe(1);
+  });
+
+  it('pulls a single-URL HTTPS file once per version (Last-Modified), however often it runs', async () => {
+    https.files.set('latest.csv', { content: fixture('statement-d.two-profiles.csv'), modifiedSeconds: 1_736_100_000 });
+    const created = await asIntegrator(http.post('/v1/connections'))
+      .send({
+        name: 'bank-https-file',
+        bankId: 'COBADEFFXXX',
+        custodyAccount: 'DE75512108001245126199',
+        format: 'csv:us-debit-credit',
+        transport: { kind: 'https', mode: 'file', url: `${https.url}latest.csv` },
+        secretRef: 'env:BANK_TOKEN',
+        caCertificateRef: `file:${path.join(directory, 'cert.pem')}`,
+      })
+      .expect(201);
+    const connectionId = created.body.connectionId as string;
+    await asIntegrator(http.post(`/v1/connections/bank-https-file/pull`)).expect(202);
+    await waitFor('the single-URL file', async () => (await filesOf(connectionId)) === 1);
+    await asIntegrator(http.post(`/v1/connections/${connectionId}/pull`)).expect(202);
+    await sleep(1_000);
+    expect(https.downloads.get('latest.csv')).toBe(1);
+    expect(await count(`SELECT count(*) FROM {s}.statement_lines l JOIN {s}.raw_files f USING (file_id) WHERE f.connection_id = $1`, [connectionId])).toBe(2);
+    const newer = Buffer.concat([fixture('statement-d.two-profiles.csv'), Buffer.from('2025-01-06,,1.00,,EUR,DE75512108001245126199,GWDC3,fee\n')]);
+    https.files.set('latest.csv', { content: newer, modifiedSeconds: 1_736_200_000 });
+    await asIntegrator(http.post(`/v1/connections/${connectionId}/pull`)).expect(202);
+    await waitFor('the new version', async () => (await filesOf(connectionId)) === 2);
+    expect(https.downloads.get('latest.csv')).toBe(2);
   });
 
   it('pulls a new file over SFTP on schedule exactly once (password by reference)', async () => {
