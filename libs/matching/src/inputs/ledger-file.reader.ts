@@ -38,15 +38,16 @@ export function ledgerFormatOf(path: string): LedgerFileFormat {
  */
 export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerItem[]> {
   const items: LedgerItem[] = [];
-  const rowOfId = new Map<string, number>();
+  const lineNos: number[] = [];
   const interner = new StringInterner();
   const add = (fields: (name: string) => unknown, lineNo: number): void => {
     if (items.length >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
-    const item = ledgerItemOf(fields, lineNo, source, format, interner);
-    const previous = rowOfId.get(item.entryId);
-    if (previous !== undefined) throw new InputFileError(`${source} line ${lineNo}, column ${format === 'csv' ? 'entry_id' : 'entryId'}: '${item.entryId}' is already used on line ${previous}`);
-    rowOfId.set(item.entryId, lineNo);
-    items.push(item);
+    items.push(ledgerItemOf(fields, lineNo, source, format, interner));
+    lineNos.push(lineNo);
+  };
+  const checkUnique = (): LedgerItem[] => {
+    assertUniqueEntryIds(items, lineNos, source, format === 'csv' ? 'entry_id' : 'entryId');
+    return items;
   };
   if (format === 'jsonl') {
     for await (const { lineNo, text } of linesOfChunks(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
@@ -61,7 +62,7 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
       const object = record as Record<string, unknown>;
       add((name) => object[name], lineNo);
     }
-    return items;
+    return checkUnique();
   }
   let header: string[] | undefined;
   const columnAt = new Map<string, number>();
@@ -81,7 +82,28 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
     }
   }
   if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
-  return items;
+  return checkUnique();
+}
+
+/**
+ * entry_id must be unique. Checked once at the end through sorted order (ledger files usually come sorted, and
+ * a sortedness check is linear) rather than with a map of every id, which costs more memory than the entries.
+ */
+function assertUniqueEntryIds(items: readonly LedgerItem[], lineNos: readonly number[], source: string, column: string): void {
+  let order: number[] | undefined;
+  for (let index = 1; index < items.length; index += 1) {
+    if (items[index - 1]!.entryId >= items[index]!.entryId) {
+      order = items.map((_, position) => position).sort((a, b) => (items[a]!.entryId < items[b]!.entryId ? -1 : items[a]!.entryId > items[b]!.entryId ? 1 : lineNos[a]! - lineNos[b]!));
+      break;
+    }
+  }
+  for (let position = 1; position < items.length; position += 1) {
+    const previous = order === undefined ? position - 1 : order[position - 1]!;
+    const current = order === undefined ? position : order[position]!;
+    if (items[previous]!.entryId === items[current]!.entryId) {
+      throw new InputFileError(`${source} line ${lineNos[current]}, column ${column}: '${items[current]!.entryId}' is already used on line ${lineNos[previous]}`);
+    }
+  }
 }
 
 function checkHeader(header: string[], source: string): string[] {
@@ -135,7 +157,7 @@ function ledgerItemOf(fields: (name: string) => unknown, lineNo: number, source:
     throw error;
   }
   const valueDate = text('valueDate', true)!;
-  if (!isIsoDate(valueDate)) fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
+  if (!interner.isValidDate(valueDate, isIsoDate)) fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
   const bookingDate = text('bookingDate', false);
   if (bookingDate !== undefined && !isIsoDate(bookingDate)) fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
   const optional = {

@@ -15,6 +15,15 @@ export function ownString(text: string): string {
 /** Keeps one copy of each repeated value, so a million items share a handful of date and currency strings. */
 export class StringInterner {
   private readonly values = new Map<string, string>();
+  private readonly validDates = new Set<string>();
+
+  /** Date validation remembered per distinct value: a day's ledger has a handful of distinct dates. */
+  isValidDate(date: string, isValid: (date: string) => boolean): boolean {
+    if (this.validDates.has(date)) return true;
+    if (!isValid(date)) return false;
+    if (this.validDates.size < INTERNED_VALUES_MAX) this.validDates.add(date);
+    return true;
+  }
 
   intern(text: string): string {
     const known = this.values.get(text);
