@@ -81,9 +81,13 @@ export class HttpsAdapter implements BankAdapter {
         context.log('file larger than the limit, not fetched', { name: file.name, sizeBytes: file.size, bytesMax: context.fileBytesMax });
         continue;
       }
-      const url = new URL(file.url ?? encodeURIComponent(file.name), transport.url).toString();
-      if (!url.startsWith('https://')) throw new FetchFailedError(`listing entry ${file.name} points to a non-https URL`);
-      const answer = await get(url);
+      const url = new URL(file.url ?? encodeURIComponent(file.name), transport.url);
+      // The bearer secret goes only to the bank's own origin: a listing cannot send it (or us) elsewhere.
+      if (url.origin !== new URL(transport.url).origin) {
+        context.log('listing entry on another origin, not fetched', { name: file.name, origin: url.origin });
+        continue;
+      }
+      const answer = await get(url.toString());
       yielded += 1;
       yield { name: file.name, versionKey, sizeBytes: answer.body.length, content: answer.body };
     }

@@ -112,7 +112,18 @@ export class IngestFileUseCase {
         const parse = await loadStatementFile(
           client,
           { clock: this.clock, ids: this.ids, audit: this.audit },
-          { fileId, sha256, content: command.content, format, encoding, connectionId, actor, role, receivedAt },
+          {
+            fileId,
+            sha256,
+            content: command.content,
+            format,
+            encoding,
+            connectionId,
+            actor,
+            role,
+            receivedAt,
+            ...(command.connection === undefined ? {} : { expectedAccount: command.connection.custodyAccount }),
+          },
         );
         await this.audit.record(client, {
           actor,

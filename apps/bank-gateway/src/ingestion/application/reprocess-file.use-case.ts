@@ -77,6 +77,7 @@ export class ReprocessFileUseCase {
             actor,
             role,
             receivedAt: file.received_at,
+            ...(connection === undefined ? {} : { expectedAccount: connection.custodyAccount }),
           },
         );
         await this.audit.record(client, {

@@ -35,15 +35,23 @@ export interface LoadContext {
   readonly format: FormatOption;
   readonly encoding: EncodingOption;
   readonly connectionId: string | undefined;
+  /** The connection's custody account: a statement of another account arriving over it is held under a finding. */
+  readonly expectedAccount?: string;
   readonly actor: Actor;
   readonly role: Role | undefined;
   /** The file's receipt time: `receivedAt` of its events. */
   readonly receivedAt: Date;
 }
 
+/**
+ * `conflicting_statement`: a second file (other bytes) claims a statement another file delivered.
+ * `unexpected_account`: a connection delivered a statement of an account other than its custody account.
+ */
+export type FindingKind = 'conflicting_statement' | 'unexpected_account';
+
 export interface FindingView {
   readonly findingId: string;
-  readonly kind: 'conflicting_statement';
+  readonly kind: FindingKind;
   readonly fileId: string;
   readonly otherFileId?: string;
   readonly account: string;
@@ -364,43 +372,25 @@ async function resolveStatement(
     [identity.account, identity.statementId, identity.sequenceKey],
   );
   const statementPk = deps.ids.uuid();
+  const base = {
+    findingId: deps.ids.uuid(),
+    fileId: context.fileId,
+    account: identity.account,
+    statementId: identity.statementId,
+    ...(record.sequence === undefined ? {} : { sequence: record.sequence }),
+    raisedAt: now.toISOString(),
+  };
   let finding: FindingView | undefined;
   if (owner !== undefined) {
+    finding = { ...base, kind: 'conflicting_statement', otherFileId: owner.file_id, message: conflictMessage(identity, owner.file_id) };
+  } else if (context.expectedAccount !== undefined && normalisedAccount(context.expectedAccount) !== normalisedAccount(identity.account)) {
     finding = {
-      findingId: deps.ids.uuid(),
-      kind: 'conflicting_statement',
-      fileId: context.fileId,
-      otherFileId: owner.file_id,
-      account: identity.account,
-      statementId: identity.statementId,
-      ...(record.sequence === undefined ? {} : { sequence: record.sequence }),
-      message: conflictMessage(identity, owner.file_id),
-      raisedAt: now.toISOString(),
+      ...base,
+      kind: 'unexpected_account',
+      message: `statement ${identity.statementId} is for account ${identity.account}, but the connection serves ${context.expectedAccount}; its lines are held for review`,
     };
-    await client.query(
-      `INSERT INTO findings (finding_id, kind, file_id, other_file_id, connection_id, account, statement_id, sequence, message, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        finding.findingId,
-        finding.kind,
-        finding.fileId,
-        finding.otherFileId,
-        context.connectionId ?? null,
-        finding.account,
-        finding.statementId,
-        record.sequence ?? null,
-        finding.message,
-        now,
-      ],
-    );
-    await deps.audit.record(client, {
-      actor: context.actor,
-      role: context.role,
-      action: 'finding.raise',
-      entity: { type: 'finding', id: finding.findingId },
-      after: finding,
-      details: { kind: finding.kind, fileId: finding.fileId, otherFileId: owner.file_id, account: finding.account, statementId: finding.statementId, parseId },
-    });
   }
+  if (finding !== undefined) await raiseFinding(client, deps, context, parseId, finding);
   await client.query(
     `INSERT INTO statements (statement_pk, file_id, account, statement_id, sequence_key, format, currency, record, held_finding_id, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
@@ -417,6 +407,45 @@ async function resolveStatement(
     ],
   );
   return { statementPk, created: true, ...(finding === undefined ? {} : { heldFindingId: finding.findingId, finding }) };
+}
+
+async function raiseFinding(client: PoolClient, deps: LoaderDependencies, context: LoadContext, parseId: string, finding: FindingView): Promise<void> {
+  await client.query(
+    `INSERT INTO findings (finding_id, kind, file_id, other_file_id, connection_id, account, statement_id, sequence, message, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      finding.findingId,
+      finding.kind,
+      finding.fileId,
+      finding.otherFileId ?? null,
+      context.connectionId ?? null,
+      finding.account,
+      finding.statementId,
+      finding.sequence ?? null,
+      finding.message,
+      finding.raisedAt,
+    ],
+  );
+  await deps.audit.record(client, {
+    actor: context.actor,
+    role: context.role,
+    action: 'finding.raise',
+    entity: { type: 'finding', id: finding.findingId },
+    after: finding,
+    details: {
+      kind: finding.kind,
+      fileId: finding.fileId,
+      ...(finding.otherFileId === undefined ? {} : { otherFileId: finding.otherFileId }),
+      ...(context.connectionId === undefined ? {} : { connectionId: context.connectionId }),
+      account: finding.account,
+      statementId: finding.statementId,
+      parseId,
+    },
+  });
+}
+
+/** IBANs are printed in groups of four and in either case; the comparison ignores both. */
+function normalisedAccount(account: string): string {
+  return account.replace(/\s+/g, '').toUpperCase();
 }
 
 function conflictMessage(identity: StatementIdentity, otherFileId: string): string {
