@@ -39,7 +39,14 @@ interface Edge {
  * agree. Such a pair is necessarily each other's unique best candidate, so the result is the one the
  * general algorithm below gives; everything else is left to it.
  */
-export function runUniqueReferencePairs(context: MatchingContext, spec: PairRuleSpec): void {
+export interface ReferencePresence {
+  /** Whether some unmatched bank line carries this exact reference. */
+  readonly onBank: (reference: string) => boolean;
+  /** Whether some unmatched ledger entry carries this exact reference. */
+  readonly inLedger: (reference: string) => boolean;
+}
+
+export function runUniqueReferencePairs(context: MatchingContext, spec: PairRuleSpec): ReferencePresence {
   const MULTIPLE = -2;
   const ledgerByReference = new Map<string, number>();
   for (let index = 0; index < context.ledger.length; index += 1) {
@@ -48,7 +55,6 @@ export function runUniqueReferencePairs(context: MatchingContext, spec: PairRule
     if (reference === undefined) continue;
     ledgerByReference.set(reference, ledgerByReference.has(reference) ? MULTIPLE : index);
   }
-  if (ledgerByReference.size === 0) return;
   const bankCountByReference = new Map<string, number>();
   for (let index = 0; index < context.bank.length; index += 1) {
     if (context.bankGroup[index] !== -1) continue;
@@ -73,6 +79,7 @@ export function runUniqueReferencePairs(context: MatchingContext, spec: PairRule
     if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
     context.addGroup(spec.ruleId, [partner], [bankIndex]);
   }
+  return { onBank: (reference) => bankCountByReference.has(reference), inLedger: (reference) => ledgerByReference.has(reference) };
 }
 
 /**

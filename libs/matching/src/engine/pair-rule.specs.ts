@@ -1,7 +1,7 @@
 import { exactReferenceKey, normalisedReferenceKey, textReferenceKeys } from '../model/references';
 import type { AmountDateRule, RefExactRule, RefInTextRule, RefTruncatedRule } from '../rules/rule-set';
 import type { MatchingContext } from './matching-context';
-import type { PairRuleSpec } from './pair-rule.runner';
+import type { PairRuleSpec, ReferencePresence } from './pair-rule.runner';
 
 /**
  * The references a bank line carries for the platform: endToEndId and customerRef. The bank's own
@@ -58,7 +58,11 @@ function bankBase(context: MatchingContext, index: number): string {
   return `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}`;
 }
 
-export function refExactSpec(context: MatchingContext, rule: RefExactRule): PairRuleSpec {
+/**
+ * `presence` (from the unique-reference pass) lets the general pass skip items whose reference the other side
+ * does not carry at all: they cannot pair under this rule, and building their keys only makes garbage.
+ */
+export function refExactSpec(context: MatchingContext, rule: RefExactRule, presence?: ReferencePresence): PairRuleSpec {
   const buckets = new AmountBuckets(rule.amountToleranceMinor);
   return {
     ruleId: rule.id,
@@ -66,14 +70,16 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
     valueDateToleranceDays: rule.valueDateToleranceDays,
     ledgerClassKey: (index) => {
       const reference = context.ledgerRefExact[index];
-      return reference === undefined ? undefined : `${ledgerBase(context, index)}|${reference}`;
+      if (reference === undefined || (presence !== undefined && !presence.onBank(reference))) return undefined;
+      return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
       buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger[index]!.amountMinor, out);
     },
     bankClassKey: (index) => {
       const references = bankReferencesForMatching(context, index);
-      return references.length === 0 ? undefined : `${bankBase(context, index)}|${references.join(' ')}`;
+      if (references.length === 0 || (presence !== undefined && !references.some((reference) => presence.inLedger(reference)))) return undefined;
+      return `${bankBase(context, index)}|${references.join(' ')}`;
     },
     bankJoinKeys: (index, out) => {
       for (const reference of bankReferencesForMatching(context, index)) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
@@ -82,27 +88,23 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
 }
 
 export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): PairRuleSpec {
-  const keys = new Set<string>();
   const buckets = new AmountBuckets(rule.amountToleranceMinor);
-  // The ledger references seen: a bank text yields dozens of candidate words, and only those that are some
-  // ledger reference are worth a join key.
-  const ledgerReferences = new Set<string>();
-  return {
-    ruleId: rule.id,
-    amountToleranceMinor: rule.amountToleranceMinor,
-    valueDateToleranceDays: rule.valueDateToleranceDays,
-    ledgerClassKey: (index) => {
+  // Prepared on first use, over the items still unmatched: which ledger references some bank text contains,
+  // and for each bank line the ledger references found in it. Only those items take part; building keys for
+  // the others would only make garbage.
+  let hits: { readonly ledgerReferences: ReadonlySet<string>; readonly bankKeys: ReadonlyMap<number, readonly string[]> } | undefined;
+  const prepare = (): NonNullable<typeof hits> => {
+    const ledgerReferences = new Set<string>();
+    for (let index = 0; index < context.ledger.length; index += 1) {
+      if (context.ledgerGroup[index] !== -1) continue;
       const reference = context.ledgerRefNormalisedOf(index);
-      if (reference === undefined || reference.length < rule.referenceLengthMin) return undefined;
-      return `${ledgerBase(context, index)}|${reference}`;
-    },
-    ledgerJoinKeys: (index, out) => {
-      const reference = context.ledgerRefNormalisedOf(index)!;
-      ledgerReferences.add(reference);
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference}`, context.ledger[index]!.amountMinor, out);
-    },
-    bankClassKey: (index) => `${bankBase(context, index)}|${bankIdentity(context, index)}`,
-    bankJoinKeys: (index, out) => {
+      if (reference !== undefined && reference.length >= rule.referenceLengthMin) ledgerReferences.add(reference);
+    }
+    const found = new Set<string>();
+    const bankKeys = new Map<number, string[]>();
+    const keys = new Set<string>();
+    for (let index = 0; index < context.bank.length; index += 1) {
+      if (context.bankGroup[index] !== -1) continue;
       const item = context.bank[index]!;
       keys.clear();
       for (const reference of [item.endToEndId, item.customerRef]) {
@@ -110,7 +112,33 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
         if (key !== undefined) keys.add(key);
       }
       textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, keys);
-      for (const key of keys) if (ledgerReferences.has(key)) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, item.amountMinor));
+      const matching = [...keys].filter((key) => ledgerReferences.has(key));
+      if (matching.length === 0) continue;
+      bankKeys.set(index, matching);
+      for (const key of matching) found.add(key);
+    }
+    return { ledgerReferences: found, bankKeys };
+  };
+  return {
+    ruleId: rule.id,
+    amountToleranceMinor: rule.amountToleranceMinor,
+    valueDateToleranceDays: rule.valueDateToleranceDays,
+    ledgerClassKey: (index) => {
+      hits ??= prepare();
+      const reference = context.ledgerRefNormalisedOf(index);
+      if (reference === undefined || !hits.ledgerReferences.has(reference)) return undefined;
+      return `${ledgerBase(context, index)}|${reference}`;
+    },
+    ledgerJoinKeys: (index, out) => {
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalisedOf(index)!}`, context.ledger[index]!.amountMinor, out);
+    },
+    bankClassKey: (index) => {
+      hits ??= prepare();
+      return hits.bankKeys.has(index) ? `${bankBase(context, index)}|${bankIdentity(context, index)}` : undefined;
+    },
+    bankJoinKeys: (index, out) => {
+      hits ??= prepare();
+      for (const key of hits.bankKeys.get(index) ?? []) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank[index]!.amountMinor));
     },
   };
 }

@@ -94,9 +94,8 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
   for (const rule of ruleSet.rules) {
     switch (rule.type) {
       case 'ref-exact': {
-        const spec = refExactSpec(context, rule);
-        runUniqueReferencePairs(context, spec);
-        runPairRule(context, spec);
+        const presence = runUniqueReferencePairs(context, refExactSpec(context, rule));
+        runPairRule(context, refExactSpec(context, rule, presence));
         break;
       }
         break;
