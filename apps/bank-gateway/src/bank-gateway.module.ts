@@ -7,6 +7,7 @@ import { ConnectionsHttpController } from './connections/interface/connections.h
 import { IngestFileUseCase } from './ingestion/application/ingest-file.use-case';
 import { IngestionQueries } from './ingestion/application/ingestion.queries';
 import { ReprocessFileUseCase } from './ingestion/application/reprocess-file.use-case';
+import { ResolveFindingUseCase } from './ingestion/application/resolve-finding.use-case';
 import { StatementsHttpController } from './ingestion/interface/statements.http.controller';
 import { PullConnectionUseCase } from './pull/application/pull-connection.use-case';
 import { PullScheduler } from './pull/application/pull.scheduler';
@@ -29,6 +30,7 @@ export class BankGatewayModule {
         { provide: SECRET_ENVIRONMENT, useValue: options.secretEnvironment },
         IngestFileUseCase,
         ReprocessFileUseCase,
+        ResolveFindingUseCase,
         IngestionQueries,
         SaveConnectionUseCase,
         PullConnectionUseCase,

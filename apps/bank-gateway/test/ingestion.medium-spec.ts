@@ -164,6 +164,21 @@ describe('bank-gateway ingestion over HTTP', () => {
       await waitForRelay();
       expect(await bankMessages()).toBe(4);
       expect(await auditActions()).toContain('bank-gateway.finding.raise');
+
+      const findingId = findings.body.findings[0].findingId as string;
+      const resolve = (key: string, body: object) => http.post(`/v1/findings/${findingId}/resolve`).set('X-Api-Key', key).send(body);
+      await resolve(TEST_KEYS.auditor, { resolution: 'dismissed', reason: 'x' }).expect(403);
+      await resolve(TEST_KEYS.ops, { resolution: 'ignored', reason: 'x' }).expect(400);
+      expect((await resolve(TEST_KEYS.ops, { resolution: 'dismissed', reason: 'bank confirmed a test send' }).expect(201)).body).toMatchObject({
+        findingId,
+        resolution: 'dismissed',
+      });
+      expect((await resolve(TEST_KEYS.ops, { resolution: 'acknowledged', reason: 'again' }).expect(409)).body.error).toBe('FINDING.ALREADY_RESOLVED');
+      expect((await get('/v1/findings?status=resolved').expect(200)).body.findings).toEqual([
+        expect.objectContaining({ findingId, resolvedBy: 'dev-ops', resolutionReason: 'bank confirmed a test send' }),
+      ]);
+      expect((await get('/v1/findings?status=open').expect(200)).body.findings).toEqual([]);
+      expect(await auditActions()).toContain('bank-gateway.finding.resolve');
     });
 
     it('quarantines the lines it cannot read with reason, raw text and line number (multipart upload)', async () => {

@@ -403,7 +403,10 @@ describe('bank-gateway scheduled pulls', () => {
 
   it('holds a statement of another account delivered over a connection, as a finding', async () => {
     const otherAccount = fixture('statement-b.mt940').toString('utf8').replace(':20:GW940-0001', ':20:GW940-0002');
-    const response = await asIntegrator(http.post('/v1/statements?connection=bank-sftp&format=mt940')).set('Content-Type', 'text/plain').send(otherAccount).expect(201);
+    const response = await asIntegrator(http.post('/v1/statements?connection=bank-sftp&format=mt940'))
+      .set('Content-Type', 'text/plain')
+      .send(otherAccount)
+      .expect(201);
     expect(response.body.parse).toMatchObject({ accepted: 0, held: 2 });
     expect(response.body.parse.findings).toEqual([
       expect.objectContaining({ kind: 'unexpected_account', account: 'NL91ABNA0417164300', message: expect.stringMatching(/serves DE02120300000000202051/) }),

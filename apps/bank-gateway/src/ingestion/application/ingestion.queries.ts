@@ -164,9 +164,13 @@ export class IngestionQueries {
     return { items, nextAfter: items.length === filter.limit ? items.at(-1)?.quarantineId : undefined };
   }
 
-  async findings(filter: { fileId?: string; after?: string; limit: number }) {
+  async findings(filter: { fileId?: string; status: 'open' | 'resolved' | 'all'; after?: string; limit: number }) {
     const rows = await this.db.transaction((executor) =>
       queryRows<{
+        resolved_at: Date | null;
+        resolved_by: string | null;
+        resolution: string | null;
+        resolution_reason: string | null;
         finding_id: string;
         kind: string;
         file_id: string;
@@ -179,8 +183,11 @@ export class IngestionQueries {
         raised_at: Date;
       }>(
         executor,
-        `SELECT * FROM findings WHERE ($1::uuid IS NULL OR file_id = $1 OR other_file_id = $1) AND ($2::uuid IS NULL OR finding_id > $2) ORDER BY finding_id LIMIT $3`,
-        [filter.fileId ?? null, filter.after ?? null, filter.limit],
+        `SELECT * FROM findings
+          WHERE ($1::uuid IS NULL OR file_id = $1 OR other_file_id = $1) AND ($2::uuid IS NULL OR finding_id > $2)
+            AND ($4 = 'all' OR ($4 = 'open') = (resolved_at IS NULL))
+          ORDER BY finding_id LIMIT $3`,
+        [filter.fileId ?? null, filter.after ?? null, filter.limit, filter.status],
       ),
     );
     const findings = rows.map((row) => ({
@@ -194,6 +201,9 @@ export class IngestionQueries {
       ...(row.sequence === null ? {} : { sequence: row.sequence }),
       message: row.message,
       raisedAt: row.raised_at.toISOString(),
+      ...(row.resolved_at === null
+        ? {}
+        : { resolvedAt: row.resolved_at.toISOString(), resolvedBy: row.resolved_by, resolution: row.resolution, resolutionReason: row.resolution_reason }),
     }));
     return { findings, nextAfter: findings.length === filter.limit ? findings.at(-1)?.findingId : undefined };
   }

@@ -1,4 +1,18 @@
-import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor, effectiveRole, Roles } from '@recon/auth';
 import type { Role } from '@recon/config';
@@ -11,6 +25,7 @@ import { findConnection } from '../../connections/application/connection.queries
 import { FILE_NAME_LENGTH_MAX, IngestFileUseCase, type IngestOutcome } from '../application/ingest-file.use-case';
 import { IngestionQueries, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../application/ingestion.queries';
 import { ReprocessFileUseCase, reprocessSchema } from '../application/reprocess-file.use-case';
+import { resolveFindingSchema, ResolveFindingUseCase } from '../application/resolve-finding.use-case';
 import type { UploadedStatement } from './upload-body.middleware';
 
 const UPLOAD_ROLES: Role[] = ['integrator', 'service'];
@@ -38,7 +53,15 @@ const quarantineQuerySchema = z
     limit: pageLimit,
   })
   .strict();
-const findingsQuerySchema = z.object({ file: z.string().uuid().optional(), after: z.string().uuid().optional(), limit: pageLimit }).strict();
+const findingsQuerySchema = z
+  .object({
+    file: z.string().uuid().optional(),
+    status: z.enum(['open', 'resolved', 'all']).default('all'),
+    after: z.string().uuid().optional(),
+    limit: pageLimit,
+  })
+  .strict();
+const RESOLVING_ROLES: Role[] = ['ops', 'integrator', 'admin'];
 
 function outcomeBody(outcome: IngestOutcome) {
   return {
@@ -57,6 +80,7 @@ export class StatementsHttpController {
     private readonly ingest: IngestFileUseCase,
     private readonly reprocessFile: ReprocessFileUseCase,
     private readonly queries: IngestionQueries,
+    private readonly resolve: ResolveFindingUseCase,
     @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
   ) {}
 
@@ -171,8 +195,30 @@ export class StatementsHttpController {
     const filter = findingsQuerySchema.parse(query);
     return this.queries.findings({
       limit: filter.limit,
+      status: filter.status,
       ...(filter.file === undefined ? {} : { fileId: filter.file }),
       ...(filter.after === undefined ? {} : { after: filter.after }),
     });
   }
+
+  @Post('findings/:id/resolve')
+  @Roles(...RESOLVING_ROLES)
+  @ApiBody({ schema: { example: { resolution: 'dismissed', reason: 'the bank confirmed the second file was a test send' } } })
+  @ApiOperation({ summary: 'Close a finding after review (dismissed | acknowledged, with a reason), once; held lines stay held and unpublished' })
+  async resolveFinding(@CurrentActor() actor: Actor, @Param('id', new ParseUUIDPipe()) findingId: string, @Body() body: unknown) {
+    const result = await this.resolve.execute(actor, effectiveRole(actor, RESOLVING_ROLES), findingId, resolveFindingSchema.parse(body));
+    if (result.ok) return { findingId: result.findingId, resolution: result.resolution, resolvedAt: result.resolvedAt };
+    switch (result.code) {
+      case 'FINDING.NOT_FOUND':
+        throw new NotFoundException({ statusCode: 404, error: result.code, message: result.message });
+      case 'FINDING.ALREADY_RESOLVED':
+        throw new ConflictException({ statusCode: 409, error: result.code, message: result.message });
+      default:
+        return assertUnreachable(result.code);
+    }
+  }
+}
+
+function assertUnreachable(value: never): never {
+  throw new Error(`unhandled case ${String(value)}`);
 }
