@@ -92,7 +92,10 @@ export async function runAdapterCheck(argv: readonly string[], write: (text: str
     }
     if (!stat.isFile()) throw new UsageError(`sample ${samplePath}: not a file`);
     if (stat.size > SAMPLE_BYTES_MAX) throw new UsageError(`sample ${samplePath}: larger than ${SAMPLE_BYTES_MAX} bytes`);
-    return { name: path.basename(samplePath), content: fs.readFileSync(samplePath) };
+    // Base names, unless two samples share one: then the paths as given, so that every row names one file.
+    const baseName = path.basename(samplePath);
+    const name = samplePaths.filter((other) => path.basename(other) === baseName).length > 1 ? samplePath : baseName;
+    return { name, content: fs.readFileSync(samplePath) };
   });
   const adapter = loadAdapter(modulePath);
   const checks = await checkAdapterConformance(adapter, samples, {

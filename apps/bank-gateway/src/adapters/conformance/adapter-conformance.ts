@@ -97,6 +97,7 @@ export async function checkAdapterConformance(
     }
     const problems = recordProblems(first.records);
     if (!first.records.some((record) => record.kind === 'statement')) problems.push(`no statement record (${first.records.length} record(s) in all)`);
+    const knownProblems = new Set(problems.map(withoutRecordNumber));
     const counts = countsOf(first.records);
     add(sample.name, 'canonical records', problems, `${counts.statements} statement(s), ${counts.entries} entries, ${counts.rejected} rejected`);
     const second = await runParse(adapter, sample.content, parseOptions);
@@ -125,7 +126,8 @@ export async function checkAdapterConformance(
           hostileProblems.push(`${mutation.label} (${format}): ${result.error}`);
           continue;
         }
-        const mutatedProblems = recordProblems(result.records);
+        // Problems the sample itself has are reported once, under `canonical records`, not again per mutation.
+        const mutatedProblems = recordProblems(result.records).filter((problem) => !knownProblems.has(withoutRecordNumber(problem)));
         if (mutatedProblems.length > 0) hostileProblems.push(`${mutation.label} (${format}): ${mutatedProblems[0]}`);
         if (mutation.additive) {
           const mutated = countsOf(result.records);
@@ -221,6 +223,10 @@ function recordProblems(records: readonly CanonicalRecord[]): string[] {
     if (problems.length >= PROBLEMS_LISTED_MAX) break;
   }
   return problems;
+}
+
+function withoutRecordNumber(problem: string): string {
+  return problem.replace(/^record \d+ /, 'record ');
 }
 
 function countsOf(records: readonly CanonicalRecord[]) {
