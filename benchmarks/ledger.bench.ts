@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   const config = loadLedgerConfig(isolation.env({ DATABASE_POOL_SIZE_MAX: '16', HTTP_BODY_BYTES_MAX: String(16 * 1024 * 1024) }));
   const telemetry = startMetricsOnlyTelemetry();
   await migrateLedger(config);
-  const app = await createLedgerApp(config, telemetry);
+  // BENCH_RELAY=off measures posting alone: the outbox then drains after the run (or in another process).
+  const app = await createLedgerApp(config, telemetry, { runOutboxRelay: process.env.BENCH_RELAY !== 'off' });
   await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   const call = async (path: string, body: unknown) => {
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
       transactions: TRANSACTIONS_TOTAL,
       batchSize: BATCH_SIZE,
       concurrency: CONCURRENCY,
+      outboxRelayInProcess: process.env.BENCH_RELAY !== 'off',
       elapsedSeconds: Number(elapsedS.toFixed(2)),
       transactionsPerSecond: Math.round(TRANSACTIONS_TOTAL / elapsedS),
       batchLatencyP50Ms: percentile(50),
