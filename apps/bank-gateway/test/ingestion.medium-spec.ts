@@ -220,6 +220,20 @@ describe('bank-gateway ingestion over HTTP', () => {
       expect(parses.flatMap((parse) => parse.findings)).toHaveLength(1);
     });
 
+    it('quarantines a statement header that breaks the contract together with its entries', async () => {
+      const longAccount = fixture('statement-b.mt940')
+        .toString('utf8')
+        .replace(':20:GW940-0001', ':20:GW940-LONG')
+        .replace(':25:NL91ABNA0417164300', `:25:${'9'.repeat(70)}`);
+      const response = await upload(longAccount).expect(201);
+      expect(response.body.parse).toMatchObject({ statements: 1, accepted: 0, rejected: 4 });
+      const page = (await get(`/v1/quarantine?file=${response.body.fileId}`).expect(200)).body.items as { lineNo: number; reason: string }[];
+      const items = [...page].sort((a, b) => a.lineNo - b.lineNo);
+      expect(items.map((item) => item.lineNo)).toEqual([0, 5, 7, 9]);
+      expect(items[0]!.reason).toMatch(/^statement header 'GW940-LONG' refused: account: .*64/);
+      expect(items[1]!.reason).toMatch(/^its statement header was refused/);
+    });
+
     it('stores an unreadable file and answers 422 with its id', async () => {
       const response = await upload('this is not a bank statement\n', '', TEST_KEYS.integrator, 'text/plain').expect(422);
       expect(response.body).toMatchObject({ error: 'FILE.UNREADABLE', duplicate: false, message: expect.stringMatching(/not a recognised bank statement/) });

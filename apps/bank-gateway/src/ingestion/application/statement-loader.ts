@@ -146,8 +146,13 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
             throw new UnreadableStatementError(`the file holds more than ${STATEMENTS_PER_FILE_MAX} statements`);
           detectedFormat ??= record.format;
           current = statements.length;
-          statements.push({ record, invalidReason: statementContractProblem(record, context) });
+          const invalidReason = statementContractProblem(record, context);
+          statements.push({ record, invalidReason });
           byStatementId.set(record.statementId, current);
+          // A refused header is quarantined itself (line 0: headers have no line number), so that a statement without
+          // entries cannot vanish either; its entries follow it into quarantine with the same reason.
+          if (invalidReason !== undefined)
+            await reject(0, `statement header '${record.statementId.slice(0, 140)}' refused: ${invalidReason}`, JSON.stringify(record), current);
         } else if (record.kind === 'entry') {
           const ordinal = byStatementId.get(record.statementId);
           const slot = ordinal === undefined ? undefined : statements[ordinal];
