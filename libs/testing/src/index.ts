@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { dropSchemaAndRole, serviceRoleFor } from '@recon/persistence';
+import { Redis } from 'ioredis';
 
 /**
  * Test isolation on the shared local services: each suite gets its own Postgres schema and role, its own
@@ -55,6 +56,7 @@ export function isolate(service: string): TestIsolation {
     cleanup: async () => {
       await dropSchemaAndRole(TEST_ADMIN_URL, schema, serviceRole);
       await deleteNamespaceStreams(namespace);
+      await deleteRedisKeys(redisKeyPrefix);
     },
   };
 }
@@ -68,6 +70,22 @@ export async function deleteNamespaceStreams(namespace: string): Promise<void> {
     }
   } finally {
     await nc.close();
+  }
+}
+
+/** Deletes every Redis key under the prefix (BullMQ queues, schedulers, locks). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 
