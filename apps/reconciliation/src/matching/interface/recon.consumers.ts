@@ -3,8 +3,9 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { PlatformConfig } from '@recon/config';
 import { InboxConsumer, type StreamKey } from '@recon/messaging';
 import type { Logger } from '@recon/observability';
-import { JETSTREAM, JETSTREAM_MANAGER, LOGGER, PLATFORM_CONFIG, TRANSACTIONS } from '@recon/platform';
-import type { TransactionRunner } from '@recon/persistence';
+import { DATA_SOURCE, JETSTREAM, JETSTREAM_MANAGER, LOGGER, PLATFORM_CONFIG } from '@recon/platform';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { RECONCILIATION_SETTINGS } from '../../runs/application/account-settings';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { EventSubjects, type LedgerAccountOpenedV1 } from '@recon/contracts';
@@ -19,7 +20,6 @@ export const CONSUMERS: readonly { readonly durableName: string; readonly stream
 export const CONSUMER_MAX_DELIVER = 20;
 export const CONSUMER_RETRY_BASE_MS = 200;
 export const CONSUMER_BATCH_SIZE_MIN = 64;
-export const CONSUMER_FETCH_EXPIRES_MS = 30_000;
 
 /** The durable JetStream consumers of continuous matching (shared by every instance: JetStream spreads the load). */
 @Injectable()
@@ -31,7 +31,7 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
     @Inject(RECONCILIATION_SETTINGS) private readonly settings: ReconciliationSettings,
     @Inject(JETSTREAM) private readonly jetstream: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
-    @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly matcher: ContinuousMatcher,
     private readonly jobs: ReconJobs,
@@ -39,6 +39,9 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.settings.consumersEnabled) return;
+    // The data source's own pg pool (same connections, same search_path): plain BEGIN/COMMIT per message costs
+    // less than a TypeORM query runner, and continuous matching is bound by per-message overhead.
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     for (const definition of CONSUMERS) {
       const consumer = new InboxConsumer({
         jetstream: this.jetstream,
@@ -46,7 +49,7 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
         namespace: this.config.NATS_NAMESPACE,
         stream: definition.stream,
         durableName: definition.durableName,
-        transaction: this.db,
+        transaction: pool,
         handler: async (event, executor) => {
           await this.matcher.handle(event, executor);
           const account = event.payload as LedgerAccountOpenedV1;
@@ -56,11 +59,9 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
           }
         },
         concurrency: this.settings.consumerConcurrency,
+        // The consumer reads a whole pull (up to batchSize, or until the pull's 1 s expiry) before handling it: a few
+        // waves of the concurrency per pull keeps both the latency of a quiet stream and the per-pull overhead low.
         batchSize: Math.max(CONSUMER_BATCH_SIZE_MIN, this.settings.consumerConcurrency * 4),
-        // A fetch's heartbeat monitor runs until its batch is drained: with the default 1 s expiry a batch that takes
-        // longer than 1 s to handle fails the fetch ("heartbeats missed") and stalls the consumer in back-off.
-        // Messages are handled as they arrive either way, so a long expiry costs no latency.
-        fetchExpiresMs: CONSUMER_FETCH_EXPIRES_MS,
         maxDeliver: CONSUMER_MAX_DELIVER,
         retryBaseMs: CONSUMER_RETRY_BASE_MS,
         logger: this.logger,
