@@ -9,7 +9,9 @@ import { DEVELOPMENT_API_KEYS } from '@recon/config';
 import { LEDGER_REQUIRED_BALANCE_RPC, rpcSubjectFor, streamNameFor, subjectFor } from '@recon/messaging';
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { RECON_QUEUE_NAME } from '../src/runs/infrastructure/recon-jobs';
 import { Client } from 'pg';
 import request from 'supertest';
 import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
@@ -326,5 +328,20 @@ describe('reconciliation service', () => {
     expect(text).toMatch(/recon_items_pending\{[^}]*side="ledger"[^}]*\} \d+/);
     expect(text).toMatch(/recon_run_auto_match_rate\{[^}]*account="DE89370400440532013000"[^}]*\} 0\.\d+/);
     expect(text).toMatch(/recon_consumer_lag(_messages)?\{[^}]*consumer="reconciliation-bank"[^}]*\} 0/);
+  });
+
+  it('schedules the nightly run of each custody account at its cut-off in its time zone', async () => {
+    const queue = new Queue(RECON_QUEUE_NAME, { connection: { url: TEST_REDIS_URL }, prefix: isolation.redisKeyPrefix.replace(/:+$/, '') });
+    try {
+      const schedulerOf = async () => (await queue.getJobSchedulers()).find((scheduler) => scheduler.key === `nightly:${ACCOUNT}`);
+      expect(await schedulerOf()).toMatchObject({ pattern: '0 18 * * *', tz: 'UTC' });
+      await as(TEST_KEYS.ops, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(403);
+      const saved = (await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(200)).body;
+      expect(saved).toEqual({ bankAccount: ACCOUNT, graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' });
+      expect(await schedulerOf()).toMatchObject({ pattern: '30 17 * * *', tz: 'Europe/Berlin' });
+      await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Mars/Olympus' })).expect(400);
+    } finally {
+      await queue.close();
+    }
   });
 });

@@ -3,13 +3,14 @@ import type { PlatformConfig } from '@recon/config';
 import type { Logger } from '@recon/observability';
 import { CLOCK, type Clock, LOGGER, PLATFORM_CONFIG, TRANSACTIONS } from '@recon/platform';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PostAdjustmentUseCase } from '../../breaks/application/post-adjustment.use-case';
 import { SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { type AccountSettings, allAccountSettings, calendarDateIn, cronOfCutOff, RECONCILIATION_SETTINGS } from '../application/account-settings';
 import { RunBusinessDayUseCase } from '../application/run-business-day.use-case';
+import { LedgerHttpError } from './ledger.http.client';
 
 export const RECON_QUEUE_NAME = 'reconciliation';
 /** Jobs of one kind worked at once per instance: runs lock their account, so a few in parallel is plenty. */
@@ -101,14 +102,24 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
       case 'nightly': {
         const account = (await this.db.transaction((executor) => allAccountSettings(executor, this.settings))).find((item) => item.bankAccount === data.bankAccount);
         const timeZone = account?.timeZone ?? this.settings.timeZoneDefault;
-        // The job fires at the cut-off: the business day it closes is today's date in the account's time zone.
-        const businessDate = calendarDateIn(new Date(job.timestamp), timeZone);
+        // The job fires at the cut-off: the business day it closes is that day's date in the account's time zone. A
+        // scheduler's job is created ahead of time and delayed until its slot: the slot is timestamp + delay.
+        const businessDate = calendarDateIn(new Date(job.timestamp + (job.delay ?? 0)), timeZone);
         return this.runs.execute({ bankAccount: data.bankAccount, businessDate, trigger: 'schedule', actor: SERVICE_ACTOR, checks: true });
       }
       case 'sweep':
         return this.sweep();
       case 'post-adjustment':
-        return this.postAdjustment.execute(data.adjustmentId);
+        try {
+          return await this.postAdjustment.execute(data.adjustmentId);
+        } catch (error) {
+          // The ledger refusing the transaction itself (4xx other than timeouts and throttling) will not change by
+          // retrying: stop, and leave the adjustment approved-pending-posting with the ledger's answer for a person.
+          if (error instanceof LedgerHttpError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429) {
+            throw new UnrecoverableError(error.message);
+          }
+          throw error;
+        }
     }
   }
 
