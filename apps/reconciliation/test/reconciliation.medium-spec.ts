@@ -344,4 +344,22 @@ describe('reconciliation service', () => {
       await queue.close();
     }
   });
+
+  it('checks statement continuity against the previous statement, and never reopens what a person resolved', async () => {
+    const nextDay = '2025-01-03';
+    const resolvedBefore = await count(`SELECT count(*) FROM breaks WHERE status = 'resolved'`);
+    await events.statementReceived({
+      fileId: randomUUID(), receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0103', account: ACCOUNT, currency: 'EUR', sequence: '4',
+      from: nextDay, to: nextDay, openingBalance: { amount: '1330.00', date: DAY }, closingBalance: { amount: '1330.00', date: nextDay }, entryCount: 0, rejectedCount: 0,
+    });
+    await eventually(async () => ((await count(`SELECT count(*) FROM statements`)) === 2 ? true : undefined), 'second statement stored');
+    const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: nextDay })).expect(201)).body;
+    expect(run.counts).toMatchObject({ breaksOpened: 3, statementFindings: 2, breaksOpenedByType: { statement_gap: 2, balance_mismatch: 1 } });
+    const gaps = await breaksOf('&type=statement_gap');
+    expect(gaps.map((item) => [(item.explanation as { findingKind: string }).findingKind, item.amount, item.severity]).sort()).toEqual([
+      ['opening_differs_from_previous_closing', '2.90', 'high'],
+      ['sequence_gap', '0.00', 'high'],
+    ]);
+    expect(await count(`SELECT count(*) FROM breaks WHERE status = 'resolved'`)).toBe(resolvedBefore);
+  });
 });

@@ -46,11 +46,6 @@ export class ItemsPgRepository {
     return row === undefined ? undefined : { bankAccount: row.bank_account, currency: row.currency };
   }
 
-  async knownBankAccounts(executor: SqlExecutor): Promise<string[]> {
-    const rows = await queryRows<{ bank_account: string }>(executor, 'SELECT DISTINCT bank_account FROM custody_accounts ORDER BY bank_account');
-    return rows.map((row) => row.bank_account);
-  }
-
   /** Inserts the items not stored yet; returns the ids actually inserted. */
   async insertLedgerItems(executor: SqlExecutor, items: readonly LedgerItemRow[], source: 'event' | 'export', receivedAt: string, note?: string): Promise<Set<string>> {
     if (items.length === 0) return new Set();
@@ -136,14 +131,6 @@ export class ItemsPgRepository {
       throw new Error(`bank line ${positional} cannot be named: ${names.join(', ')} are all taken`);
     }
     return { itemRef: row.item_ref, candidates: row.candidates.map((candidate) => ({ ...candidate, amount_minor: String(candidate.amount_minor) })) };
-  }
-
-  async ledgerItemsByIds(executor: SqlExecutor, entryIds: readonly string[]): Promise<LedgerItemRecord[]> {
-    return queryRows<LedgerItemRecord>(executor, `SELECT ${LEDGER_COLUMNS} FROM ledger_items WHERE entry_id = ANY($1::text[])`, [entryIds]);
-  }
-
-  async bankItemsByRefs(executor: SqlExecutor, itemRefs: readonly string[]): Promise<BankItemRecord[]> {
-    return queryRows<BankItemRecord>(executor, `SELECT ${BANK_COLUMNS} FROM bank_items WHERE item_ref = ANY($1::text[])`, [itemRefs]);
   }
 
   /** Open ledger entries that could pair with a bank line: same account and currency, by reference keys or by amount near its date. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BankLineReceivedV1, BankStatementReceivedV1, LedgerAccountOpenedV1, LedgerTransactionPostedV1 } from '@recon/contracts';
 import { EventSubjects } from '@recon/contracts';
-import { defaultRuleSet, reconcile, type RuleSet } from '@recon/matching';
+import { reconcile, type RuleSet } from '@recon/matching';
 import type { IncomingEvent } from '@recon/messaging';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from '@recon/platform';
 import type { SqlExecutor } from '@recon/persistence';
@@ -197,8 +197,4 @@ function normalise(reference: string | null): string | undefined {
   if (reference === null) return undefined;
   const key = reference.trim().toUpperCase().replace(/[^0-9A-Z]/g, '');
   return key.length === 0 ? undefined : key;
-}
-
-export function defaultReconciliationRuleSet(): RuleSet {
-  return defaultRuleSet();
 }
