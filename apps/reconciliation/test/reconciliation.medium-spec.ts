@@ -10,7 +10,6 @@ import { LEDGER_REQUIRED_BALANCE_RPC, rpcSubjectFor, streamNameFor, subjectFor }
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { RECON_QUEUE_NAME } from '../src/runs/infrastructure/recon-jobs';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -170,15 +169,6 @@ describe('reconciliation service', () => {
     await nats?.close();
     await admin?.end();
     await ledger.stop();
-    // BullMQ's queue and schedulers live under the isolated key prefix: remove them with the rest.
-    const redis = new Redis(TEST_REDIS_URL);
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${isolation.redisKeyPrefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-    await redis.quit();
     await isolation?.cleanup();
   });
 
