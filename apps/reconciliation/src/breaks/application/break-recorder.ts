@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Actor } from '@recon/auth';
-import { RECON_ALERT_RAISED_V1, RECON_BREAK_CLOSED_V1, RECON_BREAK_OPENED_V1 } from '@recon/contracts';
+import { BREAK_ITEMS_MAX, REASON_LENGTH_MAX, RECON_ALERT_RAISED_V1, RECON_BREAK_CLOSED_V1, RECON_BREAK_OPENED_V1 } from '@recon/contracts';
 import type { ReconBreak } from '@recon/matching';
 import { enqueueEvent } from '@recon/messaging';
 import { minorDigitsOf, parseDecimalToMinor } from '@recon/money';
@@ -94,9 +94,10 @@ export class BreakRecorder {
         severity: found.severity,
         currency: found.currency,
         amount: found.amount,
-        ledger: found.ledger,
-        bank: found.bank,
-        reason: found.reason.slice(0, 2_000),
+        // A batch break may name more items than an event carries; the break itself (API, database) keeps them all.
+        ledger: found.ledger.slice(0, BREAK_ITEMS_MAX),
+        bank: found.bank.slice(0, BREAK_ITEMS_MAX),
+        reason: found.reason.slice(0, REASON_LENGTH_MAX),
       },
     });
     await this.audit.record(executor, {
