@@ -23,10 +23,7 @@ export default tseslint.config(
         { object: 'it', property: 'skip', message: 'no skipped tests' },
       ],
       'no-restricted-imports': ['error', { paths: [{ name: '@nestjs/common', importNames: ['forwardRef'], message: 'no circular providers (STYLE R2)' }] }],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "Property[key.name='synchronize'][value.value=true]", message: 'migrations, never synchronize' },
-      ],
+      'no-restricted-syntax': ['error', { selector: "Property[key.name='synchronize'][value.value=true]", message: 'migrations, never synchronize' }],
     },
   },
   {

@@ -75,12 +75,35 @@ async function main(): Promise<void> {
       const amount = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
       const isWithdrawal = index % 4 === 3;
       const now = new Date().toISOString();
-      await send(() => events.transactionPosted(movement({ custodyAccountId: CUSTODY_ID, kind: isWithdrawal ? 'withdrawal' : 'deposit', amount, currency: 'EUR', valueDate: DAY, reference, postedAt: now })));
+      await send(() =>
+        events.transactionPosted(
+          movement({
+            custodyAccountId: CUSTODY_ID,
+            kind: isWithdrawal ? 'withdrawal' : 'deposit',
+            amount,
+            currency: 'EUR',
+            valueDate: DAY,
+            reference,
+            postedAt: now,
+          }),
+        ),
+      );
       // One line in five names the payment only in its free text (ref-in-text), the rest in the end-to-end id.
       const named = index % 5 === 4 ? { remittance: `payment ${reference.replace('-', ' ')} thanks` } : { endToEndId: reference };
       await send(() =>
         events.lineReceived(
-          bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'BENCH-STMT', lineNo: index + 1, amount: isWithdrawal ? `-${amount}` : amount, valueDate: DAY, bankRef: `BR${index}`, receivedAt: new Date().toISOString(), fileId: randomUUID(), ...named }),
+          bankLine({
+            account: ACCOUNT,
+            currency: 'EUR',
+            statementId: 'BENCH-STMT',
+            lineNo: index + 1,
+            amount: isWithdrawal ? `-${amount}` : amount,
+            valueDate: DAY,
+            bankRef: `BR${index}`,
+            receivedAt: new Date().toISOString(),
+            fileId: randomUUID(),
+            ...named,
+          }),
         ),
       );
     }
@@ -115,7 +138,11 @@ async function main(): Promise<void> {
       processSeconds: Number(elapsedSeconds.toFixed(2)),
       bankLinesPerSecond: Math.round(LINES_TOTAL / elapsedSeconds),
       eventsPerSecond: Math.round((2 * LINES_TOTAL) / elapsedSeconds),
-      latencyMs: { p50: Math.round(percentile(latencies, 0.5)), p99: Math.round(percentile(latencies, 0.99)), max: Math.round(latencies[latencies.length - 1] ?? Number.NaN) },
+      latencyMs: {
+        p50: Math.round(percentile(latencies, 0.5)),
+        p99: Math.round(percentile(latencies, 0.99)),
+        max: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
+      },
       matchGroups: matches,
       matchRate: Number((matches / LINES_TOTAL).toFixed(4)),
       allMatchedAfterSeconds: Number(((matchedMs - startedMs) / 1000).toFixed(2)),

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   const call = async (path: string, body: unknown) => {
-    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Api-Key': SERVICE_KEY }, body: JSON.stringify(body) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': SERVICE_KEY },
+      body: JSON.stringify(body),
+    });
     if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     return response.json();
   };
@@ -49,8 +53,14 @@ async function main(): Promise<void> {
           valueDate: '2025-01-02',
           reference: `BENCH-${index}`,
           lines: isWithdrawal
-            ? [{ account: customer, side: 'debit', amount, currency: 'EUR' }, { account: 'custody:eur', side: 'credit', amount, currency: 'EUR' }]
-            : [{ account: 'custody:eur', side: 'debit', amount, currency: 'EUR' }, { account: customer, side: 'credit', amount, currency: 'EUR' }],
+            ? [
+                { account: customer, side: 'debit', amount, currency: 'EUR' },
+                { account: 'custody:eur', side: 'credit', amount, currency: 'EUR' },
+              ]
+            : [
+                { account: 'custody:eur', side: 'debit', amount, currency: 'EUR' },
+                { account: customer, side: 'credit', amount, currency: 'EUR' },
+              ],
         });
       }
       batches.push(batch);

@@ -89,7 +89,10 @@ function entryXml(item: BankItem): string {
   const head = `<Ntry>${amountXml(item.amountMinor, item.currency)}<Sts><Cd>BOOK</Cd></Sts>${dates}<AcctSvcrRef>${xmlText(item.bankRef ?? item.id)}</AcctSvcrRef>${bankTxCodeXml(item.bankTxCode)}`;
   if (item.transactions !== undefined) {
     const parts = item.transactions
-      .map((part) => `<TxDtls><Refs><EndToEndId>${xmlText(part.endToEndId ?? 'NOTPROVIDED')}</EndToEndId></Refs>${amountXml(part.amountMinor, item.currency)}</TxDtls>`)
+      .map(
+        (part) =>
+          `<TxDtls><Refs><EndToEndId>${xmlText(part.endToEndId ?? 'NOTPROVIDED')}</EndToEndId></Refs>${amountXml(part.amountMinor, item.currency)}</TxDtls>`,
+      )
       .join('');
     const batchReference = item.remittance?.split(' ').pop() ?? '';
     return `${head}<NtryDtls><Btch><PmtInfId>${xmlText(batchReference)}</PmtInfId><NbOfTxs>${item.transactions.length}</NbOfTxs></Btch>${parts}</NtryDtls></Ntry>\n`;
@@ -98,7 +101,10 @@ function entryXml(item: BankItem): string {
     return `${head}<AddtlNtryInf>${xmlText(item.remittance ?? '')}</AddtlNtryInf></Ntry>\n`;
   }
   const refs = `<Refs>${item.customerRef === undefined ? '' : `<InstrId>${xmlText(item.customerRef)}</InstrId>`}<EndToEndId>${xmlText(item.endToEndId ?? 'NOTPROVIDED')}</EndToEndId></Refs>`;
-  const party = item.counterpartyName === undefined ? '' : `<RltdPties><${item.amountMinor < 0n ? 'Cdtr' : 'Dbtr'}><Pty><Nm>${xmlText(item.counterpartyName)}</Nm></Pty></${item.amountMinor < 0n ? 'Cdtr' : 'Dbtr'}></RltdPties>`;
+  const party =
+    item.counterpartyName === undefined
+      ? ''
+      : `<RltdPties><${item.amountMinor < 0n ? 'Cdtr' : 'Dbtr'}><Pty><Nm>${xmlText(item.counterpartyName)}</Nm></Pty></${item.amountMinor < 0n ? 'Cdtr' : 'Dbtr'}></RltdPties>`;
   const remittance = item.remittance === undefined ? '' : `<RmtInf><Ustrd>${xmlText(item.remittance)}</Ustrd></RmtInf>`;
   return `${head}<NtryDtls><TxDtls>${refs}${amountXml(item.amountMinor, item.currency)}${party}${remittance}</TxDtls></NtryDtls></Ntry>\n`;
 }
@@ -138,11 +144,15 @@ async function main(): Promise<void> {
   const dir = argument('--dir') ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'recon-bench-')));
   await fs.mkdir(dir, { recursive: true });
   const generationStarted = Date.now();
-  const child = spawnSync(process.execPath, [process.argv[1]!, '--generate-into', dir, '--entries', String(entries), '--fault-rate', String(faultRate)], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [process.argv[1]!, '--generate-into', dir, '--entries', String(entries), '--fault-rate', String(faultRate)], {
+    stdio: 'inherit',
+  });
   if (child.status !== 0) throw new Error(`generation failed with status ${child.status}`);
   const counts = JSON.parse(await fs.readFile(path.join(dir, 'counts.json'), 'utf8')) as { ledger: number; bank: number };
   const xmlBytes = (await fs.stat(path.join(dir, 'statement.camt053.xml'))).size;
-  process.stdout.write(`generated ${counts.ledger} ledger entries and a ${counts.bank}-entry camt.053 (${(xmlBytes / 1e6).toFixed(0)} MB) in ${((Date.now() - generationStarted) / 1000).toFixed(1)} s (not timed)\n`);
+  process.stdout.write(
+    `generated ${counts.ledger} ledger entries and a ${counts.bank}-entry camt.053 (${(xmlBytes / 1e6).toFixed(0)} MB) in ${((Date.now() - generationStarted) / 1000).toFixed(1)} s (not timed)\n`,
+  );
 
   const phases: { name: string; ms: number; rssBytes: number }[] = [];
   const started = performance.now();
@@ -159,13 +169,21 @@ async function main(): Promise<void> {
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
 
   for (const phase of phases) {
-    process.stdout.write(`  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB\n`);
+    process.stdout.write(
+      `  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB\n`,
+    );
   }
   const items = counts.ledger + counts.bank;
-  process.stdout.write(`total ${totalSeconds.toFixed(2)} s, ${Math.round(items / totalSeconds).toLocaleString('en-US')} entries/s (ledger + bank), peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(0)} MB\n`);
+  process.stdout.write(
+    `total ${totalSeconds.toFixed(2)} s, ${Math.round(items / totalSeconds).toLocaleString('en-US')} entries/s (ledger + bank), peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(0)} MB\n`,
+  );
 
-  const expected = (await fs.readFile(path.join(dir, 'expected.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { type: string; ledger: string[]; bank: string[] });
-  const key = (item: { type: string; ledger: readonly string[]; bank: readonly string[] }): string => `${item.type}|${[...item.ledger].sort().join(',')}|${[...item.bank].sort().join(',')}`;
+  const expected = (await fs.readFile(path.join(dir, 'expected.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; ledger: string[]; bank: string[] });
+  const key = (item: { type: string; ledger: readonly string[]; bank: readonly string[] }): string =>
+    `${item.type}|${[...item.ledger].sort().join(',')}|${[...item.bank].sort().join(',')}`;
   const expectedKeys = new Set(expected.map(key));
   const reportedKeys = new Set(run.result.breaks.map(key));
   const recall = [...expectedKeys].filter((item) => reportedKeys.has(item)).length / Math.max(1, expectedKeys.size);

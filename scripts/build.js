@@ -26,7 +26,12 @@ function build() {
     for (const file of sourceFiles(path.join(ROOT_DIR, dir))) {
       const relative = path.relative(ROOT_DIR, file);
       const outFile = path.join(OUT_DIR, relative.replace(/\.ts$/, '.js'));
-      const output = swc.transformFileSync(file, { ...options, filename: file, outputPath: outFile, sourceFileName: path.relative(path.dirname(outFile), file) });
+      const output = swc.transformFileSync(file, {
+        ...options,
+        filename: file,
+        outputPath: outFile,
+        sourceFileName: path.relative(path.dirname(outFile), file),
+      });
       fs.mkdirSync(path.dirname(outFile), { recursive: true });
       fs.writeFileSync(outFile, output.code + `\n//# sourceMappingURL=${path.basename(outFile)}.map\n`);
       if (output.map) fs.writeFileSync(`${outFile}.map`, output.map);

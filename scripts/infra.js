@@ -26,7 +26,9 @@ const SERVICES = [
     port: 4222,
     start: () => {
       fs.mkdirSync('/var/lib/nats-server', { recursive: true });
-      execSync('start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server', { stdio: 'inherit' });
+      execSync('start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server', {
+        stdio: 'inherit',
+      });
     },
   },
 ];

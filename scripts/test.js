@@ -20,8 +20,17 @@ async function main() {
   await ensureInfrastructure();
   run(process.execPath, [path.join(ROOT_DIR, 'scripts', 'build.js')]);
   run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+  run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.']);
   run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
-  run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), 'apps', 'libs', 'benchmarks', 'test', '--config', '.dependency-cruiser.js']);
+  run(process.execPath, [
+    path.join(ROOT_DIR, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'),
+    'apps',
+    'libs',
+    'benchmarks',
+    'test',
+    '--config',
+    '.dependency-cruiser.js',
+  ]);
   run(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'jest', 'bin', 'jest.js'), '--maxWorkers=2', ...process.argv.slice(2)]);
 }
 

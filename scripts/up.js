@@ -45,7 +45,9 @@ async function main() {
     stopping = true;
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     setTimeout(() => process.exit(code), 5_000).unref();
-    Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve))))).then(() => process.exit(code));
+    Promise.all(
+      children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)))),
+    ).then(() => process.exit(code));
   }
   process.on('SIGINT', () => stopAll(0));
   process.on('SIGTERM', () => stopAll(0));

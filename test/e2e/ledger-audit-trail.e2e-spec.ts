@@ -28,7 +28,10 @@ describe('audit service: the ledger audit trail end to end', () => {
     const ledgerConfig = loadLedgerConfig(ledgerIsolation.env({ NATS_NAMESPACE: auditIsolation.namespace }));
     await migrateAudit(auditConfig);
     await migrateLedger(ledgerConfig);
-    audit = await createAuditApp(auditConfig, telemetry, { settings: loadAuditSettings({ NODE_ENV: 'test', AUDIT_CHECKPOINT_EVERY_EVENTS: '3' }), runOutboxRelay: false });
+    audit = await createAuditApp(auditConfig, telemetry, {
+      settings: loadAuditSettings({ NODE_ENV: 'test', AUDIT_CHECKPOINT_EVERY_EVENTS: '3' }),
+      runOutboxRelay: false,
+    });
     await audit.init();
     ledger = await createLedgerApp(ledgerConfig, telemetry);
     await ledger.init();
@@ -45,8 +48,16 @@ describe('audit service: the ledger audit trail end to end', () => {
   it("appends the ledger's account, posting, reversal and export events, who/what/when/from where, and they verify", async () => {
     const http = request(ledger.getHttpServer());
     const asService = (test: request.Test) => test.set('X-Api-Key', TEST_KEYS.service);
-    await asService(http.post('/v1/accounts').send({ code: 'custody:eur', kind: 'custody', currency: 'EUR', name: 'FBO EUR', bankId: 'COBADEFFXXX', bankAccount: 'DE89370400440532013000' })).expect(201);
-    await asService(http.post('/v1/accounts').send({ code: 'customer:alice', kind: 'customer', currency: 'EUR', name: 'alice', custodyAccount: 'custody:eur', customerId: 'alice' })).expect(201);
+    await asService(
+      http
+        .post('/v1/accounts')
+        .send({ code: 'custody:eur', kind: 'custody', currency: 'EUR', name: 'FBO EUR', bankId: 'COBADEFFXXX', bankAccount: 'DE89370400440532013000' }),
+    ).expect(201);
+    await asService(
+      http
+        .post('/v1/accounts')
+        .send({ code: 'customer:alice', kind: 'customer', currency: 'EUR', name: 'alice', custodyAccount: 'custody:eur', customerId: 'alice' }),
+    ).expect(201);
     const posted = await asService(http.post('/v1/transactions'))
       .set('Idempotency-Key', 'dep-1')
       .set('X-Request-Id', 'req-deposit-1')
@@ -61,13 +72,20 @@ describe('audit service: the ledger audit trail end to end', () => {
       })
       .expect(201);
     const transactionId = posted.body.transactionId as string;
-    await asService(http.post(`/v1/transactions/${transactionId}/reversal`)).set('Idempotency-Key', 'rev-1').send({ description: 'posted twice' }).expect((response) => {
-      if (response.status >= 300) throw new Error(`reversal answered ${response.status}: ${JSON.stringify(response.body)}`);
-    });
+    await asService(http.post(`/v1/transactions/${transactionId}/reversal`))
+      .set('Idempotency-Key', 'rev-1')
+      .send({ description: 'posted twice' })
+      .expect((response) => {
+        if (response.status >= 300) throw new Error(`reversal answered ${response.status}: ${JSON.stringify(response.body)}`);
+      });
     await http.get('/v1/exports/ledger.csv?from=2025-01-01&to=2025-01-31').set('X-Api-Key', TEST_KEYS.auditor).expect(200);
 
     const auditHttp = request(audit.getHttpServer());
-    const search = async () => (await auditHttp.get('/v1/events?service=ledger').set('X-Api-Key', TEST_KEYS.auditor).expect(200)).body.events as { seq: number; event: Record<string, unknown> }[];
+    const search = async () =>
+      (await auditHttp.get('/v1/events?service=ledger').set('X-Api-Key', TEST_KEYS.auditor).expect(200)).body.events as {
+        seq: number;
+        event: Record<string, unknown>;
+      }[];
     expect(await eventually(async () => (await search()).length === 5)).toBe(true);
     const events = await search();
     expect(events.map((view) => view.event.type)).toEqual([

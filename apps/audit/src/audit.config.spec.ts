@@ -15,7 +15,9 @@ describe(loadAuditSettings.name, () => {
 
   it('requires AUDIT_SIGNING_KEY in production and refuses the development key there', () => {
     expect(() => loadAuditSettings({ NODE_ENV: 'production' })).toThrow(/AUDIT_SIGNING_KEY: is required in production/);
-    expect(() => loadAuditSettings({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: DEVELOPMENT_SIGNING_KEY.signerKey })).toThrow(/development key .* refused in production/);
+    expect(() => loadAuditSettings({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: DEVELOPMENT_SIGNING_KEY.signerKey })).toThrow(
+      /development key .* refused in production/,
+    );
     expect(() => loadAuditSettings({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: 'PRIVATE+KEY+x+00000000+AAAA' })).toThrow(ConfigError);
   });
 

@@ -28,7 +28,12 @@ export const DEVELOPMENT_SIGNING_KEY = generateSigningKey(DEVELOPMENT_KEY_NAME, 
 const commaList = z
   .string()
   .optional()
-  .transform((text) => (text ?? '').split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+  .transform((text) =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 
 export const auditSettingsSchema = z
   .object({
@@ -38,12 +43,16 @@ export const auditSettingsSchema = z
     /** Verifier keys of retired signing keys, comma-separated: listed by GET /v1/keys so old checkpoints stay verifiable. */
     AUDIT_PREVIOUS_PUBLIC_KEYS: commaList,
     /** The log's identity, the first line of every checkpoint; defaults to the current signing key's name. */
-    AUDIT_LOG_ORIGIN: z.string().regex(/^\S{1,200}$/, 'one word of at most 200 characters').optional(),
+    AUDIT_LOG_ORIGIN: z
+      .string()
+      .regex(/^\S{1,200}$/, 'one word of at most 200 characters')
+      .optional(),
     AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(CHECKPOINT_EVERY_EVENTS_MAX).default(CHECKPOINT_EVERY_EVENTS_DEFAULT),
     AUDIT_CHECKPOINT_EVERY_MS: z.coerce.number().int().min(CHECKPOINT_EVERY_MS_MIN).max(CHECKPOINT_EVERY_MS_MAX).default(CHECKPOINT_EVERY_MS_DEFAULT),
   })
   .transform((value, context) => {
-    const signerTexts = value.AUDIT_SIGNING_KEY.length > 0 ? value.AUDIT_SIGNING_KEY : value.NODE_ENV === 'production' ? [] : [DEVELOPMENT_SIGNING_KEY.signerKey];
+    const signerTexts =
+      value.AUDIT_SIGNING_KEY.length > 0 ? value.AUDIT_SIGNING_KEY : value.NODE_ENV === 'production' ? [] : [DEVELOPMENT_SIGNING_KEY.signerKey];
     if (signerTexts.length === 0) {
       context.addIssue({ code: 'custom', path: ['AUDIT_SIGNING_KEY'], message: 'is required in production (make one with `recon audit keygen`)' });
       return z.NEVER;

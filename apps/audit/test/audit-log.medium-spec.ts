@@ -36,7 +36,15 @@ describe('audit service: the log', () => {
   let env: AuditTestEnv;
   let workDir: string;
   const asAuditor = (url: string) => env.http.get(url).set('X-Api-Key', TEST_KEYS.auditor);
-  const published = [ledgerPostingEvent(0), ledgerPostingEvent(1), ledgerPostingEvent(2), ledgerPostingEvent(3), ledgerPostingEvent(4), ledgerPostingEvent(5), ledgerPostingEvent(6)];
+  const published = [
+    ledgerPostingEvent(0),
+    ledgerPostingEvent(1),
+    ledgerPostingEvent(2),
+    ledgerPostingEvent(3),
+    ledgerPostingEvent(4),
+    ledgerPostingEvent(5),
+    ledgerPostingEvent(6),
+  ];
 
   beforeAll(async () => {
     env = await startAuditTestEnv({ everyEvents: CHECKPOINT_EVERY_EVENTS, everyMs: 3_600_000 });
@@ -66,7 +74,11 @@ describe('audit service: the log', () => {
     const first = records[0]!;
     expect(first.event_type).toBe('audit.ledger.transaction.post');
     expect(first.action).toBe('transaction_post');
-    expect(parseAuditEvent(JSON.parse(first.event_json))).toMatchObject({ service: 'ledger', entity: { type: 'transaction', id: 'TX-0000' }, requestId: 'req-0' });
+    expect(parseAuditEvent(JSON.parse(first.event_json))).toMatchObject({
+      service: 'ledger',
+      entity: { type: 'transaction', id: 'TX-0000' },
+      requestId: 'req-0',
+    });
   });
 
   it('does not append an event twice: not when redelivered under its message id, not when republished under a new one', async () => {
@@ -90,13 +102,20 @@ describe('audit service: the log', () => {
   });
 
   it('signs a checkpoint every AUDIT_CHECKPOINT_EVERY_EVENTS records, verifiable with the published key', async () => {
-    const rows = (await env.admin.query(`SELECT tree_size::int AS size, note FROM ${env.table('checkpoints')} ORDER BY tree_size`)).rows as { size: number; note: string }[];
+    const rows = (await env.admin.query(`SELECT tree_size::int AS size, note FROM ${env.table('checkpoints')} ORDER BY tree_size`)).rows as {
+      size: number;
+      note: string;
+    }[];
     expect(rows.map((row) => row.size)).toContain(CHECKPOINT_EVERY_EVENTS);
     const keys = parseVerifierKeyFile(DEVELOPMENT_SIGNING_KEY.verifierKey);
     const checkpoint = openCheckpoint(rows.find((row) => row.size === CHECKPOINT_EVERY_EVENTS)!.note, keys);
     expect(checkpoint.origin).toBe('recon.dev-insecure/audit');
     const keyResponse = await asAuditor('/v1/keys').expect(200);
-    expect(keyResponse.body).toMatchObject({ origin: 'recon.dev-insecure/audit', signing: [DEVELOPMENT_SIGNING_KEY.verifierKey], insecureDevelopmentKey: true });
+    expect(keyResponse.body).toMatchObject({
+      origin: 'recon.dev-insecure/audit',
+      signing: [DEVELOPMENT_SIGNING_KEY.verifierKey],
+      insecureDevelopmentKey: true,
+    });
   });
 
   it('exports the log as JSONL that `recon audit verify --key` accepts, byte for byte what auditExportLines writes', async () => {
@@ -109,7 +128,10 @@ describe('audit service: the log', () => {
     await writeFile(exportFile, text);
     expect(await runCli(['audit', 'verify', exportFile, '--key', keyFile])).toBe(0);
 
-    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const header = lines[0]!;
     const records: AuditLogRecord[] = lines
       .filter((line) => line.kind === 'record')
@@ -158,8 +180,12 @@ describe('audit service: the log', () => {
     const consistency = (await asAuditor(`/v1/proofs/consistency?from=${CHECKPOINT_EVERY_EVENTS}&to=${latest.treeSize}`).expect(200)).body;
     const newer = openCheckpoint(latest.note, keys);
     expect(newer.size).toBeGreaterThan(CHECKPOINT_EVERY_EVENTS);
-    expect(verifyConsistency(CHECKPOINT_EVERY_EVENTS, newer.size, (consistency.proof as string[]).map(hashFromHex), signed.rootHash, newer.rootHash)).toBe(true);
-    expect(verifyConsistency(CHECKPOINT_EVERY_EVENTS, newer.size, (consistency.proof as string[]).map(hashFromHex), newer.rootHash, signed.rootHash)).toBe(false);
+    expect(verifyConsistency(CHECKPOINT_EVERY_EVENTS, newer.size, (consistency.proof as string[]).map(hashFromHex), signed.rootHash, newer.rootHash)).toBe(
+      true,
+    );
+    expect(verifyConsistency(CHECKPOINT_EVERY_EVENTS, newer.size, (consistency.proof as string[]).map(hashFromHex), newer.rootHash, signed.rootHash)).toBe(
+      false,
+    );
 
     await asAuditor('/v1/proofs/inclusion?seq=99&treeSize=5').expect(422);
     const list = (await asAuditor('/v1/checkpoints?limit=1').expect(200)).body;
@@ -190,11 +216,14 @@ describe('audit service: the log', () => {
     await env.http.get('/v1/export').set('X-Api-Key', TEST_KEYS.service).expect(403);
     await env.http.get('/v1/events?actorId=nobody').set('X-Api-Key', TEST_KEYS.admin).expect(200);
     const recorded = await eventually(async () => {
-      const rows = (await env.admin.query(`SELECT event_json FROM ${env.table('audit_records')} WHERE event_type = 'audit.audit.search' AND actor_id = 'dev-admin'`)).rows;
+      const rows = (
+        await env.admin.query(`SELECT event_json FROM ${env.table('audit_records')} WHERE event_type = 'audit.audit.search' AND actor_id = 'dev-admin'`)
+      ).rows;
       return rows.length === 1;
     });
     expect(recorded).toBe(true);
-    const exportsOf = async () => (await env.admin.query(`SELECT actor_id, actor_role FROM ${env.table('audit_records')} WHERE event_type = 'audit.audit.export'`)).rows;
+    const exportsOf = async () =>
+      (await env.admin.query(`SELECT actor_id, actor_role FROM ${env.table('audit_records')} WHERE event_type = 'audit.audit.export'`)).rows;
     expect(await eventually(async () => (await exportsOf()).length >= 1)).toBe(true);
     expect((await exportsOf())[0]).toEqual({ actor_id: 'dev-auditor', actor_role: 'auditor' });
   });
@@ -202,7 +231,9 @@ describe('audit service: the log', () => {
   it('records an event the log schema refuses as audit.audit.event.reject, carrying the original', async () => {
     const refused = ledgerPostingEvent(100, { entity: { type: 'Transaction Type', id: 'TX-0100' } });
     await env.publish(refused);
-    const found = await eventually(async () => (await env.admin.query(`SELECT 1 FROM ${env.table('audit_records')} WHERE entity_id = $1`, [refused.eventId])).rows.length === 1);
+    const found = await eventually(
+      async () => (await env.admin.query(`SELECT 1 FROM ${env.table('audit_records')} WHERE entity_id = $1`, [refused.eventId])).rows.length === 1,
+    );
     expect(found).toBe(true);
     const row = (await env.admin.query(`SELECT event_type, event_json FROM ${env.table('audit_records')} WHERE entity_id = $1`, [refused.eventId])).rows[0];
     expect(row.event_type).toBe('audit.audit.event.reject');
@@ -217,7 +248,11 @@ describe('audit service: the log', () => {
     try {
       await service.query(`SET search_path TO ${env.isolation.schema}`);
       for (const table of ['audit_records', 'merkle_nodes', 'checkpoints']) {
-        await expect(service.query(`UPDATE ${table} SET ${table === 'checkpoints' ? 'note' : table === 'merkle_nodes' ? 'level' : 'actor_id'} = ${table === 'merkle_nodes' ? 'level' : "'x'"}`)).rejects.toThrow(/permission denied/);
+        await expect(
+          service.query(
+            `UPDATE ${table} SET ${table === 'checkpoints' ? 'note' : table === 'merkle_nodes' ? 'level' : 'actor_id'} = ${table === 'merkle_nodes' ? 'level' : "'x'"}`,
+          ),
+        ).rejects.toThrow(/permission denied/);
         await expect(service.query(`DELETE FROM ${table}`)).rejects.toThrow(/permission denied/);
         await expect(service.query(`TRUNCATE ${table}`)).rejects.toThrow(/permission denied/);
       }

@@ -28,7 +28,12 @@ describe('audit service: time-based checkpoints, restarts and key rotation', () 
 
   const config = () => loadAuditConfig(isolation.env());
   const startApp = async (keys: Record<string, string>) => {
-    const settings = loadAuditSettings({ NODE_ENV: 'production', ...keys, AUDIT_CHECKPOINT_EVERY_EVENTS: '1000', AUDIT_CHECKPOINT_EVERY_MS: String(CHECKPOINT_EVERY_MS) });
+    const settings = loadAuditSettings({
+      NODE_ENV: 'production',
+      ...keys,
+      AUDIT_CHECKPOINT_EVERY_EVENTS: '1000',
+      AUDIT_CHECKPOINT_EVERY_MS: String(CHECKPOINT_EVERY_MS),
+    });
     const started = await createAuditApp(config(), telemetry, { settings, runOutboxRelay: false });
     await started.init();
     return started;

@@ -48,7 +48,8 @@ describe('audit service: tampering in the database is caught by export verificat
     }
   };
 
-  const exportText = async (query = '') => (await env.http.get(`/v1/export${query}`).set('X-Api-Key', TEST_KEYS.auditor).buffer(true).parse(textParser).expect(200)).body as string;
+  const exportText = async (query = '') =>
+    (await env.http.get(`/v1/export${query}`).set('X-Api-Key', TEST_KEYS.auditor).buffer(true).parse(textParser).expect(200)).body as string;
   const verify = async (text: string, trustedCheckpoint?: string): Promise<VerifyExportResult> =>
     verifyExport(text.trimEnd().split('\n'), { publicKeys, ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }) });
   const failureOf = async (text: string, trustedCheckpoint?: string): Promise<ExportFailure> => {

@@ -33,9 +33,16 @@ export async function startAuditTestEnv(options: { everyEvents: number; everyMs:
   const telemetry = startMetricsOnlyTelemetry();
   const isolation = isolate('audit');
   const config = loadAuditConfig(isolation.env());
-  const settings = loadAuditSettings({ NODE_ENV: 'test', AUDIT_CHECKPOINT_EVERY_EVENTS: String(options.everyEvents), AUDIT_CHECKPOINT_EVERY_MS: String(options.everyMs) });
+  const settings = loadAuditSettings({
+    NODE_ENV: 'test',
+    AUDIT_CHECKPOINT_EVERY_EVENTS: String(options.everyEvents),
+    AUDIT_CHECKPOINT_EVERY_MS: String(options.everyMs),
+  });
   await migrateAudit(config);
-  const app = await createAuditApp(config, telemetry, { settings, ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }) });
+  const app = await createAuditApp(config, telemetry, {
+    settings,
+    ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }),
+  });
   await app.init();
   const admin = new Client({ connectionString: TEST_ADMIN_URL });
   await admin.connect();

@@ -15,7 +15,11 @@ export async function migrateLedger(config: PlatformConfig): Promise<string[]> {
   return prepareDatabase(config, ledgerMigrations());
 }
 
-export async function createLedgerApp(config: PlatformConfig, telemetry: Telemetry, options: { runOutboxRelay?: boolean } = {}): Promise<NestExpressApplication> {
+export async function createLedgerApp(
+  config: PlatformConfig,
+  telemetry: Telemetry,
+  options: { runOutboxRelay?: boolean } = {},
+): Promise<NestExpressApplication> {
   return createHttpApp(LedgerModule.register({ config, telemetry, usesRedis: false, ...options }) as never, config, {
     title: 'Ledger',
     rpc: true,

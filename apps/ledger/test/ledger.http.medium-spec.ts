@@ -32,7 +32,13 @@ describe('ledger over HTTP', () => {
   let baseUrl: string;
 
   const asService = (test: request.Test) => test.set('X-Api-Key', TEST_KEYS.service);
-  const post = (key: string, body: unknown) => asService(http.post('/v1/transactions').set('Idempotency-Key', key).send(body as object));
+  const post = (key: string, body: unknown) =>
+    asService(
+      http
+        .post('/v1/transactions')
+        .set('Idempotency-Key', key)
+        .send(body as object),
+    );
   const count = async (table: string) => Number((await admin.query(`SELECT count(*) FROM ${isolation.schema}.${table}`)).rows[0].count);
   const deposit = (customer: string, amount: string, reference: string, valueDate = '2025-01-02') => ({
     kind: 'deposit',
@@ -52,7 +58,8 @@ describe('ledger over HTTP', () => {
       { account: 'custody:eur', side: 'credit', amount, currency: 'EUR' },
     ],
   });
-  const balanceOf = async (code: string, query = '') => (await asService(http.get(`/v1/accounts/${encodeURIComponent(code)}/balance${query}`)).expect(200)).body.balance as string;
+  const balanceOf = async (code: string, query = '') =>
+    (await asService(http.get(`/v1/accounts/${encodeURIComponent(code)}/balance${query}`)).expect(200)).body.balance as string;
 
   beforeAll(async () => {
     isolation = isolate('ledger');
@@ -93,7 +100,12 @@ describe('ledger over HTTP', () => {
     it('refuses a missing or unknown credential with 401 and a wrong role with 403', async () => {
       await http.get('/v1/accounts').expect(401);
       await http.get('/v1/accounts').set('X-Api-Key', 'not-a-real-key-at-all').expect(401);
-      await http.post('/v1/transactions').set('X-Api-Key', TEST_KEYS.auditor).set('Idempotency-Key', 'k').send(deposit('customer:alice', '1.00', 'R')).expect(403);
+      await http
+        .post('/v1/transactions')
+        .set('X-Api-Key', TEST_KEYS.auditor)
+        .set('Idempotency-Key', 'k')
+        .send(deposit('customer:alice', '1.00', 'R'))
+        .expect(403);
       await http.get('/v1/accounts').set('Authorization', `Bearer ${TEST_KEYS.auditor}`).expect(200);
     });
 
@@ -122,11 +134,44 @@ describe('ledger over HTTP', () => {
     });
 
     it.each([
-      ['unbalanced', { ...deposit('customer:bob', '1.00', 'X'), lines: [{ account: 'custody:eur', side: 'debit', amount: '1.00', currency: 'EUR' }, { account: 'customer:bob', side: 'credit', amount: '0.99', currency: 'EUR' }] }, 422, 'differ by 0.01'],
-      ['wrong currency', { ...deposit('customer:bob', '1.00', 'X'), lines: [{ account: 'custody:jpy', side: 'debit', amount: '1.00', currency: 'EUR' }, { account: 'customer:bob', side: 'credit', amount: '1.00', currency: 'EUR' }] }, 422, 'holds JPY'],
+      [
+        'unbalanced',
+        {
+          ...deposit('customer:bob', '1.00', 'X'),
+          lines: [
+            { account: 'custody:eur', side: 'debit', amount: '1.00', currency: 'EUR' },
+            { account: 'customer:bob', side: 'credit', amount: '0.99', currency: 'EUR' },
+          ],
+        },
+        422,
+        'differ by 0.01',
+      ],
+      [
+        'wrong currency',
+        {
+          ...deposit('customer:bob', '1.00', 'X'),
+          lines: [
+            { account: 'custody:jpy', side: 'debit', amount: '1.00', currency: 'EUR' },
+            { account: 'customer:bob', side: 'credit', amount: '1.00', currency: 'EUR' },
+          ],
+        },
+        422,
+        'holds JPY',
+      ],
       ['malformed amount', deposit('customer:bob', '12,30', 'X'), 422, "'12,30' is not a decimal number"],
       ['too many decimals', deposit('customer:bob', '1.001', 'X'), 422, 'more than 2 decimal places'],
-      ['amount as a JSON number', { ...deposit('customer:bob', '1.00', 'X'), lines: [{ account: 'custody:eur', side: 'debit', amount: 1, currency: 'EUR' }, { account: 'customer:bob', side: 'credit', amount: 1, currency: 'EUR' }] }, 400, 'lines.0.amount'],
+      [
+        'amount as a JSON number',
+        {
+          ...deposit('customer:bob', '1.00', 'X'),
+          lines: [
+            { account: 'custody:eur', side: 'debit', amount: 1, currency: 'EUR' },
+            { account: 'customer:bob', side: 'credit', amount: 1, currency: 'EUR' },
+          ],
+        },
+        400,
+        'lines.0.amount',
+      ],
       ['unknown account', deposit('customer:nobody', '1.00', 'X'), 422, "no account 'customer:nobody'"],
       ['zero amount', deposit('customer:bob', '0.00', 'X'), 422, 'greater than zero'],
       ['impossible date', deposit('customer:bob', '1.00', 'X', '2025-02-30'), 400, 'not a calendar date'],
@@ -164,14 +209,21 @@ describe('ledger over HTTP', () => {
     });
 
     it('posts a batch atomically and replays it', async () => {
-      const transactions = Array.from({ length: 200 }, (_, index) => ({ idempotencyKey: `batch-${index}`, ...deposit('customer:dave', '0.10', `B-${index}`), batchReference: 'BATCH-1' }));
+      const transactions = Array.from({ length: 200 }, (_, index) => ({
+        idempotencyKey: `batch-${index}`,
+        ...deposit('customer:dave', '0.10', `B-${index}`),
+        batchReference: 'BATCH-1',
+      }));
       const first = await asService(http.post('/v1/transactions/batch').send({ transactions })).expect(200);
       expect(first.body).toMatchObject({ created: 200, replayed: 0 });
       const again = await asService(http.post('/v1/transactions/batch').send({ transactions })).expect(200);
       expect(again.body).toMatchObject({ created: 0, replayed: 200 });
       expect(await balanceOf('customer:dave')).toBe('20.00');
       const before = await count('transactions');
-      const broken = [...transactions.slice(0, 5).map((item, index) => ({ ...item, idempotencyKey: `batch2-${index}` })), { idempotencyKey: 'batch2-bad', ...deposit('customer:dave', '1', 'B'), lines: [] }];
+      const broken = [
+        ...transactions.slice(0, 5).map((item, index) => ({ ...item, idempotencyKey: `batch2-${index}` })),
+        { idempotencyKey: 'batch2-bad', ...deposit('customer:dave', '1', 'B'), lines: [] },
+      ];
       const refused = await asService(http.post('/v1/transactions/batch').send({ transactions: broken })).expect(400);
       expect(refused.body.message).toContain('transactions.5.lines');
       expect(await count('transactions')).toBe(before);
@@ -182,7 +234,9 @@ describe('ledger over HTTP', () => {
     it('reverses a transaction exactly once and never reverses a reversal', async () => {
       const original = await post('rev-src', deposit('customer:bob', '7.00', 'PLAT-D-7', '2025-01-03')).expect(201);
       expect(await balanceOf('customer:bob')).toBe('7.00');
-      const reversal = await asService(http.post(`/v1/transactions/${original.body.transactionId}/reversal`).set('Idempotency-Key', 'rev-1').send({})).expect(201);
+      const reversal = await asService(http.post(`/v1/transactions/${original.body.transactionId}/reversal`).set('Idempotency-Key', 'rev-1').send({})).expect(
+        201,
+      );
       expect(reversal.body).toMatchObject({ kind: 'reversal', reversesTransactionId: original.body.transactionId, valueDate: '2025-01-03' });
       expect(reversal.body.lines.map((line: { side: string }) => line.side)).toEqual(['credit', 'debit']);
       expect(await balanceOf('customer:bob')).toBe('0.00');
@@ -208,7 +262,15 @@ describe('ledger over HTTP', () => {
     it('answers balances as of a value date and the custody required balance', async () => {
       await post('asof-1', deposit('customer:alice', '10.00', 'A-1', '2025-02-01')).expect(201);
       await post('asof-2', deposit('customer:alice', '5.00', 'A-2', '2025-02-05')).expect(201);
-      await post('asof-fee', { kind: 'fee', valueDate: '2025-02-05', reference: 'FEE-1', lines: [{ account: 'customer:alice', side: 'debit', amount: '1.00', currency: 'EUR' }, { account: 'own:eur', side: 'credit', amount: '1.00', currency: 'EUR' }] }).expect(201);
+      await post('asof-fee', {
+        kind: 'fee',
+        valueDate: '2025-02-05',
+        reference: 'FEE-1',
+        lines: [
+          { account: 'customer:alice', side: 'debit', amount: '1.00', currency: 'EUR' },
+          { account: 'own:eur', side: 'credit', amount: '1.00', currency: 'EUR' },
+        ],
+      }).expect(201);
       expect(await balanceOf('customer:alice', '?asOfDate=2025-01-31')).toBe('100.00');
       expect(await balanceOf('customer:alice', '?asOfDate=2025-02-01')).toBe('110.00');
       expect(await balanceOf('customer:alice', '?asOfDate=2025-02-05')).toBe('114.00');
@@ -230,7 +292,10 @@ describe('ledger over HTTP', () => {
       expect(reply.ok).toBe(true);
       expect(reply.balances).toHaveLength(1);
       expect(reply.balances[0]).toMatchObject({ currency: 'EUR', requiredBalance: await balanceOf('custody:eur', '?asOfDate=2025-02-05') });
-      const refused = (await nats.request(subject, JSON.stringify({ asOfDate: 'yesterday' }), { timeout: 5_000 })).json<{ ok: boolean; error: { message: string } }>();
+      const refused = (await nats.request(subject, JSON.stringify({ asOfDate: 'yesterday' }), { timeout: 5_000 })).json<{
+        ok: boolean;
+        error: { message: string };
+      }>();
       expect(refused).toEqual({ ok: false, error: { code: 'LEDGER.INVALID_REQUEST', message: expect.stringContaining('asOfDate') } });
       const garbage = (await nats.request(subject, 'not json', { timeout: 5_000 })).json<{ ok: boolean; error: { code: string } }>();
       expect(garbage.error.code).toBe('RPC.INVALID_JSON');
@@ -260,7 +325,9 @@ describe('ledger over HTTP', () => {
         expect(fs.readFileSync(out, 'utf8')).toBe(direct.text);
         expect(await runCli(['ledger', 'balances', '--as-of', '2025-02-05', ...args])).toBe(0);
         expect(fs.readFileSync(out, 'utf8')).toMatch(/^account,currency,as_of,balance\n/);
-        expect(await runCli(['ledger', 'export', '--from', '2025-02-01', '--to', '2025-02-05', '--url', baseUrl, '--api-key', 'wrong-key-wrong-key', '--out', out])).toBe(2);
+        expect(
+          await runCli(['ledger', 'export', '--from', '2025-02-01', '--to', '2025-02-05', '--url', baseUrl, '--api-key', 'wrong-key-wrong-key', '--out', out]),
+        ).toBe(2);
         expect(await runCli(['ledger', 'export', '--from', '2025-02-31x', '--to', '2025-02-05', ...args])).toBe(2);
       } finally {
         fs.rmSync(out, { force: true });
@@ -294,7 +361,8 @@ describe('ledger over HTTP', () => {
 
     it('publishes after a crash between commit and publish, once', async () => {
       const dataSource = app.get<DataSource>(DATA_SOURCE);
-      const pending = async () => Number((await admin.query(`SELECT count(*) FROM ${isolation.schema}.outbox_messages WHERE published_at IS NULL`)).rows[0].count);
+      const pending = async () =>
+        Number((await admin.query(`SELECT count(*) FROM ${isolation.schema}.outbox_messages WHERE published_at IS NULL`)).rows[0].count);
       await waitFor(async () => (await pending()) === 0);
       const ledgerStream = streamNameFor(isolation.namespace, 'LEDGER');
       const before = (await jsm.streams.info(ledgerStream)).state.messages;
@@ -304,7 +372,12 @@ describe('ledger over HTTP', () => {
       const crashed = await createLedgerApp(config, telemetry, { runOutboxRelay: false });
       await crashed.init();
       const key = 'after-crash';
-      await request(crashed.getHttpServer()).post('/v1/transactions').set('X-Api-Key', TEST_KEYS.service).set('Idempotency-Key', key).send(deposit('customer:alice', '1.00', 'CRASH')).expect(201);
+      await request(crashed.getHttpServer())
+        .post('/v1/transactions')
+        .set('X-Api-Key', TEST_KEYS.service)
+        .set('Idempotency-Key', key)
+        .send(deposit('customer:alice', '1.00', 'CRASH'))
+        .expect(201);
       expect(await pending()).toBeGreaterThanOrEqual(2);
       await crashed.close();
       // A relay that publishes but dies before marking: simulate by publishing the same batch twice.

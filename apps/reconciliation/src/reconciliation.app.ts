@@ -21,7 +21,11 @@ export async function migrateReconciliation(config: PlatformConfig): Promise<str
   return prepareDatabase(config, serviceMigrations(RECONCILIATION_MIGRATIONS_DIRECTORY));
 }
 
-export async function createReconciliationApp(config: PlatformConfig, telemetry: Telemetry, options: ReconciliationAppOptions = {}): Promise<NestExpressApplication> {
+export async function createReconciliationApp(
+  config: PlatformConfig,
+  telemetry: Telemetry,
+  options: ReconciliationAppOptions = {},
+): Promise<NestExpressApplication> {
   const settings = options.settings ?? loadReconciliationSettings({});
   const platform = { config, telemetry, usesRedis: true, ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }) };
   return createHttpApp(ReconciliationModule.register(platform, settings, options.ruleSet ?? defaultRuleSet()) as never, config, {

@@ -27,11 +27,22 @@ export const reconciliationSettingsSchema = z
     RECON_GRACE_DAYS_DEFAULT: z.coerce.number().int().min(0).max(GRACE_DAYS_MAX).default(GRACE_DAYS_DEFAULT),
     RECON_CUTOFF_DEFAULT: cutOffSchema.default('18:00'),
     RECON_TIME_ZONE_DEFAULT: timeZoneSchema.default('UTC'),
-    RECON_CONSUMERS_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-    RECON_SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+    RECON_CONSUMERS_ENABLED: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
+    RECON_SCHEDULER_ENABLED: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
     RECON_CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(CONSUMER_CONCURRENCY_MAX).default(CONSUMER_CONCURRENCY_DEFAULT),
     /** How often pending items whose grace window closed are turned into breaks between nightly runs. */
-    RECON_PENDING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(PENDING_SWEEP_INTERVAL_MS_MIN).max(24 * 3_600_000).default(15 * 60_000),
+    RECON_PENDING_SWEEP_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(PENDING_SWEEP_INTERVAL_MS_MIN)
+      .max(24 * 3_600_000)
+      .default(15 * 60_000),
     /** Retries of an approved adjustment the ledger did not accept yet (BullMQ, exponential back-off). */
     RECON_ADJUSTMENT_POST_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1_000).default(50),
     RECON_ADJUSTMENT_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),

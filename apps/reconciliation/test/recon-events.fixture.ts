@@ -21,7 +21,13 @@ export class ReconEventPublisher {
   }
 
   custodyAccountOpened(account: { accountId: string; bankAccount: string; currency: string }): Promise<void> {
-    const payload: LedgerAccountOpenedV1 = { accountId: account.accountId, accountKind: 'custody', currency: account.currency, openedAt: new Date().toISOString(), bankAccount: account.bankAccount };
+    const payload: LedgerAccountOpenedV1 = {
+      accountId: account.accountId,
+      accountKind: 'custody',
+      currency: account.currency,
+      openedAt: new Date().toISOString(),
+      bankAccount: account.bankAccount,
+    };
     return this.publish('ledger.account.opened', payload);
   }
 
@@ -51,7 +57,13 @@ export function movement(input: {
 }): LedgerTransactionPostedV1 {
   const transactionId = input.transactionId ?? randomUUID();
   const custody = { accountId: input.custodyAccountId, accountKind: 'custody' as const, amount: input.amount, currency: input.currency };
-  const customer = { accountId: `customer-of-${input.custodyAccountId}`, accountKind: 'customer' as const, custodyAccountId: input.custodyAccountId, amount: input.amount, currency: input.currency };
+  const customer = {
+    accountId: `customer-of-${input.custodyAccountId}`,
+    accountKind: 'customer' as const,
+    custodyAccountId: input.custodyAccountId,
+    amount: input.amount,
+    currency: input.currency,
+  };
   return {
     transactionId,
     idempotencyKey: `idem-${transactionId}`,
@@ -60,12 +72,20 @@ export function movement(input: {
     reference: input.reference,
     lines:
       input.kind === 'deposit'
-        ? [{ ...custody, side: 'debit' }, { ...customer, side: 'credit' }]
-        : [{ ...customer, side: 'debit' }, { ...custody, side: 'credit' }],
+        ? [
+            { ...custody, side: 'debit' },
+            { ...customer, side: 'credit' },
+          ]
+        : [
+            { ...customer, side: 'debit' },
+            { ...custody, side: 'credit' },
+          ],
   };
 }
 
-export function bankLine(input: Partial<BankLineReceivedV1> & Pick<BankLineReceivedV1, 'account' | 'amount' | 'currency' | 'statementId' | 'lineNo'>): BankLineReceivedV1 {
+export function bankLine(
+  input: Partial<BankLineReceivedV1> & Pick<BankLineReceivedV1, 'account' | 'amount' | 'currency' | 'statementId' | 'lineNo'>,
+): BankLineReceivedV1 {
   return {
     fileId: randomUUID(),
     lineId: randomUUID(),

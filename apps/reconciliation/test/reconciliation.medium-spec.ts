@@ -101,19 +101,59 @@ describe('reconciliation service', () => {
   const as = (key: string, test: request.Test) => test.set('X-Api-Key', key);
   const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
   const count = async (sql: string) => Number((await admin.query(sql)).rows[0].count);
-  const breaksOf = async (query = '') => (await as(TEST_KEYS.ops, api.get(`/v1/breaks?account=${ACCOUNT}${query.includes('limit=') ? '' : '&limit=100'}${query}`)).expect(200)).body.breaks as Record<string, unknown>[];
+  const breaksOf = async (query = '') =>
+    (await as(TEST_KEYS.ops, api.get(`/v1/breaks?account=${ACCOUNT}${query.includes('limit=') ? '' : '&limit=100'}${query}`)).expect(200)).body
+      .breaks as Record<string, unknown>[];
 
   // The day: each ledger movement and bank line named after what should become of it.
-  const matchedDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '100.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000001' });
-  const matchedWithdrawal = movement({ custodyAccountId: CUSTODY_ID, kind: 'withdrawal', amount: '50.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-W-000002' });
-  const shortDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '200.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000003' });
-  const unbankedDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '70.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000004' });
+  const matchedDeposit = movement({
+    custodyAccountId: CUSTODY_ID,
+    kind: 'deposit',
+    amount: '100.00',
+    currency: 'EUR',
+    valueDate: DAY,
+    reference: 'PLAT-D-000001',
+  });
+  const matchedWithdrawal = movement({
+    custodyAccountId: CUSTODY_ID,
+    kind: 'withdrawal',
+    amount: '50.00',
+    currency: 'EUR',
+    valueDate: DAY,
+    reference: 'PLAT-W-000002',
+  });
+  const shortDeposit = movement({
+    custodyAccountId: CUSTODY_ID,
+    kind: 'deposit',
+    amount: '200.00',
+    currency: 'EUR',
+    valueDate: DAY,
+    reference: 'PLAT-D-000003',
+  });
+  const unbankedDeposit = movement({
+    custodyAccountId: CUSTODY_ID,
+    kind: 'deposit',
+    amount: '70.00',
+    currency: 'EUR',
+    valueDate: DAY,
+    reference: 'PLAT-D-000004',
+  });
   const lateDeposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '25.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-D-000007' });
   const silentMatchedId = randomUUID();
   const silentUnmatchedId = randomUUID();
   const statementFileId = randomUUID();
   const line = (lineNo: number, amount: string, extra: Record<string, unknown>) =>
-    bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'STMT-0102', lineNo, amount, valueDate: DAY, bookingDate: DAY, fileId: statementFileId, ...extra });
+    bankLine({
+      account: ACCOUNT,
+      currency: 'EUR',
+      statementId: 'STMT-0102',
+      lineNo,
+      amount,
+      valueDate: DAY,
+      bookingDate: DAY,
+      fileId: statementFileId,
+      ...extra,
+    });
   const lines = [
     line(1, '100.00', { bankRef: 'B1', endToEndId: 'PLAT-D-000001' }),
     line(2, '-50.00', { bankRef: 'B2', remittance: 'payout plat w 000002 thank you' }),
@@ -130,8 +170,13 @@ describe('reconciliation service', () => {
   beforeAll(async () => {
     isolation = isolate('reconciliation');
     const ledgerUrl = await ledger.start();
-    ledger.gatewayLines.set(statementFileId, [...lines, silentLine].map(({ fileId: _fileId, ...rest }) => rest));
-    const config = loadReconciliationConfig(isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }));
+    ledger.gatewayLines.set(
+      statementFileId,
+      [...lines, silentLine].map(({ fileId: _fileId, ...rest }) => rest),
+    );
+    const config = loadReconciliationConfig(
+      isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }),
+    );
     const settings = loadReconciliationSettings({
       RECON_LEDGER_URL: ledgerUrl,
       RECON_GATEWAY_URL: ledgerUrl,
@@ -157,7 +202,17 @@ describe('reconciliation service', () => {
         message.respond(
           JSON.stringify({
             ok: true,
-            balances: [{ custodyAccount: 'custody:eur', bankId: 'COBADEFFXXX', bankAccount: ACCOUNT, currency: 'EUR', asOfDate: asked.asOfDate, requiredBalance, ledgerBalance: requiredBalance }],
+            balances: [
+              {
+                custodyAccount: 'custody:eur',
+                bankId: 'COBADEFFXXX',
+                bankAccount: ACCOUNT,
+                currency: 'EUR',
+                asOfDate: asked.asOfDate,
+                requiredBalance,
+                ledgerBalance: requiredBalance,
+              },
+            ],
           }),
         );
       },
@@ -177,17 +232,34 @@ describe('reconciliation service', () => {
     for (const transaction of [matchedDeposit, matchedWithdrawal, shortDeposit, unbankedDeposit]) await events.transactionPosted(transaction);
     for (const item of lines) await events.lineReceived(item);
     await events.statementReceived({
-      fileId: statementFileId, receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0102', account: ACCOUNT, currency: 'EUR', sequence: '2',
-      from: DAY, to: DAY, openingBalance: { amount: '1000.00', date: '2025-01-01' }, closingBalance: { amount: '1332.90', date: DAY }, entryCount: 8, rejectedCount: 0,
+      fileId: statementFileId,
+      receivedAt: new Date().toISOString(),
+      format: 'camt.053',
+      statementId: 'STMT-0102',
+      account: ACCOUNT,
+      currency: 'EUR',
+      sequence: '2',
+      from: DAY,
+      to: DAY,
+      openingBalance: { amount: '1000.00', date: '2025-01-01' },
+      closingBalance: { amount: '1332.90', date: DAY },
+      entryCount: 8,
+      rejectedCount: 0,
     });
     // Two entries the ledger booked whose events never arrived: the export shows them.
     ledger.exportCsv +=
       [matchedDeposit, matchedWithdrawal, shortDeposit, unbankedDeposit]
-        .map((t, index) => `${t.transactionId}:${t.lines.findIndex((l) => l.accountKind === 'custody') + 1},${ACCOUNT},${index === 1 ? '-50.00' : t.lines[0]!.amount},EUR,${DAY},${t.reference},,,,,`)
+        .map(
+          (t, index) =>
+            `${t.transactionId}:${t.lines.findIndex((l) => l.accountKind === 'custody') + 1},${ACCOUNT},${index === 1 ? '-50.00' : t.lines[0]!.amount},EUR,${DAY},${t.reference},,,,,`,
+        )
         .join('\n') +
       `\n${silentMatchedId}:1,${ACCOUNT},60.00,EUR,${DAY},PLAT-D-000008,,,,,\n${silentUnmatchedId}:1,${ACCOUNT},15.00,EUR,${DAY},PLAT-D-000009,,,,,\n`;
 
-    await eventually(async () => ((await count(`SELECT count(*) FROM bank_items`)) === 7 && (await count(`SELECT count(*) FROM ledger_items`)) === 4 ? true : undefined), 'items stored');
+    await eventually(
+      async () => ((await count(`SELECT count(*) FROM bank_items`)) === 7 && (await count(`SELECT count(*) FROM ledger_items`)) === 4 ? true : undefined),
+      'items stored',
+    );
     await eventually(async () => ((await count(`SELECT count(*) FROM matches`)) === 2 ? true : undefined), 'continuous matches');
     const continuous = await rows<{ rule: string; ledger_ids: string[]; bank_ids: string[] }>('SELECT rule, ledger_ids, bank_ids FROM matches ORDER BY rule');
     expect(continuous).toEqual([
@@ -198,12 +270,26 @@ describe('reconciliation service', () => {
 
     const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: DAY })).expect(201)).body;
     expect(run).toMatchObject({ status: 'completed', warnings: [] });
-    expect(run.counts).toMatchObject({ missingEvents: 2, missingBankLineEvents: 1, matchGroups: 1, breaksOpened: 8, statementFindings: 0, matchesByRule: { 'ref-exact': { groups: 1 } } });
-    expect(run.run).toMatchObject({ engineVersion: expect.any(String), rulesHash: expect.stringMatching(/^[0-9a-f]{64}$/), ledgerHash: expect.any(String), bankHash: expect.any(String) });
+    expect(run.counts).toMatchObject({
+      missingEvents: 2,
+      missingBankLineEvents: 1,
+      matchGroups: 1,
+      breaksOpened: 8,
+      statementFindings: 0,
+      matchesByRule: { 'ref-exact': { groups: 1 } },
+    });
+    expect(run.run).toMatchObject({
+      engineVersion: expect.any(String),
+      rulesHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      ledgerHash: expect.any(String),
+      bankHash: expect.any(String),
+    });
     expect(run.autoMatchRate).toBeCloseTo(6 / 14, 5);
 
     const breaks = await breaksOf();
-    const summary = breaks.map((item) => `${item.type}:${item.severity}:${item.amount}:${(item.ledger as string[]).length}/${(item.bank as string[]).join(',')}`).sort();
+    const summary = breaks
+      .map((item) => `${item.type}:${item.severity}:${item.amount}:${(item.ledger as string[]).length}/${(item.bank as string[]).join(',')}`)
+      .sort();
     expect(summary).toEqual([
       'amount_mismatch:high:0.10:1/B3',
       'balance_mismatch:critical:67.10:0/',
@@ -217,9 +303,17 @@ describe('reconciliation service', () => {
     const silentDebit = breaks.find((item) => (item.bank as string[])[0] === 'B8')!;
     expect(silentDebit).toMatchObject({ bankItems: [expect.objectContaining({ source: 'gateway', note: expect.stringContaining('missing event') })] });
     const silent = breaks.find((item) => (item.ledger as string[])[0] === `${silentUnmatchedId}:1`)!;
-    expect(silent).toMatchObject({ category: 'data_sync', currency: 'EUR', status: 'open', ledgerItems: [expect.objectContaining({ source: 'export', note: expect.stringContaining('missing event') })] });
+    expect(silent).toMatchObject({
+      category: 'data_sync',
+      currency: 'EUR',
+      status: 'open',
+      ledgerItems: [expect.objectContaining({ source: 'export', note: expect.stringContaining('missing event') })],
+    });
     const mismatch = breaks.find((item) => item.type === 'amount_mismatch')!;
-    expect(mismatch).toMatchObject({ ledgerItems: [expect.objectContaining({ reference: 'PLAT-D-000003' })], bankItems: [expect.objectContaining({ item_ref: 'B3', end_to_end_id: 'PLAT-D-000003' })] });
+    expect(mismatch).toMatchObject({
+      ledgerItems: [expect.objectContaining({ reference: 'PLAT-D-000003' })],
+      bankItems: [expect.objectContaining({ item_ref: 'B3', end_to_end_id: 'PLAT-D-000003' })],
+    });
 
     const stream = streamNameFor(isolation.namespace, 'RECON');
     const alert = await eventually(async () => {
@@ -233,7 +327,11 @@ describe('reconciliation service', () => {
 
     const filtered = await breaksOf('&category=misappropriation&limit=1');
     expect(filtered).toHaveLength(1);
-    const page = (await as(TEST_KEYS.auditor, api.get(`/v1/breaks?account=${ACCOUNT}&limit=1&cursor=${filtered[0]!.breakId as string}&category=misappropriation`)).expect(200)).body;
+    const page = (
+      await as(TEST_KEYS.auditor, api.get(`/v1/breaks?account=${ACCOUNT}&limit=1&cursor=${filtered[0]!.breakId as string}&category=misappropriation`)).expect(
+        200,
+      )
+    ).body;
     expect(page.breaks).toHaveLength(1);
     expect(page.breaks[0].breakId).not.toBe(filtered[0]!.breakId);
     expect(await breaksOf('&currency=EUR&amountMin=30.00&amountMax=67.10')).toHaveLength(3);
@@ -285,7 +383,10 @@ describe('reconciliation service', () => {
     ledger.failPosting = true;
     const approved = (await as(TEST_KEYS.approver, api.post(`/v1/adjustments/${proposed.adjustmentId as string}/approve`)).expect(200)).body;
     expect(approved).toMatchObject({ status: 'approved-pending-posting', approvedBy: 'dev-approver' });
-    await eventually(async () => ((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body.postAttempts >= 2 ? true : undefined), 'failed posting attempts');
+    await eventually(
+      async () => ((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body.postAttempts >= 2 ? true : undefined),
+      'failed posting attempts',
+    );
     expect((await as(TEST_KEYS.ops, api.get(`/v1/adjustments/${proposed.adjustmentId as string}`))).body.status).toBe('approved-pending-posting');
     ledger.failPosting = false;
     const posted = await eventually(async () => {
@@ -293,12 +394,23 @@ describe('reconciliation service', () => {
       return view.status === 'posted' ? view : undefined;
     }, 'posting after the ledger recovered');
     expect(posted.ledgerTransactionId).toEqual(expect.any(String));
-    expect(ledger.postings).toEqual([{ idempotencyKey: `recon-adjustment-${proposed.adjustmentId as string}`, body: expect.objectContaining({ kind: 'adjustment', reference: 'ADJ-PLAT-D-000004' }) }]);
+    expect(ledger.postings).toEqual([
+      {
+        idempotencyKey: `recon-adjustment-${proposed.adjustmentId as string}`,
+        body: expect.objectContaining({ kind: 'adjustment', reference: 'ADJ-PLAT-D-000004' }),
+      },
+    ]);
     const resolved = (await as(TEST_KEYS.ops, api.get(`/v1/breaks/${target!.breakId as string}`)).expect(200)).body;
     expect(resolved).toMatchObject({ status: 'resolved', resolution: { code: 'adjusted_in_ledger', by: 'dev-approver' } });
 
-    const audits = await rows<{ subject: string }>(`SELECT subject FROM outbox_messages WHERE subject LIKE 'audit.reconciliation.adjustment.%' ORDER BY position`);
-    expect(audits.map((row) => row.subject)).toEqual(['audit.reconciliation.adjustment.propose', 'audit.reconciliation.adjustment.approve', 'audit.reconciliation.adjustment.post']);
+    const audits = await rows<{ subject: string }>(
+      `SELECT subject FROM outbox_messages WHERE subject LIKE 'audit.reconciliation.adjustment.%' ORDER BY position`,
+    );
+    expect(audits.map((row) => row.subject)).toEqual([
+      'audit.reconciliation.adjustment.propose',
+      'audit.reconciliation.adjustment.approve',
+      'audit.reconciliation.adjustment.post',
+    ]);
   });
 
   it('assigns, comments and resolves a break with a reason code', async () => {
@@ -307,8 +419,14 @@ describe('reconciliation service', () => {
     await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/assign`).send({ assignee: 'dev-ops-2' })).expect(200);
     await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/comments`).send({ body: 'bank confirms a fee booked without code' })).expect(201);
     await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'not-a-code' })).expect(400);
-    const resolved = (await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error', note: 'refund requested' })).expect(200)).body;
-    expect(resolved).toMatchObject({ status: 'resolved', assignee: 'dev-ops-2', resolution: { code: 'bank_error', by: 'dev-ops-2' }, comments: [expect.objectContaining({ author: 'dev-ops-2' })] });
+    const resolved = (await as(TEST_KEYS.ops2, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error', note: 'refund requested' })).expect(200))
+      .body;
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      assignee: 'dev-ops-2',
+      resolution: { code: 'bank_error', by: 'dev-ops-2' },
+      comments: [expect.objectContaining({ author: 'dev-ops-2' })],
+    });
     await as(TEST_KEYS.ops, api.post(`/v1/breaks/${id}/resolve`).send({ reasonCode: 'bank_error' })).expect(409);
   });
 
@@ -326,7 +444,9 @@ describe('reconciliation service', () => {
       const schedulerOf = async () => (await queue.getJobSchedulers()).find((scheduler) => scheduler.key === `nightly:${ACCOUNT}`);
       expect(await schedulerOf()).toMatchObject({ pattern: '0 18 * * *', tz: 'UTC' });
       await as(TEST_KEYS.ops, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(403);
-      const saved = (await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(200)).body;
+      const saved = (
+        await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(200)
+      ).body;
       expect(saved).toEqual({ bankAccount: ACCOUNT, graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' });
       expect(await schedulerOf()).toMatchObject({ pattern: '30 17 * * *', tz: 'Europe/Berlin' });
       await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Mars/Olympus' })).expect(400);
@@ -339,8 +459,19 @@ describe('reconciliation service', () => {
     const nextDay = '2025-01-03';
     const resolvedBefore = await count(`SELECT count(*) FROM breaks WHERE status = 'resolved'`);
     await events.statementReceived({
-      fileId: randomUUID(), receivedAt: new Date().toISOString(), format: 'camt.053', statementId: 'STMT-0103', account: ACCOUNT, currency: 'EUR', sequence: '4',
-      from: nextDay, to: nextDay, openingBalance: { amount: '1330.00', date: DAY }, closingBalance: { amount: '1330.00', date: nextDay }, entryCount: 0, rejectedCount: 0,
+      fileId: randomUUID(),
+      receivedAt: new Date().toISOString(),
+      format: 'camt.053',
+      statementId: 'STMT-0103',
+      account: ACCOUNT,
+      currency: 'EUR',
+      sequence: '4',
+      from: nextDay,
+      to: nextDay,
+      openingBalance: { amount: '1330.00', date: DAY },
+      closingBalance: { amount: '1330.00', date: nextDay },
+      entryCount: 0,
+      rejectedCount: 0,
     });
     await eventually(async () => ((await count(`SELECT count(*) FROM statements`)) === 2 ? true : undefined), 'second statement stored');
     const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: ACCOUNT, businessDate: nextDay })).expect(201)).body;

@@ -8,15 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  auditExportLines,
-  AuditLogSequencer,
-  generateSigningKey,
-  MemoryMerkleTree,
-  parseSignerKey,
-  parseVerifierKey,
-  verifyExport,
-} from '../src';
+import { auditExportLines, AuditLogSequencer, generateSigningKey, MemoryMerkleTree, parseSignerKey, parseVerifierKey, verifyExport } from '../src';
 
 const BENCH_RECORDS_MAX = 5_000_000;
 const CHECKPOINT_INTERVAL_RECORDS = 10_000;

@@ -40,7 +40,9 @@ describe(parseAuditEvent.name, () => {
     ['a short trace id', { ...EVENT, traceId: 'abc' }, 'traceId'],
     ['too many bytes', { ...EVENT, details: { blob: 'x'.repeat(70_000) } }, 'more than 65536'],
   ])('refuses %s, naming the field', (_, input, message) => {
-    expect(() => parseAuditEvent(input)).toThrow(expect.objectContaining({ code: AuditLogErrorCode.EventInvalid, message: expect.stringContaining(message) as unknown }));
+    expect(() => parseAuditEvent(input)).toThrow(
+      expect.objectContaining({ code: AuditLogErrorCode.EventInvalid, message: expect.stringContaining(message) as unknown }),
+    );
   });
 });
 

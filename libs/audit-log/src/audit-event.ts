@@ -15,7 +15,12 @@ export const AUDIT_ENTITY_ID_LENGTH_MAX = 256;
 export const AUDIT_NAME_LENGTH_MAX = 64;
 export const AUDIT_REQUEST_ID_LENGTH_MAX = 128;
 
-const identifier = (lengthMax: number) => z.string().min(1).max(lengthMax).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const identifier = (lengthMax: number) =>
+  z
+    .string()
+    .min(1)
+    .max(lengthMax)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const lowerName = z
   .string()
   .min(1)
@@ -40,7 +45,10 @@ export const auditEventSchema = z.strictObject({
   afterHash: hexSha256.optional(),
   requestId: identifier(AUDIT_REQUEST_ID_LENGTH_MAX).optional(),
   /** W3C trace-context trace id. */
-  traceId: z.string().regex(/^[0-9a-f]{32}$/, '32 lower-case hex digits (W3C trace id)').optional(),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, '32 lower-case hex digits (W3C trace id)')
+    .optional(),
   /** Free-form facts (amounts as decimal strings, never JSON numbers). */
   details: z.record(z.string().max(AUDIT_NAME_LENGTH_MAX), z.json()).optional(),
 });

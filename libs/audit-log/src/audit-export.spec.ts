@@ -101,7 +101,9 @@ describe(verifyExport.name, () => {
     it('finds a deleted record when the later ones were renumbered to hide the gap', async () => {
       const lines = linesOf(EXPORT);
       lines.splice(recordLineIndex(lines, 5), 1);
-      const renumbered = lines.map((line) => line.replace(/^\{"kind":"record","seq":(\d+),/, (match, seq: string) => (Number(seq) > 5 ? `{"kind":"record","seq":${Number(seq) - 1},` : match)));
+      const renumbered = lines.map((line) =>
+        line.replace(/^\{"kind":"record","seq":(\d+),/, (match, seq: string) => (Number(seq) > 5 ? `{"kind":"record","seq":${Number(seq) - 1},` : match)),
+      );
       await expectFailure(textOf(renumbered), 'root-mismatch', 4);
     });
 
@@ -114,7 +116,9 @@ describe(verifyExport.name, () => {
 
     it('finds an inserted record when the later ones were renumbered to make room', async () => {
       const extra = JSON.stringify({ kind: 'record', seq: 3, leafHash: hashToHex(auditEventLeafHash(LOG.records[0]!.event)), event: LOG.records[0]!.event });
-      const lines = linesOf(EXPORT).map((line) => line.replace(/^\{"kind":"record","seq":(\d+),/, (match, seq: string) => (Number(seq) >= 3 ? `{"kind":"record","seq":${Number(seq) + 1},` : match)));
+      const lines = linesOf(EXPORT).map((line) =>
+        line.replace(/^\{"kind":"record","seq":(\d+),/, (match, seq: string) => (Number(seq) >= 3 ? `{"kind":"record","seq":${Number(seq) + 1},` : match)),
+      );
       lines.splice(recordLineIndex(lines, 4), 0, extra);
       await expectFailure(textOf(lines), 'root-mismatch', 0);
     });
@@ -138,7 +142,9 @@ describe(verifyExport.name, () => {
 
     it('finds a truncated tail by the header', async () => {
       const lines = linesOf(EXPORT);
-      expect(await expectFailure(textOf(lines.slice(0, recordLineIndex(lines, 10))), 'truncated', 10)).toBe('the header announces 12 records, but the export ends after 10');
+      expect(await expectFailure(textOf(lines.slice(0, recordLineIndex(lines, 10))), 'truncated', 10)).toBe(
+        'the header announces 12 records, but the export ends after 10',
+      );
     });
 
     it('finds a truncated tail by a checkpoint that promised more records', async () => {
@@ -152,7 +158,9 @@ describe(verifyExport.name, () => {
       const earlier = testExportText(buildTestLog(9, [0, 4, 9]));
       expect((await verifyExport(earlier, TRUSTED_KEYS)).ok).toBe(true);
       const kept = LOG.notes[3]!;
-      expect(await expectFailure(earlier, 'truncated', 9, { ...TRUSTED_KEYS, trustedCheckpoint: kept })).toContain('your trusted checkpoint has size 12, but the export holds only 9 records');
+      expect(await expectFailure(earlier, 'truncated', 9, { ...TRUSTED_KEYS, trustedCheckpoint: kept })).toContain(
+        'your trusted checkpoint has size 12, but the export holds only 9 records',
+      );
     });
 
     it('finds a history rewritten and re-signed with the log key, with the checkpoint the auditor kept', async () => {
@@ -200,7 +208,9 @@ describe(verifyExport.name, () => {
     it('finds records that no checkpoint covers', async () => {
       const unsigned = testExportText({ ...LOG, notes: LOG.notes.slice(0, 3) });
       const lines = linesOf(unsigned);
-      const extra = LOG.records.slice(9).map((record) => JSON.stringify({ kind: 'record', seq: record.seq, leafHash: hashToHex(record.leafHash), event: record.event }));
+      const extra = LOG.records
+        .slice(9)
+        .map((record) => JSON.stringify({ kind: 'record', seq: record.seq, leafHash: hashToHex(record.leafHash), event: record.event }));
       lines.splice(recordLineIndex(lines, 8) + 2, 0, ...extra);
       const header = JSON.parse(lines[0]!) as Record<string, unknown>;
       lines[0] = JSON.stringify({ ...header, treeSize: 12 });
@@ -263,7 +273,10 @@ describe(verifyExport.name, () => {
     const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', 'test-fixtures', name), 'utf8');
 
     it('verifies with its key and the checkpoint of size 2 an auditor kept', async () => {
-      const result = await verifyExport(fixture('example-export.jsonl'), { publicKeys: [parseVerifierKey(fixture('example.pub'))], trustedCheckpoint: fixture('example-checkpoint-2.txt') });
+      const result = await verifyExport(fixture('example-export.jsonl'), {
+        publicKeys: [parseVerifierKey(fixture('example.pub'))],
+        trustedCheckpoint: fixture('example-checkpoint-2.txt'),
+      });
       expect(result.ok && result.summary.rootHashHex).toBe('0250cc9545bd01d5125bca084ee0e665ffae755ad8ec256e1b06fbb2b56d29ef');
     });
 

@@ -142,7 +142,8 @@ export interface ExportSummary {
   readonly rootHashHex: string | undefined;
 }
 
-export type VerifyExportResult = { readonly ok: true; readonly summary: ExportSummary } | { readonly ok: false; readonly failure: ExportFailure; readonly summary: ExportSummary };
+export type VerifyExportResult =
+  { readonly ok: true; readonly summary: ExportSummary } | { readonly ok: false; readonly failure: ExportFailure; readonly summary: ExportSummary };
 
 export interface VerifyExportOptions {
   /** Trusted verifier keys (old and new during rotation). Without any, the keys in the export's header are used. */
@@ -251,14 +252,16 @@ class ExportVerification {
     }
     if (this.sawTrailingBlank) this.fail('malformed-line', lineNo, undefined, 'a blank line in the middle of the export');
     // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only for lines that could be over the limit.
-    if (line.length * 3 > AUDIT_EXPORT_LINE_BYTES_MAX && Buffer.byteLength(line, 'utf8') > AUDIT_EXPORT_LINE_BYTES_MAX) this.fail(this.header ? 'too-large' : 'not-an-export', lineNo, undefined, `line is longer than ${AUDIT_EXPORT_LINE_BYTES_MAX} bytes`);
+    if (line.length * 3 > AUDIT_EXPORT_LINE_BYTES_MAX && Buffer.byteLength(line, 'utf8') > AUDIT_EXPORT_LINE_BYTES_MAX)
+      this.fail(this.header ? 'too-large' : 'not-an-export', lineNo, undefined, `line is longer than ${AUDIT_EXPORT_LINE_BYTES_MAX} bytes`);
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch {
       this.fail(this.header ? 'malformed-line' : 'not-an-export', lineNo, undefined, 'the line is not JSON');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(this.header ? 'malformed-line' : 'not-an-export', lineNo, undefined, 'the line is not a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      this.fail(this.header ? 'malformed-line' : 'not-an-export', lineNo, undefined, 'the line is not a JSON object');
     const object = value as Record<string, unknown>;
     if (this.header === undefined) {
       this.acceptHeader(object, lineNo);
@@ -287,14 +290,27 @@ class ExportVerification {
     const count = this.frontier.size;
     const missing = this.pending[0];
     if (missing !== undefined) {
-      this.fail('truncated', missing.lineNo, count, `the checkpoint of size ${missing.checkpoint.size} covers records up to seq ${missing.checkpoint.size - 1}, but the export ends after ${count} records: the tail was cut off`);
+      this.fail(
+        'truncated',
+        missing.lineNo,
+        count,
+        `the checkpoint of size ${missing.checkpoint.size} covers records up to seq ${missing.checkpoint.size - 1}, but the export ends after ${count} records: the tail was cut off`,
+      );
     }
     if (this.trusted !== undefined && !this.trustedChecked) {
-      this.fail('truncated', undefined, count, `your trusted checkpoint has size ${this.trusted.size}, but the export holds only ${count} records: the log was cut short or rolled back`);
+      this.fail(
+        'truncated',
+        undefined,
+        count,
+        `your trusted checkpoint has size ${this.trusted.size}, but the export holds only ${count} records: the log was cut short or rolled back`,
+      );
     }
-    if (count < this.header.treeSize) this.fail('truncated', undefined, count, `the header announces ${this.header.treeSize} records, but the export ends after ${count}`);
-    if (count > this.header.treeSize) this.fail('unsigned-records', undefined, this.header.treeSize, `the header announces ${this.header.treeSize} records, but the export holds ${count}`);
-    if (this.checkpoints.length === 0) this.fail('no-checkpoint', undefined, undefined, 'the export has no signed checkpoint, so nothing vouches for its records');
+    if (count < this.header.treeSize)
+      this.fail('truncated', undefined, count, `the header announces ${this.header.treeSize} records, but the export ends after ${count}`);
+    if (count > this.header.treeSize)
+      this.fail('unsigned-records', undefined, this.header.treeSize, `the header announces ${this.header.treeSize} records, but the export holds ${count}`);
+    if (this.checkpoints.length === 0)
+      this.fail('no-checkpoint', undefined, undefined, 'the export has no signed checkpoint, so nothing vouches for its records');
     if (this.provenSize < count) {
       this.fail('unsigned-records', undefined, this.provenSize, `records seq ${this.provenSize}..${count - 1} are not covered by any signed checkpoint`);
     }
@@ -319,7 +335,12 @@ class ExportVerification {
       this.fail('not-an-export', lineNo, undefined, `the first line is not a ${AUDIT_EXPORT_FORMAT} header`);
     }
     if (object['formatVersion'] !== AUDIT_EXPORT_FORMAT_VERSION) {
-      this.fail('not-an-export', lineNo, undefined, `format version ${String(object['formatVersion'])} is not supported (this verifier reads version ${AUDIT_EXPORT_FORMAT_VERSION})`);
+      this.fail(
+        'not-an-export',
+        lineNo,
+        undefined,
+        `format version ${String(object['formatVersion'])} is not supported (this verifier reads version ${AUDIT_EXPORT_FORMAT_VERSION})`,
+      );
     }
     const origin = object['origin'];
     const treeSize = object['treeSize'];
@@ -328,7 +349,8 @@ class ExportVerification {
     if (typeof treeSize !== 'number' || !Number.isSafeInteger(treeSize) || treeSize < 0 || treeSize > AUDIT_EXPORT_RECORDS_MAX) {
       this.fail('not-an-export', lineNo, undefined, `the header's treeSize is not an integer from 0 to ${AUDIT_EXPORT_RECORDS_MAX}`);
     }
-    if (!Array.isArray(verifierKeys) || !verifierKeys.every((key) => typeof key === 'string')) this.fail('not-an-export', lineNo, undefined, "the header's verifierKeys is not a list of strings");
+    if (!Array.isArray(verifierKeys) || !verifierKeys.every((key) => typeof key === 'string'))
+      this.fail('not-an-export', lineNo, undefined, "the header's verifierKeys is not a list of strings");
     this.header = { ...(object as unknown as AuditExportHeader), origin, treeSize, verifierKeys: verifierKeys as string[] };
 
     const given = this.options.publicKeys ?? [];
@@ -349,8 +371,14 @@ class ExportVerification {
     try {
       this.trusted = openCheckpoint(note, this.keys);
     } catch (error: unknown) {
-      const malformed = error instanceof AuditLogError && (error.code === AuditLogErrorCode.NoteMalformed || error.code === AuditLogErrorCode.CheckpointMalformed);
-      this.fail(malformed ? 'trusted-checkpoint-malformed' : 'trusted-checkpoint-unverified', undefined, undefined, `your trusted checkpoint: ${messageOf(error)}`);
+      const malformed =
+        error instanceof AuditLogError && (error.code === AuditLogErrorCode.NoteMalformed || error.code === AuditLogErrorCode.CheckpointMalformed);
+      this.fail(
+        malformed ? 'trusted-checkpoint-malformed' : 'trusted-checkpoint-unverified',
+        undefined,
+        undefined,
+        `your trusted checkpoint: ${messageOf(error)}`,
+      );
     }
     if (this.trusted.origin !== origin) {
       this.fail('origin-mismatch', undefined, undefined, `your trusted checkpoint is of log '${this.trusted.origin}', the export of '${origin}'`);
@@ -361,14 +389,22 @@ class ExportVerification {
   private acceptRecord(object: Record<string, unknown>, lineNo: number): void {
     const expected = this.frontier.size;
     const seq = object['seq'];
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) this.fail('malformed-line', lineNo, expected, `record has no valid seq (expected seq ${expected})`);
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+      this.fail('malformed-line', lineNo, expected, `record has no valid seq (expected seq ${expected})`);
     if (seq > expected) {
-      this.fail('seq-gap', lineNo, expected, `record seq ${seq} where seq ${expected} was expected: record ${seq === expected + 1 ? `seq ${expected} is` : `seqs ${expected}..${seq - 1} are`} missing, or records were moved`);
+      this.fail(
+        'seq-gap',
+        lineNo,
+        expected,
+        `record seq ${seq} where seq ${expected} was expected: record ${seq === expected + 1 ? `seq ${expected} is` : `seqs ${expected}..${seq - 1} are`} missing, or records were moved`,
+      );
     }
-    if (seq < expected) this.fail('seq-out-of-order', lineNo, seq, `record seq ${seq} where seq ${expected} was expected: a record was inserted, repeated or moved`);
+    if (seq < expected)
+      this.fail('seq-out-of-order', lineNo, seq, `record seq ${seq} where seq ${expected} was expected: a record was inserted, repeated or moved`);
     if (expected >= AUDIT_EXPORT_RECORDS_MAX) this.fail('too-large', lineNo, seq, `an export holds at most ${AUDIT_EXPORT_RECORDS_MAX} records`);
     const stated = object['leafHash'];
-    if (typeof stated !== 'string' || !isHexHash(stated)) this.fail('malformed-line', lineNo, seq, `record seq ${seq} has no leafHash of 64 lower-case hex digits`);
+    if (typeof stated !== 'string' || !isHexHash(stated))
+      this.fail('malformed-line', lineNo, seq, `record seq ${seq} has no leafHash of 64 lower-case hex digits`);
     if (!('event' in object)) this.fail('malformed-line', lineNo, seq, `record seq ${seq} has no event`);
     let computed: Uint8Array;
     try {
@@ -378,7 +414,12 @@ class ExportVerification {
       this.fail('event-invalid', lineNo, seq, `record seq ${seq}: ${error.message}`);
     }
     if (!hashesEqual(computed, hashFromHex(stated))) {
-      this.fail('leaf-hash-mismatch', lineNo, seq, `record seq ${seq}: the event hashes to ${hashToHex(computed)}, the record says ${stated}: the event or its hash was changed`);
+      this.fail(
+        'leaf-hash-mismatch',
+        lineNo,
+        seq,
+        `record seq ${seq}: the event hashes to ${hashToHex(computed)}, the record says ${stated}: the event or its hash was changed`,
+      );
     }
     const parsed = auditEventSchema.safeParse(object['event']);
     if (!parsed.success) {
@@ -402,13 +443,15 @@ class ExportVerification {
   private acceptCheckpoint(object: Record<string, unknown>, lineNo: number): void {
     const note = object['note'];
     if (typeof note !== 'string') this.fail('malformed-line', lineNo, undefined, 'checkpoint line has no note');
-    if (this.checkpoints.length + this.pending.length >= AUDIT_EXPORT_CHECKPOINTS_MAX) this.fail('too-large', lineNo, undefined, `an export holds at most ${AUDIT_EXPORT_CHECKPOINTS_MAX} checkpoints`);
+    if (this.checkpoints.length + this.pending.length >= AUDIT_EXPORT_CHECKPOINTS_MAX)
+      this.fail('too-large', lineNo, undefined, `an export holds at most ${AUDIT_EXPORT_CHECKPOINTS_MAX} checkpoints`);
     let checkpoint: VerifiedCheckpoint;
     try {
       checkpoint = openCheckpoint(note, this.keys);
     } catch (error: unknown) {
       if (!(error instanceof AuditLogError)) throw error;
-      const reason = error.code === AuditLogErrorCode.BadSignature ? 'bad-signature' : error.code === AuditLogErrorCode.UnknownKey ? 'unknown-key' : 'checkpoint-malformed';
+      const reason =
+        error.code === AuditLogErrorCode.BadSignature ? 'bad-signature' : error.code === AuditLogErrorCode.UnknownKey ? 'unknown-key' : 'checkpoint-malformed';
       const hint = this.keysUsed === 'embedded' ? ' (checked with the keys the export names; pass your own keys)' : '';
       this.fail(reason, lineNo, undefined, `checkpoint: ${error.message}${hint}`);
     }
@@ -427,7 +470,12 @@ class ExportVerification {
     const computed = this.rootAt(checkpoint.size);
     if (!hashesEqual(computed, checkpoint.rootHash)) {
       if (this.checkpoints.some((verified) => verified.size === checkpoint.size)) {
-        this.fail('root-mismatch', lineNo, undefined, `two signed checkpoints of size ${checkpoint.size} have different roots: the log signed two histories (equivocation)`);
+        this.fail(
+          'root-mismatch',
+          lineNo,
+          undefined,
+          `two signed checkpoints of size ${checkpoint.size} have different roots: the log signed two histories (equivocation)`,
+        );
       }
       // Records below the largest size already confirmed are proven; the change is among the ones after it.
       const from = Math.min(this.provenBelow(checkpoint.size), Math.max(checkpoint.size - 1, 0));
@@ -463,18 +511,21 @@ class ExportVerification {
   private acceptConsistency(object: Record<string, unknown>, lineNo: number): void {
     const { fromSize, toSize, proof } = object;
     const isSize = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= TREE_SIZE_MAX;
-    if (!isSize(fromSize) || !isSize(toSize) || fromSize > toSize) this.fail('malformed-line', lineNo, undefined, 'consistency line needs sizes fromSize <= toSize');
+    if (!isSize(fromSize) || !isSize(toSize) || fromSize > toSize)
+      this.fail('malformed-line', lineNo, undefined, 'consistency line needs sizes fromSize <= toSize');
     if (!Array.isArray(proof) || proof.length > PROOF_NODES_MAX || !proof.every((node) => typeof node === 'string' && isHexHash(node))) {
       this.fail('malformed-line', lineNo, undefined, `consistency proof is not a list of at most ${PROOF_NODES_MAX} hex hashes`);
     }
-    if (this.proofs.length >= AUDIT_EXPORT_CONSISTENCY_PROOFS_MAX) this.fail('too-large', lineNo, undefined, `an export holds at most ${AUDIT_EXPORT_CONSISTENCY_PROOFS_MAX} consistency proofs`);
+    if (this.proofs.length >= AUDIT_EXPORT_CONSISTENCY_PROOFS_MAX)
+      this.fail('too-large', lineNo, undefined, `an export holds at most ${AUDIT_EXPORT_CONSISTENCY_PROOFS_MAX} consistency proofs`);
     this.proofs.push({ entry: { fromSize, toSize, proof: (proof as string[]).map(hashFromHex) }, lineNo });
   }
 
   /** Verifies a proof line with the RFC 9162 algorithm against roots the records (and signatures) established. */
   private checkConsistency(entry: ConsistencyProofEntry, lineNo: number): void {
     const count = this.frontier.size;
-    if (entry.toSize > count) this.fail('consistency-proof-invalid', lineNo, undefined, `consistency proof to size ${entry.toSize} is beyond the ${count} records exported`);
+    if (entry.toSize > count)
+      this.fail('consistency-proof-invalid', lineNo, undefined, `consistency proof to size ${entry.toSize} is beyond the ${count} records exported`);
     if (!verifyConsistency(entry.fromSize, entry.toSize, entry.proof, this.rootAt(entry.fromSize), this.rootAt(entry.toSize))) {
       this.fail('consistency-proof-invalid', lineNo, undefined, `the consistency proof from size ${entry.fromSize} to ${entry.toSize} does not verify`);
     }

@@ -42,7 +42,8 @@ export function parseCheckpointBody(text: string): Checkpoint {
   if (!text.endsWith('\n')) throw checkpointError('a checkpoint body ends with a newline');
   const lines = text.slice(0, -1).split('\n');
   const [origin, sizeText, rootText, ...extensions] = lines;
-  if (origin === undefined || sizeText === undefined || rootText === undefined) throw checkpointError('a checkpoint has an origin, a tree size and a root hash line');
+  if (origin === undefined || sizeText === undefined || rootText === undefined)
+    throw checkpointError('a checkpoint has an origin, a tree size and a root hash line');
   assertOrigin(origin);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText) || Number(sizeText) > TREE_SIZE_MAX) {
     throw checkpointError(`tree size '${sizeText.slice(0, 40)}' is not a decimal number without leading zeros`);

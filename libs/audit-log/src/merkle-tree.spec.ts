@@ -37,17 +37,65 @@ const RFC6962_ROOTS = [
 ];
 // [leaf index (0-based), tree size, proof]
 const RFC6962_INCLUSION: readonly [number, number, readonly string[]][] = [
-  [0, 8, ['96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4']],
-  [5, 8, ['bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7']],
+  [
+    0,
+    8,
+    [
+      '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  ],
+  [
+    5,
+    8,
+    [
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  ],
   [2, 3, ['fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125']],
-  [1, 5, ['6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b']],
+  [
+    1,
+    5,
+    [
+      '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    ],
+  ],
 ];
 // [first size, second size, proof]
 const RFC6962_CONSISTENCY: readonly [number, number, readonly string[]][] = [
-  [1, 8, ['96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4']],
-  [6, 8, ['0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7']],
+  [
+    1,
+    8,
+    [
+      '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  ],
+  [
+    6,
+    8,
+    [
+      '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  ],
   [2, 5, ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b']],
-  [6, 7, ['0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a', 'b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7']],
+  [
+    6,
+    7,
+    [
+      '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
+      'b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  ],
 ];
 
 const leafHashes = RFC6962_LEAVES.map(hashLeaf);
@@ -191,7 +239,13 @@ describe(verifyInclusion.name, () => {
       [leafIndex, treeSize, leafHash, [new Uint8Array(), ...proof], root],
       [leafIndex, treeSize, leafHash, [root, ...proof], root],
       [leafIndex, treeSize, leafHash, proof.slice(0, -1), root],
-      ...proof.map((_, i): [number, number, Uint8Array, readonly Uint8Array[], Uint8Array] => [leafIndex, treeSize, leafHash, proof.map((p, j) => (i === j ? flipBit(p, 3) : p)), root]),
+      ...proof.map((_, i): [number, number, Uint8Array, readonly Uint8Array[], Uint8Array] => [
+        leafIndex,
+        treeSize,
+        leafHash,
+        proof.map((p, j) => (i === j ? flipBit(p, 3) : p)),
+        root,
+      ]),
     ];
     if (proof.length > 1) probes.push([leafIndex, treeSize, leafHash, [proof[0]!, someHash, ...proof.slice(1)], root]);
     for (const [index, size, leaf, path, expectedRoot] of probes) expect(verifyInclusion(index, size, leaf, path, expectedRoot)).toBe(false);
@@ -239,7 +293,13 @@ describe(verifyConsistency.name, () => {
       [fromSize, toSize, [root2, ...proof], root1, root2],
       [fromSize, toSize, [proof[0]!, ...proof], root1, root2],
       [fromSize, toSize, proof.slice(0, -1), root1, root2],
-      ...proof.map((_, i): [number, number, readonly Uint8Array[], Uint8Array, Uint8Array] => [fromSize, toSize, proof.map((p, j) => (i === j ? flipBit(p, 4) : p)), root1, root2]),
+      ...proof.map((_, i): [number, number, readonly Uint8Array[], Uint8Array, Uint8Array] => [
+        fromSize,
+        toSize,
+        proof.map((p, j) => (i === j ? flipBit(p, 4) : p)),
+        root1,
+        root2,
+      ]),
     ];
     for (const [size1, size2, path, first, second] of probes) expect(verifyConsistency(size1, size2, path, first, second)).toBe(false);
   });
@@ -263,9 +323,7 @@ describe(verifyConsistency.name, () => {
 });
 
 describe('Merkle tree properties', () => {
-  const treeArbitrary = fc.integer({ min: 1, max: 140 }).chain((size) =>
-    fc.record({ size: fc.constant(size), seed: fc.integer({ min: 0, max: 1_000_000 }) }),
-  );
+  const treeArbitrary = fc.integer({ min: 1, max: 140 }).chain((size) => fc.record({ size: fc.constant(size), seed: fc.integer({ min: 0, max: 1_000_000 }) }));
   const buildTree = (size: number, seed: number): { tree: MemoryMerkleTree; leaves: Uint8Array[] } => {
     const leaves = Array.from({ length: size }, (_, i) => hashLeaf(new Uint8Array(Buffer.from(`${seed}:${i}`))));
     return { tree: MemoryMerkleTree.fromLeafHashes(leaves), leaves };
@@ -310,22 +368,28 @@ describe('Merkle tree properties', () => {
 
   it('detects any single change: one flipped bit in a proof node, a changed leaf, or a history rewritten before m', () => {
     fc.assert(
-      fc.property(treeArbitrary.filter(({ size }) => size >= 2), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), ({ size, seed }, pickA, pickB, bit) => {
-        const { tree, leaves } = buildTree(size, seed);
-        const fromSize = 1 + (pickA % (size - 1));
-        const proof = tree.consistencyProof(fromSize, size);
-        const target = pickB % proof.length;
-        const mutated = proof.map((p, i) => (i === target ? flipBitAt(p, bit) : p));
-        expect(verifyConsistency(fromSize, size, mutated, tree.rootHash(fromSize), tree.rootHash(size))).toBe(false);
+      fc.property(
+        treeArbitrary.filter(({ size }) => size >= 2),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        ({ size, seed }, pickA, pickB, bit) => {
+          const { tree, leaves } = buildTree(size, seed);
+          const fromSize = 1 + (pickA % (size - 1));
+          const proof = tree.consistencyProof(fromSize, size);
+          const target = pickB % proof.length;
+          const mutated = proof.map((p, i) => (i === target ? flipBitAt(p, bit) : p));
+          expect(verifyConsistency(fromSize, size, mutated, tree.rootHash(fromSize), tree.rootHash(size))).toBe(false);
 
-        const leafIndex = pickB % size;
-        const inclusion = tree.inclusionProof(leafIndex, size);
-        expect(verifyInclusion(leafIndex, size, flipBitAt(leaves[leafIndex]!, bit), inclusion, tree.rootHash())).toBe(false);
+          const leafIndex = pickB % size;
+          const inclusion = tree.inclusionProof(leafIndex, size);
+          expect(verifyInclusion(leafIndex, size, flipBitAt(leaves[leafIndex]!, bit), inclusion, tree.rootHash())).toBe(false);
 
-        const rewritten = leaves.map((leaf, i) => (i === pickB % fromSize ? flipBitAt(leaf, bit) : leaf));
-        const forked = MemoryMerkleTree.fromLeafHashes(rewritten);
-        expect(verifyConsistency(fromSize, size, forked.consistencyProof(fromSize, size), tree.rootHash(fromSize), forked.rootHash(size))).toBe(false);
-      }),
+          const rewritten = leaves.map((leaf, i) => (i === pickB % fromSize ? flipBitAt(leaf, bit) : leaf));
+          const forked = MemoryMerkleTree.fromLeafHashes(rewritten);
+          expect(verifyConsistency(fromSize, size, forked.consistencyProof(fromSize, size), tree.rootHash(fromSize), forked.rootHash(size))).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -340,6 +404,6 @@ describe('Merkle tree properties', () => {
 function flipBitAt(hash: Uint8Array, bit: number): Uint8Array {
   const copy = Uint8Array.from(hash);
   const byte = Math.floor(bit / 8) % copy.length;
-  copy[byte]! ^= 1 << bit % 8;
+  copy[byte]! ^= 1 << (bit % 8);
   return copy;
 }

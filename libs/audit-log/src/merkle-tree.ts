@@ -386,13 +386,7 @@ export function verifyInclusion(leafIndex: number, treeSize: number, leafHash: U
  * cases the RFC leaves out are handled as the CT reference implementations do: first == second needs an empty
  * proof and equal roots; first == 0 needs an empty proof (the empty tree is a prefix of every tree).
  */
-export function verifyConsistency(
-  firstSize: number,
-  secondSize: number,
-  proof: readonly Uint8Array[],
-  firstHash: Uint8Array,
-  secondHash: Uint8Array,
-): boolean {
+export function verifyConsistency(firstSize: number, secondSize: number, proof: readonly Uint8Array[], firstHash: Uint8Array, secondHash: Uint8Array): boolean {
   if (!Number.isSafeInteger(firstSize) || !Number.isSafeInteger(secondSize) || firstSize < 0 || secondSize < firstSize) return false;
   if (firstSize === secondSize) return proof.length === 0 && hashesEqual(firstHash, secondHash);
   if (firstSize === 0) return proof.length === 0;

@@ -56,7 +56,13 @@ export interface GeneratedSigningKey {
 
 /** Key names are non-empty, with no whitespace and no '+', as signed-note requires. */
 export function isValidKeyName(name: string): boolean {
-  return name.length > 0 && name.length <= KEY_NAME_LENGTH_MAX && !/[\s+]/u.test(name) && !/\p{Cc}/u.test(name) && Buffer.from(name, 'utf8').toString('utf8') === name;
+  return (
+    name.length > 0 &&
+    name.length <= KEY_NAME_LENGTH_MAX &&
+    !/[\s+]/u.test(name) &&
+    !/\p{Cc}/u.test(name) &&
+    Buffer.from(name, 'utf8').toString('utf8') === name
+  );
 }
 
 export function computeKeyId(name: string, publicKey: Uint8Array): number {
@@ -206,7 +212,8 @@ function rawPublicKeyOf(publicKey: KeyObject): Uint8Array {
 }
 
 function assertKeyName(name: string): void {
-  if (!isValidKeyName(name)) throw keyError(`'${name.slice(0, 80)}' is not a valid key name (non-empty, at most ${KEY_NAME_LENGTH_MAX} characters, no spaces, no '+')`);
+  if (!isValidKeyName(name))
+    throw keyError(`'${name.slice(0, 80)}' is not a valid key name (non-empty, at most ${KEY_NAME_LENGTH_MAX} characters, no spaces, no '+')`);
 }
 
 function keyError(message: string): AuditLogError {

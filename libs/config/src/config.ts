@@ -18,25 +18,26 @@ export type Role = (typeof ROLES)[number];
 const portSchema = z.coerce.number().int().min(1).max(65_535);
 
 /** `key=identity:role|role,key2=identity2:role` — keys of at least 16 characters. */
-const apiKeysSchema = z
-  .string()
-  .transform((text, ctx) => {
-    const keys: { key: string; identity: string; roles: Role[] }[] = [];
-    for (const item of text.split(',').map((part) => part.trim()).filter((part) => part.length > 0)) {
-      const match = /^([^=]{16,256})=([A-Za-z0-9._@-]{1,128}):([a-z|]+)$/.exec(item);
-      const roles = match?.[3]?.split('|') ?? [];
-      const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
-      if (match === null || unknown.length > 0 || roles.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `entry '${item.slice(0, 24)}…' must be key=identity:role[|role] with a key of 16+ characters and roles from ${ROLES.join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      keys.push({ key: match[1] ?? '', identity: match[2] ?? '', roles: roles as Role[] });
+const apiKeysSchema = z.string().transform((text, ctx) => {
+  const keys: { key: string; identity: string; roles: Role[] }[] = [];
+  for (const item of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)) {
+    const match = /^([^=]{16,256})=([A-Za-z0-9._@-]{1,128}):([a-z|]+)$/.exec(item);
+    const roles = match?.[3]?.split('|') ?? [];
+    const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
+    if (match === null || unknown.length > 0 || roles.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry '${item.slice(0, 24)}…' must be key=identity:role[|role] with a key of 16+ characters and roles from ${ROLES.join(', ')}`,
+      });
+      return z.NEVER;
     }
-    return keys;
-  });
+    keys.push({ key: match[1] ?? '', identity: match[2] ?? '', roles: roles as Role[] });
+  }
+  return keys;
+});
 
 export type ApiKeyEntry = z.output<typeof apiKeysSchema>[number];
 
@@ -53,7 +54,12 @@ export const DEVELOPMENT_API_KEYS =
 export const platformConfigShape = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HTTP_HOST: z.string().default('127.0.0.1'),
-  HTTP_BODY_BYTES_MAX: z.coerce.number().int().min(1_024).max(512 * 1024 * 1024).default(1024 * 1024),
+  HTTP_BODY_BYTES_MAX: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(512 * 1024 * 1024)
+    .default(1024 * 1024),
   DATABASE_URL: z.string().url(),
   DATABASE_ADMIN_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/recon'),
   DATABASE_POOL_SIZE_MAX: z.coerce.number().int().min(1).max(200).default(10),

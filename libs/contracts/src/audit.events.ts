@@ -39,21 +39,19 @@ function jsonDepthOf(value: unknown, depthSoFar: number): number {
 }
 
 /** Free-form context for auditors, bounded in size, depth and keys: an audit trail is not a blob store. */
-const auditDetailsRecordSchema = z
-  .record(z.string().min(1).max(CODE_LENGTH_MAX), z.json())
-  .superRefine((details, context) => {
-    if (Object.keys(details).length > AUDIT_DETAILS_KEYS_MAX) {
-      context.addIssue({ code: 'custom', message: `has more than ${AUDIT_DETAILS_KEYS_MAX} keys` });
-    }
-    if (jsonDepthOf(details, 0) > AUDIT_DETAILS_DEPTH_MAX) {
-      context.addIssue({ code: 'custom', message: `is nested deeper than ${AUDIT_DETAILS_DEPTH_MAX} levels` });
-      return;
-    }
-    const bytes = new TextEncoder().encode(JSON.stringify(details)).length;
-    if (bytes > AUDIT_DETAILS_BYTES_MAX) {
-      context.addIssue({ code: 'custom', message: `is ${bytes} bytes of JSON, more than ${AUDIT_DETAILS_BYTES_MAX}` });
-    }
-  });
+const auditDetailsRecordSchema = z.record(z.string().min(1).max(CODE_LENGTH_MAX), z.json()).superRefine((details, context) => {
+  if (Object.keys(details).length > AUDIT_DETAILS_KEYS_MAX) {
+    context.addIssue({ code: 'custom', message: `has more than ${AUDIT_DETAILS_KEYS_MAX} keys` });
+  }
+  if (jsonDepthOf(details, 0) > AUDIT_DETAILS_DEPTH_MAX) {
+    context.addIssue({ code: 'custom', message: `is nested deeper than ${AUDIT_DETAILS_DEPTH_MAX} levels` });
+    return;
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(details)).length;
+  if (bytes > AUDIT_DETAILS_BYTES_MAX) {
+    context.addIssue({ code: 'custom', message: `is ${bytes} bytes of JSON, more than ${AUDIT_DETAILS_BYTES_MAX}` });
+  }
+});
 
 /**
  * Details go through JSON first, as they will on the wire: a Date becomes its ISO string and an undefined

@@ -53,9 +53,7 @@ export const bankLineReceivedV1Schema = z
   })
   .superRefine((line, context) => {
     checkAmount(context, line.amount, line.currency, ['amount'], 'any');
-    line.transactions?.forEach((part, index) =>
-      checkAmount(context, part.amount, line.currency, ['transactions', index, 'amount'], 'any'),
-    );
+    line.transactions?.forEach((part, index) => checkAmount(context, part.amount, line.currency, ['transactions', index, 'amount'], 'any'));
   });
 
 export type BankLineReceivedV1 = z.output<typeof bankLineReceivedV1Schema>;

@@ -49,7 +49,9 @@ describe('event contracts', () => {
 
     it('names the subject and the known versions when the version is unknown', () => {
       expect(() => contractFor('ledger.transaction.posted', 2)).toThrow(UnknownContractError);
-      expect(() => contractFor('ledger.transaction.posted', 2)).toThrow("no event contract for subject 'ledger.transaction.posted' version 2 (known versions: 1)");
+      expect(() => contractFor('ledger.transaction.posted', 2)).toThrow(
+        "no event contract for subject 'ledger.transaction.posted' version 2 (known versions: 1)",
+      );
     });
 
     it('refuses unknown and malformed subjects', () => {
@@ -89,11 +91,18 @@ describe('event contracts', () => {
     });
 
     it('refuses a local-time instant, a bad date, an unknown currency and too many lines', () => {
-      expect(violationOf(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ postedAt: '2025-01-02T09:30:00+01:00' }))).issues[0]?.path).toBe('postedAt');
-      expect(violationOf(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ valueDate: '2025-02-30' }))).issues[0]?.path).toBe('valueDate');
+      expect(
+        violationOf(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ postedAt: '2025-01-02T09:30:00+01:00' }))).issues[0]
+          ?.path,
+      ).toBe('postedAt');
+      expect(
+        violationOf(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ valueDate: '2025-02-30' }))).issues[0]?.path,
+      ).toBe('valueDate');
       const payload = sampleTransactionPosted();
       const euxLines = payload.lines.map((line) => ({ ...line, currency: 'EUX' }));
-      expect(violationOf(() => validateEventPayload('ledger.transaction.posted', 1, { ...payload, lines: euxLines })).message).toContain('lines.0.currency: must be an ISO 4217 currency code');
+      expect(violationOf(() => validateEventPayload('ledger.transaction.posted', 1, { ...payload, lines: euxLines })).message).toContain(
+        'lines.0.currency: must be an ISO 4217 currency code',
+      );
       const tooMany = Array.from({ length: TRANSACTION_LINES_MAX + 1 }, (_, index) => ({ ...payload.lines[index % 2]! }));
       expect(violationOf(() => validateEventPayload('ledger.transaction.posted', 1, { ...payload, lines: tooMany })).issues[0]?.path).toBe('lines');
     });
@@ -104,12 +113,17 @@ describe('event contracts', () => {
         { accountId: 'b', accountKind: 'custody' as const, amount, currency, side: 'credit' as const },
       ];
       expect(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ lines: lines('1000', 'JPY') }))).not.toThrow();
-      expect(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ lines: lines('1000.00', 'JPY') }))).toThrow(ContractViolationError);
+      expect(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ lines: lines('1000.00', 'JPY') }))).toThrow(
+        ContractViolationError,
+      );
       expect(() => validateEventPayload('ledger.transaction.posted', 1, sampleTransactionPosted({ lines: lines('1.234', 'KWD') }))).not.toThrow();
     });
 
     it('strips unknown fields rather than passing them on', () => {
-      const result = validateAgainstContract(LEDGER_TRANSACTION_POSTED_V1, 'ledger.transaction.posted', { ...sampleTransactionPosted(), internalRowVersion: 7 });
+      const result = validateAgainstContract(LEDGER_TRANSACTION_POSTED_V1, 'ledger.transaction.posted', {
+        ...sampleTransactionPosted(),
+        internalRowVersion: 7,
+      });
       expect(result).not.toHaveProperty('internalRowVersion');
     });
   });
@@ -121,8 +135,12 @@ describe('event contracts', () => {
     });
 
     it('refuses an unknown statement format and a period that ends before it starts', () => {
-      expect(violationOf(() => validateEventPayload('bank.statement.received', 1, { ...sampleStatementReceived(), format: 'mt941' })).issues[0]?.path).toBe('format');
-      expect(violationOf(() => validateEventPayload('bank.statement.received', 1, { ...sampleStatementReceived(), from: '2025-01-03' })).issues[0]?.path).toBe('to');
+      expect(violationOf(() => validateEventPayload('bank.statement.received', 1, { ...sampleStatementReceived(), format: 'mt941' })).issues[0]?.path).toBe(
+        'format',
+      );
+      expect(violationOf(() => validateEventPayload('bank.statement.received', 1, { ...sampleStatementReceived(), from: '2025-01-03' })).issues[0]?.path).toBe(
+        'to',
+      );
       expect(() => validateEventPayload('bank.statement.received', 1, { ...sampleStatementReceived(), format: 'csv:acme-bank' })).not.toThrow();
     });
   });
@@ -158,14 +176,18 @@ describe('event contracts', () => {
       expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, big)).message).toContain('details: is');
       let nested: Record<string, unknown> = { leaf: true };
       for (let level = 0; level < 10; level += 1) nested = { inner: nested };
-      expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: nested })).message).toContain('nested deeper');
+      expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: nested })).message).toContain(
+        'nested deeper',
+      );
     });
 
     it('passes details through JSON as the wire will: dates become strings, undefined fields vanish', () => {
       const details = { at: new Date('2025-01-02T09:30:00.000Z'), note: undefined, lines: 2 };
       const result = validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details }) as { details: unknown };
       expect(result.details).toEqual({ at: '2025-01-02T09:30:00.000Z', lines: 2 });
-      expect(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: { amount: 10n } })).toThrow('details: is not JSON');
+      expect(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: { amount: 10n } })).toThrow(
+        'details: is not JSON',
+      );
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
       expect(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), details: cyclic })).toThrow('details: is not JSON');
@@ -173,7 +195,9 @@ describe('event contracts', () => {
 
     it('requires a UUID event id and a W3C trace id', () => {
       expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, sampleAuditEvent('not-a-uuid'))).issues[0]?.path).toBe('eventId');
-      expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), traceId: 'XYZ' })).issues[0]?.path).toBe('traceId');
+      expect(violationOf(() => validateEventPayload('audit.ledger.transaction.post', 1, { ...sampleAuditEvent(), traceId: 'XYZ' })).issues[0]?.path).toBe(
+        'traceId',
+      );
     });
   });
 });

@@ -64,11 +64,7 @@ export class UnknownContractError extends Error {
 const ISSUES_REPORTED_MAX = 10;
 
 /** Validates (and normalises: unknown keys are stripped) a payload against its contract. */
-export function validateAgainstContract<TSchema extends z.ZodType>(
-  contract: EventContract<TSchema>,
-  subject: string,
-  payload: unknown,
-): z.output<TSchema> {
+export function validateAgainstContract<TSchema extends z.ZodType>(contract: EventContract<TSchema>, subject: string, payload: unknown): z.output<TSchema> {
   const result = contract.schema.safeParse(payload);
   if (!result.success) {
     const issues = result.error.issues.slice(0, ISSUES_REPORTED_MAX).map((issue) => ({

@@ -8,9 +8,7 @@ export const instantSchema = z.iso.datetime({ message: 'must be a UTC instant li
 export const isoDateSchema = z.iso.date({ message: 'must be a calendar date YYYY-MM-DD' });
 export const uuidSchema = z.uuid({ message: 'must be a UUID' });
 export const idSchema = z.string().min(1).max(ID_LENGTH_MAX);
-export const currencySchema = z
-  .string()
-  .refine((code): boolean => isCurrencyCode(code), { message: 'must be an ISO 4217 currency code like EUR' });
+export const currencySchema = z.string().refine((code): boolean => isCurrencyCode(code), { message: 'must be an ISO 4217 currency code like EUR' });
 
 export type AmountSign = 'any' | 'positive' | 'non-negative';
 
@@ -19,13 +17,7 @@ export type AmountSign = 'any' | 'positive' | 'non-negative';
  * the canonical spelling Money.toDecimalString() produces: never a JSON number, never "12.3" or "+12.30".
  * Returns the parsed Money, or undefined after adding an issue at `path`.
  */
-export function checkAmount(
-  context: z.RefinementCtx,
-  amount: string,
-  currency: string,
-  path: (string | number)[],
-  sign: AmountSign,
-): Money | undefined {
+export function checkAmount(context: z.RefinementCtx, amount: string, currency: string, path: (string | number)[], sign: AmountSign): Money | undefined {
   if (!isCurrencyCode(currency)) return undefined; // the currency field reports its own issue
   let money: Money;
   try {

@@ -117,7 +117,10 @@ export const reconBreakClosedV1Schema = z.object({
     .max(CODE_LENGTH_MAX)
     .regex(/^[a-z][a-z0-9_]*$/, { message: 'must be a snake_case word like late_partner' }),
   /** The identity that resolved it, or `reconciliation` for the service. */
-  closedBy: z.string().min(1).max(CODE_LENGTH_MAX * 2),
+  closedBy: z
+    .string()
+    .min(1)
+    .max(CODE_LENGTH_MAX * 2),
   note: z.string().max(REASON_LENGTH_MAX).optional(),
   matchId: idSchema.optional(),
 });

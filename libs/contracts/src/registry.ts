@@ -51,9 +51,7 @@ export function findContract(subject: string, schemaVersion: number): EventContr
 export function contractFor(subject: string, schemaVersion: number): EventContract {
   const contract = findContract(subject, schemaVersion);
   if (contract !== undefined) return contract;
-  const knownVersions = EVENT_CONTRACTS.filter((candidate) => subjectMatches(candidate.subject, subject)).map(
-    (candidate) => candidate.schemaVersion,
-  );
+  const knownVersions = EVENT_CONTRACTS.filter((candidate) => subjectMatches(candidate.subject, subject)).map((candidate) => candidate.schemaVersion);
   throw new UnknownContractError(subject, schemaVersion, knownVersions);
 }
 

@@ -1,4 +1,12 @@
-import type { AuditEventRecordedV1, BankLineReceivedV1, BankStatementReceivedV1, LedgerAccountOpenedV1, LedgerTransactionPostedV1, ReconAlertRaisedV1, ReconBreakOpenedV1 } from '../src';
+import type {
+  AuditEventRecordedV1,
+  BankLineReceivedV1,
+  BankStatementReceivedV1,
+  LedgerAccountOpenedV1,
+  LedgerTransactionPostedV1,
+  ReconAlertRaisedV1,
+  ReconBreakOpenedV1,
+} from '../src';
 
 /** One valid payload per contract, for tests of the contracts and of the messaging library. */
 export function sampleTransactionPosted(overrides: Partial<LedgerTransactionPostedV1> = {}): LedgerTransactionPostedV1 {
@@ -71,7 +79,15 @@ export function sampleBreakOpened(): ReconBreakOpenedV1 {
 }
 
 export function sampleAlertRaised(): ReconAlertRaisedV1 {
-  return { alertId: 'alert-1', raisedAt: '2025-01-03T06:00:00.000Z', kind: 'shortfall', severity: 'critical', currency: 'EUR', amount: '150.00', message: 'custody account holds 150.00 EUR less than owed' };
+  return {
+    alertId: 'alert-1',
+    raisedAt: '2025-01-03T06:00:00.000Z',
+    kind: 'shortfall',
+    severity: 'critical',
+    currency: 'EUR',
+    amount: '150.00',
+    message: 'custody account holds 150.00 EUR less than owed',
+  };
 }
 
 export function sampleAuditEvent(eventId = '0190c1f2-8f7e-7abc-8def-0123456789ab'): AuditEventRecordedV1 {

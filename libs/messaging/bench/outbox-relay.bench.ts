@@ -46,7 +46,11 @@ async function drainRate(env: MessagingTestEnv, relayCount: number, count: numbe
   await fill(env, count);
   const relays = Array.from({ length: relayCount }, () => new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace, batchSize: 500 }));
   const startedAt = process.hrtime.bigint();
-  await Promise.all(relays.map(async (relay) => { while ((await relay.relayOnce()) > 0); }));
+  await Promise.all(
+    relays.map(async (relay) => {
+      while ((await relay.relayOnce()) > 0);
+    }),
+  );
   const elapsedMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   return (count * 1_000) / elapsedMs;
 }

@@ -31,7 +31,8 @@ interface DeadLetterRow {
 
 /** Unresolved dead letters, oldest first: what an operator (or an alert) looks at. */
 export async function listDeadLetters(transactions: TransactionSource, limit = 100): Promise<DeadLetter[]> {
-  if (!Number.isInteger(limit) || limit < 1 || limit > DEAD_LETTERS_PAGE_SIZE_MAX) throw new Error(`limit must be an integer in 1..${DEAD_LETTERS_PAGE_SIZE_MAX}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > DEAD_LETTERS_PAGE_SIZE_MAX)
+    throw new Error(`limit must be an integer in 1..${DEAD_LETTERS_PAGE_SIZE_MAX}`);
   const rows = await toTransactionRunner(transactions).transaction((executor) =>
     queryRows<DeadLetterRow>(
       executor,
@@ -67,7 +68,11 @@ export class DeadLetterReplayError extends Error {
  * Every durable on the stream receives the copy; those that processed the original skip it via their inbox.
  * Within the stream's duplicate window JetStream would drop the copy: that is reported, not marked resolved.
  */
-export async function replayDeadLetter(options: { readonly transactions: TransactionSource; readonly jetstream: JetStreamClient; readonly deadLetterId: string }): Promise<void> {
+export async function replayDeadLetter(options: {
+  readonly transactions: TransactionSource;
+  readonly jetstream: JetStreamClient;
+  readonly deadLetterId: string;
+}): Promise<void> {
   await toTransactionRunner(options.transactions).transaction(async (executor) => {
     const [row] = await queryRows<{ subject: string; headers: Record<string, string>; payload: Buffer }>(
       executor,
@@ -77,7 +82,9 @@ export async function replayDeadLetter(options: { readonly transactions: Transac
     if (row === undefined) throw new DeadLetterReplayError(`dead letter ${options.deadLetterId} does not exist or is already resolved`);
     const ack = await options.jetstream.publish(row.subject, new Uint8Array(row.payload), { headers: msgHdrsOf(row.headers) });
     if (ack.duplicate) {
-      throw new DeadLetterReplayError(`dead letter ${options.deadLetterId} is still inside the stream's duplicate window; replay it after the window has passed`);
+      throw new DeadLetterReplayError(
+        `dead letter ${options.deadLetterId} is still inside the stream's duplicate window; replay it after the window has passed`,
+      );
     }
     await executor.query('UPDATE dead_letters SET resolved_at = now() WHERE dead_letter_id = $1', [options.deadLetterId]);
   });

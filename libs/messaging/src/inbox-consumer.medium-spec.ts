@@ -75,7 +75,12 @@ describe(InboxConsumer.name, () => {
     const ids = Array.from({ length: count }, () => randomUUID());
     await env.transactions.transaction(async (executor) => {
       for (const messageId of ids) {
-        await enqueueEvent(executor, { messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted({ transactionId: messageId }) });
+        await enqueueEvent(executor, {
+          messageId,
+          subject: 'ledger.transaction.posted',
+          schemaVersion: 1,
+          payload: sampleTransactionPosted({ transactionId: messageId }),
+        });
       }
     });
     while ((await relay.relayOnce()) > 0);
@@ -91,7 +96,8 @@ describe(InboxConsumer.name, () => {
 
   it('hands a validated event to the handler inside the inbox transaction, then acknowledges it', async () => {
     const seen: IncomingEvent[] = [];
-    const sut = await startConsumer({ handler: async (event, executor) => {
+    const sut = await startConsumer({
+      handler: async (event, executor) => {
         seen.push(event);
         await recordHandled(event, executor);
       },
@@ -103,7 +109,11 @@ describe(InboxConsumer.name, () => {
     expect(seen[0]?.headers['Nats-Msg-Id']).toBe(messageId);
     expect(seen[0]?.payload).toEqual(sampleTransactionPosted({ transactionId: messageId }));
     expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(1);
-    expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_ack_pending === 0)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_ack_pending === 0,
+      ),
+    ).toBe(true);
     expect(await purgeInbox(env.pool, 'another-consumer', new Date(Date.now() + 60_000))).toBe(0);
     expect(await purgeInbox(env.pool, sut.consumerConfig().durable_name!, new Date(Date.now() - 60_000))).toBe(0);
     expect(await purgeInbox(env.pool, sut.consumerConfig().durable_name!, new Date(Date.now() + 60_000))).toBe(1);
@@ -176,7 +186,10 @@ describe(InboxConsumer.name, () => {
     });
     const [messageId] = await publishThroughOutbox(1);
     expect(await eventually(async () => (await deadLetterCount()) === 1)).toBe(true);
-    const [deadLetter] = await queryRows<{ message_id: string; delivery_count: number; reason: string; payload: Buffer }>(env.pool, 'SELECT message_id, delivery_count, reason, payload FROM dead_letters');
+    const [deadLetter] = await queryRows<{ message_id: string; delivery_count: number; reason: string; payload: Buffer }>(
+      env.pool,
+      'SELECT message_id, delivery_count, reason, payload FROM dead_letters',
+    );
     expect(deadLetter?.message_id).toBe(messageId);
     expect(deadLetter?.delivery_count).toBe(3);
     expect(deadLetter?.reason).toBe('handler failed on delivery 3 of 3: account unknown to reconciliation');
@@ -200,7 +213,9 @@ describe(InboxConsumer.name, () => {
     const [deadLetter] = await listDeadLetters(env.pool);
     expect(deadLetter).toMatchObject({ messageId, deliveryCount: 1, reason: 'handler failed on delivery 1 of 1: reference data missing' });
     broken = false;
-    await expect(replayDeadLetter({ transactions: env.pool, jetstream: env.js, deadLetterId: deadLetter!.deadLetterId })).rejects.toThrow(DeadLetterReplayError);
+    await expect(replayDeadLetter({ transactions: env.pool, jetstream: env.js, deadLetterId: deadLetter!.deadLetterId })).rejects.toThrow(
+      DeadLetterReplayError,
+    );
 
     const stream = streamNameFor(env.namespace, 'LEDGER');
     const config = (await env.jsm.streams.info(stream)).config;
@@ -222,7 +237,10 @@ describe(InboxConsumer.name, () => {
       await probe.stop();
       const [messageId] = await publishThroughOutbox(1);
       if (markCommitted) {
-        await env.pool.query("INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence) VALUES ($1, $2, 'ledger.transaction.posted', 0)", [durableName, messageId]);
+        await env.pool.query("INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence) VALUES ($1, $2, 'ledger.transaction.posted', 0)", [
+          durableName,
+          messageId,
+        ]);
       }
       const raw = await env.js.consumers.get(streamNameFor(env.namespace, 'LEDGER'), durableName);
       const taken = await raw.next({ expires: 5_000 });
@@ -246,7 +264,13 @@ describe(InboxConsumer.name, () => {
       const durableName = `crash-${randomUUID().slice(0, 8)}`;
       await leaveUnacknowledged(durableName, true);
       const sut = await startConsumer({ durableName, maxDeliver: 1, ackWaitMs: 1_000 });
-      expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_ack_pending === 0 && (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_pending === 0)).toBe(true);
+      expect(
+        await eventually(
+          async () =>
+            (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_ack_pending === 0 &&
+            (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durableName)).num_pending === 0,
+        ),
+      ).toBe(true);
       expect(await deadLetterCount()).toBe(0);
       expect(await handledCount()).toBe(0);
       expect(sut.stats.deadLetterCount).toBe(0);
@@ -261,7 +285,9 @@ describe(InboxConsumer.name, () => {
     await env.js.publish(subject, JSON.stringify(badAmount), { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '1' }) });
     await env.js.publish(subject, '{"truncated', { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '1' }) });
     await env.js.publish(subject, JSON.stringify(sampleTransactionPosted()), { msgID: randomUUID() });
-    await env.js.publish(subject, JSON.stringify(sampleTransactionPosted()), { headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '9' }) });
+    await env.js.publish(subject, JSON.stringify(sampleTransactionPosted()), {
+      headers: msgHdrsOf({ 'Nats-Msg-Id': randomUUID(), 'Recon-Schema-Version': '9' }),
+    });
     expect(await eventually(async () => (await deadLetterCount()) === 4)).toBe(true);
     const reasons = (await queryRows<{ reason: string }>(env.pool, 'SELECT reason FROM dead_letters ORDER BY stream_sequence')).map((row) => row.reason);
     expect(reasons[0]).toContain('invalid message: payload of ledger.transaction.posted v1 is invalid: lines.0.amount');
@@ -288,7 +314,9 @@ describe(InboxConsumer.name, () => {
     );
     producer.end();
     while ((await relay.relayOnce()) > 0);
-    const stored = await env.jsm.streams.getMessage(streamNameFor(env.namespace, 'LEDGER'), { last_by_subj: subjectFor(env.namespace, 'ledger.transaction.posted') });
+    const stored = await env.jsm.streams.getMessage(streamNameFor(env.namespace, 'LEDGER'), {
+      last_by_subj: subjectFor(env.namespace, 'ledger.transaction.posted'),
+    });
     expect(stored?.header.get('traceparent')).toBe(`00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`);
     expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
     expect(handlerTraceId).toBe(producer.spanContext().traceId);

@@ -83,8 +83,7 @@ export interface InboxConsumerStats {
 }
 
 type ParsedMessage =
-  | { readonly valid: true; readonly event: IncomingEvent }
-  | { readonly valid: false; readonly messageId: string | undefined; readonly reason: string };
+  { readonly valid: true; readonly event: IncomingEvent } | { readonly valid: false; readonly messageId: string | undefined; readonly reason: string };
 
 const INSERT_INBOX_SQL = `INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence)
 VALUES ($1, $2, $3, $4)
@@ -248,7 +247,10 @@ export class InboxConsumer {
   private async handle(message: JsMsg): Promise<void> {
     const parsed = this.parse(message);
     if (!parsed.valid) {
-      this.logger.error({ consumer: this.options.durableName, subject: message.subject, streamSequence: message.info.streamSequence, reason: parsed.reason }, 'inbox consumer: invalid message dead-lettered');
+      this.logger.error(
+        { consumer: this.options.durableName, subject: message.subject, streamSequence: message.info.streamSequence, reason: parsed.reason },
+        'inbox consumer: invalid message dead-lettered',
+      );
       await this.deadLetterAndTerminate(message, parsed.messageId, `invalid message: ${parsed.reason}`);
       return;
     }
@@ -284,9 +286,7 @@ export class InboxConsumer {
     if (event.deliveryCount > this.maxDeliver) {
       // The previous deliveries ended without ack or nak (a crash, or the ack wait ran out): do not run the
       // handler an extra time, but make sure a message that did commit is acknowledged rather than dead-lettered.
-      const seen = await this.transactions.transaction((executor) =>
-        queryRows(executor, SELECT_INBOX_SQL, [this.options.durableName, event.messageId]),
-      );
+      const seen = await this.transactions.transaction((executor) => queryRows(executor, SELECT_INBOX_SQL, [this.options.durableName, event.messageId]));
       if (seen.length > 0) {
         message.ack();
         return;
@@ -296,9 +296,12 @@ export class InboxConsumer {
     }
     // Keeps JetStream from redelivering to another instance while a slow handler is still working, up to a limit.
     const keepAliveUntil = Date.now() + this.handlerTimeoutMs;
-    const keepAlive = setInterval(() => {
-      if (Date.now() < keepAliveUntil) message.working();
-    }, Math.max(1_000, Math.floor(this.ackWaitMs / 2)));
+    const keepAlive = setInterval(
+      () => {
+        if (Date.now() < keepAliveUntil) message.working();
+      },
+      Math.max(1_000, Math.floor(this.ackWaitMs / 2)),
+    );
     try {
       const outcome = await this.transactions.transaction(async (executor) => {
         const inserted = await queryRows(executor, INSERT_INBOX_SQL, [this.options.durableName, event.messageId, event.subject, event.streamSequence]);
@@ -317,11 +320,17 @@ export class InboxConsumer {
       this.counters.failedCount += 1;
       const reason = errorMessageOf(error);
       if (event.deliveryCount >= this.maxDeliver) {
-        this.logger.error({ consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, error: reason }, 'inbox consumer: handler kept failing; dead-lettered');
+        this.logger.error(
+          { consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, error: reason },
+          'inbox consumer: handler kept failing; dead-lettered',
+        );
         await this.deadLetterAndTerminate(message, event.messageId, `handler failed on delivery ${event.deliveryCount} of ${this.maxDeliver}: ${reason}`);
       } else {
         const delayMs = Math.min(INBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** (event.deliveryCount - 1));
-        this.logger.warn({ consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, retryInMs: delayMs, error: reason }, 'inbox consumer: handler failed; will retry');
+        this.logger.warn(
+          { consumer: this.options.durableName, messageId: event.messageId, deliveryCount: event.deliveryCount, retryInMs: delayMs, error: reason },
+          'inbox consumer: handler failed; will retry',
+        );
         message.nak(delayMs);
       }
       throw error;
@@ -348,7 +357,10 @@ export class InboxConsumer {
       );
     } catch (error) {
       // Without its dead-letter row the message must not be terminated: let JetStream deliver it again.
-      this.logger.error({ consumer: this.options.durableName, streamSequence: message.info.streamSequence, error: errorMessageOf(error) }, 'inbox consumer: dead-lettering failed; will retry');
+      this.logger.error(
+        { consumer: this.options.durableName, streamSequence: message.info.streamSequence, error: errorMessageOf(error) },
+        'inbox consumer: dead-lettering failed; will retry',
+      );
       message.nak(this.retryBaseMs);
       return;
     }
@@ -360,9 +372,11 @@ export class InboxConsumer {
     const headers = recordOfMsgHdrs(message.headers);
     const messageId = headers[MessageHeaders.messageId];
     const invalid = (reason: string): ParsedMessage => ({ valid: false, messageId, reason });
-    if (messageId === undefined || messageId === '' || messageId.length > MESSAGE_ID_LENGTH_MAX) return invalid(`header ${MessageHeaders.messageId} is missing or longer than ${MESSAGE_ID_LENGTH_MAX}`);
+    if (messageId === undefined || messageId === '' || messageId.length > MESSAGE_ID_LENGTH_MAX)
+      return invalid(`header ${MessageHeaders.messageId} is missing or longer than ${MESSAGE_ID_LENGTH_MAX}`);
     const versionText = headers[MessageHeaders.schemaVersion];
-    if (versionText === undefined || !/^[1-9]\d{0,3}$/.test(versionText)) return invalid(`header ${MessageHeaders.schemaVersion} is missing or not a positive integer`);
+    if (versionText === undefined || !/^[1-9]\d{0,3}$/.test(versionText))
+      return invalid(`header ${MessageHeaders.schemaVersion} is missing or not a positive integer`);
     const schemaVersion = Number.parseInt(versionText, 10);
     const subject = logicalSubjectOf(this.options.namespace, message.subject);
     if (subject === undefined) return invalid(`subject ${message.subject} is outside namespace '${this.options.namespace}'`);

@@ -163,7 +163,8 @@ describe(OutboxRelay.name, () => {
     });
     try {
       await listener.query('LISTEN recon_outbox');
-      const waitingSince = async () => (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
+      const waitingSince = async () =>
+        (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
       await env.transactions.transaction((executor) => enqueueEvent(executor, transactionPosted()));
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(notified).toEqual([]);
@@ -183,7 +184,8 @@ describe(OutboxRelay.name, () => {
   });
 
   it('re-arms the wake-up when another relay cleared it', async () => {
-    const waitingSince = async () => (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
+    const waitingSince = async () =>
+      (await queryRows<{ since: Date | null }>(env.pool, 'SELECT relay_waiting_since AS since FROM outbox_relay_wakeup'))[0]?.since;
     const sut = new OutboxRelay({ pool: env.pool, jetstream: env.js, namespace: env.namespace, pollIntervalMs: 200 });
     sut.start();
     try {
@@ -243,7 +245,7 @@ describe(OutboxRelay.name, () => {
     expect(sut.stats.failedCount).toBe(3);
     const rows = await queryRows<{ attempts: number; last_error: string | null; backed_off: boolean }>(
       env.pool,
-      'SELECT attempts, last_error, available_at > now() + interval \'30 seconds\' AS backed_off FROM outbox_messages WHERE published_at IS NULL',
+      "SELECT attempts, last_error, available_at > now() + interval '30 seconds' AS backed_off FROM outbox_messages WHERE published_at IS NULL",
     );
     expect(rows).toHaveLength(3);
     for (const row of rows) {

@@ -197,7 +197,10 @@ export class OutboxRelay {
 
   private async markFailed(executor: SqlExecutor, messageIds: string[], errors: string[]): Promise<void> {
     await executor.query(MARK_FAILED_SQL, [messageIds, errors, OUTBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs]);
-    this.logger.error({ failedCount: messageIds.length, firstError: errors[0], firstMessageId: messageIds[0] }, 'outbox relay: publish failed; rows will be retried');
+    this.logger.error(
+      { failedCount: messageIds.length, firstError: errors[0], firstMessageId: messageIds[0] },
+      'outbox relay: publish failed; rows will be retried',
+    );
   }
 
   private publish(row: OutboxRow): Promise<PubAck> {

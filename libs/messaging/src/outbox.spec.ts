@@ -13,7 +13,13 @@ const MESSAGE_ID = '0190c1f2-8f7e-7abc-8def-0123456789ab';
 describe(enqueueEvent.name, () => {
   it('inserts the validated payload and the schema version header', async () => {
     const sut = recordingExecutor();
-    await enqueueEvent(sut, { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted(), headers: { 'Idempotency-Key': 'idem-0001' } });
+    await enqueueEvent(sut, {
+      messageId: MESSAGE_ID,
+      subject: 'ledger.transaction.posted',
+      schemaVersion: 1,
+      payload: sampleTransactionPosted(),
+      headers: { 'Idempotency-Key': 'idem-0001' },
+    });
     expect(sut.calls).toHaveLength(1);
     const [messageIds, subjects, versions, payloads, headers] = sut.calls[0]!.params as unknown[][];
     expect([messageIds, subjects, versions]).toEqual([[MESSAGE_ID], ['ledger.transaction.posted'], [1]]);
@@ -46,7 +52,10 @@ describe(enqueueEvent.name, () => {
   it('enqueues many events in one statement, or none when any is invalid', async () => {
     const sut = recordingExecutor();
     const ids = ['0190c1f2-8f7e-7abc-8def-000000000001', '0190c1f2-8f7e-7abc-8def-000000000002'];
-    await enqueueEvents(sut, ids.map((messageId) => ({ messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() })));
+    await enqueueEvents(
+      sut,
+      ids.map((messageId) => ({ messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() })),
+    );
     expect(sut.calls).toHaveLength(1);
     expect(sut.calls[0]!.params[0]).toEqual(ids);
 
@@ -62,6 +71,8 @@ describe(enqueueEvent.name, () => {
   });
 
   it('reports an unknown version as UnknownContractError', async () => {
-    await expect(enqueueEvent(recordingExecutor(), { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 2, payload: {} })).rejects.toThrow(UnknownContractError);
+    await expect(
+      enqueueEvent(recordingExecutor(), { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 2, payload: {} }),
+    ).rejects.toThrow(UnknownContractError);
   });
 });

@@ -159,11 +159,7 @@ function differingFields(current: StreamConfig, wanted: StreamConfig): string[] 
  * to run from every instance at start-up. Never deletes a stream: a retention or storage change cannot be made
  * in place and raises StreamConfigConflictError for an operator to migrate deliberately.
  */
-export async function ensureStreams(
-  jsm: JetStreamManager,
-  namespace: string,
-  streams: readonly StreamDefinition[] = STREAMS,
-): Promise<EnsureStreamResult[]> {
+export async function ensureStreams(jsm: JetStreamManager, namespace: string, streams: readonly StreamDefinition[] = STREAMS): Promise<EnsureStreamResult[]> {
   const results: EnsureStreamResult[] = [];
   for (const definition of streams) {
     const wanted = streamConfigFor(namespace, definition);

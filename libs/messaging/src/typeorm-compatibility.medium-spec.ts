@@ -31,7 +31,13 @@ describe('messaging over a TypeORM DataSource', () => {
   });
 
   it('enqueues in an EntityManager transaction, relays, and consumes exactly once', async () => {
-    const relay = new OutboxRelay({ transactions: dataSource, listenConnectionString: TEST_DATABASE_URL, jetstream: env.js, namespace: env.namespace, pollIntervalMs: 60_000 });
+    const relay = new OutboxRelay({
+      transactions: dataSource,
+      listenConnectionString: TEST_DATABASE_URL,
+      jetstream: env.js,
+      namespace: env.namespace,
+      pollIntervalMs: 60_000,
+    });
     const consumer = new InboxConsumer({
       jetstream: env.js,
       jsm: env.jsm,
@@ -47,11 +53,19 @@ describe('messaging over a TypeORM DataSource', () => {
       const ids = [randomUUID(), randomUUID(), randomUUID()];
       await dataSource.transaction(async (manager) => {
         for (const messageId of ids) {
-          await enqueueEvent(manager, { messageId, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted({ transactionId: messageId }) });
+          await enqueueEvent(manager, {
+            messageId,
+            subject: 'ledger.transaction.posted',
+            schemaVersion: 1,
+            payload: sampleTransactionPosted({ transactionId: messageId }),
+          });
         }
       });
       expect(await eventually(async () => (await queryRows(env.pool, 'SELECT 1 FROM handled_events')).length === ids.length)).toBe(true);
-      const published = await queryRows<{ message_id: string }>(env.pool, 'SELECT message_id::text AS message_id FROM outbox_messages WHERE published_at IS NOT NULL ORDER BY position');
+      const published = await queryRows<{ message_id: string }>(
+        env.pool,
+        'SELECT message_id::text AS message_id FROM outbox_messages WHERE published_at IS NOT NULL ORDER BY position',
+      );
       expect(published.map((row) => row.message_id)).toEqual(ids);
       expect(consumer.stats).toMatchObject({ processedCount: 3, duplicateCount: 0, deadLetterCount: 0 });
     } finally {

@@ -76,7 +76,12 @@ describe(Money.name, () => {
       fc.assert(
         fc.property(money('EUR'), money('EUR'), money('EUR'), (a, b, c) => {
           expect(a.add(b).equals(b.add(a))).toBe(true);
-          expect(a.add(b).add(c).equals(a.add(b.add(c)))).toBe(true);
+          expect(
+            a
+              .add(b)
+              .add(c)
+              .equals(a.add(b.add(c))),
+          ).toBe(true);
           expect(a.add(Money.zero('EUR')).equals(a)).toBe(true);
         }),
       );

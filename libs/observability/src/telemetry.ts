@@ -37,7 +37,9 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry {
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
       new IORedisInstrumentation(),
     ],
-    ...(settings.otlpEndpoint === undefined ? { traceExporter: undefined, spanProcessors: [] } : { traceExporter: new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) }),
+    ...(settings.otlpEndpoint === undefined
+      ? { traceExporter: undefined, spanProcessors: [] }
+      : { traceExporter: new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) }),
   });
   sdk.start();
   return {

@@ -49,7 +49,14 @@ export async function createHttpApp(module: Type, config: PlatformConfig, option
   app.enableShutdownHooks();
   if (options.rpc === true) {
     app.connectMicroservice(
-      { strategy: new NatsRpcServer({ nats: () => app.get<NatsConnection>(NATS_CONNECTION), namespace: config.NATS_NAMESPACE, queue: config.serviceName, logger }) },
+      {
+        strategy: new NatsRpcServer({
+          nats: () => app.get<NatsConnection>(NATS_CONNECTION),
+          namespace: config.NATS_NAMESPACE,
+          queue: config.serviceName,
+          logger,
+        }),
+      },
       { inheritAppConfig: true },
     );
     await app.startAllMicroservices();

@@ -1,4 +1,14 @@
-import { type DynamicModule, Global, Inject, Injectable, Module, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -108,7 +118,19 @@ export class PlatformModule {
       AuditRecorder,
       PlatformLifecycle,
     ];
-    const exported: (symbol | typeof AuditRecorder)[] = [PLATFORM_CONFIG, TELEMETRY, LOGGER, CLOCK, ID_GENERATOR, DATA_SOURCE, TRANSACTIONS, NATS_CONNECTION, JETSTREAM, JETSTREAM_MANAGER, AuditRecorder];
+    const exported: (symbol | typeof AuditRecorder)[] = [
+      PLATFORM_CONFIG,
+      TELEMETRY,
+      LOGGER,
+      CLOCK,
+      ID_GENERATOR,
+      DATA_SOURCE,
+      TRANSACTIONS,
+      NATS_CONNECTION,
+      JETSTREAM,
+      JETSTREAM_MANAGER,
+      AuditRecorder,
+    ];
     if (options.usesRedis) {
       providers.push({
         provide: REDIS,

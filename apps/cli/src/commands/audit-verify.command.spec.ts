@@ -125,7 +125,9 @@ describe(registerAuditVerifyCommand.name, () => {
       const run = await recon('audit', 'verify', tampered, '--key', `${keyBase}.pub`);
       expect(run.code).toBe(1);
       expect(run.stdout).toContain('FIRST FAILURE   leaf-hash-mismatch at record seq 7 (line 10)');
-      expect(run.stderr).toMatch(/^recon: audit export .* failed verification at record seq 7 \(line 10\): leaf-hash-mismatch: record seq 7: the event hashes to/);
+      expect(run.stderr).toMatch(
+        /^recon: audit export .* failed verification at record seq 7 \(line 10\): leaf-hash-mismatch: record seq 7: the event hashes to/,
+      );
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
     });
 
@@ -166,7 +168,11 @@ describe(registerAuditVerifyCommand.name, () => {
       ['a missing key file', (): string[] => ['audit', 'verify', exportFile, '--key', path.join(dir, 'missing.pub')], /cannot read --key/],
       ['a private key given as --key', (): string[] => ['audit', 'verify', exportFile, '--key', `${keyBase}.key`], /signer \(private\) key/],
       ['a file that is not an export', (): string[] => ['audit', 'verify', `${keyBase}.pub`, '--key', `${keyBase}.pub`], /not-an-export/],
-      ['a checkpoint file that is not a checkpoint', (): string[] => ['audit', 'verify', exportFile, '--key', `${keyBase}.pub`, '--checkpoint', `${keyBase}.pub`], /trusted-checkpoint-malformed/],
+      [
+        'a checkpoint file that is not a checkpoint',
+        (): string[] => ['audit', 'verify', exportFile, '--key', `${keyBase}.pub`, '--checkpoint', `${keyBase}.pub`],
+        /trusted-checkpoint-malformed/,
+      ],
     ])('exits 2 for %s', async (_, args, message) => {
       const run = await recon(...args());
       expect(run.code).toBe(2);

@@ -93,7 +93,8 @@ async function runAuditVerify(exportPath: string, options: VerifyOptions): Promi
 function where(failure: ExportFailure): string {
   const line = failure.lineNo === undefined ? '' : `line ${failure.lineNo}`;
   if (failure.seq === undefined) return line === '' ? '' : ` at ${line}`;
-  const records = failure.seqEnd !== undefined && failure.seqEnd !== failure.seq ? `records seq ${failure.seq}..${failure.seqEnd}` : `record seq ${failure.seq}`;
+  const records =
+    failure.seqEnd !== undefined && failure.seqEnd !== failure.seq ? `records seq ${failure.seq}..${failure.seqEnd}` : `record seq ${failure.seq}`;
   return ` at ${records}${line === '' ? '' : ` (${line})`}`;
 }
 
@@ -101,16 +102,23 @@ function formatSummary(exportPath: string, summary: ExportSummary, failure: Expo
   const out: string[] = [`audit export ${failure === undefined ? 'OK' : 'FAILED'}: ${exportPath}`];
   const count = summary.recordCount;
   out.push(`  log origin      ${summary.origin ?? '(unknown)'}`);
-  out.push(`  records         ${count}${count > 0 ? ` (seq 0..${count - 1})` : ''}${failure === undefined ? ', every leaf hash recomputed from its event' : ' read before the failure'}`);
+  out.push(
+    `  records         ${count}${count > 0 ? ` (seq 0..${count - 1})` : ''}${failure === undefined ? ', every leaf hash recomputed from its event' : ' read before the failure'}`,
+  );
   if (failure === undefined && summary.rootHashHex !== undefined) out.push(`  tree root       ${summary.rootHashHex} (size ${count})`);
   const checkpoints = summary.checkpoints;
   const signers = [...new Set(checkpoints.flatMap((checkpoint) => checkpoint.signedBy))];
-  const sizes = checkpoints.length <= 10 ? checkpoints.map((checkpoint) => checkpoint.size).join(', ') : `${checkpoints[0]!.size} .. ${checkpoints.at(-1)!.size}`;
-  out.push(`  checkpoints     ${checkpoints.length} signature${checkpoints.length === 1 ? '' : 's'} verified and roots matched${checkpoints.length > 0 ? ` (sizes ${sizes})` : ''}`);
+  const sizes =
+    checkpoints.length <= 10 ? checkpoints.map((checkpoint) => checkpoint.size).join(', ') : `${checkpoints[0]!.size} .. ${checkpoints.at(-1)!.size}`;
+  out.push(
+    `  checkpoints     ${checkpoints.length} signature${checkpoints.length === 1 ? '' : 's'} verified and roots matched${checkpoints.length > 0 ? ` (sizes ${sizes})` : ''}`,
+  );
   if (signers.length > 0) out.push(`  signed by       ${signers.join(', ')}${summary.keysUsed === 'embedded' ? ' (keys named by the export itself)' : ''}`);
   out.push(`  consistency     ${summary.consistencyProofsVerified} proof${summary.consistencyProofsVerified === 1 ? '' : 's'} verified`);
   if (summary.trustedCheckpoint !== undefined) {
-    out.push(`  your checkpoint size ${summary.trustedCheckpoint.size}, root ${summary.trustedCheckpoint.rootHashHex}${failure === undefined ? ': this export extends it' : ''}`);
+    out.push(
+      `  your checkpoint size ${summary.trustedCheckpoint.size}, root ${summary.trustedCheckpoint.rootHashHex}${failure === undefined ? ': this export extends it' : ''}`,
+    );
   }
   if (failure !== undefined) {
     out.push(`  FIRST FAILURE   ${failure.reason}${where(failure)}`);

@@ -18,7 +18,9 @@ export interface LedgerClientOptions {
  * running ledger service in the CONTRACT's CSV formats, streamed to a file or stdout as it arrives.
  */
 export function registerLedgerCommand(program: Command): void {
-  const ledger = program.command('ledger').description("Talk to a running ledger service (its URL and an API key with the 'ops', 'auditor' or 'service' role).");
+  const ledger = program
+    .command('ledger')
+    .description("Talk to a running ledger service (its URL and an API key with the 'ops', 'auditor' or 'service' role).");
   const common = (command: Command) =>
     command
       .addOption(new Option('--url <url>', 'ledger service base URL').env('RECON_LEDGER_URL').default('http://127.0.0.1:3001'))
@@ -53,7 +55,12 @@ function checkDate(option: string, value: string): void {
   if (!DATE_PATTERN.test(value)) throw new CliError(`${option} '${value}' is not a date YYYY-MM-DD`, EXIT_BAD_INPUT);
 }
 
-export async function download(client: LedgerClientOptions, path: string, query: Record<string, string | undefined>, outFile: string | undefined): Promise<void> {
+export async function download(
+  client: LedgerClientOptions,
+  path: string,
+  query: Record<string, string | undefined>,
+  outFile: string | undefined,
+): Promise<void> {
   let url: URL;
   try {
     url = new URL(path, client.url);
@@ -65,7 +72,10 @@ export async function download(client: LedgerClientOptions, path: string, query:
   try {
     response = await fetch(url, { headers: { 'X-Api-Key': client.apiKey }, signal: AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS) });
   } catch (error: unknown) {
-    throw new CliError(`cannot reach the ledger at ${client.url}: ${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)}`, EXIT_BAD_INPUT);
+    throw new CliError(
+      `cannot reach the ledger at ${client.url}: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`,
+      EXIT_BAD_INPUT,
+    );
   }
   if (!response.ok || response.body === null) {
     const text = await response.text().catch(() => '');

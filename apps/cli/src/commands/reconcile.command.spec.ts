@@ -34,11 +34,32 @@ async function recon(...args: string[]): Promise<CliRun> {
 }
 
 function statementLine(statementId: string, sequence: string, opening: string, closing: string): string {
-  return JSON.stringify({ kind: 'statement', format: 'camt.053', statementId, account: ACCOUNT, currency: 'EUR', sequence, from: '2025-01-02', to: '2025-01-02', openingBalance: { amount: opening, date: '2025-01-01' }, closingBalance: { amount: closing, date: '2025-01-02' } });
+  return JSON.stringify({
+    kind: 'statement',
+    format: 'camt.053',
+    statementId,
+    account: ACCOUNT,
+    currency: 'EUR',
+    sequence,
+    from: '2025-01-02',
+    to: '2025-01-02',
+    openingBalance: { amount: opening, date: '2025-01-01' },
+    closingBalance: { amount: closing, date: '2025-01-02' },
+  });
 }
 
 function entryLine(statementId: string, lineNo: number, amount: string, fields: Record<string, unknown> = {}): string {
-  return JSON.stringify({ kind: 'entry', statementId, lineNo, amount, currency: 'EUR', bookingDate: '2025-01-02', valueDate: '2025-01-02', reversal: false, ...fields });
+  return JSON.stringify({
+    kind: 'entry',
+    statementId,
+    lineNo,
+    amount,
+    currency: 'EUR',
+    bookingDate: '2025-01-02',
+    valueDate: '2025-01-02',
+    reversal: false,
+    ...fields,
+  });
 }
 
 interface SummaryJson {
@@ -57,7 +78,12 @@ async function readSummary(out: string): Promise<SummaryJson> {
 
 async function readJsonLines(file: string): Promise<Record<string, unknown>[]> {
   const text = await fs.readFile(file, 'utf8');
-  return text.length === 0 ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text.length === 0
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe(registerReconcileCommand.name, () => {
@@ -78,11 +104,24 @@ describe(registerReconcileCommand.name, () => {
   }
 
   it('reconciles a camt.053 against the ledger and the balance, and exits 0 when nothing breaks', async () => {
-    const ledger = await write('ledger.csv', `${HEADER}L1,${ACCOUNT},-22.30,EUR,2025-01-02,PLAT-W-000123,,,,withdrawal,\nL2,${ACCOUNT},100.00,EUR,2025-01-03,INSTR-9,,,,deposit,\n`);
+    const ledger = await write(
+      'ledger.csv',
+      `${HEADER}L1,${ACCOUNT},-22.30,EUR,2025-01-02,PLAT-W-000123,,,,withdrawal,\nL2,${ACCOUNT},100.00,EUR,2025-01-03,INSTR-9,,,,deposit,\n`,
+    );
     const balances = await write('balances.csv', `account,currency,as_of,balance\n${ACCOUNT},EUR,2025-01-02,1077.70\n`);
     const out = path.join(dir, 'out');
 
-    const run = await recon('reconcile', '--ledger', ledger, '--bank', path.join(CAMT_FIXTURES, 'camt053-v08-contract-example.xml'), '--balances', balances, '--out', out);
+    const run = await recon(
+      'reconcile',
+      '--ledger',
+      ledger,
+      '--bank',
+      path.join(CAMT_FIXTURES, 'camt053-v08-contract-example.xml'),
+      '--balances',
+      balances,
+      '--out',
+      out,
+    );
 
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -99,7 +138,10 @@ describe(registerReconcileCommand.name, () => {
   });
 
   it('writes one break per problem from canonical JSONL bank input and exits 1', async () => {
-    const ledger = await write('ledger.csv', `${HEADER}L1,${ACCOUNT},100.00,EUR,2025-01-02,PLAT-D-000001,,,,,\nL7,${ACCOUNT},100.00,EUR,2025-01-02,PLAT-D-000007,,,,,\nL8,${ACCOUNT},5.00,EUR,2025-01-02,PLAT-D-000008,,,,,\n`);
+    const ledger = await write(
+      'ledger.csv',
+      `${HEADER}L1,${ACCOUNT},100.00,EUR,2025-01-02,PLAT-D-000001,,,,,\nL7,${ACCOUNT},100.00,EUR,2025-01-02,PLAT-D-000007,,,,,\nL8,${ACCOUNT},5.00,EUR,2025-01-02,PLAT-D-000008,,,,,\n`,
+    );
     const bank = await write(
       'bank.jsonl',
       [
@@ -120,18 +162,28 @@ describe(registerReconcileCommand.name, () => {
     expect(run.stdout).toMatch(/3 ledger entries and 3 bank lines: 1 match groups, \d+ breaks/);
     const breaks = await readJsonLines(path.join(out, 'breaks.jsonl'));
     const types = breaks.map((item) => item.type);
-    expect(types).toEqual(expect.arrayContaining(['missing_in_bank', 'unauthorized_debit', 'amount_mismatch', 'balance_mismatch', 'statement_gap', 'rejected_line']));
-    expect(breaks.find((item) => item.type === 'amount_mismatch')).toMatchObject({ category: 'data_sync', severity: 'high', currency: 'EUR', amount: '0.10', ledger: ['L7'], bank: ['B9'] });
+    expect(types).toEqual(
+      expect.arrayContaining(['missing_in_bank', 'unauthorized_debit', 'amount_mismatch', 'balance_mismatch', 'statement_gap', 'rejected_line']),
+    );
+    expect(breaks.find((item) => item.type === 'amount_mismatch')).toMatchObject({
+      category: 'data_sync',
+      severity: 'high',
+      currency: 'EUR',
+      amount: '0.10',
+      ledger: ['L7'],
+      bank: ['B9'],
+    });
     expect(breaks.find((item) => item.type === 'unauthorized_debit')).toMatchObject({ severity: 'high', amount: '100.00', bank: ['B10'] });
     expect(breaks.find((item) => item.type === 'balance_mismatch')).toMatchObject({ severity: 'critical' });
     expect(breaks.find((item) => item.type === 'rejected_line')).toMatchObject({ lineNo: 57, source: bank });
-    for (const item of breaks) expect(Object.keys(item).slice(0, 8)).toEqual(['type', 'category', 'severity', 'currency', 'amount', 'ledger', 'bank', 'reason']);
+    for (const item of breaks)
+      expect(Object.keys(item).slice(0, 8)).toEqual(['type', 'category', 'severity', 'currency', 'amount', 'ledger', 'bank', 'reason']);
     const summary = await readSummary(out);
     expect(summary.breaksByType.amount_mismatch).toBe(1);
     expect(summary.matchesByRule['ref-exact']).toEqual({ groups: 1, ledgerEntries: 1, bankLines: 1 });
   });
 
-  it('reports the parser\'s rejected lines as rejected_line breaks', async () => {
+  it("reports the parser's rejected lines as rejected_line breaks", async () => {
     const ledger = await write('ledger.csv', HEADER);
     const out = path.join(dir, 'out');
 
@@ -144,7 +196,12 @@ describe(registerReconcileCommand.name, () => {
 
   it('applies a rule file and records its version and hash', async () => {
     const ledger = await write('ledger.csv', `${HEADER}L1,${ACCOUNT},10.00,EUR,2025-01-02,PLAT-D-000001,,,,,\n`);
-    const bank = await write('bank.jsonl', [statementLine('S1', '1', '0.00', '10.00'), entryLine('S1', 1, '10.00', { bankRef: 'B1', endToEndId: 'PLAT-D-000001', valueDate: '2025-01-06' })].join('\n'));
+    const bank = await write(
+      'bank.jsonl',
+      [statementLine('S1', '1', '0.00', '10.00'), entryLine('S1', 1, '10.00', { bankRef: 'B1', endToEndId: 'PLAT-D-000001', valueDate: '2025-01-06' })].join(
+        '\n',
+      ),
+    );
     const rules = await write('rules.yaml', 'version: wide-dates\nrules:\n  - type: ref-exact\n    valueDateToleranceDays: 5\n');
     const out = path.join(dir, 'out');
 
@@ -157,7 +214,12 @@ describe(registerReconcileCommand.name, () => {
   });
 
   it.each([
-    ['a bad ledger amount', `${HEADER}L1,${ACCOUNT},12.3.4,EUR,2025-01-02,,,,,,\n`, undefined, /^recon: .*ledger\.csv line 2, column amount: amount '12\.3\.4' is not a decimal number for EUR\n$/],
+    [
+      'a bad ledger amount',
+      `${HEADER}L1,${ACCOUNT},12.3.4,EUR,2025-01-02,,,,,,\n`,
+      undefined,
+      /^recon: .*ledger\.csv line 2, column amount: amount '12\.3\.4' is not a decimal number for EUR\n$/,
+    ],
     ['a bad rule file', `${HEADER}`, 'version: v1\nrules:\n  - type: fuzzy\n', /^recon: .*rules\.yaml at rules\.0\.type: /],
   ])('exits 2 with a one-line error on %s', async (_, ledgerText, rulesText, message) => {
     const ledger = await write('ledger.csv', ledgerText);
@@ -174,7 +236,15 @@ describe(registerReconcileCommand.name, () => {
   it('exits 2 on a missing bank file and on an unreadable one', async () => {
     const ledger = await write('ledger.csv', HEADER);
     const missing = await recon('reconcile', '--ledger', ledger, '--bank', path.join(dir, 'nope.xml'), '--out', path.join(dir, 'out'));
-    const truncated = await recon('reconcile', '--ledger', ledger, '--bank', path.join(CAMT_FIXTURES, 'camt053-v08-truncated.xml'), '--out', path.join(dir, 'out'));
+    const truncated = await recon(
+      'reconcile',
+      '--ledger',
+      ledger,
+      '--bank',
+      path.join(CAMT_FIXTURES, 'camt053-v08-truncated.xml'),
+      '--out',
+      path.join(dir, 'out'),
+    );
 
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/^recon: cannot read .*nope\.xml: no such file\n$/);

@@ -157,7 +157,8 @@ function describeFsError(error: unknown): string {
 function badInput(error: unknown, file?: string): never {
   if (error instanceof CliError) throw error;
   if (error instanceof UnreadableStatementError) throw new CliError(`${file ?? 'bank file'}: ${error.message}`, EXIT_BAD_INPUT);
-  if (error instanceof InputFileError || error instanceof RuleSetError || error instanceof InvalidReconcileInputError) throw new CliError(error.message, EXIT_BAD_INPUT);
+  if (error instanceof InputFileError || error instanceof RuleSetError || error instanceof InvalidReconcileInputError)
+    throw new CliError(error.message, EXIT_BAD_INPUT);
   throw error;
 }
 
@@ -214,7 +215,10 @@ export function registerReconcileCommand(program: Command): void {
       'Reconcile the ledger against bank statements offline. Writes matches.jsonl, breaks.jsonl and summary.json to --out. ' +
         'Exit 0 when there are no breaks, 1 when there are breaks, 2 on bad input. Rules and break types: docs/matching.md.',
     )
-    .requiredOption('--ledger <file>', 'ledger entries: CSV with a header row (entry_id, account, amount, currency, value_date, reference, ...) or .jsonl in camelCase')
+    .requiredOption(
+      '--ledger <file>',
+      'ledger entries: CSV with a header row (entry_id, account, amount, currency, value_date, reference, ...) or .jsonl in camelCase',
+    )
     .requiredOption('--bank <files...>', 'bank files in any format `recon parse` reads, or canonical .jsonl as `recon parse` writes it')
     .option('--balances <file>', 'CSV account,currency,as_of,balance: what the custody account should hold at end of as_of')
     .option('--rules <file>', 'YAML/JSON rule file (default: the documented default rules)')

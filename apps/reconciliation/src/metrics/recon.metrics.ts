@@ -24,8 +24,13 @@ export class ReconMetrics implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly meter = metrics.getMeter('reconciliation');
   private readonly openBreaks = this.meter.createObservableGauge('recon.breaks.open', { description: 'Open breaks by type and age bucket' });
   private readonly pendingItems = this.meter.createObservableGauge('recon.items.pending', { description: 'Unmatched items without a break, per side' });
-  private readonly autoMatchRate = this.meter.createObservableGauge('recon.run.auto_match_rate', { description: 'Auto-match rate of the latest completed run per account (0..1)' });
-  private readonly consumerLag = this.meter.createObservableGauge('recon.consumer.lag', { description: 'Messages not yet delivered to the durable consumer', unit: '{message}' });
+  private readonly autoMatchRate = this.meter.createObservableGauge('recon.run.auto_match_rate', {
+    description: 'Auto-match rate of the latest completed run per account (0..1)',
+  });
+  private readonly consumerLag = this.meter.createObservableGauge('recon.consumer.lag', {
+    description: 'Messages not yet delivered to the durable consumer',
+    unit: '{message}',
+  });
   private readonly callback: BatchObservableCallback = (result) => this.collect(result);
   private readonly observables: Observable[] = [this.openBreaks, this.pendingItems, this.autoMatchRate, this.consumerLag];
 

@@ -36,7 +36,11 @@ export interface TestLog {
  * A log of `size` events with a checkpoint at each of `checkpointSizes`, each signed by the key given for it (by
  * default one key signs all).
  */
-export function buildTestLog(size: number, checkpointSizes: readonly number[], signersFor: (checkpointSize: number) => readonly GeneratedSigningKey[] = () => [testSigningKey(1)]): TestLog {
+export function buildTestLog(
+  size: number,
+  checkpointSizes: readonly number[],
+  signersFor: (checkpointSize: number) => readonly GeneratedSigningKey[] = () => [testSigningKey(1)],
+): TestLog {
   const sequencer = AuditLogSequencer.start(TEST_ORIGIN);
   const tree = new MemoryMerkleTree();
   const records: AuditLogRecord[] = [];
@@ -56,7 +60,11 @@ export function buildTestLog(size: number, checkpointSizes: readonly number[], s
 
 export function testExportText(log: TestLog, options: { consistencyFrom?: readonly number[]; verifierKeys?: readonly string[] } = {}): string {
   const last = log.tree.size;
-  const consistencyProofs: ConsistencyProofEntry[] = (options.consistencyFrom ?? []).map((fromSize) => ({ fromSize, toSize: last, proof: log.tree.consistencyProof(fromSize, last) }));
+  const consistencyProofs: ConsistencyProofEntry[] = (options.consistencyFrom ?? []).map((fromSize) => ({
+    fromSize,
+    toSize: last,
+    proof: log.tree.consistencyProof(fromSize, last),
+  }));
   const lines = auditExportLines({
     origin: TEST_ORIGIN,
     exportedAt: '2025-01-03T00:00:00.000Z',

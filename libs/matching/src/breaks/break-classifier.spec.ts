@@ -55,7 +55,15 @@ describe(BreakClassifier.name, () => {
   it('amount_mismatch: paired by reference, the amount at stake is the difference', () => {
     const [item] = breaksOf([ledgerItem('L7', '100.00', { reference: 'PLAT-D-7' })], [bankItem('B9', '99.90', { endToEndId: 'PLAT-D-7' })]);
 
-    expect(item).toMatchObject({ type: 'amount_mismatch', category: 'data_sync', severity: 'high', currency: 'EUR', amount: '0.10', ledger: ['L7'], bank: ['B9'] });
+    expect(item).toMatchObject({
+      type: 'amount_mismatch',
+      category: 'data_sync',
+      severity: 'high',
+      currency: 'EUR',
+      amount: '0.10',
+      ledger: ['L7'],
+      bank: ['B9'],
+    });
     expect(item!.candidates![0]!.failed).toEqual(['amount differs by 0.10 EUR (ledger 100.00 EUR, bank 99.90 EUR), tolerance 0.00 EUR']);
   });
 
@@ -66,7 +74,10 @@ describe(BreakClassifier.name, () => {
   });
 
   it('date_mismatch: paired by reference, value dates beyond tolerance', () => {
-    const [item] = breaksOf([ledgerItem('L1', '5.00', { reference: 'PLAT-D-1', valueDate: '2025-01-02' })], [bankItem('B1', '5.00', { endToEndId: 'PLAT-D-1', valueDate: '2025-01-08' })]);
+    const [item] = breaksOf(
+      [ledgerItem('L1', '5.00', { reference: 'PLAT-D-1', valueDate: '2025-01-02' })],
+      [bankItem('B1', '5.00', { endToEndId: 'PLAT-D-1', valueDate: '2025-01-08' })],
+    );
 
     expect(item).toMatchObject({ type: 'date_mismatch', severity: 'low', amount: '5.00', ledger: ['L1'], bank: ['B1'] });
     expect(item!.reason).toContain('value dates 6 days apart (2025-01-02 and 2025-01-08), tolerance 2');
@@ -83,7 +94,10 @@ describe(BreakClassifier.name, () => {
   });
 
   it('duplicate: the same movement twice in the ledger', () => {
-    const breaks = breaksOf([ledgerItem('L1', '40.00', { reference: 'PLAT-D-1' }), ledgerItem('L2', '40.00', { reference: 'PLAT-D-1' })], [bankItem('B1', '40.00', { endToEndId: 'PLAT-D-1' })]);
+    const breaks = breaksOf(
+      [ledgerItem('L1', '40.00', { reference: 'PLAT-D-1' }), ledgerItem('L2', '40.00', { reference: 'PLAT-D-1' })],
+      [bankItem('B1', '40.00', { endToEndId: 'PLAT-D-1' })],
+    );
 
     expect(breaks).toHaveLength(1);
     expect(breaks[0]).toMatchObject({ type: 'duplicate', ledger: ['L2'], bank: [], duplicateOf: ['L1'] });
@@ -92,11 +106,21 @@ describe(BreakClassifier.name, () => {
   it('currency_mismatch: same reference, different currency', () => {
     const [item] = breaksOf([ledgerItem('L1', '10.00', { reference: 'PLAT-D-1' })], [bankItem('B1', '10.00', { endToEndId: 'PLAT-D-1', currency: 'USD' })]);
 
-    expect(item).toMatchObject({ type: 'currency_mismatch', category: 'interface', severity: 'high', currency: 'EUR', amount: '10.00', ledger: ['L1'], bank: ['B1'] });
+    expect(item).toMatchObject({
+      type: 'currency_mismatch',
+      category: 'interface',
+      severity: 'high',
+      currency: 'EUR',
+      amount: '10.00',
+      ledger: ['L1'],
+      bank: ['B1'],
+    });
   });
 
   it('balance_mismatch: a shortfall against --balances is critical, a surplus medium, an equal balance no break', () => {
-    const statements = [{ statementId: 'S1', account: ACCOUNT, currency: 'EUR', to: '2025-01-02', closingBalance: { amountMinor: 97_770n, date: '2025-01-02' } }];
+    const statements = [
+      { statementId: 'S1', account: ACCOUNT, currency: 'EUR', to: '2025-01-02', closingBalance: { amountMinor: 97_770n, date: '2025-01-02' } },
+    ];
     const shortfall = breaksOf([], [], { statements, balances: [{ account: ACCOUNT, currency: 'EUR', asOf: '2025-01-02', balanceMinor: 100_000n }] });
     const surplus = breaksOf([], [], { statements, balances: [{ account: ACCOUNT, currency: 'EUR', asOf: '2025-01-02', balanceMinor: 90_000n }] });
     const equal = breaksOf([], [], { statements, balances: [{ account: ACCOUNT, currency: 'EUR', asOf: '2025-01-02', balanceMinor: 97_770n }] });
@@ -117,11 +141,21 @@ describe(BreakClassifier.name, () => {
 
   it('statement_gap: one break per continuity finding, with its message as the reason', () => {
     const breaks = breaksOf([], [], {
-      findings: [{ kind: 'sequence_gap', statementId: 'S3', account: ACCOUNT, currency: 'EUR', message: 'statement 3 follows statement 1: statement 2 is missing' }],
+      findings: [
+        { kind: 'sequence_gap', statementId: 'S3', account: ACCOUNT, currency: 'EUR', message: 'statement 3 follows statement 1: statement 2 is missing' },
+      ],
     });
 
     expect(breaks).toEqual([
-      expect.objectContaining({ type: 'statement_gap', category: 'data_sync', severity: 'high', currency: 'EUR', amount: '0.00', findingKind: 'sequence_gap', statementId: 'S3' }),
+      expect.objectContaining({
+        type: 'statement_gap',
+        category: 'data_sync',
+        severity: 'high',
+        currency: 'EUR',
+        amount: '0.00',
+        findingKind: 'sequence_gap',
+        statementId: 'S3',
+      }),
     ]);
   });
 

@@ -75,7 +75,8 @@ export class BreakClassifier {
     if (this.pending('ledger').length > 0 || this.pending('bank').length > 0) throw new Error('an item ended in neither a match nor a break');
     this.classifyBalances(extras.statements ?? [], extras.balances ?? []);
     for (const finding of [...(extras.findings ?? [])].sort(compareFindings)) this.breaks.push(statementGap(finding));
-    for (const line of [...(extras.rejected ?? [])].sort((a, b) => compareText(a.source, b.source) || a.lineNo - b.lineNo)) this.breaks.push(rejectedLine(line));
+    for (const line of [...(extras.rejected ?? [])].sort((a, b) => compareText(a.source, b.source) || a.lineNo - b.lineNo))
+      this.breaks.push(rejectedLine(line));
     return this.breaks;
   }
 
@@ -224,7 +225,8 @@ export class BreakClassifier {
     for (const index of this.pending('ledger')) {
       const exact = context.ledgerRefExact[index];
       if (exact === undefined) continue;
-      for (const length of this.tolerance.truncatedLengths) if (exact.length > length) counts.set(`E|${context.ledgerAccount[index]}|${exact.slice(0, length).trimEnd()}`, 0);
+      for (const length of this.tolerance.truncatedLengths)
+        if (exact.length > length) counts.set(`E|${context.ledgerAccount[index]}|${exact.slice(0, length).trimEnd()}`, 0);
     }
     if (counts.size === 0) return new Set();
     for (let index = 0; index < context.ledger.length; index += 1) {
@@ -303,7 +305,13 @@ export class BreakClassifier {
     if (leftLedger.length > 0) {
       const twinKey = (index: number): string =>
         `${context.ledgerAccountCurrency[index]}|${context.ledger[index]!.amountMinor}|${context.ledgerDay[index]}|${context.ledgerRefExact[index]}`;
-      const twins = collectTwins(leftLedger.map(twinKey), context.ledger.length, (index) => context.ledger[index]!.amountMinor, (index) => (context.ledgerRefExact[index] === undefined ? undefined : twinKey(index)), leftLedger.map((index) => context.ledger[index]!.amountMinor));
+      const twins = collectTwins(
+        leftLedger.map(twinKey),
+        context.ledger.length,
+        (index) => context.ledger[index]!.amountMinor,
+        (index) => (context.ledgerRefExact[index] === undefined ? undefined : twinKey(index)),
+        leftLedger.map((index) => context.ledger[index]!.amountMinor),
+      );
       for (const index of leftLedger) {
         const all = twins.get(twinKey(index)) ?? [];
         const original = all.filter((other) => other !== index && (this.ledgerDone[other] === 1 || (!onlyRepeatsOfDone && other < index)));
@@ -331,7 +339,13 @@ export class BreakClassifier {
     if (leftBank.length > 0) {
       const twinKey = (index: number): string =>
         `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}|${bankIdentity(context, index)}`;
-      const twins = collectTwins(leftBank.map(twinKey), context.bank.length, (index) => context.bank[index]!.amountMinor, twinKey, leftBank.map((index) => context.bank[index]!.amountMinor));
+      const twins = collectTwins(
+        leftBank.map(twinKey),
+        context.bank.length,
+        (index) => context.bank[index]!.amountMinor,
+        twinKey,
+        leftBank.map((index) => context.bank[index]!.amountMinor),
+      );
       for (const index of leftBank) {
         const all = twins.get(twinKey(index)) ?? [];
         const original = all.filter((other) => other !== index && (this.bankDone[other] === 1 || (!onlyRepeatsOfDone && other < index)));
@@ -406,13 +420,17 @@ export class BreakClassifier {
       } else if (ambiguity !== undefined || explanation !== undefined) {
         type = 'missing_in_ledger';
         severity = ambiguity === undefined ? 'low' : 'medium';
-        reason = explanation !== undefined ? `bank debited ${amountText} (${item.id}) as ${explanation} with no ledger entry` : `bank debited ${amountText} (${item.id}${referenceText}) with no ledger entry it could be paired with`;
+        reason =
+          explanation !== undefined
+            ? `bank debited ${amountText} (${item.id}) as ${explanation} with no ledger entry`
+            : `bank debited ${amountText} (${item.id}${referenceText}) with no ledger entry it could be paired with`;
       } else {
         type = 'unauthorized_debit';
         severity = absMinor(item.amountMinor) >= this.criticalMinor(item.currency) ? 'critical' : 'high';
         reason = `bank debited ${amountText} (${item.id}${referenceText}) with no ledger instruction behind it`;
       }
-      if (ambiguity !== undefined) reason += `; ledger entries ${ambiguousIds!.join(', ')} fit equally well under rule ${ambiguity.rule}, and the engine does not choose by chance`;
+      if (ambiguity !== undefined)
+        reason += `; ledger entries ${ambiguousIds!.join(', ')} fit equally well under rule ${ambiguity.rule}, and the engine does not choose by chance`;
       this.push(
         makeBreak(type, {
           severity,
@@ -443,12 +461,24 @@ export class BreakClassifier {
   }
 
   private classifyBalances(statements: readonly StatementBalance[], balances: readonly LedgerBalance[]): void {
-    const sortedBalances = [...balances].sort((a, b) => compareText(accountKey(a.account), accountKey(b.account)) || compareText(a.currency, b.currency) || compareText(a.asOf, b.asOf));
+    const sortedBalances = [...balances].sort(
+      (a, b) => compareText(accountKey(a.account), accountKey(b.account)) || compareText(a.currency, b.currency) || compareText(a.asOf, b.asOf),
+    );
     for (const balance of sortedBalances) {
       const closing = statements
-        .filter((statement) => accountKey(statement.account) === accountKey(balance.account) && statement.currency === balance.currency && statement.closingBalance !== undefined)
-        .filter((statement) => statement.closingBalance!.date === balance.asOf || (statement.closingBalance!.date < balance.asOf && statement.to === balance.asOf))
-        .sort((a, b) => compareText(a.closingBalance!.date, b.closingBalance!.date) || compareText(a.sequence ?? '', b.sequence ?? '') || compareText(a.statementId, b.statementId));
+        .filter(
+          (statement) =>
+            accountKey(statement.account) === accountKey(balance.account) && statement.currency === balance.currency && statement.closingBalance !== undefined,
+        )
+        .filter(
+          (statement) => statement.closingBalance!.date === balance.asOf || (statement.closingBalance!.date < balance.asOf && statement.to === balance.asOf),
+        )
+        .sort(
+          (a, b) =>
+            compareText(a.closingBalance!.date, b.closingBalance!.date) ||
+            compareText(a.sequence ?? '', b.sequence ?? '') ||
+            compareText(a.statementId, b.statementId),
+        );
       const latest = closing[closing.length - 1];
       const currency = balance.currency;
       if (latest === undefined) {
@@ -576,7 +606,12 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else list.push(value);
 }
 
-function offerBest<T>(best: Map<number, { edge: T & { score: readonly [number, bigint, number] }; count: number }>, key: number, edge: T & { score: readonly [number, bigint, number] }, better: (a: readonly [number, bigint, number], b: readonly [number, bigint, number]) => number): void {
+function offerBest<T>(
+  best: Map<number, { edge: T & { score: readonly [number, bigint, number] }; count: number }>,
+  key: number,
+  edge: T & { score: readonly [number, bigint, number] },
+  better: (a: readonly [number, bigint, number], b: readonly [number, bigint, number]) => number,
+): void {
   const current = best.get(key);
   if (current === undefined) {
     best.set(key, { edge, count: 1 });
@@ -591,7 +626,13 @@ function offerBest<T>(best: Map<number, { edge: T & { score: readonly [number, b
  * Groups all items of one side by twin key, looking only at items whose amount some left-over item has:
  * one pass, and twin keys are built for few items.
  */
-function collectTwins(wantedKeys: readonly string[], count: number, amountOf: (index: number) => bigint, keyOf: (index: number) => string | undefined, wantedAmounts: readonly bigint[]): Map<string, number[]> {
+function collectTwins(
+  wantedKeys: readonly string[],
+  count: number,
+  amountOf: (index: number) => bigint,
+  keyOf: (index: number) => string | undefined,
+  wantedAmounts: readonly bigint[],
+): Map<string, number[]> {
   const wanted = new Set(wantedKeys);
   const amounts = new Set(wantedAmounts);
   const twins = new Map<string, number[]>();
@@ -603,4 +644,3 @@ function collectTwins(wantedKeys: readonly string[], count: number, amountOf: (i
   }
   return twins;
 }
-

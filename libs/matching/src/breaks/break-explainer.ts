@@ -50,7 +50,8 @@ export class BreakExplainer {
         addWanted(byAmount, absMinor(context.ledger[index]!.amountMinor), index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
-        for (const reference of context.bankMatchingRefs[bankIndex]!) this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        for (const reference of context.bankMatchingRefs[bankIndex]!)
+          this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
         this.gather(this.ledgerCandidates, byAmount.get(absMinor(context.bank[bankIndex]!.amountMinor)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
@@ -77,7 +78,9 @@ export class BreakExplainer {
         const reference = context.ledgerRefExact[ledgerIndex];
         if (reference !== undefined) {
           this.gather(this.bankCandidates, byReference.get(reference), ledgerIndex, account, 'bank');
-          for (const length of lengths) if (reference.length > length) this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
+          for (const length of lengths)
+            if (reference.length > length)
+              this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
         }
         const normalised = context.ledgerRefNormalisedOf(ledgerIndex);
         if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
@@ -88,7 +91,13 @@ export class BreakExplainer {
   }
 
   /** Adds `candidate` to every wanted item of the same account. */
-  private gather(target: Map<number, Set<number>>, wanted: readonly number[] | undefined, candidate: number, account: number, wantedSide: 'ledger' | 'bank'): void {
+  private gather(
+    target: Map<number, Set<number>>,
+    wanted: readonly number[] | undefined,
+    candidate: number,
+    account: number,
+    wantedSide: 'ledger' | 'bank',
+  ): void {
     if (wanted === undefined) return;
     for (const index of wanted) {
       const wantedAccount = wantedSide === 'ledger' ? this.context.ledgerAccount[index] : this.context.bankAccount[index];
@@ -106,7 +115,13 @@ export class BreakExplainer {
         const bankIndex = side === 'ledger' ? other : index;
         return { other, checks: this.checkPair(ledgerIndex, bankIndex), ledgerIndex, bankIndex };
       })
-      .sort((a, b) => this.rank(a.checks, b.checks) || this.amountGap(a.ledgerIndex, a.bankIndex, b.ledgerIndex, b.bankIndex) || this.dayGap(a.ledgerIndex, a.bankIndex) - this.dayGap(b.ledgerIndex, b.bankIndex) || a.other - b.other)
+      .sort(
+        (a, b) =>
+          this.rank(a.checks, b.checks) ||
+          this.amountGap(a.ledgerIndex, a.bankIndex, b.ledgerIndex, b.bankIndex) ||
+          this.dayGap(a.ledgerIndex, a.bankIndex) - this.dayGap(b.ledgerIndex, b.bankIndex) ||
+          a.other - b.other,
+      )
       .slice(0, BREAK_CANDIDATES_MAX);
     return ranked.map(({ other, checks }) => this.candidate(side === 'ledger' ? 'bank' : 'ledger', other, checks));
   }
@@ -125,15 +140,25 @@ export class BreakExplainer {
     const bankItem = context.bank[bankIndex]!;
     const checks: CriterionCheck[] = [];
     const sameAccount = context.ledgerAccount[ledgerIndex] === context.bankAccount[bankIndex];
-    checks.push({ criterion: 'account', ok: sameAccount, detail: sameAccount ? 'same account' : `account differs: ledger ${ledgerItem.account}, bank ${bankItem.account}` });
+    checks.push({
+      criterion: 'account',
+      ok: sameAccount,
+      detail: sameAccount ? 'same account' : `account differs: ledger ${ledgerItem.account}, bank ${bankItem.account}`,
+    });
     const sameCurrency = ledgerItem.currency === bankItem.currency;
-    checks.push({ criterion: 'currency', ok: sameCurrency, detail: sameCurrency ? `same currency ${ledgerItem.currency}` : `currency differs: ledger ${ledgerItem.currency}, bank ${bankItem.currency}` });
+    checks.push({
+      criterion: 'currency',
+      ok: sameCurrency,
+      detail: sameCurrency ? `same currency ${ledgerItem.currency}` : `currency differs: ledger ${ledgerItem.currency}, bank ${bankItem.currency}`,
+    });
     checks.push(this.referenceCheck(ledgerIndex, bankIndex));
     const sameDirection = ledgerItem.amountMinor < 0n === bankItem.amountMinor < 0n;
     checks.push({
       criterion: 'direction',
       ok: sameDirection,
-      detail: sameDirection ? 'same direction' : `direction differs: ledger ${ledgerItem.amountMinor < 0n ? 'debit' : 'credit'}, bank ${bankItem.amountMinor < 0n ? 'debit' : 'credit'}`,
+      detail: sameDirection
+        ? 'same direction'
+        : `direction differs: ledger ${ledgerItem.amountMinor < 0n ? 'debit' : 'credit'}, bank ${bankItem.amountMinor < 0n ? 'debit' : 'credit'}`,
     });
     if (sameCurrency) {
       const differenceMinor = absMinor(ledgerItem.amountMinor - bankItem.amountMinor);
@@ -178,7 +203,11 @@ export class BreakExplainer {
     }
     for (const bankReference of bankPlatformReferences(context, bankIndex)) {
       if (bankReference.length >= TEXT_KEY_LENGTH_MIN && reference.startsWith(bankReference)) {
-        return { criterion: 'reference', ok: true, detail: `bank reference ${bankReference} is reference ${reference} truncated to ${bankReference.length} characters` };
+        return {
+          criterion: 'reference',
+          ok: true,
+          detail: `bank reference ${bankReference} is reference ${reference} truncated to ${bankReference.length} characters`,
+        };
       }
     }
     const shown = bankReferences.length === 0 ? 'none' : bankReferences.join(', ');

@@ -74,8 +74,21 @@ export interface ReconBreak {
 
 /** Key order of a break as written to breaks.jsonl: the CONTRACT fields first, then the explanation. */
 const BREAK_KEY_ORDER = [
-  'severity', 'currency', 'amount', 'ledger', 'bank', 'reason', 'account', 'valueDate', 'statementId', 'findingKind', 'source', 'lineNo',
-  'duplicateOf', 'ambiguous', 'candidates',
+  'severity',
+  'currency',
+  'amount',
+  'ledger',
+  'bank',
+  'reason',
+  'account',
+  'valueDate',
+  'statementId',
+  'findingKind',
+  'source',
+  'lineNo',
+  'duplicateOf',
+  'ambiguous',
+  'candidates',
 ] as const;
 
 export function makeBreak(type: BreakType, fields: Omit<ReconBreak, 'type' | 'category'>): ReconBreak {

@@ -155,7 +155,11 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
     }
     if (!complete || absMinor(sumMinor - bankItem.amountMinor) > rule.amountToleranceMinor) continue;
     for (const member of members) claimed.add(member);
-    context.addGroup(rule.id, members.sort((a, b) => a - b), [bankIndex]);
+    context.addGroup(
+      rule.id,
+      members.sort((a, b) => a - b),
+      [bankIndex],
+    );
   }
 }
 

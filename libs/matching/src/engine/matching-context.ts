@@ -58,8 +58,14 @@ export class MatchingContext {
   constructor(ledger: readonly LedgerItem[], bank: readonly BankItem[], ruleSet: RuleSet) {
     this.ledger = sortedBy(ledger, (item) => item.entryId);
     this.bank = sortedBy(bank, (item) => item.id);
-    assertUniqueIds(this.ledger.map((item) => item.entryId), 'ledger entry_id');
-    assertUniqueIds(this.bank.map((item) => item.id), 'bank line id');
+    assertUniqueIds(
+      this.ledger.map((item) => item.entryId),
+      'ledger entry_id',
+    );
+    assertUniqueIds(
+      this.bank.map((item) => item.id),
+      'bank line id',
+    );
     this.ignoredReferences = new Set(ruleSet.ignoredReferences);
     const accounts = new Map<string, number>();
     const accountCurrencies = new Map<string, number>();
@@ -133,7 +139,14 @@ export class MatchingContext {
       const item = this.bank[index]!;
       const endToEnd = exactReferenceKey(item.endToEndId, this.ignoredReferences);
       const customer = exactReferenceKey(item.customerRef, this.ignoredReferences);
-      const platform = endToEnd === undefined ? (customer === undefined ? none : [customer]) : customer === undefined || customer === endToEnd ? [endToEnd] : [endToEnd, customer];
+      const platform =
+        endToEnd === undefined
+          ? customer === undefined
+            ? none
+            : [customer]
+          : customer === undefined || customer === endToEnd
+            ? [endToEnd]
+            : [endToEnd, customer];
       platformRefs[index] = platform;
       if (platform.length > 0) matchingRefs[index] = platform;
       else {
@@ -176,8 +189,6 @@ export class MatchingContext {
     if (bankDay === DAY_UNKNOWN) return 0;
     return Math.abs(this.ledgerDay[ledgerIndex]! - bankDay);
   }
-
-
 }
 
 export function accountKey(account: string): string {

@@ -82,7 +82,8 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule, prese
       return `${bankBase(context, index)}|${references.join(' ')}`;
     },
     bankJoinKeys: (index, out) => {
-      for (const reference of bankReferencesForMatching(context, index)) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
+      for (const reference of bankReferencesForMatching(context, index))
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
     },
   };
 }
@@ -138,7 +139,8 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     },
     bankJoinKeys: (index, out) => {
       hits ??= prepare();
-      for (const key of hits.bankKeys.get(index) ?? []) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank[index]!.amountMinor));
+      for (const key of hits.bankKeys.get(index) ?? [])
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank[index]!.amountMinor));
     },
   };
 }
@@ -158,7 +160,8 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
     ledgerJoinKeys: (index, out) => {
       const reference = context.ledgerRefExact[index]!;
       for (const length of rule.truncatedLengths) {
-        if (reference.length > length) buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger[index]!.amountMinor, out);
+        if (reference.length > length)
+          buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger[index]!.amountMinor, out);
       }
     },
     bankClassKey: (index) => {

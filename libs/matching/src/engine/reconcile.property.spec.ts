@@ -50,7 +50,11 @@ const bankArbitrary: fc.Arbitrary<BankSpec[]> = fc.uniqueArray(
 
 function toLedger(items: LedgerSpec[]): LedgerItem[] {
   return items.map((item) =>
-    ledgerItem(`L${item.id}`, item.amount, { valueDate: `2025-01-0${item.day}`, ...(item.reference === undefined ? {} : { reference: item.reference }), ...(item.batch === undefined ? {} : { batchReference: item.batch }) }),
+    ledgerItem(`L${item.id}`, item.amount, {
+      valueDate: `2025-01-0${item.day}`,
+      ...(item.reference === undefined ? {} : { reference: item.reference }),
+      ...(item.batch === undefined ? {} : { batchReference: item.batch }),
+    }),
   );
 }
 

@@ -47,7 +47,11 @@ describe(reconcile.name, () => {
     });
 
     it('ignores placeholder references such as NOTPROVIDED', () => {
-      const result = run([ledgerItem('L1', '10.00', { reference: 'NOTPROVIDED' })], [bankItem('B1', '10.00', { endToEndId: 'NOTPROVIDED' })], onlyRule({ type: 'ref-exact' }));
+      const result = run(
+        [ledgerItem('L1', '10.00', { reference: 'NOTPROVIDED' })],
+        [bankItem('B1', '10.00', { endToEndId: 'NOTPROVIDED' })],
+        onlyRule({ type: 'ref-exact' }),
+      );
 
       expect(result.matches).toEqual([]);
     });
@@ -64,7 +68,11 @@ describe(reconcile.name, () => {
     });
 
     it('does not take a short reference from unrelated text', () => {
-      const result = run([ledgerItem('L1', '100.00', { reference: '2025' })], [bankItem('B1', '100.00', { endToEndId: 'NOTPROVIDED', remittance: 'invoice 2025' })], onlyRule({ type: 'ref-in-text' }));
+      const result = run(
+        [ledgerItem('L1', '100.00', { reference: '2025' })],
+        [bankItem('B1', '100.00', { endToEndId: 'NOTPROVIDED', remittance: 'invoice 2025' })],
+        onlyRule({ type: 'ref-in-text' }),
+      );
 
       expect(result.matches).toEqual([]);
     });
@@ -123,10 +131,7 @@ describe(reconcile.name, () => {
     });
 
     it('pairs identical twins (same amount, date, no reference) one to one in stable order', () => {
-      const result = run(
-        [ledgerItem('L2', '-1.50'), ledgerItem('L1', '-1.50')],
-        [bankItem('B2', '-1.50'), bankItem('B1', '-1.50')],
-      );
+      const result = run([ledgerItem('L2', '-1.50'), ledgerItem('L1', '-1.50')], [bankItem('B2', '-1.50'), bankItem('B1', '-1.50')]);
 
       expect(result.matches).toEqual([
         { rule: 'amount-date', ledger: ['L1'], bank: ['B1'] },
@@ -152,7 +157,14 @@ describe(reconcile.name, () => {
     it('pairs a batch booking through its itemised transactions (1:n)', () => {
       const result = run(
         [ledgerItem('L1', '-10.00', { reference: 'PAY-000001' }), ledgerItem('L2', '-15.00', { reference: 'PAY-000002' })],
-        [bankItem('B1', '-25.00', { transactions: [{ amountMinor: -1000n, endToEndId: 'PAY-000001' }, { amountMinor: -1500n, endToEndId: 'PAY-000002' }] })],
+        [
+          bankItem('B1', '-25.00', {
+            transactions: [
+              { amountMinor: -1000n, endToEndId: 'PAY-000001' },
+              { amountMinor: -1500n, endToEndId: 'PAY-000002' },
+            ],
+          }),
+        ],
       );
 
       expect(result.matches).toEqual([{ rule: 'batch', ledger: ['L1', 'L2'], bank: ['B1'] }]);
@@ -169,7 +181,10 @@ describe(reconcile.name, () => {
 
     it('reports a batch whose sum differs as one amount_mismatch over all its entries', () => {
       const result = run(
-        [ledgerItem('L1', '-10.00', { reference: 'P-1', batchReference: 'BATCH-0042' }), ledgerItem('L2', '-15.00', { reference: 'P-2', batchReference: 'BATCH-0042' })],
+        [
+          ledgerItem('L1', '-10.00', { reference: 'P-1', batchReference: 'BATCH-0042' }),
+          ledgerItem('L2', '-15.00', { reference: 'P-2', batchReference: 'BATCH-0042' }),
+        ],
         [bankItem('B1', '-25.35', { customerRef: 'BATCH-0042' })],
       );
 

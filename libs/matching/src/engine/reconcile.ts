@@ -93,11 +93,12 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
   timer?.phase('index');
   for (const rule of ruleSet.rules) {
     switch (rule.type) {
-      case 'ref-exact': {
-        const presence = runUniqueReferencePairs(context, refExactSpec(context, rule));
-        runPairRule(context, refExactSpec(context, rule, presence));
-        break;
-      }
+      case 'ref-exact':
+        {
+          const presence = runUniqueReferencePairs(context, refExactSpec(context, rule));
+          runPairRule(context, refExactSpec(context, rule, presence));
+          break;
+        }
         break;
       case 'ref-in-text':
         runPairRule(context, refInTextSpec(context, rule));
@@ -131,8 +132,11 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
 }
 
 function validateCurrencies(ledger: readonly LedgerItem[], bank: readonly BankItem[]): void {
-  for (const item of ledger) if (!isCurrencyCode(item.currency)) throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: '${item.currency}' is not an ISO 4217 currency code`);
-  for (const item of bank) if (!isCurrencyCode(item.currency)) throw new InvalidReconcileInputError(`bank line ${item.id}: '${item.currency}' is not an ISO 4217 currency code`);
+  for (const item of ledger)
+    if (!isCurrencyCode(item.currency))
+      throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: '${item.currency}' is not an ISO 4217 currency code`);
+  for (const item of bank)
+    if (!isCurrencyCode(item.currency)) throw new InvalidReconcileInputError(`bank line ${item.id}: '${item.currency}' is not an ISO 4217 currency code`);
 }
 
 function compareMatches(a: MatchOutput, b: MatchOutput): number {

@@ -19,14 +19,17 @@ function entry(lineNo: number, fields: Partial<EntryRecord> = {}): EntryRecord {
 describe(BankItemCollector.name, () => {
   it('takes the account from the statement and names lines by bankRef, or statementId:lineNo when it repeats or is missing', () => {
     const sut = new BankItemCollector();
-    for (const record of [STATEMENT, entry(1, { bankRef: 'R1' }), entry(2, { bankRef: 'R2' }), entry(3, { bankRef: 'R2' }), entry(4)]) sut.add(record, 'day.xml');
+    for (const record of [STATEMENT, entry(1, { bankRef: 'R1' }), entry(2, { bankRef: 'R2' }), entry(3, { bankRef: 'R2' }), entry(4)])
+      sut.add(record, 'day.xml');
     sut.add({ kind: 'rejected', lineNo: 5, reason: 'bad amount', raw: '<Ntry/>' }, 'day.xml');
 
     const collected = sut.finish();
 
     expect(collected.bank.map((item) => item.id)).toEqual(['R1', 'STMT-1:2', 'STMT-1:3', 'STMT-1:4']);
     expect(collected.bank[0]).toMatchObject({ account: 'DE89370400440532013000', amountMinor: -2230n, currency: 'EUR', bankRef: 'R1' });
-    expect(collected.statements).toEqual([{ statementId: 'STMT-1', account: 'DE89370400440532013000', currency: 'EUR', closingBalance: { amountMinor: 97_770n, date: '2025-01-02' } }]);
+    expect(collected.statements).toEqual([
+      { statementId: 'STMT-1', account: 'DE89370400440532013000', currency: 'EUR', closingBalance: { amountMinor: 97_770n, date: '2025-01-02' } },
+    ]);
     expect(collected.rejected).toEqual([{ source: 'day.xml', lineNo: 5, reason: 'bad amount', raw: '<Ntry/>', currency: 'EUR', statementId: 'STMT-1' }]);
   });
 
@@ -65,8 +68,12 @@ describe(readCanonicalJsonl.name, () => {
 
 describe(readBalancesCsv.name, () => {
   it('reads account,currency,as_of,balance and names the bad cell', () => {
-    expect(readBalancesCsv('account,currency,as_of,balance\nDE89,EUR,2025-01-02,1000.00\n')).toEqual([{ account: 'DE89', currency: 'EUR', asOf: '2025-01-02', balanceMinor: 100_000n }]);
-    expect(() => readBalancesCsv('account,currency,as_of,balance\nDE89,EUR,2025-01-02,ten\n')).toThrow("balances line 2, column balance: amount 'ten' is not a decimal number");
+    expect(readBalancesCsv('account,currency,as_of,balance\nDE89,EUR,2025-01-02,1000.00\n')).toEqual([
+      { account: 'DE89', currency: 'EUR', asOf: '2025-01-02', balanceMinor: 100_000n },
+    ]);
+    expect(() => readBalancesCsv('account,currency,as_of,balance\nDE89,EUR,2025-01-02,ten\n')).toThrow(
+      "balances line 2, column balance: amount 'ten' is not a decimal number",
+    );
     expect(() => readBalancesCsv('account,currency,balance\n')).toThrow("balances: header row lacks column 'as_of'");
   });
 });

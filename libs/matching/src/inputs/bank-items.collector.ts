@@ -70,7 +70,8 @@ export class BankItemCollector {
   }
 
   private addStatement(record: StatementRecord, source: string): void {
-    if (!isCurrencyCode(record.currency)) throw new InputFileError(`${source}: statement ${record.statementId} has currency '${record.currency}', not an ISO 4217 code`);
+    if (!isCurrencyCode(record.currency))
+      throw new InputFileError(`${source}: statement ${record.statementId} has currency '${record.currency}', not an ISO 4217 code`);
     this.current = record;
     const closing = record.closingBalance;
     this.statements.push({
@@ -79,17 +80,28 @@ export class BankItemCollector {
       currency: record.currency,
       ...(record.sequence === undefined ? {} : { sequence: record.sequence }),
       ...(record.to === undefined ? {} : { to: record.to }),
-      ...(closing === undefined ? {} : { closingBalance: { amountMinor: this.minor(closing.amount, record.currency, source, `statement ${record.statementId} closing balance`), date: closing.date } }),
+      ...(closing === undefined
+        ? {}
+        : {
+            closingBalance: {
+              amountMinor: this.minor(closing.amount, record.currency, source, `statement ${record.statementId} closing balance`),
+              date: closing.date,
+            },
+          }),
     });
   }
 
   private addEntry(record: EntryRecord, source: string): void {
     const statement = this.current;
     const where = `${source} entry ${record.statementId}:${record.lineNo}`;
-    if (statement === undefined || statement.statementId !== record.statementId) throw new InputFileError(`${where}: entry outside its statement '${record.statementId}'`);
+    if (statement === undefined || statement.statementId !== record.statementId)
+      throw new InputFileError(`${where}: entry outside its statement '${record.statementId}'`);
     if (this.drafts.length >= BANK_LINES_MAX) throw new InputFileError(`${source}: more than ${BANK_LINES_MAX} bank lines`);
     if (!isCurrencyCode(record.currency)) throw new InputFileError(`${where}: currency '${record.currency}' is not an ISO 4217 code`);
-    for (const [name, date] of [['valueDate', record.valueDate], ['bookingDate', record.bookingDate]] as const) {
+    for (const [name, date] of [
+      ['valueDate', record.valueDate],
+      ['bookingDate', record.bookingDate],
+    ] as const) {
       if (date !== undefined && !isIsoDate(date)) throw new InputFileError(`${where}: ${name} '${date}' is not YYYY-MM-DD`);
     }
     const transactions: BankTransactionPart[] | undefined = record.transactions?.map((part, index) => ({
@@ -110,7 +122,8 @@ export class BankItemCollector {
     if (record.bookingDate !== undefined) draft.bookingDate = this.intern(record.bookingDate);
     if (record.bankRef !== undefined) draft.bankRef = ownString(record.bankRef);
     if (record.endToEndId !== undefined) draft.endToEndId = ownString(record.endToEndId);
-    if (record.customerRef !== undefined) draft.customerRef = record.customerRef === record.endToEndId && draft.endToEndId !== undefined ? draft.endToEndId : ownString(record.customerRef);
+    if (record.customerRef !== undefined)
+      draft.customerRef = record.customerRef === record.endToEndId && draft.endToEndId !== undefined ? draft.endToEndId : ownString(record.customerRef);
     if (record.remittance !== undefined) draft.remittance = ownString(record.remittance);
     if (record.counterpartyName !== undefined) draft.counterpartyName = ownString(record.counterpartyName);
     if (record.bankTxCode !== undefined) draft.bankTxCode = this.intern(record.bankTxCode);

@@ -38,7 +38,17 @@ const entrySchema = z.object({
   remittance: text.optional(),
   reversal: z.boolean(),
   transactions: z
-    .array(z.object({ amount: decimal, endToEndId: text.optional(), remittance: text.optional(), bankRef: text.optional(), customerRef: text.optional(), counterpartyName: text.optional(), counterpartyAccount: text.optional() }))
+    .array(
+      z.object({
+        amount: decimal,
+        endToEndId: text.optional(),
+        remittance: text.optional(),
+        bankRef: text.optional(),
+        customerRef: text.optional(),
+        counterpartyName: text.optional(),
+        counterpartyAccount: text.optional(),
+      }),
+    )
     .max(100_000)
     .optional(),
 });
@@ -61,7 +71,9 @@ export async function* readCanonicalJsonl(chunks: AsyncIterable<string | Buffer>
     const parsed = recordSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputFileError(`${source} line ${lineNo}${issue === undefined || issue.path.length === 0 ? '' : `, field ${issue.path.join('.')}`}: ${issue?.message ?? 'not a canonical record'}`);
+      throw new InputFileError(
+        `${source} line ${lineNo}${issue === undefined || issue.path.length === 0 ? '' : `, field ${issue.path.join('.')}`}: ${issue?.message ?? 'not a canonical record'}`,
+      );
     }
     yield parsed.data as CanonicalRecord;
   }

@@ -7,7 +7,11 @@ export class InputFileError extends Error {
 }
 
 /** Splits a stream of text chunks into lines (LF or CRLF), with 1-based line numbers. */
-export async function* linesOfChunks(chunks: AsyncIterable<string | Buffer>, lineLengthMax: number, source: string): AsyncGenerator<{ lineNo: number; text: string }> {
+export async function* linesOfChunks(
+  chunks: AsyncIterable<string | Buffer>,
+  lineLengthMax: number,
+  source: string,
+): AsyncGenerator<{ lineNo: number; text: string }> {
   let pending = '';
   let lineNo = 0;
   const decoder = new TextDecoder('utf-8', { fatal: true });

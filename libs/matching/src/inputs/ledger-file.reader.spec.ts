@@ -18,7 +18,17 @@ describe(readLedgerFile.name, () => {
     const items = await readLedgerFile(chunksOf(csv), 'csv');
 
     expect(items).toEqual([
-      { entryId: 'L1', account: 'DE89 3704', amountMinor: -2230n, currency: 'EUR', valueDate: '2025-01-02', reference: 'PLAT-W-000123', subAccount: 'C1', description: 'payout, "express"', kind: 'withdrawal' },
+      {
+        entryId: 'L1',
+        account: 'DE89 3704',
+        amountMinor: -2230n,
+        currency: 'EUR',
+        valueDate: '2025-01-02',
+        reference: 'PLAT-W-000123',
+        subAccount: 'C1',
+        description: 'payout, "express"',
+        kind: 'withdrawal',
+      },
       { entryId: 'L2', account: 'DE89 3704', amountMinor: 1000n, currency: 'JPY', valueDate: '2025-01-02', batchReference: 'BATCH-1' },
     ]);
   });
@@ -26,7 +36,9 @@ describe(readLedgerFile.name, () => {
   it('reads JSONL with the same keys in camelCase', async () => {
     const jsonl = '{"entryId":"L1","account":"A","amount":"12.30","currency":"EUR","valueDate":"2025-01-02","reference":"R1"}\n\n';
 
-    expect(await readLedgerFile(chunksOf(jsonl), 'jsonl')).toEqual([{ entryId: 'L1', account: 'A', amountMinor: 1230n, currency: 'EUR', valueDate: '2025-01-02', reference: 'R1' }]);
+    expect(await readLedgerFile(chunksOf(jsonl), 'jsonl')).toEqual([
+      { entryId: 'L1', account: 'A', amountMinor: 1230n, currency: 'EUR', valueDate: '2025-01-02', reference: 'R1' },
+    ]);
   });
 
   it.each([
@@ -46,7 +58,9 @@ describe(readLedgerFile.name, () => {
   it('refuses a JSON number as an amount', async () => {
     const jsonl = '{"entryId":"L1","account":"A","amount":12.3,"currency":"EUR","valueDate":"2025-01-02"}\n';
 
-    await expect(readLedgerFile(chunksOf(jsonl), 'jsonl')).rejects.toThrow('ledger line 1, column amount: must be a string, got number (amounts are decimal strings, never JSON numbers)');
+    await expect(readLedgerFile(chunksOf(jsonl), 'jsonl')).rejects.toThrow(
+      'ledger line 1, column amount: must be a string, got number (amounts are decimal strings, never JSON numbers)',
+    );
   });
 });
 
@@ -54,14 +68,19 @@ describe(splitRows.name, () => {
   it('splits exactly as csv-parse does, for any fields and any chunking', async () => {
     const field = fc.stringMatching(/^[a-z0-9 ,"\n-]{0,8}$/);
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(field, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom('\n', '\r\n'), async (rows, chunkSize, rowEnd) => {
-        const quote = (value: string): string => (/[",\n]/.test(value) || value === '' ? `"${value.replace(/"/g, '""')}"` : value);
-        const text = rows.map((row) => row.map(quote).join(',') + rowEnd).join('');
-        const expected = parseCsvSync(text, { relax_column_count: true }) as string[][];
-        const actual: string[][] = [];
-        for await (const batch of csvRows(chunksOf(text, chunkSize), 1_000, 'test')) for (const row of batch) actual.push(row.fields);
-        expect(actual).toEqual(expected);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(field, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom('\n', '\r\n'),
+        async (rows, chunkSize, rowEnd) => {
+          const quote = (value: string): string => (/[",\n]/.test(value) || value === '' ? `"${value.replace(/"/g, '""')}"` : value);
+          const text = rows.map((row) => row.map(quote).join(',') + rowEnd).join('');
+          const expected = parseCsvSync(text, { relax_column_count: true }) as string[][];
+          const actual: string[][] = [];
+          for await (const batch of csvRows(chunksOf(text, chunkSize), 1_000, 'test')) for (const row of batch) actual.push(row.fields);
+          expect(actual).toEqual(expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });

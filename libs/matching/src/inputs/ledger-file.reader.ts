@@ -73,7 +73,8 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
         header.forEach((name, index) => columnAt.set(name, index));
         continue;
       }
-      if (row.fields.length !== header.length) throw new InputFileError(`${source} line ${row.lineNo}: ${row.fields.length} fields, but the header row has ${header.length}`);
+      if (row.fields.length !== header.length)
+        throw new InputFileError(`${source} line ${row.lineNo}: ${row.fields.length} fields, but the header row has ${header.length}`);
       const fields = row.fields;
       add((name) => {
         const at = columnAt.get(name);
@@ -93,7 +94,9 @@ function assertUniqueEntryIds(items: readonly LedgerItem[], lineNos: readonly nu
   let order: number[] | undefined;
   for (let index = 1; index < items.length; index += 1) {
     if (items[index - 1]!.entryId >= items[index]!.entryId) {
-      order = items.map((_, position) => position).sort((a, b) => (items[a]!.entryId < items[b]!.entryId ? -1 : items[a]!.entryId > items[b]!.entryId ? 1 : lineNos[a]! - lineNos[b]!));
+      order = items
+        .map((_, position) => position)
+        .sort((a, b) => (items[a]!.entryId < items[b]!.entryId ? -1 : items[a]!.entryId > items[b]!.entryId ? 1 : lineNos[a]! - lineNos[b]!));
       break;
     }
   }
@@ -101,7 +104,9 @@ function assertUniqueEntryIds(items: readonly LedgerItem[], lineNos: readonly nu
     const previous = order === undefined ? position - 1 : order[position - 1]!;
     const current = order === undefined ? position : order[position]!;
     if (items[previous]!.entryId === items[current]!.entryId) {
-      throw new InputFileError(`${source} line ${lineNos[current]}, column ${column}: '${items[current]!.entryId}' is already used on line ${lineNos[previous]}`);
+      throw new InputFileError(
+        `${source} line ${lineNos[current]}, column ${column}: '${items[current]!.entryId}' is already used on line ${lineNos[previous]}`,
+      );
     }
   }
 }
@@ -129,7 +134,8 @@ function ledgerItemOf(fields: (name: string) => unknown, lineNo: number, source:
       if (required) fail(key, 'is empty');
       return undefined;
     }
-    if (typeof value !== 'string') return fail(key, `must be a string, got ${typeof value}${key === 'amount' ? ' (amounts are decimal strings, never JSON numbers)' : ''}`);
+    if (typeof value !== 'string')
+      return fail(key, `must be a string, got ${typeof value}${key === 'amount' ? ' (amounts are decimal strings, never JSON numbers)' : ''}`);
     const trimmed = value.trim();
     if (trimmed.length === 0) {
       if (required) fail(key, 'is empty');

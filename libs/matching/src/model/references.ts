@@ -31,7 +31,10 @@ export function normalisedReferenceKey(reference: string | undefined, ignored: R
  */
 export function textReferenceKeys(text: string | undefined, tokensJoinedMax: number, keyLengthMin: number, out: Set<string>): void {
   if (text === undefined || text.length === 0) return;
-  const tokens = text.toUpperCase().split(/[^0-9A-Z]+/).filter((token) => token.length > 0);
+  const tokens = text
+    .toUpperCase()
+    .split(/[^0-9A-Z]+/)
+    .filter((token) => token.length > 0);
   for (let start = 0; start < tokens.length; start += 1) {
     let joined = '';
     for (let count = 0; count < tokensJoinedMax && start + count < tokens.length; count += 1) {

@@ -28,7 +28,15 @@ describe(parseRuleSet.name, () => {
   });
 
   it('reads JSON as well, with the same hash as the equivalent YAML', () => {
-    const json = JSON.stringify({ version: '2025-02-custody', defaults: { valueDateToleranceDays: 2 }, rules: [{ type: 'ref-exact' }, { type: 'ref-in-text', referenceLengthMin: 8 }, { type: 'amount-date', id: 'amount-date-fees', amountToleranceMinor: 5, valueDateToleranceDays: 1 }] });
+    const json = JSON.stringify({
+      version: '2025-02-custody',
+      defaults: { valueDateToleranceDays: 2 },
+      rules: [
+        { type: 'ref-exact' },
+        { type: 'ref-in-text', referenceLengthMin: 8 },
+        { type: 'amount-date', id: 'amount-date-fees', amountToleranceMinor: 5, valueDateToleranceDays: 1 },
+      ],
+    });
 
     expect(parseRuleSet(json).rulesHash).toBe(parseRuleSet(EXAMPLE).rulesHash);
   });

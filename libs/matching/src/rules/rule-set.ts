@@ -64,9 +64,7 @@ const ruleSchema = z.discriminatedUnion('type', [
 
 const ruleFileSchema = z.strictObject({
   version: z.string().min(1).max(64),
-  defaults: z
-    .strictObject({ amountToleranceMinor: toleranceMinor.optional(), valueDateToleranceDays: toleranceDays.optional() })
-    .optional(),
+  defaults: z.strictObject({ amountToleranceMinor: toleranceMinor.optional(), valueDateToleranceDays: toleranceDays.optional() }).optional(),
   /** Placeholder references banks send instead of none ("NOTPROVIDED" in camt, "NONREF" in MT940). */
   ignoredReferences: z.array(z.string().min(1).max(64)).max(64).optional(),
   /** Bank transaction codes (any `/`-separated part) that explain a debit: fees, charges, interest. */
@@ -132,13 +130,7 @@ export const DEFAULT_RULE_FILE: RuleFile = {
   ignoredReferences: ['NOTPROVIDED', 'NONREF', 'NONE', 'N/A', 'NA'],
   explainedDebitCodes: ['CHRG', 'FEES', 'COMM', 'INTR', 'NCHG', 'NCOM', 'NINT', 'TAXE'],
   criticalAmountMajor: 10_000,
-  rules: [
-    { type: 'ref-exact' },
-    { type: 'ref-in-text' },
-    { type: 'ref-truncated' },
-    { type: 'batch' },
-    { type: 'amount-date' },
-  ],
+  rules: [{ type: 'ref-exact' }, { type: 'ref-in-text' }, { type: 'ref-truncated' }, { type: 'batch' }, { type: 'amount-date' }],
 };
 
 export function defaultRuleSet(): RuleSet {

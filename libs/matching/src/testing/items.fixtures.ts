@@ -13,5 +13,16 @@ export function ledgerItem(entryId: string, amount: string, fields: Partial<Omit
 }
 
 export function bankItem(id: string, amount: string, fields: Partial<Omit<BankItem, 'id' | 'amountMinor'>> = {}): BankItem {
-  return { id, statementId: 'STMT-1', lineNo: 1, account: ACCOUNT, amountMinor: minor(amount), currency: 'EUR', valueDate: '2025-01-02', reversal: false, bankRef: id, ...fields };
+  return {
+    id,
+    statementId: 'STMT-1',
+    lineNo: 1,
+    account: ACCOUNT,
+    amountMinor: minor(amount),
+    currency: 'EUR',
+    valueDate: '2025-01-02',
+    reversal: false,
+    bankRef: id,
+    ...fields,
+  };
 }

@@ -9,7 +9,8 @@ describe(generateScenario.name, () => {
   it.each([1, 2])('finds the injected faults with recall and precision of at least 99.9%% (seed %i)', (seed) => {
     const scenario = generateScenario({ seed, movements: 12_000, faultRate: 0.03 });
     const result = reconcile({ ledger: scenario.ledger, bank: scenario.bank }, defaultRuleSet());
-    const key = (item: { type: string; ledger: readonly string[]; bank: readonly string[] }): string => `${item.type}|${[...item.ledger].sort().join(',')}|${[...item.bank].sort().join(',')}`;
+    const key = (item: { type: string; ledger: readonly string[]; bank: readonly string[] }): string =>
+      `${item.type}|${[...item.ledger].sort().join(',')}|${[...item.bank].sort().join(',')}`;
     const reported = new Set(result.breaks.map(key));
     const expected = new Set(scenario.expected.map(key));
     const found = [...expected].filter((item) => reported.has(item));

@@ -90,7 +90,10 @@ export function generateScenario(options: ScenarioOptions): Scenario {
   const paymentMinor = (): bigint => BigInt(integer(10_000, 100_000_000));
   const pad = (value: number): string => String(value).padStart(8, '0');
   let lineNo = 0;
-  const addBank = (fields: Omit<BankItem, 'id' | 'statementId' | 'lineNo' | 'account' | 'currency' | 'reversal'> & { currency?: string; reversal?: boolean }, id: string): BankItem => {
+  const addBank = (
+    fields: Omit<BankItem, 'id' | 'statementId' | 'lineNo' | 'account' | 'currency' | 'reversal'> & { currency?: string; reversal?: boolean },
+    id: string,
+  ): BankItem => {
     lineNo += 1;
     const item: BankItem = { id, statementId, lineNo, account, currency, reversal: false, bankRef: id, ...fields };
     bank.push(item);
@@ -108,16 +111,35 @@ export function generateScenario(options: ScenarioOptions): Scenario {
       const batchReference = `BATCH-${serial}`;
       const members: LedgerItem[] = [];
       for (let part = 0; part < size; part += 1) {
-        members.push({ entryId: `L${serial}-${part}`, account, currency, amountMinor: -paymentMinor(), valueDate: valueDay, reference: `PLAT-P-${serial}-${part}`, batchReference, kind: 'payout' });
+        members.push({
+          entryId: `L${serial}-${part}`,
+          account,
+          currency,
+          amountMinor: -paymentMinor(),
+          valueDate: valueDay,
+          reference: `PLAT-P-${serial}-${part}`,
+          batchReference,
+          kind: 'payout',
+        });
       }
       ledger.push(...members);
       let sum = members.reduce((total, item) => total + item.amountMinor, 0n);
       const faulty = random() < options.faultRate;
       if (faulty) sum -= BigInt(integer(1, 5_000));
       const itemised = random() < 0.5;
-      const transactions: BankTransactionPart[] | undefined = itemised ? members.map((item) => ({ amountMinor: item.amountMinor, endToEndId: item.reference! })) : undefined;
+      const transactions: BankTransactionPart[] | undefined = itemised
+        ? members.map((item) => ({ amountMinor: item.amountMinor, endToEndId: item.reference! }))
+        : undefined;
       const line = addBank(
-        { amountMinor: sum, valueDate: bankDay, bookingDate: bankDay, endToEndId: itemised ? 'NOTPROVIDED' : batchReference, remittance: `batch payout ${batchReference}`, bankTxCode: 'PMNT/ICDT/ESCT', ...(transactions === undefined ? {} : { transactions }) },
+        {
+          amountMinor: sum,
+          valueDate: bankDay,
+          bookingDate: bankDay,
+          endToEndId: itemised ? 'NOTPROVIDED' : batchReference,
+          remittance: `batch payout ${batchReference}`,
+          bankTxCode: 'PMNT/ICDT/ESCT',
+          ...(transactions === undefined ? {} : { transactions }),
+        },
         `B${serial}`,
       );
       if (faulty) expected.push({ type: 'amount_mismatch', ledger: members.map((item) => item.entryId), bank: [line.id], fault: 'batch_sum_mismatch' });
@@ -145,9 +167,20 @@ export function generateScenario(options: ScenarioOptions): Scenario {
     const style = random();
     const truncated = style >= 0.85;
     // Truncated references keep their distinctive part within the first 16 characters, as platforms design them.
-    const reference = truncated ? `P${deposit ? 'D' : 'W'}${serial}-ORDER-${integer(100, 999)}-${deposit ? 'DEPOSIT' : 'PAYOUT'}` : `PLAT-${deposit ? 'D' : 'W'}-${serial}`;
+    const reference = truncated
+      ? `P${deposit ? 'D' : 'W'}${serial}-ORDER-${integer(100, 999)}-${deposit ? 'DEPOSIT' : 'PAYOUT'}`
+      : `PLAT-${deposit ? 'D' : 'W'}-${serial}`;
     const amountMinor = deposit ? paymentMinor() : -paymentMinor();
-    const entry: LedgerItem = { entryId: `L${serial}`, account, currency, amountMinor, valueDate: valueDay, reference, kind: deposit ? 'deposit' : 'withdrawal', subAccount: `C${integer(1, 50_000)}` };
+    const entry: LedgerItem = {
+      entryId: `L${serial}`,
+      account,
+      currency,
+      amountMinor,
+      valueDate: valueDay,
+      reference,
+      kind: deposit ? 'deposit' : 'withdrawal',
+      subAccount: `C${integer(1, 50_000)}`,
+    };
     ledger.push(entry);
     const references =
       style < 0.7
@@ -155,7 +188,14 @@ export function generateScenario(options: ScenarioOptions): Scenario {
         : truncated
           ? { endToEndId: 'NOTPROVIDED', customerRef: reference.slice(0, TRUNCATED_LENGTH) }
           : { endToEndId: 'NOTPROVIDED', remittance: `${deposit ? 'deposit' : 'payout'} ${reference.replace(/-/g, ' ').toLowerCase()} thank you` };
-    const bankFields = { amountMinor, valueDate: bankDay, bookingDate: bankDay, counterpartyName: `Customer ${serial}`, bankTxCode: 'PMNT/RCDT/ESCT', ...references };
+    const bankFields = {
+      amountMinor,
+      valueDate: bankDay,
+      bookingDate: bankDay,
+      counterpartyName: `Customer ${serial}`,
+      bankTxCode: 'PMNT/RCDT/ESCT',
+      ...references,
+    };
     const id = `B${serial}`;
     const fault = random() < options.faultRate ? FAULT_KINDS[integer(0, FAULT_KINDS.length - 1)]! : undefined;
     switch (fault) {
@@ -191,7 +231,10 @@ export function generateScenario(options: ScenarioOptions): Scenario {
       }
       case 'missing_in_ledger': {
         addBank(bankFields, id);
-        const extra = addBank({ amountMinor: paymentMinor(), valueDate: bankDay, endToEndId: `EXT-${serial}`, remittance: 'incoming transfer', bankTxCode: 'PMNT/RCDT/ESCT' }, `${id}X`);
+        const extra = addBank(
+          { amountMinor: paymentMinor(), valueDate: bankDay, endToEndId: `EXT-${serial}`, remittance: 'incoming transfer', bankTxCode: 'PMNT/RCDT/ESCT' },
+          `${id}X`,
+        );
         expected.push({ type: 'missing_in_ledger', ledger: [], bank: [extra.id], fault });
         break;
       }
@@ -204,7 +247,10 @@ export function generateScenario(options: ScenarioOptions): Scenario {
       case 'unbooked_fee': {
         addBank(bankFields, id);
         // 10.00 .. 99.99: never the amount of a booked fee or of a payment.
-        const extra = addBank({ amountMinor: -BigInt(integer(1_000, 9_999)), valueDate: bankDay, remittance: `overdraft charge ${serial}`, bankTxCode: 'ACMT/MDOP/CHRG' }, `${id}X`);
+        const extra = addBank(
+          { amountMinor: -BigInt(integer(1_000, 9_999)), valueDate: bankDay, remittance: `overdraft charge ${serial}`, bankTxCode: 'ACMT/MDOP/CHRG' },
+          `${id}X`,
+        );
         expected.push({ type: 'missing_in_ledger', ledger: [], bank: [extra.id], fault });
         break;
       }

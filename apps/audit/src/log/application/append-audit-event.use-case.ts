@@ -48,7 +48,10 @@ export class AppendAuditEventUseCase {
     const mapped = auditEventFromContract(command.subject, command.payload);
     const event = mapped.ok ? mapped.event : this.rejectedEvent(command, mapped.reason, now);
     if (!mapped.ok) {
-      this.logger.error({ messageId: command.messageId, subject: command.subject, reason: mapped.reason }, 'audit event refused by the log schema; recorded as audit.audit.event.reject');
+      this.logger.error(
+        { messageId: command.messageId, subject: command.subject, reason: mapped.reason },
+        'audit event refused by the log schema; recorded as audit.audit.event.reject',
+      );
     }
     const head = await this.repository.lockHeadFor(executor, event.eventId);
     if (head.existingSeq !== undefined) return { appended: false, seq: head.existingSeq };
@@ -60,7 +63,7 @@ export class AppendAuditEventUseCase {
     assert.equal(record.seq, head.treeSize, 'the next seq is the old size');
     assert.equal(nodes[0]?.id.level, 0, 'the first completed node is the leaf');
     const newFrontier = frontier.state.nodes;
-    assert.deepEqual(newFrontier.at(-1), nodes.at(-1)?.hash, 'the last completed node is the frontier\'s smallest subtree');
+    assert.deepEqual(newFrontier.at(-1), nodes.at(-1)?.hash, "the last completed node is the frontier's smallest subtree");
 
     const newHead = { treeSize: sequencer.size, frontier: newFrontier };
     await this.repository.appendRecord(executor, { record, eventJson: canonicalizeJson(record.event), nodes, head: newHead, appendedAt: now });
@@ -81,7 +84,12 @@ export class AppendAuditEventUseCase {
       actor: { id: 'audit', role: 'system' },
       action: 'event_reject',
       entity: { type: 'event', id: command.payload.eventId },
-      details: { reason: reason.slice(0, REJECT_REASON_LENGTH_MAX), subject: command.subject, messageId: command.messageId.slice(0, 200), payload: JSON.parse(JSON.stringify(command.payload)) as unknown },
+      details: {
+        reason: reason.slice(0, REJECT_REASON_LENGTH_MAX),
+        subject: command.subject,
+        messageId: command.messageId.slice(0, 200),
+        payload: JSON.parse(JSON.stringify(command.payload)) as unknown,
+      },
     }).event;
   }
 }

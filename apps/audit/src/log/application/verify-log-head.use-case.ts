@@ -23,11 +23,14 @@ export class VerifyLogHeadUseCase {
     const head = await this.repository.readHead(executor);
     const recordsEnd = await this.repository.recordsEnd(executor);
     if (recordsEnd !== head.treeSize) {
-      throw new LogHeadMismatchError(`log_head says ${head.treeSize} records but audit_records ends at seq ${recordsEnd - 1}: the log was changed outside the service`);
+      throw new LogHeadMismatchError(
+        `log_head says ${head.treeSize} records but audit_records ends at seq ${recordsEnd - 1}: the log was changed outside the service`,
+      );
     }
     const stored = await this.repository.frontierFromNodes(executor, head.treeSize);
     const agrees = stored.length === head.frontier.length && stored.every((hash, index) => hashesEqual(hash, head.frontier[index]!));
-    if (!agrees) throw new LogHeadMismatchError(`log_head's Merkle frontier for size ${head.treeSize} differs from merkle_nodes: the log was changed outside the service`);
+    if (!agrees)
+      throw new LogHeadMismatchError(`log_head's Merkle frontier for size ${head.treeSize} differs from merkle_nodes: the log was changed outside the service`);
     return { treeSize: head.treeSize };
   }
 }

@@ -49,8 +49,17 @@ describe(auditEventFromContract.name, () => {
   });
 
   it('refuses, naming the field, what the log schema cannot hold', () => {
-    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ entity: { type: 'Transaction', id: 'T1' } }))).toMatchObject({ ok: false, reason: expect.stringMatching(/entity\.type/) });
-    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ actor: { id: 'jane doe', role: 'ops' } }))).toMatchObject({ ok: false, reason: expect.stringMatching(/actor\.id/) });
-    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ afterHash: 'abcdef0123456789abcdef' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/afterHash/) });
+    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ entity: { type: 'Transaction', id: 'T1' } }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/entity\.type/),
+    });
+    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ actor: { id: 'jane doe', role: 'ops' } }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/actor\.id/),
+    });
+    expect(auditEventFromContract('audit.ledger.transaction.post', payload({ afterHash: 'abcdef0123456789abcdef' }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/afterHash/),
+    });
   });
 });

@@ -11,7 +11,8 @@ import type { AuditEventRecordedV1 } from '@recon/contracts';
  * - A hash the producer wrote in upper-case hex or as base64 of 32 bytes is written as lower-case hex.
  * - Everything else is copied as it is.
  */
-export type MappedAuditEvent = { readonly ok: true; readonly event: AuditEvent; readonly canonicalBytes: Uint8Array } | { readonly ok: false; readonly reason: string };
+export type MappedAuditEvent =
+  { readonly ok: true; readonly event: AuditEvent; readonly canonicalBytes: Uint8Array } | { readonly ok: false; readonly reason: string };
 
 const SHA256_BYTES = 32;
 

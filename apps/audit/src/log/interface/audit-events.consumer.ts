@@ -91,7 +91,9 @@ export class AuditEventsConsumer implements OnApplicationBootstrap, BeforeApplic
     await this.consumer.start();
     const periodMs = Math.max(CHECKPOINT_TIMER_MS_MIN, Math.floor(this.settings.checkpointEveryMs / CHECKPOINT_TIMER_DIVISOR));
     this.timer = setInterval(() => {
-      this.tick = this.tick.then(() => this.signIfWaiting()).catch((error: unknown) => this.logger.error({ error: String(error) }, 'audit checkpoint timer failed'));
+      this.tick = this.tick
+        .then(() => this.signIfWaiting())
+        .catch((error: unknown) => this.logger.error({ error: String(error) }, 'audit checkpoint timer failed'));
     }, periodMs);
   }
 

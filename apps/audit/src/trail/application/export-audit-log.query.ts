@@ -69,7 +69,8 @@ export class ExportAuditLogQuery {
       const head = await this.repository.readHead(executor);
       const size = request.toSeq === undefined ? head.treeSize : request.toSeq + 1;
       if (size > head.treeSize) throw new ExportRangeError(`toSeq ${request.toSeq} is beyond the log's last record (seq ${head.treeSize - 1})`);
-      if (request.knownSize !== undefined && request.knownSize > size) throw new ExportRangeError(`knownSize ${request.knownSize} is beyond the export's ${size} records`);
+      if (request.knownSize !== undefined && request.knownSize > size)
+        throw new ExportRangeError(`knownSize ${request.knownSize} is beyond the export's ${size} records`);
       await this.checkpointSigner.ensureAt(executor, size, now);
       const stored = await this.repository.listCheckpoints(executor, { afterSize: -1, sizeMax: size, limit: AUDIT_EXPORT_CHECKPOINTS_MAX });
       const reader = this.repository.nodeReader(executor);

@@ -56,11 +56,17 @@ export class AuditTrailHttpController {
   @Get('export')
   @Roles(...AUDITOR_ROLES)
   @ApiProduces('application/x-ndjson')
-  @ApiOperation({ summary: 'The log from seq 0 to toSeq as a verifiable JSONL export (records, signed checkpoints, consistency proofs): check it with `recon audit verify`' })
+  @ApiOperation({
+    summary: 'The log from seq 0 to toSeq as a verifiable JSONL export (records, signed checkpoints, consistency proofs): check it with `recon audit verify`',
+  })
   async export(@CurrentActor() actor: Actor, @Query() query: unknown, @Res() response: Response): Promise<void> {
     const request = exportAuditLogSchema.parse(query);
     const prepared = await this.exporter.prepare(request).catch(rangeError);
-    await this.record(actor, 'export', { fromSeq: 0, treeSize: prepared.treeSize, ...(request.knownSize === undefined ? {} : { knownSize: request.knownSize }) });
+    await this.record(actor, 'export', {
+      fromSeq: 0,
+      treeSize: prepared.treeSize,
+      ...(request.knownSize === undefined ? {} : { knownSize: request.knownSize }),
+    });
     response
       .status(200)
       .type('application/x-ndjson; charset=utf-8')

@@ -24,7 +24,8 @@ export const openAccountSchema = z
   .superRefine((input, context) => {
     if (input.kind === 'custody') {
       if (input.bankId === undefined) context.addIssue({ code: 'custom', path: ['bankId'], message: 'a custody account names its bank' });
-      if (input.bankAccount === undefined) context.addIssue({ code: 'custom', path: ['bankAccount'], message: 'a custody account names its account at the bank (IBAN or number)' });
+      if (input.bankAccount === undefined)
+        context.addIssue({ code: 'custom', path: ['bankAccount'], message: 'a custody account names its account at the bank (IBAN or number)' });
       if (input.custodyAccount !== undefined) context.addIssue({ code: 'custom', path: ['custodyAccount'], message: 'a custody account has no parent' });
     } else if (input.custodyAccount === undefined) {
       context.addIssue({ code: 'custom', path: ['custodyAccount'], message: `a ${input.kind} account lives in a custody account` });
@@ -116,7 +117,9 @@ export class OpenAccountUseCase {
           existing.bankAccount === input.bankAccount &&
           existing.customerId === input.customerId &&
           existing.overdraftPermitted === input.overdraftPermitted;
-        return same ? ok({ created: false, account: existing }) : err({ code: 'ACCOUNT.CONFLICT', message: `account '${input.code}' already exists with other attributes` });
+        return same
+          ? ok({ created: false, account: existing })
+          : err({ code: 'ACCOUNT.CONFLICT', message: `account '${input.code}' already exists with other attributes` });
       }
       let custodyAccountId: string | null = null;
       if (input.custodyAccount !== undefined) {
@@ -133,14 +136,28 @@ export class OpenAccountUseCase {
           input.bankAccount,
           input.currency,
         ]);
-        if (clash.length > 0) return err({ code: 'ACCOUNT.CONFLICT', message: `bank account ${input.bankId}/${input.bankAccount} ${input.currency} is already a custody account` });
+        if (clash.length > 0)
+          return err({ code: 'ACCOUNT.CONFLICT', message: `bank account ${input.bankId}/${input.bankAccount} ${input.currency} is already a custody account` });
       }
       const accountId = this.ids.uuid();
       const openedAt = this.clock.now();
       await executor.query(
         `INSERT INTO accounts (account_id, code, kind, currency, name, custody_account_id, bank_id, bank_account, customer_id, overdraft_permitted_at, opened_at, opened_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [accountId, input.code, input.kind, input.currency, input.name, custodyAccountId, input.bankId ?? null, input.bankAccount ?? null, input.customerId ?? null, input.overdraftPermitted ? openedAt : null, openedAt, actor.id],
+        [
+          accountId,
+          input.code,
+          input.kind,
+          input.currency,
+          input.name,
+          custodyAccountId,
+          input.bankId ?? null,
+          input.bankAccount ?? null,
+          input.customerId ?? null,
+          input.overdraftPermitted ? openedAt : null,
+          openedAt,
+          actor.id,
+        ],
       );
       await executor.query('INSERT INTO account_balances (account_id) VALUES ($1)', [accountId]);
       const [account] = await findAccountViews(executor, 'WHERE a.account_id = $1', [accountId]);
@@ -162,7 +179,14 @@ export class OpenAccountUseCase {
           },
         },
       ]);
-      await this.audit.record(executor, { actor, role, action: 'account.open', entity: { type: 'account', id: accountId }, after: account, details: { code: input.code, kind: input.kind } });
+      await this.audit.record(executor, {
+        actor,
+        role,
+        action: 'account.open',
+        entity: { type: 'account', id: accountId },
+        after: account,
+        details: { code: input.code, kind: input.kind },
+      });
       return ok({ created: true, account });
     });
   }

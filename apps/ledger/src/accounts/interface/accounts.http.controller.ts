@@ -1,4 +1,17 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Post, Query, Res, UnprocessableEntityException } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor, effectiveRole, Roles } from '@recon/auth';
 import type { Role } from '@recon/config';
@@ -55,7 +68,11 @@ export class AccountsHttpController {
   @Post()
   @Roles(...OPENING_ROLES)
   @ApiOperation({ summary: 'Open a custody account, or a customer / own-funds / suspense account inside one (idempotent on code)' })
-  @ApiBody({ schema: { example: { code: 'custody:eur', kind: 'custody', currency: 'EUR', name: 'FBO EUR', bankId: 'COBADEFFXXX', bankAccount: 'DE89370400440532013000' } } })
+  @ApiBody({
+    schema: {
+      example: { code: 'custody:eur', kind: 'custody', currency: 'EUR', name: 'FBO EUR', bankId: 'COBADEFFXXX', bankAccount: 'DE89370400440532013000' },
+    },
+  })
   async open(@CurrentActor() actor: Actor, @Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const result = await this.openAccount.execute(actor, effectiveRole(actor, OPENING_ROLES), openAccountSchema.parse(body));
     if (!result.ok) throw toHttp(result.error);
@@ -92,7 +109,10 @@ export class AccountsHttpController {
   async balance(@Param('code') code: string, @Query() query: unknown) {
     const asOf = balanceQuerySchema.parse(query);
     const time = asOf.asOfTime === undefined ? undefined : new Date(asOf.asOfTime);
-    const view = await this.balances.balanceOf(code, { ...(asOf.asOfDate === undefined ? {} : { date: asOf.asOfDate }), ...(time === undefined ? {} : { time }) });
+    const view = await this.balances.balanceOf(code, {
+      ...(asOf.asOfDate === undefined ? {} : { date: asOf.asOfDate }),
+      ...(time === undefined ? {} : { time }),
+    });
     if (view === undefined) throw new NotFoundException({ statusCode: 404, error: 'ACCOUNT.NOT_FOUND', message: `no account '${code}'` });
     return view;
   }
@@ -101,7 +121,8 @@ export class AccountsHttpController {
   @Roles(...READING_ROLES)
   @ApiOperation({ summary: "What the bank must hold in this custody account at the end of asOfDate, by the ledger's books" })
   async requiredBalance(@Param('code') code: string, @Query('asOfDate') asOfDate: string | undefined) {
-    if (asOfDate === undefined || !isCalendarDate(asOfDate)) throw new BadRequestException({ statusCode: 400, error: 'invalid_request', message: 'asOfDate: must be a calendar date YYYY-MM-DD' });
+    if (asOfDate === undefined || !isCalendarDate(asOfDate))
+      throw new BadRequestException({ statusCode: 400, error: 'invalid_request', message: 'asOfDate: must be a calendar date YYYY-MM-DD' });
     const [view] = await this.balances.requiredBalances(asOfDate, code);
     if (view === undefined) throw new NotFoundException({ statusCode: 404, error: 'ACCOUNT.NOT_FOUND', message: `no custody account '${code}'` });
     return view;

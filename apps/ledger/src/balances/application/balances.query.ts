@@ -40,11 +40,17 @@ export class BalancesQuery {
 
   async balanceOf(code: string, asOf: BalanceAsOf): Promise<BalanceView | undefined> {
     return this.db.transaction(async (executor) => {
-      const [account] = await queryRows<{ account_id: string; kind: BalanceView['kind']; currency: string }>(executor, 'SELECT account_id, kind, currency FROM accounts WHERE code = $1', [code]);
+      const [account] = await queryRows<{ account_id: string; kind: BalanceView['kind']; currency: string }>(
+        executor,
+        'SELECT account_id, kind, currency FROM accounts WHERE code = $1',
+        [code],
+      );
       if (account === undefined) return undefined;
       let totals: { debits_minor: string; credits_minor: string } | undefined;
       if (asOf.date === undefined && asOf.time === undefined) {
-        [totals] = await queryRows(executor, 'SELECT debits_minor::text, credits_minor::text FROM account_balances WHERE account_id = $1', [account.account_id]);
+        [totals] = await queryRows(executor, 'SELECT debits_minor::text, credits_minor::text FROM account_balances WHERE account_id = $1', [
+          account.account_id,
+        ]);
       } else {
         [totals] = await queryRows(
           executor,

@@ -22,7 +22,19 @@ const ledgerQuerySchema = z.object({ from: dateSchema, to: dateSchema, account: 
 const balancesQuerySchema = z.object({ asOf: dateSchema, account: accountSchema.optional() }).strict();
 
 /** Column order of CONTRACT.md's ledger CSV. */
-export const LEDGER_CSV_COLUMNS = ['entry_id', 'account', 'amount', 'currency', 'value_date', 'reference', 'sub_account', 'booking_date', 'description', 'kind', 'batch_reference'];
+export const LEDGER_CSV_COLUMNS = [
+  'entry_id',
+  'account',
+  'amount',
+  'currency',
+  'value_date',
+  'reference',
+  'sub_account',
+  'booking_date',
+  'description',
+  'kind',
+  'batch_reference',
+];
 
 /**
  * The ledger's side of a reconciliation in CONTRACT.md's formats. The ledger CSV streams straight out of
@@ -64,8 +76,14 @@ export class ExportsHttpController {
     const filter = balancesQuerySchema.parse(query);
     await this.recordExport(actor, 'export.balances', filter);
     const rows = await this.balances.requiredBalances(filter.asOf, filter.account);
-    const lines = ['account,currency,as_of,balance', ...rows.map((row) => [row.bankAccount, row.currency, row.asOfDate, row.requiredBalance].map(csvField).join(','))];
-    response.status(200).type('text/csv; charset=utf-8').send(`${lines.join('\n')}\n`);
+    const lines = [
+      'account,currency,as_of,balance',
+      ...rows.map((row) => [row.bankAccount, row.currency, row.asOfDate, row.requiredBalance].map(csvField).join(',')),
+    ];
+    response
+      .status(200)
+      .type('text/csv; charset=utf-8')
+      .send(`${lines.join('\n')}\n`);
   }
 
   private async recordExport(actor: Actor, action: string, filter: Record<string, string | undefined>): Promise<void> {

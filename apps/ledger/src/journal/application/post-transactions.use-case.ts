@@ -163,7 +163,11 @@ export class PostTransactionsUseCase {
       action: 'transaction.post-batch',
       entity: { type: 'transaction-batch', id: transactions[0]?.transactionId ?? '' },
       after: transactions.map((tx) => tx.transactionId),
-      details: { transactionCount: transactions.length, firstTransactionId: transactions[0]?.transactionId ?? '', lastTransactionId: transactions.at(-1)?.transactionId ?? '' },
+      details: {
+        transactionCount: transactions.length,
+        firstTransactionId: transactions[0]?.transactionId ?? '',
+        lastTransactionId: transactions.at(-1)?.transactionId ?? '',
+      },
     });
   }
 }

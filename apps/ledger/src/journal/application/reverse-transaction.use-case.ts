@@ -45,7 +45,9 @@ export class ReverseTransactionUseCase {
       if (error instanceof InsufficientFundsSignal) return err(error.error);
       if ((error as { code?: string }).code === '23505') {
         // Another request reversed it (or used the key) between our checks and our insert.
-        return err(journalError(JournalErrorCode.AlreadyReversed, `transaction '${command.transactionId}' is already reversed or the idempotency key is taken`));
+        return err(
+          journalError(JournalErrorCode.AlreadyReversed, `transaction '${command.transactionId}' is already reversed or the idempotency key is taken`),
+        );
       }
       throw error;
     }
@@ -58,7 +60,9 @@ export class ReverseTransactionUseCase {
     const stored = (await this.journal.findByIdempotencyKeys(executor, [command.idempotencyKey])).get(command.idempotencyKey);
     if (stored !== undefined) {
       if (stored.requestSha256 !== requestSha256) {
-        return err(journalError(JournalErrorCode.IdempotencyKeyReused, `idempotency key '${command.idempotencyKey}' was already used with a different request`));
+        return err(
+          journalError(JournalErrorCode.IdempotencyKeyReused, `idempotency key '${command.idempotencyKey}' was already used with a different request`),
+        );
       }
       const view = (await this.journal.loadViews(executor, [stored.transactionId])).get(stored.transactionId);
       if (view === undefined) throw new Error(`transaction ${stored.transactionId} vanished`);
@@ -66,7 +70,10 @@ export class ReverseTransactionUseCase {
     }
     const original = await this.journal.findForReversal(executor, command.transactionId);
     if (original === undefined) return err(journalError(JournalErrorCode.TransactionNotFound, `no transaction '${command.transactionId}'`));
-    if (original.kind === 'reversal') return err(journalError(JournalErrorCode.ReversalOfReversal, `transaction '${command.transactionId}' is itself a reversal; post a new transaction instead`));
+    if (original.kind === 'reversal')
+      return err(
+        journalError(JournalErrorCode.ReversalOfReversal, `transaction '${command.transactionId}' is itself a reversal; post a new transaction instead`),
+      );
     if (original.reversedBy !== null) {
       return err(journalError(JournalErrorCode.AlreadyReversed, `transaction '${command.transactionId}' was already reversed by '${original.reversedBy}'`));
     }
@@ -99,7 +106,9 @@ export class ReverseTransactionUseCase {
     await this.journal.append(executor, [reversal]);
     const overdrawn = (await this.journal.applyToBalances(executor, [reversal])).find(isOverdrawn);
     if (overdrawn !== undefined) {
-      throw new InsufficientFundsSignal(journalError(JournalErrorCode.InsufficientFunds, `reversing would take account '${overdrawn.account.code}' below zero`));
+      throw new InsufficientFundsSignal(
+        journalError(JournalErrorCode.InsufficientFunds, `reversing would take account '${overdrawn.account.code}' below zero`),
+      );
     }
     const event = transactionPostedEvent(reversal);
     await enqueueEvents(executor, [event]);

@@ -85,7 +85,13 @@ export function buildPostings(input: TransactionInput, accounts: ReadonlyMap<str
     const account = accounts.get(line.account);
     if (account === undefined) return err(journalError(JournalErrorCode.UnknownAccount, `lines[${index}].account: no account '${line.account}'`, itemIndex));
     if (account.currency !== line.currency) {
-      return err(journalError(JournalErrorCode.CurrencyMismatch, `lines[${index}]: account '${line.account}' holds ${account.currency}, the line is in ${line.currency}`, itemIndex));
+      return err(
+        journalError(
+          JournalErrorCode.CurrencyMismatch,
+          `lines[${index}]: account '${line.account}' holds ${account.currency}, the line is in ${line.currency}`,
+          itemIndex,
+        ),
+      );
     }
     let amount: Money;
     try {

@@ -139,7 +139,11 @@ export class JournalPgRepository {
     );
     if (rows.length !== ordered.length) throw new Error(`balance rows missing for ${ordered.length - rows.length} accounts`);
     const byId = new Map(ordered.map((delta) => [delta.account.accountId, delta.account]));
-    return rows.map((row) => ({ account: byId.get(row.account_id) as AccountRef, debitsMinor: BigInt(row.debits_minor), creditsMinor: BigInt(row.credits_minor) }));
+    return rows.map((row) => ({
+      account: byId.get(row.account_id) as AccountRef,
+      debitsMinor: BigInt(row.debits_minor),
+      creditsMinor: BigInt(row.credits_minor),
+    }));
   }
 
   async loadViews(executor: SqlExecutor, transactionIds: readonly string[]): Promise<Map<string, TransactionView>> {

@@ -59,10 +59,20 @@ export class TransactionsHttpController {
   @ApiOperation({ summary: 'Post one balanced transaction (201 created, 200 replayed for a repeated Idempotency-Key)' })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiBody({ schema: { example: TRANSACTION_EXAMPLE } })
-  async post(@CurrentActor() actor: Actor, @Headers('idempotency-key') keyHeader: string | undefined, @Body() body: unknown, @Res({ passthrough: true }) response: Response) {
+  async post(
+    @CurrentActor() actor: Actor,
+    @Headers('idempotency-key') keyHeader: string | undefined,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ) {
     const idempotencyKey = requireIdempotencyKey(keyHeader);
     const input = transactionInputSchema.parse(body);
-    const result = await this.postTransactions.execute({ actor, role: effectiveRole(actor, POSTING_ROLES), items: [{ idempotencyKey, input }], withViews: true });
+    const result = await this.postTransactions.execute({
+      actor,
+      role: effectiveRole(actor, POSTING_ROLES),
+      items: [{ idempotencyKey, input }],
+      withViews: true,
+    });
     if (!result.ok) throw toHttpException(result.error);
     const [item] = result.value as [PostedItem];
     response.status(item.status === 'created' ? 201 : 200);
@@ -124,7 +134,8 @@ export class TransactionsHttpController {
   @ApiOperation({ summary: 'One transaction with its lines' })
   async get(@Param('transactionId', new ParseUUIDPipe()) transactionId: string) {
     const view = await this.db.transaction(async (executor) => (await this.journal.loadViews(executor, [transactionId])).get(transactionId));
-    if (view === undefined) throw new NotFoundException({ statusCode: 404, error: 'JOURNAL.TRANSACTION_NOT_FOUND', message: `no transaction '${transactionId}'` });
+    if (view === undefined)
+      throw new NotFoundException({ statusCode: 404, error: 'JOURNAL.TRANSACTION_NOT_FOUND', message: `no transaction '${transactionId}'` });
     return view;
   }
 }

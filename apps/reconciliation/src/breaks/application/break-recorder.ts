@@ -24,7 +24,15 @@ export interface BreakContext {
  */
 export function breakKeyOf(found: ReconBreak, context: BreakContext): string {
   const date = found.valueDate ?? context.businessDate;
-  const parts = [context.bankAccount, date, found.type, [...found.ledger].sort().join(','), [...found.bank].sort().join(','), found.statementId ?? '', found.findingKind ?? ''];
+  const parts = [
+    context.bankAccount,
+    date,
+    found.type,
+    [...found.ledger].sort().join(','),
+    [...found.bank].sort().join(','),
+    found.statementId ?? '',
+    found.findingKind ?? '',
+  ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
@@ -61,8 +69,22 @@ export class BreakRecorder {
        ON CONFLICT (break_key) DO NOTHING
        RETURNING break_id`,
       [
-        breakId, breakKeyOf(found, context), found.type, found.category, found.severity, found.currency, found.amount, amountMinor.toString(),
-        context.bankAccount, date, found.ledger, found.bank, found.reason.slice(0, 2_000), JSON.stringify(found), context.runId ?? null, now,
+        breakId,
+        breakKeyOf(found, context),
+        found.type,
+        found.category,
+        found.severity,
+        found.currency,
+        found.amount,
+        amountMinor.toString(),
+        context.bankAccount,
+        date,
+        found.ledger,
+        found.bank,
+        found.reason.slice(0, 2_000),
+        JSON.stringify(found),
+        context.runId ?? null,
+        now,
       ],
     );
     if (inserted.length === 0) return undefined;
@@ -77,7 +99,12 @@ export class BreakRecorder {
     await executor.query('UPDATE ledger_items SET break_id = $2 WHERE entry_id = ANY($1::text[])', [found.ledger, breakId]);
     await executor.query('UPDATE bank_items SET break_id = $2 WHERE item_ref = ANY($1::text[])', [found.bank, breakId]);
     for (const row of superseded) {
-      await this.close(executor, row.break_id, { status: 'closed', resolutionCode: 'superseded', note: `the same items are now in break ${breakId} (${found.type})`, actor: SERVICE_ACTOR });
+      await this.close(executor, row.break_id, {
+        status: 'closed',
+        resolutionCode: 'superseded',
+        note: `the same items are now in break ${breakId} (${found.type})`,
+        actor: SERVICE_ACTOR,
+      });
     }
     await enqueueEvent(executor, {
       messageId: this.ids.uuid(),
@@ -106,7 +133,13 @@ export class BreakRecorder {
       action: 'break.open',
       entity: { type: 'break', id: breakId },
       after: found,
-      details: { type: found.type, severity: found.severity, account: context.bankAccount, businessDate: date, ...(context.runId === undefined ? {} : { runId: context.runId }) },
+      details: {
+        type: found.type,
+        severity: found.severity,
+        account: context.bankAccount,
+        businessDate: date,
+        ...(context.runId === undefined ? {} : { runId: context.runId }),
+      },
     });
     const alertKind = alertKindOf(found);
     if (alertKind !== undefined) {
@@ -135,7 +168,14 @@ export class BreakRecorder {
   async close(
     executor: SqlExecutor,
     breakId: string,
-    closing: { status: 'resolved' | 'closed'; resolutionCode: string; note?: string; actor: Actor; role?: 'ops' | 'approver' | 'service' | 'admin'; matchId?: string },
+    closing: {
+      status: 'resolved' | 'closed';
+      resolutionCode: string;
+      note?: string;
+      actor: Actor;
+      role?: 'ops' | 'approver' | 'service' | 'admin';
+      matchId?: string;
+    },
   ): Promise<boolean> {
     const now = this.clock.now();
     const rows = await queryRows<{ break_id: string; status: string }>(
@@ -164,7 +204,11 @@ export class BreakRecorder {
       role: closing.role ?? 'service',
       action: closing.status === 'resolved' ? 'break.resolve' : 'break.close',
       entity: { type: 'break', id: breakId },
-      details: { resolutionCode: closing.resolutionCode, ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 500) }), ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }) },
+      details: {
+        resolutionCode: closing.resolutionCode,
+        ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 500) }),
+        ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }),
+      },
     });
     return true;
   }

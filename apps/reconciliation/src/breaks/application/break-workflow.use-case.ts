@@ -5,7 +5,16 @@ import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANS
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BreakRecorder } from './break-recorder';
 
-export const RESOLUTION_CODES = ['timing_difference', 'bank_error', 'ledger_error', 'duplicate_confirmed', 'written_off', 'adjusted_in_ledger', 'false_positive', 'other'] as const;
+export const RESOLUTION_CODES = [
+  'timing_difference',
+  'bank_error',
+  'ledger_error',
+  'duplicate_confirmed',
+  'written_off',
+  'adjusted_in_ledger',
+  'false_positive',
+  'other',
+] as const;
 export type ResolutionCode = (typeof RESOLUTION_CODES)[number];
 
 export type WorkflowErrorCode = 'BREAK.NOT_FOUND' | 'BREAK.CLOSED' | 'ADJUSTMENT.NOT_FOUND' | 'ADJUSTMENT.NOT_PROPOSED' | 'ADJUSTMENT.FOUR_EYES';
@@ -70,8 +79,21 @@ export class BreakWorkflowUseCase {
     return this.db.transaction(async (executor) => {
       await this.existingBreak(executor, breakId);
       const commentId = this.ids.uuid();
-      await executor.query('INSERT INTO break_comments (comment_id, break_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)', [commentId, breakId, actor.id, body, this.clock.now()]);
-      await this.audit.record(executor, { actor, role: effectiveRole(actor, allowed), action: 'break.comment', entity: { type: 'break', id: breakId }, after: { commentId, body }, details: { commentId } });
+      await executor.query('INSERT INTO break_comments (comment_id, break_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        commentId,
+        breakId,
+        actor.id,
+        body,
+        this.clock.now(),
+      ]);
+      await this.audit.record(executor, {
+        actor,
+        role: effectiveRole(actor, allowed),
+        action: 'break.comment',
+        entity: { type: 'break', id: breakId },
+        after: { commentId, body },
+        details: { commentId },
+      });
       return commentId;
     });
   }
@@ -80,11 +102,23 @@ export class BreakWorkflowUseCase {
     await this.db.transaction(async (executor) => {
       await this.openBreak(executor, breakId);
       const role = effectiveRole(actor, allowed);
-      await this.breaks.close(executor, breakId, { status: 'resolved', resolutionCode: reasonCode, note, actor, role: role === 'ops' || role === 'approver' || role === 'admin' ? role : 'service' });
+      await this.breaks.close(executor, breakId, {
+        status: 'resolved',
+        resolutionCode: reasonCode,
+        note,
+        actor,
+        role: role === 'ops' || role === 'approver' || role === 'admin' ? role : 'service',
+      });
     });
   }
 
-  async proposeAdjustment(actor: Actor, allowed: readonly Role[], breakId: string, transaction: AdjustmentTransaction, reasonCode: ResolutionCode): Promise<string> {
+  async proposeAdjustment(
+    actor: Actor,
+    allowed: readonly Role[],
+    breakId: string,
+    transaction: AdjustmentTransaction,
+    reasonCode: ResolutionCode,
+  ): Promise<string> {
     return this.db.transaction(async (executor) => {
       await this.openBreak(executor, breakId);
       const adjustmentId = this.ids.uuid();
@@ -117,12 +151,17 @@ export class BreakWorkflowUseCase {
       );
       const adjustment = rows[0];
       if (adjustment === undefined) throw new WorkflowError('ADJUSTMENT.NOT_FOUND', `no adjustment '${adjustmentId}'`);
-      if (adjustment.status !== 'proposed') throw new WorkflowError('ADJUSTMENT.NOT_PROPOSED', `adjustment '${adjustmentId}' is ${adjustment.status}, not proposed`);
+      if (adjustment.status !== 'proposed')
+        throw new WorkflowError('ADJUSTMENT.NOT_PROPOSED', `adjustment '${adjustmentId}' is ${adjustment.status}, not proposed`);
       if (adjustment.proposed_by === actor.id) {
         throw new WorkflowError('ADJUSTMENT.FOUR_EYES', `adjustment '${adjustmentId}' was proposed by ${actor.id}: a different person must approve it`);
       }
       const role = effectiveRole(actor, allowed);
-      await executor.query(`UPDATE adjustments SET status = 'approved-pending-posting', approved_by = $2, approved_at = $3 WHERE adjustment_id = $1`, [adjustmentId, actor.id, this.clock.now()]);
+      await executor.query(`UPDATE adjustments SET status = 'approved-pending-posting', approved_by = $2, approved_at = $3 WHERE adjustment_id = $1`, [
+        adjustmentId,
+        actor.id,
+        this.clock.now(),
+      ]);
       await this.audit.record(executor, {
         actor,
         role,

@@ -30,14 +30,18 @@ export class PostAdjustmentUseCase {
     const adjustment = rows[0];
     if (adjustment === undefined) throw new Error(`no adjustment '${adjustmentId}'`);
     if (adjustment.status === 'posted') return 'already-posted';
-    if (adjustment.status !== 'approved-pending-posting') throw new Error(`adjustment '${adjustmentId}' is ${adjustment.status}: only approved adjustments are posted`);
+    if (adjustment.status !== 'approved-pending-posting')
+      throw new Error(`adjustment '${adjustmentId}' is ${adjustment.status}: only approved adjustments are posted`);
     let transactionId: string;
     try {
       ({ transactionId } = await this.ledger.postTransaction(adjustmentIdempotencyKey(adjustmentId), adjustment.transaction));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await this.db.transaction((executor) =>
-        executor.query('UPDATE adjustments SET post_attempts = post_attempts + 1, last_error = $2 WHERE adjustment_id = $1', [adjustmentId, message.slice(0, 2_000)]),
+        executor.query('UPDATE adjustments SET post_attempts = post_attempts + 1, last_error = $2 WHERE adjustment_id = $1', [
+          adjustmentId,
+          message.slice(0, 2_000),
+        ]),
       );
       throw error;
     }
@@ -46,7 +50,13 @@ export class PostAdjustmentUseCase {
         `UPDATE adjustments SET status = 'posted', posted_at = $2, ledger_transaction_id = $3, post_attempts = post_attempts + 1, last_error = NULL WHERE adjustment_id = $1`,
         [adjustmentId, this.clock.now(), transactionId],
       );
-      await this.audit.record(executor, { actor: SERVICE_ACTOR, role: 'service', action: 'adjustment.post', entity: { type: 'adjustment', id: adjustmentId }, details: { ledgerTransactionId: transactionId } });
+      await this.audit.record(executor, {
+        actor: SERVICE_ACTOR,
+        role: 'service',
+        action: 'adjustment.post',
+        entity: { type: 'adjustment', id: adjustmentId },
+        details: { ledgerTransactionId: transactionId },
+      });
     });
     return 'posted';
   }

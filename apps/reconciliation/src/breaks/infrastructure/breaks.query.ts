@@ -60,11 +60,18 @@ export class BreaksQuery {
         ORDER BY break_id DESC
         LIMIT $12`,
       [
-        filter.type ?? null, filter.category ?? null, filter.status ?? null, filter.severity ?? null, filter.account ?? null, filter.currency ?? null,
-        filter.amountMinMinor?.toString() ?? null, filter.amountMaxMinor?.toString() ?? null,
+        filter.type ?? null,
+        filter.category ?? null,
+        filter.status ?? null,
+        filter.severity ?? null,
+        filter.account ?? null,
+        filter.currency ?? null,
+        filter.amountMinMinor?.toString() ?? null,
+        filter.amountMaxMinor?.toString() ?? null,
         filter.ageDaysMin === undefined ? null : new Date(filter.now.getTime() - filter.ageDaysMin * dayMs),
         filter.ageDaysMax === undefined ? null : new Date(filter.now.getTime() - (filter.ageDaysMax + 1) * dayMs),
-        filter.cursor ?? null, filter.limit + 1,
+        filter.cursor ?? null,
+        filter.limit + 1,
       ],
     );
     const page = rows.slice(0, filter.limit);
@@ -81,7 +88,9 @@ export class BreaksQuery {
       'SELECT comment_id, author, body, created_at FROM break_comments WHERE break_id = $1 ORDER BY created_at, comment_id',
       [breakId],
     );
-    const adjustments = await queryRows<AdjustmentRow>(executor, `SELECT ${ADJUSTMENT_COLUMNS} FROM adjustments WHERE break_id = $1 ORDER BY proposed_at`, [breakId]);
+    const adjustments = await queryRows<AdjustmentRow>(executor, `SELECT ${ADJUSTMENT_COLUMNS} FROM adjustments WHERE break_id = $1 ORDER BY proposed_at`, [
+      breakId,
+    ]);
     return {
       ...view,
       comments: comments.map((row) => ({ commentId: row.comment_id, author: row.author, body: row.body, createdAt: row.created_at.toISOString() })),
@@ -162,7 +171,8 @@ interface AdjustmentRow {
   last_error: string | null;
 }
 
-const ADJUSTMENT_COLUMNS = 'adjustment_id, break_id, status, transaction, reason_code, proposed_by, proposed_at, approved_by, approved_at, posted_at, ledger_transaction_id, post_attempts, last_error';
+const ADJUSTMENT_COLUMNS =
+  'adjustment_id, break_id, status, transaction, reason_code, proposed_by, proposed_at, approved_by, approved_at, posted_at, ledger_transaction_id, post_attempts, last_error';
 
 function adjustmentView(row: AdjustmentRow) {
   return {

@@ -1,4 +1,18 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, HttpException, Inject, NotFoundException, ConflictException, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpException,
+  Inject,
+  NotFoundException,
+  ConflictException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor, Roles } from '@recon/auth';
 import type { Role } from '@recon/config';
@@ -53,7 +67,16 @@ const adjustmentSchema = z
         reference: z.string().max(140).default(''),
         description: z.string().max(500).optional(),
         lines: z
-          .array(z.object({ account: z.string().regex(/^[A-Za-z0-9._:/-]{1,100}$/), side: z.enum(['debit', 'credit']), amount: decimalSchema, currency: currencySchema }).strict())
+          .array(
+            z
+              .object({
+                account: z.string().regex(/^[A-Za-z0-9._:/-]{1,100}$/),
+                side: z.enum(['debit', 'credit']),
+                amount: decimalSchema,
+                currency: currencySchema,
+              })
+              .strict(),
+          )
           .min(2)
           .max(ADJUSTMENT_LINES_MAX),
       })
@@ -100,7 +123,9 @@ export class BreaksHttpController {
 
   @Get('breaks')
   @Roles(...READ_ROLES)
-  @ApiOperation({ summary: 'Breaks, newest first, filtered by type, category, severity, status, account, amount range (with currency) and age in days; cursor pagination' })
+  @ApiOperation({
+    summary: 'Breaks, newest first, filtered by type, category, severity, status, account, amount range (with currency) and age in days; cursor pagination',
+  })
   async list(@Query() raw: unknown) {
     const filter = listSchema.parse(raw);
     const digits = filter.currency === undefined ? 0 : minorDigitsOf(filter.currency);
@@ -158,7 +183,13 @@ export class BreaksHttpController {
   async propose(@CurrentActor() actor: Actor, @Param('breakId', new ParseUUIDPipe()) breakId: string, @Body() body: unknown) {
     const input = adjustmentSchema.parse(body);
     const adjustmentId = await mapped(() =>
-      this.workflow.proposeAdjustment(actor, REVIEW_ROLES, breakId, { kind: 'adjustment', ...input.transaction, lines: input.transaction.lines }, input.reasonCode),
+      this.workflow.proposeAdjustment(
+        actor,
+        REVIEW_ROLES,
+        breakId,
+        { kind: 'adjustment', ...input.transaction, lines: input.transaction.lines },
+        input.reasonCode,
+      ),
     );
     return this.adjustment(adjustmentId);
   }

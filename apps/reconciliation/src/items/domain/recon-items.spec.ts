@@ -21,12 +21,26 @@ describe(ledgerItemsOfTransaction.name, () => {
   it('keeps only custody lines, signed from the custody side, with the export entry id <transactionId>:<lineNo>', () => {
     const sut = ledgerItemsOfTransaction(transaction, custody, ignored);
     expect(sut).toEqual([
-      expect.objectContaining({ entryId: 'tx-1:2', bankAccount: 'DE89370400440532013000', amountMinor: -1230n, currency: 'EUR', refKey: 'PLATW000123', valueDate: '2025-01-02' }),
+      expect.objectContaining({
+        entryId: 'tx-1:2',
+        bankAccount: 'DE89370400440532013000',
+        amountMinor: -1230n,
+        currency: 'EUR',
+        refKey: 'PLATW000123',
+        valueDate: '2025-01-02',
+      }),
     ]);
   });
 
   it('signs a custody debit (money in) positive and treats an empty reference as none', () => {
-    const deposit = { ...transaction, reference: ' ', lines: [{ ...transaction.lines[1]!, side: 'debit' as const }, { ...transaction.lines[0]!, side: 'credit' as const }] };
+    const deposit = {
+      ...transaction,
+      reference: ' ',
+      lines: [
+        { ...transaction.lines[1]!, side: 'debit' as const },
+        { ...transaction.lines[0]!, side: 'credit' as const },
+      ],
+    };
     const [sut] = ledgerItemsOfTransaction(deposit, custody, ignored);
     expect(sut).toMatchObject({ entryId: 'tx-1:1', amountMinor: 1230n, reference: undefined, refKey: undefined });
   });
@@ -55,7 +69,17 @@ describe(ledgerLookupKeys.name, () => {
 
 describe(bankItemOfLine.name, () => {
   it('counts the grace window from the value date, else the booking date, else the day the line arrived', () => {
-    const base = { fileId: 'f', lineId: 'l', account: 'A', receivedAt: '2025-01-05T08:00:00.000Z', statementId: 'S', lineNo: 1, amount: '-1.00', currency: 'EUR', reversal: false };
+    const base = {
+      fileId: 'f',
+      lineId: 'l',
+      account: 'A',
+      receivedAt: '2025-01-05T08:00:00.000Z',
+      statementId: 'S',
+      lineNo: 1,
+      amount: '-1.00',
+      currency: 'EUR',
+      reversal: false,
+    };
     expect(bankItemOfLine({ ...base, valueDate: '2025-01-02', bookingDate: '2025-01-03' }, ignored).effectiveDate).toBe('2025-01-02');
     expect(bankItemOfLine({ ...base, bookingDate: '2025-01-03' }, ignored).effectiveDate).toBe('2025-01-03');
     expect(bankItemOfLine(base, ignored)).toMatchObject({ effectiveDate: '2025-01-05', amountMinor: -100n });

@@ -11,7 +11,8 @@ export const MATCH_LOCKS_MAX = 256;
 /** Names tried for a bank line without a unique bankRef: statementId:lineNo, then #2.. up to this many. */
 export const ITEM_REF_SUFFIXES_MAX = 10;
 
-const LEDGER_COLUMNS = 'entry_id, bank_account, currency, amount_minor::text AS amount_minor, to_char(value_date, \'YYYY-MM-DD\') AS value_date, reference, batch_reference, sub_account, description, kind';
+const LEDGER_COLUMNS =
+  "entry_id, bank_account, currency, amount_minor::text AS amount_minor, to_char(value_date, 'YYYY-MM-DD') AS value_date, reference, batch_reference, sub_account, description, kind";
 const BANK_COLUMNS = `line_id, item_ref, statement_id, line_no, bank_account, currency, amount_minor::text AS amount_minor,
   to_char(value_date, 'YYYY-MM-DD') AS value_date, to_char(booking_date, 'YYYY-MM-DD') AS booking_date, to_char(effective_date, 'YYYY-MM-DD') AS effective_date,
   bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
@@ -41,13 +42,23 @@ export class ItemsPgRepository {
   }
 
   async custodyAccount(executor: SqlExecutor, accountId: string): Promise<CustodyAccountRef | undefined> {
-    const rows = await queryRows<{ bank_account: string; currency: string }>(executor, 'SELECT bank_account, currency FROM custody_accounts WHERE account_id = $1', [accountId]);
+    const rows = await queryRows<{ bank_account: string; currency: string }>(
+      executor,
+      'SELECT bank_account, currency FROM custody_accounts WHERE account_id = $1',
+      [accountId],
+    );
     const row = rows[0];
     return row === undefined ? undefined : { bankAccount: row.bank_account, currency: row.currency };
   }
 
   /** Inserts the items not stored yet; returns the ids actually inserted. */
-  async insertLedgerItems(executor: SqlExecutor, items: readonly LedgerItemRow[], source: 'event' | 'export', receivedAt: string, note?: string): Promise<Set<string>> {
+  async insertLedgerItems(
+    executor: SqlExecutor,
+    items: readonly LedgerItemRow[],
+    source: 'event' | 'export',
+    receivedAt: string,
+    note?: string,
+  ): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const rows = await queryRows<{ entry_id: string }>(
       executor,
@@ -96,7 +107,11 @@ export class ItemsPgRepository {
     query: { keys: readonly string[]; amountsMinor: readonly bigint[]; toleranceDays: number },
   ): Promise<{ itemRef: string | undefined; candidates: LedgerItemRecord[] }> {
     const positional = `${item.statementId}:${item.lineNo}`;
-    const names = [...(item.bankRef === undefined ? [] : [item.bankRef]), positional, ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${positional}#${index + 2}`)];
+    const names = [
+      ...(item.bankRef === undefined ? [] : [item.bankRef]),
+      positional,
+      ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${positional}#${index + 2}`),
+    ];
     const rows = await queryRows<{ item_ref: string | null; candidates: LedgerItemRecord[] }>(
       executor,
       `WITH names AS (SELECT name, ordinal FROM unnest($21::text[]) WITH ORDINALITY AS n (name, ordinal)),
@@ -117,11 +132,30 @@ export class ItemsPgRepository {
                   ORDER BY abs(value_date - $10::date), entry_id
                   LIMIT ${CANDIDATES_MAX}) AS c) AS candidates`,
       [
-        item.lineId, item.fileId, item.statementId, item.lineNo, item.bankAccount, item.currency, item.amountMinor.toString(),
-        item.valueDate ?? null, item.bookingDate ?? null, item.effectiveDate, item.bankRef ?? null, item.endToEndId ?? null, item.customerRef ?? null,
-        item.bankTxCode ?? null, item.counterpartyName ?? null, item.remittance ?? null, item.reversal,
+        item.lineId,
+        item.fileId,
+        item.statementId,
+        item.lineNo,
+        item.bankAccount,
+        item.currency,
+        item.amountMinor.toString(),
+        item.valueDate ?? null,
+        item.bookingDate ?? null,
+        item.effectiveDate,
+        item.bankRef ?? null,
+        item.endToEndId ?? null,
+        item.customerRef ?? null,
+        item.bankTxCode ?? null,
+        item.counterpartyName ?? null,
+        item.remittance ?? null,
+        item.reversal,
         item.transactions === undefined ? null : JSON.stringify(item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() }))),
-        item.refKeys, item.receivedAt, names, query.keys, query.amountsMinor.map(String), query.toleranceDays,
+        item.refKeys,
+        item.receivedAt,
+        names,
+        query.keys,
+        query.amountsMinor.map(String),
+        query.toleranceDays,
       ],
     );
     const row = rows[0];
@@ -189,7 +223,10 @@ export class ItemsPgRepository {
    * matched one of them first, this throws and the caller's transaction rolls back (the consumer retries).
    * Returns the ids of breaks the items were in (a late partner closes them).
    */
-  async recordMatch(executor: SqlExecutor, match: { matchId: string; rule: string; ledger: readonly string[]; bank: readonly string[]; runId?: string; matchedAt: Date }): Promise<string[]> {
+  async recordMatch(
+    executor: SqlExecutor,
+    match: { matchId: string; rule: string; ledger: readonly string[]; bank: readonly string[]; runId?: string; matchedAt: Date },
+  ): Promise<string[]> {
     // One statement (one round trip): the match row and both sides' updates; the foreign keys are checked at its end.
     const rows = await queryRows<{ ledger_count: number; bank_count: number; break_ids: string[] }>(
       executor,

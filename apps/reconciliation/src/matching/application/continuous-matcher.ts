@@ -94,7 +94,13 @@ export class ContinuousMatcher {
     const known = await this.custodyAccountOf(executor, custodyIds);
     // Throws UnknownCustodyAccountError while the account's opening event is still in flight: the consumer retries.
     const rows = ledgerItemsOfTransaction(transaction, (accountId) => known.get(accountId), this.ignoredReferences);
-    await lockMatchKeys(executor, rows.flatMap((row) => [this.amountLockKey(row.bankAccount, row.currency, row.amountMinor), ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`)]));
+    await lockMatchKeys(
+      executor,
+      rows.flatMap((row) => [
+        this.amountLockKey(row.bankAccount, row.currency, row.amountMinor),
+        ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
+      ]),
+    );
     const inserted = await this.items.insertLedgerItems(executor, rows, 'event', transaction.postedAt);
     for (const row of rows) {
       if (!inserted.has(row.entryId)) continue;
@@ -106,7 +112,11 @@ export class ContinuousMatcher {
       if ((await this.matchSmallSet(executor, self, bank, { ledger: row.entryId })).matchGroups > 0) continue;
       // Second hop, only when the direct candidates did not settle it: other open ledger entries that compete for
       // the same bank lines (batch members summing to one line, twins).
-      const ledger = await this.items.openLedgerCandidates(executor, { ...window, keys, amountsMinor: [...new Set(bank.map((line) => BigInt(line.amount_minor)))] });
+      const ledger = await this.items.openLedgerCandidates(executor, {
+        ...window,
+        keys,
+        amountsMinor: [...new Set(bank.map((line) => BigInt(line.amount_minor)))],
+      });
       await this.matchSmallSet(executor, ledger, bank);
     }
   }
@@ -117,15 +127,29 @@ export class ContinuousMatcher {
     // Locks on the amount and the structured references only: words of the free text ("PAYMENT", "THANKS") would
     // serialise unrelated lines. A 1:1 partner always shares the amount key (exact amounts); a batch named only in
     // the text may race with its entries, and then waits for the sweep's full matching instead of being lost.
-    const structuredKeys = bankReferenceKeys({ bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions }, this.ignoredReferences);
-    await lockMatchKeys(executor, [...amounts.map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)), ...structuredKeys.map((key) => `K:${row.bankAccount}:${key}`)]);
-    const { itemRef, candidates: ledger } = await this.items.insertBankItemWithCandidates(executor, row, { keys: row.refKeys, amountsMinor: amounts, toleranceDays: this.toleranceDays });
+    const structuredKeys = bankReferenceKeys(
+      { bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions },
+      this.ignoredReferences,
+    );
+    await lockMatchKeys(executor, [
+      ...amounts.map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)),
+      ...structuredKeys.map((key) => `K:${row.bankAccount}:${key}`),
+    ]);
+    const { itemRef, candidates: ledger } = await this.items.insertBankItemWithCandidates(executor, row, {
+      keys: row.refKeys,
+      amountsMinor: amounts,
+      toleranceDays: this.toleranceDays,
+    });
     if (itemRef === undefined || ledger.length === 0) return;
     const self = [bankRecordOf(row, itemRef)];
     if ((await this.matchSmallSet(executor, ledger, self, { bank: itemRef })).matchGroups > 0) return;
     // Second hop, only when the direct candidates did not settle it: other open bank lines that compete for the
     // same ledger entries (split settlements, twins).
-    const ledgerKeys = [...new Set(ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)))];
+    const ledgerKeys = [
+      ...new Set(
+        ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)),
+      ),
+    ];
     const bank = await this.items.openBankCandidates(executor, {
       bankAccount: row.bankAccount,
       currency: row.currency,
@@ -144,9 +168,22 @@ export class ContinuousMatcher {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (statement_key) DO NOTHING`,
       [
-        `${statement.fileId}:${statement.statementId}`, statement.statementId, statement.fileId, statement.format, statement.account, statement.currency,
-        statement.sequence ?? null, statement.from ?? null, statement.to ?? null, statement.openingBalance?.amount ?? null, statement.openingBalance?.date ?? null,
-        statement.closingBalance?.amount ?? null, statement.closingBalance?.date ?? null, statement.entryCount, statement.rejectedCount, statement.receivedAt,
+        `${statement.fileId}:${statement.statementId}`,
+        statement.statementId,
+        statement.fileId,
+        statement.format,
+        statement.account,
+        statement.currency,
+        statement.sequence ?? null,
+        statement.from ?? null,
+        statement.to ?? null,
+        statement.openingBalance?.amount ?? null,
+        statement.openingBalance?.date ?? null,
+        statement.closingBalance?.amount ?? null,
+        statement.closingBalance?.date ?? null,
+        statement.entryCount,
+        statement.rejectedCount,
+        statement.receivedAt,
       ],
     );
   }
@@ -156,7 +193,12 @@ export class ContinuousMatcher {
    * Runs the rule chain on the loaded candidates and records the matches it finds among them; with `involving`,
    * only a match of that item counts (the first hop saw only its direct candidates, not their competitors).
    */
-  async matchSmallSet(executor: SqlExecutor, ledger: readonly LedgerItemRecord[], bank: readonly BankItemRecord[], involving?: { ledger?: string; bank?: string }): Promise<MatchOutcome> {
+  async matchSmallSet(
+    executor: SqlExecutor,
+    ledger: readonly LedgerItemRecord[],
+    bank: readonly BankItemRecord[],
+    involving?: { ledger?: string; bank?: string },
+  ): Promise<MatchOutcome> {
     if (ledger.length === 0 || bank.length === 0) return { matchGroups: 0, breaksClosed: 0 };
     const ledgerItems = [...new Map(ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)])).values()];
     const bankItems = [...new Map(bank.map((row) => [row.item_ref, engineBankItemOf(row)])).values()];
@@ -164,15 +206,30 @@ export class ContinuousMatcher {
     const matches =
       involving === undefined
         ? result.matches
-        : result.matches.filter((match) => (involving.ledger !== undefined && match.ledger.includes(involving.ledger)) || (involving.bank !== undefined && match.bank.includes(involving.bank)));
+        : result.matches.filter(
+            (match) =>
+              (involving.ledger !== undefined && match.ledger.includes(involving.ledger)) ||
+              (involving.bank !== undefined && match.bank.includes(involving.bank)),
+          );
     return this.recordMatches(executor, matches);
   }
 
-  async recordMatches(executor: SqlExecutor, matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[], runId?: string): Promise<MatchOutcome> {
+  async recordMatches(
+    executor: SqlExecutor,
+    matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
+    runId?: string,
+  ): Promise<MatchOutcome> {
     let breaksClosed = 0;
     for (const match of matches) {
       const matchId = this.ids.uuid();
-      const breakIds = await this.items.recordMatch(executor, { matchId, rule: match.rule, ledger: match.ledger, bank: match.bank, runId, matchedAt: this.clock.now() });
+      const breakIds = await this.items.recordMatch(executor, {
+        matchId,
+        rule: match.rule,
+        ledger: match.ledger,
+        bank: match.bank,
+        runId,
+        matchedAt: this.clock.now(),
+      });
       for (const breakId of breakIds) {
         const closed = await this.breaks.close(executor, breakId, {
           status: 'closed',
@@ -195,6 +252,9 @@ export class ContinuousMatcher {
 
 function normalise(reference: string | null): string | undefined {
   if (reference === null) return undefined;
-  const key = reference.trim().toUpperCase().replace(/[^0-9A-Z]/g, '');
+  const key = reference
+    .trim()
+    .toUpperCase()
+    .replace(/[^0-9A-Z]/g, '');
   return key.length === 0 ? undefined : key;
 }

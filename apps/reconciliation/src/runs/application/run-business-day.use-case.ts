@@ -8,7 +8,14 @@ import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, LOGGE
 import type { Logger } from '@recon/observability';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BreakRecorder } from '../../breaks/application/break-recorder';
-import { bankItemOfLine, engineBankItemOf, engineLedgerItemOf, ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
+import {
+  bankItemOfLine,
+  engineBankItemOf,
+  engineLedgerItemOf,
+  ignoredReferencesOf,
+  type LedgerItemRow,
+  valueDateToleranceDaysMax,
+} from '../../items/domain/recon-items';
 import { ItemsPgRepository, lockMatchKeys } from '../../items/infrastructure/items.pg.repository';
 import { ContinuousMatcher, RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
@@ -34,7 +41,15 @@ export interface RunBusinessDayCommand {
   readonly checks: boolean;
 }
 
-const ITEM_BREAK_TYPES = new Set(['missing_in_bank', 'missing_in_ledger', 'unauthorized_debit', 'amount_mismatch', 'date_mismatch', 'duplicate', 'currency_mismatch']);
+const ITEM_BREAK_TYPES = new Set([
+  'missing_in_bank',
+  'missing_in_ledger',
+  'unauthorized_debit',
+  'amount_mismatch',
+  'date_mismatch',
+  'duplicate',
+  'currency_mismatch',
+]);
 
 /**
  * One business day of one custody account: completeness against the ledger's export, full matching over what is
@@ -82,8 +97,18 @@ export class RunBusinessDayUseCase {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error({ runId, error: message }, 'reconciliation run failed');
       await this.db.transaction(async (executor) => {
-        await executor.query(`UPDATE runs SET status = 'failed', finished_at = $2, error = $3 WHERE run_id = $1`, [runId, this.clock.now(), message.slice(0, 2_000)]);
-        await this.audit.record(executor, { actor: command.actor, role: 'service', action: 'run.fail', entity: { type: 'run', id: runId }, details: { error: message.slice(0, 500) } });
+        await executor.query(`UPDATE runs SET status = 'failed', finished_at = $2, error = $3 WHERE run_id = $1`, [
+          runId,
+          this.clock.now(),
+          message.slice(0, 2_000),
+        ]);
+        await this.audit.record(executor, {
+          actor: command.actor,
+          role: 'service',
+          action: 'run.fail',
+          entity: { type: 'run', id: runId },
+          details: { error: message.slice(0, 500) },
+        });
       });
     }
     return runId;
@@ -122,7 +147,10 @@ export class RunBusinessDayUseCase {
       let pendingBreaks = 0;
       for (const found of result.breaks) {
         if (ITEM_BREAK_TYPES.has(found.type)) {
-          const latestDay = Math.max(...found.ledger.map((id) => dateOf.get(`L:${id}`) ?? businessDay), ...found.bank.map((id) => dateOf.get(`B:${id}`) ?? businessDay));
+          const latestDay = Math.max(
+            ...found.ledger.map((id) => dateOf.get(`L:${id}`) ?? businessDay),
+            ...found.bank.map((id) => dateOf.get(`B:${id}`) ?? businessDay),
+          );
           // Still inside its grace window: the partner may yet arrive; it stays pending.
           if (latestDay + account.graceDays > businessDay) {
             pendingBreaks += 1;
@@ -157,9 +185,18 @@ export class RunBusinessDayUseCase {
         graceDays: account.graceDays,
         run: result.summary.run,
         warnings,
-        timingsMs: { checks: checksDoneAt.getTime() - startedAt.getTime(), matching: finishedAt.getTime() - checksDoneAt.getTime(), total: finishedAt.getTime() - startedAt.getTime() },
+        timingsMs: {
+          checks: checksDoneAt.getTime() - startedAt.getTime(),
+          matching: finishedAt.getTime() - checksDoneAt.getTime(),
+          total: finishedAt.getTime() - startedAt.getTime(),
+        },
       };
-      await executor.query(`UPDATE runs SET status = $2, finished_at = $3, result = $4::jsonb WHERE run_id = $1`, [runId, status, finishedAt, JSON.stringify(runResult)]);
+      await executor.query(`UPDATE runs SET status = $2, finished_at = $3, result = $4::jsonb WHERE run_id = $1`, [
+        runId,
+        status,
+        finishedAt,
+        JSON.stringify(runResult),
+      ]);
       await enqueueEvent(executor, {
         messageId: this.ids.uuid(),
         subject: RECON_RUN_COMPLETED_V1.subject,
@@ -182,7 +219,14 @@ export class RunBusinessDayUseCase {
         role: 'service',
         action: 'run.complete',
         entity: { type: 'run', id: runId },
-        details: { account: command.bankAccount, businessDate: command.businessDate, status, matchGroups: result.matches.length, breaksOpened, resultHash: result.summary.run.resultHash },
+        details: {
+          account: command.bankAccount,
+          businessDate: command.businessDate,
+          status,
+          matchGroups: result.matches.length,
+          breaksOpened,
+          resultHash: result.summary.run.resultHash,
+        },
       });
     });
   }
@@ -198,7 +242,10 @@ export class RunBusinessDayUseCase {
     }
     const ignored = ignoredReferencesOf(this.ruleSet);
     return this.db.transaction(async (executor) => {
-      const known = await this.items.existingLedgerEntryIds(executor, exported.map((item) => item.entryId));
+      const known = await this.items.existingLedgerEntryIds(
+        executor,
+        exported.map((item) => item.entryId),
+      );
       const missing: LedgerItemRow[] = exported
         .filter((item) => !known.has(item.entryId))
         .map((item) => ({
@@ -215,7 +262,13 @@ export class RunBusinessDayUseCase {
           description: item.description,
           kind: item.kind,
         }));
-      const inserted = await this.items.insertLedgerItems(executor, missing, 'export', this.clock.now().toISOString(), 'missing event: in the ledger export but never received as ledger.transaction.posted');
+      const inserted = await this.items.insertLedgerItems(
+        executor,
+        missing,
+        'export',
+        this.clock.now().toISOString(),
+        'missing event: in the ledger export but never received as ledger.transaction.posted',
+      );
       if (inserted.size > 0) {
         await this.audit.record(executor, {
           actor: command.actor,
@@ -260,7 +313,11 @@ export class RunBusinessDayUseCase {
       const candidates = listed.lines.filter((line) => line.account === command.bankAccount && line.heldByFindingId === undefined);
       imported += await this.db.transaction(async (executor) => {
         const known = new Set(
-          (await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [candidates.map((line) => String(line.lineId))])).map((row) => row.line_id),
+          (
+            await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
+              candidates.map((line) => String(line.lineId)),
+            ])
+          ).map((row) => row.line_id),
         );
         let count = 0;
         for (const line of candidates) {
@@ -274,7 +331,10 @@ export class RunBusinessDayUseCase {
           await lockMatchKeys(executor, [`A:${row.bankAccount}:${row.currency}:${row.amountMinor < 0n ? -row.amountMinor : row.amountMinor}`]);
           const { itemRef } = await this.items.insertBankItemWithCandidates(executor, row, { keys: [], amountsMinor: [], toleranceDays: 0 });
           if (itemRef === undefined) continue;
-          await executor.query(`UPDATE bank_items SET source = 'gateway', note = $2 WHERE line_id = $1`, [row.lineId, 'missing event: in the gateway\'s record of the file but never received as bank.line.received']);
+          await executor.query(`UPDATE bank_items SET source = 'gateway', note = $2 WHERE line_id = $1`, [
+            row.lineId,
+            "missing event: in the gateway's record of the file but never received as bank.line.received",
+          ]);
           count += 1;
         }
         if (count > 0) {
@@ -295,14 +355,22 @@ export class RunBusinessDayUseCase {
   private async requiredBalances(command: RunBusinessDayCommand, warnings: string[]): Promise<LedgerBalance[]> {
     try {
       const rows = await this.ledgerBalances.requiredBalances(command.businessDate, command.bankAccount);
-      return rows.map((row) => ({ account: row.bankAccount, currency: row.currency, asOf: row.asOfDate, balanceMinor: Money.parse(row.requiredBalance, row.currency).amountMinor }));
+      return rows.map((row) => ({
+        account: row.bankAccount,
+        currency: row.currency,
+        asOf: row.asOfDate,
+        balanceMinor: Money.parse(row.requiredBalance, row.currency).amountMinor,
+      }));
     } catch (error) {
       warnings.push(`balance check not done: ${error instanceof Error ? error.message : String(error)}`);
       return [];
     }
   }
 
-  private async statementsOfDay(executor: SqlExecutor, command: RunBusinessDayCommand): Promise<{ statements: StatementBalance[]; findings: StatementFinding[] }> {
+  private async statementsOfDay(
+    executor: SqlExecutor,
+    command: RunBusinessDayCommand,
+  ): Promise<{ statements: StatementBalance[]; findings: StatementFinding[] }> {
     const rows = await queryRows<StatementRow>(
       executor,
       `SELECT s.statement_id, s.bank_account, s.currency, s.sequence, to_char(s.to_date, 'YYYY-MM-DD') AS to_date, s.opening_amount, s.closing_amount,

@@ -22,7 +22,10 @@ describe(statementFindings.name, () => {
   });
 
   it('reports a sequence gap, an opening that differs from the previous closing, and lines that do not add up', () => {
-    const sut = statementFindings(statement({ sequence: '4', openingAmount: '90.00', closingAmount: '150.00', receivedLineCount: 1, receivedSumMinor: 4_000n }), previous);
+    const sut = statementFindings(
+      statement({ sequence: '4', openingAmount: '90.00', closingAmount: '150.00', receivedLineCount: 1, receivedSumMinor: 4_000n }),
+      previous,
+    );
     expect(sut.map((finding) => [finding.kind, finding.amount])).toEqual([
       ['sequence_gap', undefined],
       ['opening_differs_from_previous_closing', '10.00'],

@@ -34,7 +34,11 @@ export function statementFindings(current: StoredStatement, previous: StoredStat
     if (number !== null && previousNumber !== null && number[2] === undefined && previousNumber[2] === undefined) {
       const gap = BigInt(number[1]!) - BigInt(previousNumber[1]!);
       if (gap !== 1n) {
-        findings.push({ ...base, kind: 'sequence_gap', message: `statement ${current.statementId} has sequence ${current.sequence} after ${previous.sequence} (statement ${previous.statementId}): ${gap > 1n ? `${gap - 1n} missing` : 'out of order'}` });
+        findings.push({
+          ...base,
+          kind: 'sequence_gap',
+          message: `statement ${current.statementId} has sequence ${current.sequence} after ${previous.sequence} (statement ${previous.statementId}): ${gap > 1n ? `${gap - 1n} missing` : 'out of order'}`,
+        });
       }
     }
     const previousClosing = money(previous.closingAmount);

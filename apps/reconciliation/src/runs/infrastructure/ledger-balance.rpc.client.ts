@@ -55,7 +55,8 @@ export class LedgerBalanceRpcClient {
     }
     const parsed = replySchema.safeParse(JSON.parse(replyText));
     if (!parsed.success) throw new LedgerBalanceUnavailableError(`the ledger's reply on ${subject} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
-    if (!parsed.data.ok) throw new LedgerBalanceUnavailableError(`the ledger refused the balance request: ${parsed.data.error.code} ${parsed.data.error.message}`);
+    if (!parsed.data.ok)
+      throw new LedgerBalanceUnavailableError(`the ledger refused the balance request: ${parsed.data.error.code} ${parsed.data.error.message}`);
     return parsed.data.balances.filter((balance) => balance.bankAccount === bankAccount && balance.asOfDate === asOfDate);
   }
 }

@@ -26,7 +26,8 @@ export class LedgerHttpClient {
   async exportedEntries(from: string, to: string, bankAccount: string): Promise<LedgerItem[]> {
     const url = `${this.settings.ledgerUrl}/v1/exports/ledger.csv?${new URLSearchParams({ from, to, account: bankAccount }).toString()}`;
     const response = await this.fetch(url, { method: 'GET' });
-    if (response.status !== 200 || response.body === null) throw new LedgerHttpError(`ledger export ${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`, response.status);
+    if (response.status !== 200 || response.body === null)
+      throw new LedgerHttpError(`ledger export ${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`, response.status);
     return readLedgerFile(Readable.fromWeb(response.body as never) as AsyncIterable<Buffer>, 'csv', 'ledger export');
   }
 
@@ -38,7 +39,8 @@ export class LedgerHttpClient {
       body: JSON.stringify(body),
     });
     const text = await response.text();
-    if (response.status !== 200 && response.status !== 201) throw new LedgerHttpError(`ledger refused the adjustment (${response.status}): ${text.slice(0, 500)}`, response.status);
+    if (response.status !== 200 && response.status !== 201)
+      throw new LedgerHttpError(`ledger refused the adjustment (${response.status}): ${text.slice(0, 500)}`, response.status);
     const parsed = JSON.parse(text) as { transactionId?: unknown };
     if (typeof parsed.transactionId !== 'string') throw new LedgerHttpError('ledger answered without a transactionId', response.status);
     return { transactionId: parsed.transactionId };

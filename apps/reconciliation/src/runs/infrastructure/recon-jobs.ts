@@ -62,7 +62,11 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     });
     this.worker.on('failed', (job, error) => this.logger.warn({ jobId: job?.id, name: job?.name, error: error.message }, 'reconciliation job failed'));
     for (const account of await this.db.transaction((executor) => allAccountSettings(executor, this.settings))) await this.scheduleNightly(account);
-    await this.queue.upsertJobScheduler('sweep', { every: this.settings.pendingSweepIntervalMs }, { name: 'sweep', data: { kind: 'sweep' }, opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT } });
+    await this.queue.upsertJobScheduler(
+      'sweep',
+      { every: this.settings.pendingSweepIntervalMs },
+      { name: 'sweep', data: { kind: 'sweep' }, opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT } },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -77,7 +81,11 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     await this.queue.upsertJobScheduler(
       `nightly:${account.bankAccount}`,
       { pattern: cronOfCutOff(account.cutOff), tz: account.timeZone },
-      { name: 'nightly', data: { kind: 'nightly', bankAccount: account.bankAccount }, opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT } },
+      {
+        name: 'nightly',
+        data: { kind: 'nightly', bankAccount: account.bankAccount },
+        opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT },
+      },
     );
   }
 
@@ -100,7 +108,9 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     const data = job.data;
     switch (data.kind) {
       case 'nightly': {
-        const account = (await this.db.transaction((executor) => allAccountSettings(executor, this.settings))).find((item) => item.bankAccount === data.bankAccount);
+        const account = (await this.db.transaction((executor) => allAccountSettings(executor, this.settings))).find(
+          (item) => item.bankAccount === data.bankAccount,
+        );
         const timeZone = account?.timeZone ?? this.settings.timeZoneDefault;
         // The job fires at the cut-off: the business day it closes is that day's date in the account's time zone. A
         // scheduler's job is created ahead of time and delayed until its slot: the slot is timestamp + delay.
@@ -115,7 +125,14 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
         } catch (error) {
           // The ledger refusing the transaction itself (4xx other than timeouts and throttling) will not change by
           // retrying: stop, and leave the adjustment approved-pending-posting with the ledger's answer for a person.
-          if (error instanceof LedgerHttpError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429) {
+          if (
+            error instanceof LedgerHttpError &&
+            error.status !== undefined &&
+            error.status >= 400 &&
+            error.status < 500 &&
+            error.status !== 408 &&
+            error.status !== 429
+          ) {
             throw new UnrecoverableError(error.message);
           }
           throw error;
@@ -136,7 +153,15 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     const runIds: string[] = [];
     for (const { bank_account: bankAccount } of accounts) {
       const timeZone = settings.find((item) => item.bankAccount === bankAccount)?.timeZone ?? this.settings.timeZoneDefault;
-      runIds.push(await this.runs.execute({ bankAccount, businessDate: calendarDateIn(this.clock.now(), timeZone), trigger: 'sweep', actor: SERVICE_ACTOR, checks: false }));
+      runIds.push(
+        await this.runs.execute({
+          bankAccount,
+          businessDate: calendarDateIn(this.clock.now(), timeZone),
+          trigger: 'sweep',
+          actor: SERVICE_ACTOR,
+          checks: false,
+        }),
+      );
     }
     return runIds;
   }

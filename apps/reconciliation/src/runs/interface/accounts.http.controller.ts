@@ -52,7 +52,15 @@ export class AccountsHttpController {
         [account, input.graceDays, input.cutOff, input.timeZone, this.clock.now(), actor.id],
       );
       const after = { bankAccount: account, ...input };
-      await this.audit.record(executor, { actor, role: effectiveRole(actor, SETTINGS_ROLES), action: 'account.configure', entity: { type: 'account', id: account }, before, after, details: input });
+      await this.audit.record(executor, {
+        actor,
+        role: effectiveRole(actor, SETTINGS_ROLES),
+        action: 'account.configure',
+        entity: { type: 'account', id: account },
+        before,
+        after,
+        details: input,
+      });
       return after;
     });
     await this.jobs.scheduleNightly(saved);

@@ -64,7 +64,13 @@ export class RunsHttpController {
   @ApiOperation({ summary: 'Run one business day of one custody account now (idempotent: a re-run opens no new breaks for the same findings)' })
   async start(@CurrentActor() actor: Actor, @Body() body: unknown) {
     const input = startRunSchema.parse(body);
-    const runId = await this.runBusinessDay.execute({ bankAccount: input.custodyAccount, businessDate: input.businessDate, trigger: 'api', actor, checks: true });
+    const runId = await this.runBusinessDay.execute({
+      bankAccount: input.custodyAccount,
+      businessDate: input.businessDate,
+      trigger: 'api',
+      actor,
+      checks: true,
+    });
     return this.get(runId);
   }
 
