@@ -18,7 +18,13 @@ const SERVICE_KEY = 'dev-service-key-000001';
 
 async function main(): Promise<void> {
   const isolation = isolate('ledger_bench');
-  const config = loadLedgerConfig(isolation.env({ DATABASE_POOL_SIZE_MAX: '16', HTTP_BODY_BYTES_MAX: String(16 * 1024 * 1024) }));
+  const config = loadLedgerConfig(
+    isolation.env({
+      DATABASE_POOL_SIZE_MAX: '16',
+      HTTP_BODY_BYTES_MAX: String(16 * 1024 * 1024),
+      ...(process.env.OUTBOX_BATCH_SIZE === undefined ? {} : { OUTBOX_BATCH_SIZE: process.env.OUTBOX_BATCH_SIZE }),
+    }),
+  );
   const telemetry = startMetricsOnlyTelemetry();
   await migrateLedger(config);
   // BENCH_RELAY=off measures posting alone: the outbox then drains after the run (or in another process).
@@ -44,8 +50,9 @@ async function main(): Promise<void> {
       const batch = [];
       for (let index = start; index < Math.min(start + BATCH_SIZE, TRANSACTIONS_TOTAL); index += 1) {
         const customer = `customer:${index % CUSTOMERS}`;
-        // Two deposits for every withdrawal of a smaller amount keeps every customer above zero.
-        const isWithdrawal = index % 3 === 2 && index >= 3 * CUSTOMERS;
+        // Two deposits for every withdrawal of a smaller amount keeps every customer above zero; withdrawals
+        // start only once more batches than are ever in flight have funded every customer.
+        const isWithdrawal = index % 3 === 2 && index >= BATCH_SIZE * (CONCURRENCY + 3);
         const amount = isWithdrawal ? '1.00' : '2.50';
         batch.push({
           idempotencyKey: `bench-${index}`,

@@ -65,6 +65,7 @@ class PlatformLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
       jetstream: this.js,
       namespace: this.config.NATS_NAMESPACE,
       pollIntervalMs: this.config.OUTBOX_POLL_INTERVAL_MS,
+      batchSize: this.config.OUTBOX_BATCH_SIZE,
       logger: this.logger,
     });
     this.relay.start();
