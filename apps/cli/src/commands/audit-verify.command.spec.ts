@@ -2,36 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { auditExportLines, AuditLogSequencer, MemoryMerkleTree, parseSignerKey } from '@recon/audit-log';
-import { runCli } from '../main';
+import { recon } from '../testing/run-recon';
 import { keyFileBaseName, registerAuditVerifyCommand } from './audit-verify.command';
 
 const ORIGIN = 'recon.test/audit';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function recon(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const code = await runCli(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 function event(index: number): Record<string, unknown> {
   return {
@@ -74,7 +48,7 @@ describe(registerAuditVerifyCommand.name, () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'recon-audit-'));
     const keygen = await recon('audit', 'keygen', '--name', ORIGIN, '--out', path.join(dir, 'keys'));
-    expect(keygen.code).toBe(0);
+    expect(keygen.exitCode).toBe(0);
     keyBase = path.join(dir, 'keys', keyFileBaseName(ORIGIN));
     exportFile = path.join(dir, 'export.jsonl');
     notes = writeExport(exportFile, `${keyBase}.key`, 20, [5, 12, 20]);
@@ -92,19 +66,19 @@ describe(registerAuditVerifyCommand.name, () => {
 
     it('refuses to overwrite an existing key', async () => {
       const run = await recon('audit', 'keygen', '--name', ORIGIN, '--out', path.join(dir, 'keys'));
-      expect(run.code).toBe(2);
+      expect(run.exitCode).toBe(2);
       expect(run.stderr).toMatch(/^recon: cannot write key files under .*EEXIST/);
     });
 
     it('refuses a key name with a space', async () => {
-      expect((await recon('audit', 'keygen', '--name', 'bad name', '--out', dir)).code).toBe(2);
+      expect((await recon('audit', 'keygen', '--name', 'bad name', '--out', dir)).exitCode).toBe(2);
     });
   });
 
   describe('verify', () => {
     it('verifies an intact export with the verifier key and prints a summary', async () => {
       const run = await recon('audit', 'verify', exportFile, '--key', `${keyBase}.pub`);
-      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run).toMatchObject({ exitCode: 0, stderr: '' });
       expect(run.stdout).toContain(`audit export OK: ${exportFile}`);
       expect(run.stdout).toContain('records         20 (seq 0..19), every leaf hash recomputed from its event');
       expect(run.stdout).toContain('checkpoints     3 signatures verified and roots matched (sizes 5, 12, 20)');
@@ -115,7 +89,7 @@ describe(registerAuditVerifyCommand.name, () => {
       const kept = path.join(dir, 'kept-checkpoint.txt');
       writeFileSync(kept, notes[1]!);
       const run = await recon('audit', 'verify', exportFile, '--key', `${keyBase}.pub.pem`, '--checkpoint', kept);
-      expect(run.code).toBe(0);
+      expect(run.exitCode).toBe(0);
       expect(run.stdout).toMatch(/your checkpoint size 12, root [0-9a-f]{64}: this export extends it/);
     });
 
@@ -123,7 +97,7 @@ describe(registerAuditVerifyCommand.name, () => {
       const tampered = path.join(dir, 'tampered.jsonl');
       writeFileSync(tampered, readFileSync(exportFile, 'utf8').replace('"BRK-7"', '"BRK-8"'));
       const run = await recon('audit', 'verify', tampered, '--key', `${keyBase}.pub`);
-      expect(run.code).toBe(1);
+      expect(run.exitCode).toBe(1);
       expect(run.stdout).toContain('FIRST FAILURE   leaf-hash-mismatch at record seq 7 (line 10)');
       expect(run.stderr).toMatch(
         /^recon: audit export .* failed verification at record seq 7 \(line 10\): leaf-hash-mismatch: record seq 7: the event hashes to/,
@@ -137,28 +111,28 @@ describe(registerAuditVerifyCommand.name, () => {
       const kept = path.join(dir, 'kept-20.txt');
       writeFileSync(kept, notes[2]!);
       const run = await recon('audit', 'verify', shorter, '--key', `${keyBase}.pub`, '--checkpoint', kept);
-      expect(run.code).toBe(1);
+      expect(run.exitCode).toBe(1);
       expect(run.stderr).toContain('truncated: your trusted checkpoint has size 20, but the export holds only 12 records');
     });
 
     it('exits 1 when the checkpoints were signed by another key', async () => {
       const otherKeys = path.join(dir, 'other-keys');
-      expect((await recon('audit', 'keygen', '--name', ORIGIN, '--out', otherKeys)).code).toBe(0);
+      expect((await recon('audit', 'keygen', '--name', ORIGIN, '--out', otherKeys)).exitCode).toBe(0);
       const run = await recon('audit', 'verify', exportFile, '--key', path.join(otherKeys, `${keyFileBaseName(ORIGIN)}.pub`));
-      expect(run.code).toBe(1);
+      expect(run.exitCode).toBe(1);
       expect(run.stderr).toContain('unknown-key: checkpoint: no signature by a trusted key');
     });
 
     it('verifies with several keys given for a rotation', async () => {
       const otherKeys = path.join(dir, 'rotation-keys');
-      expect((await recon('audit', 'keygen', '--name', ORIGIN, '--out', otherKeys)).code).toBe(0);
+      expect((await recon('audit', 'keygen', '--name', ORIGIN, '--out', otherKeys)).exitCode).toBe(0);
       const run = await recon('audit', 'verify', exportFile, '--key', path.join(otherKeys, `${keyFileBaseName(ORIGIN)}.pub`), '--key', `${keyBase}.pub`);
-      expect(run.code).toBe(0);
+      expect(run.exitCode).toBe(0);
     });
 
     it('warns when no key is given and checks against the keys the export names', async () => {
       const run = await recon('audit', 'verify', exportFile);
-      expect(run.code).toBe(0);
+      expect(run.exitCode).toBe(0);
       expect(run.stdout).toContain('(keys named by the export itself)');
       expect(run.stderr).toMatch(/^recon: warning: no --key given/);
     });
@@ -175,7 +149,7 @@ describe(registerAuditVerifyCommand.name, () => {
       ],
     ])('exits 2 for %s', async (_, args, message) => {
       const run = await recon(...args());
-      expect(run.code).toBe(2);
+      expect(run.exitCode).toBe(2);
       expect(run.stderr).toMatch(message);
     });
   });

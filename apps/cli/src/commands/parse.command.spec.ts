@@ -1,34 +1,8 @@
 import * as path from 'node:path';
-import { runCli } from '../main';
+import { recon } from '../testing/run-recon';
 import { registerParseCommand } from './parse.command';
 
 const FIXTURES = path.resolve(__dirname, '../../../../libs/statement-formats/test-fixtures/camt');
-
-interface CliRun {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function recon(...args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const exitCode = await runCli(args);
-    return { exitCode, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe(registerParseCommand.name, () => {
   it('prints the CONTRACT example as JSONL, keys in order, and exits 0', async () => {

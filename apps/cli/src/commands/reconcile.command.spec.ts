@@ -1,37 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from '../main';
+import { recon } from '../testing/run-recon';
 import { registerReconcileCommand } from './reconcile.command';
 
 const CAMT_FIXTURES = path.resolve(__dirname, '../../../../libs/statement-formats/test-fixtures/camt');
 const ACCOUNT = 'DE89370400440532013000';
 const HEADER = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
-
-interface CliRun {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function recon(...args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { exitCode: await runCli(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 function statementLine(statementId: string, sequence: string, opening: string, closing: string): string {
   return JSON.stringify({
