@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { hashEntityState } from '@recon/audit-log';
 import type { Actor } from '@recon/auth';
 import type { Role } from '@recon/config';
 import { enqueueEvent } from '@recon/messaging';
@@ -58,17 +58,11 @@ export class AuditRecorder {
   }
 }
 
-/** SHA-256 over a stable JSON rendering (keys sorted), so equal states hash equally. */
+/**
+ * SHA-256 of the state's RFC 8785 canonical JSON (the audit log's own encoding), after the JSON rendering a
+ * reader of the state would see: dates as ISO strings, bigints as decimal strings, absent members dropped.
+ */
 export function hashOf(value: unknown): string {
-  return createHash('sha256').update(stableJson(value)).digest('hex');
-}
-
-function stableJson(value: unknown): string {
-  if (typeof value === 'bigint') return JSON.stringify(value.toString());
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
+  const json = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+  return hashEntityState(json === undefined ? null : JSON.parse(json));
 }
