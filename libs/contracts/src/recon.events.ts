@@ -1,28 +1,23 @@
+import {
+  BREAK_CATEGORY,
+  BREAK_TYPES as MATCHING_BREAK_TYPES,
+  type BreakCategory as MatchingBreakCategory,
+  type BreakSeverity,
+  type BreakType as MatchingBreakType,
+} from '@recon/matching';
 import { z } from 'zod';
 import { defineContract } from './event-contract';
 import { ALERT_BREAK_IDS_MAX, CODE_LENGTH_MAX, BREAK_ITEMS_MAX, REASON_LENGTH_MAX, REFERENCE_LENGTH_MAX, ACCOUNT_IDENTIFIER_LENGTH_MAX } from './limits';
 import { checkAmount, currencySchema, decimalStringSchema, idSchema, instantSchema, isoDateSchema } from './primitives';
 
-export const BREAK_CATEGORIES = ['data_sync', 'interface', 'misappropriation'] as const;
+// The break types and their categories are CONTRACT.md section 2 facts; the matching library holds the one table.
+export const BREAK_CATEGORIES = ['data_sync', 'interface', 'misappropriation'] as const satisfies readonly MatchingBreakCategory[];
 export type BreakCategory = (typeof BREAK_CATEGORIES)[number];
+export const BREAK_CATEGORY_BY_TYPE: Readonly<Record<BreakType, BreakCategory>> = BREAK_CATEGORY;
+export type BreakType = MatchingBreakType;
+export const BREAK_TYPES = MATCHING_BREAK_TYPES as unknown as [BreakType, ...BreakType[]];
 
-/** Break types and their one category, as in CONTRACT.md section 2. */
-export const BREAK_CATEGORY_BY_TYPE = {
-  missing_in_bank: 'data_sync',
-  missing_in_ledger: 'data_sync',
-  unauthorized_debit: 'misappropriation',
-  amount_mismatch: 'data_sync',
-  date_mismatch: 'data_sync',
-  duplicate: 'data_sync',
-  currency_mismatch: 'interface',
-  balance_mismatch: 'misappropriation',
-  statement_gap: 'data_sync',
-  rejected_line: 'interface',
-} as const satisfies Record<string, BreakCategory>;
-export type BreakType = keyof typeof BREAK_CATEGORY_BY_TYPE;
-export const BREAK_TYPES = Object.keys(BREAK_CATEGORY_BY_TYPE) as [BreakType, ...BreakType[]];
-
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const satisfies readonly BreakSeverity[];
 export type Severity = (typeof SEVERITIES)[number];
 
 const itemRefSchema = z.string().min(1).max(REFERENCE_LENGTH_MAX);
