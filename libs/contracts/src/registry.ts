@@ -1,5 +1,11 @@
 import { AUDIT_EVENT_RECORDED_V1 } from './audit.events';
-import { BANK_LINE_RECEIVED_V1, BANK_STATEMENT_RECEIVED_V1 } from './bank.events';
+import {
+  BANK_LINE_RECEIVED_V1,
+  BANK_LINE_REJECTED_V1,
+  BANK_LINE_REJECTION_RESOLVED_V1,
+  BANK_LINE_RETRACTED_V1,
+  BANK_STATEMENT_RECEIVED_V1,
+} from './bank.events';
 import { type EventContract, UnknownContractError, validateAgainstContract } from './event-contract';
 import { LEDGER_ACCOUNT_OPENED_V1, LEDGER_TRANSACTION_POSTED_V1 } from './ledger.events';
 import { SUBJECT_LENGTH_MAX } from './limits';
@@ -11,6 +17,9 @@ export const EVENT_CONTRACTS: readonly EventContract[] = Object.freeze([
   LEDGER_ACCOUNT_OPENED_V1,
   BANK_STATEMENT_RECEIVED_V1,
   BANK_LINE_RECEIVED_V1,
+  BANK_LINE_RETRACTED_V1,
+  BANK_LINE_REJECTED_V1,
+  BANK_LINE_REJECTION_RESOLVED_V1,
   RECON_BREAK_OPENED_V1,
   RECON_ALERT_RAISED_V1,
   RECON_BREAK_CLOSED_V1,
@@ -24,6 +33,9 @@ export const EventSubjects = {
   ledgerAccountOpened: LEDGER_ACCOUNT_OPENED_V1.subject,
   bankStatementReceived: BANK_STATEMENT_RECEIVED_V1.subject,
   bankLineReceived: BANK_LINE_RECEIVED_V1.subject,
+  bankLineRetracted: BANK_LINE_RETRACTED_V1.subject,
+  bankLineRejected: BANK_LINE_REJECTED_V1.subject,
+  bankLineRejectionResolved: BANK_LINE_REJECTION_RESOLVED_V1.subject,
   reconBreakOpened: RECON_BREAK_OPENED_V1.subject,
   reconAlertRaised: RECON_ALERT_RAISED_V1.subject,
   reconBreakClosed: RECON_BREAK_CLOSED_V1.subject,

@@ -69,22 +69,30 @@ export class IngestionQueries {
     return this.db.transaction(async (executor) => {
       const [row] = await queryRows<FileRow>(executor, `SELECT ${FILE_COLUMNS} FROM raw_files WHERE file_id = $1`, [fileId]);
       if (row === undefined) return undefined;
-      const [counts] = await queryRows<{ lines: string; held: string; open_quarantine: string }>(
+      const [counts] = await queryRows<{ lines: string; held: string; retracted: string; open_quarantine: string }>(
         executor,
         `SELECT (SELECT count(*) FROM statement_lines WHERE file_id = $1) AS lines,
                 (SELECT count(*) FROM statement_lines WHERE file_id = $1 AND held_finding_id IS NOT NULL) AS held,
+                (SELECT count(*) FROM statement_lines WHERE file_id = $1 AND retracted_by_finding_id IS NOT NULL) AS retracted,
                 (SELECT count(*) FROM quarantine WHERE file_id = $1 AND resolved_at IS NULL) AS open_quarantine`,
         [fileId],
       );
-      const statements = await queryRows<{ statement_pk: string; record: Record<string, unknown>; held_finding_id: string | null }>(
+      const statements = await queryRows<{
+        statement_pk: string;
+        record: Record<string, unknown>;
+        held_finding_id: string | null;
+        retracted_by_finding_id: string | null;
+        released_by_finding_id: string | null;
+      }>(
         executor,
-        'SELECT statement_pk, record, held_finding_id FROM statements WHERE file_id = $1 ORDER BY statement_pk',
+        'SELECT statement_pk, record, held_finding_id, retracted_by_finding_id, released_by_finding_id FROM statements WHERE file_id = $1 ORDER BY statement_pk',
         [fileId],
       );
       return {
         ...fileViewOf(row),
         lineCount: Number(counts?.lines ?? 0),
         heldLineCount: Number(counts?.held ?? 0),
+        retractedLineCount: Number(counts?.retracted ?? 0),
         openQuarantineCount: Number(counts?.open_quarantine ?? 0),
         statements: statements.map((statement) => {
           const { kind: _kind, ...record } = statement.record;
@@ -92,6 +100,8 @@ export class IngestionQueries {
             statementPk: statement.statement_pk,
             ...record,
             ...(statement.held_finding_id === null ? {} : { heldByFindingId: statement.held_finding_id }),
+            ...(statement.retracted_by_finding_id === null ? {} : { retractedByFindingId: statement.retracted_by_finding_id }),
+            ...(statement.released_by_finding_id === null ? {} : { releasedByFindingId: statement.released_by_finding_id }),
           };
         }),
         parses: await parsesOf(executor, fileId),
@@ -108,9 +118,19 @@ export class IngestionQueries {
 
   async lines(fileId: string, afterLineNo: number, limit: number) {
     const rows = await this.db.transaction((executor) =>
-      queryRows<{ line_id: string; account: string; line_no: number; record: Record<string, unknown>; held_finding_id: string | null; received_at: Date }>(
+      queryRows<{
+        line_id: string;
+        account: string;
+        line_no: number;
+        record: Record<string, unknown>;
+        held_finding_id: string | null;
+        retracted_by_finding_id: string | null;
+        released_by_finding_id: string | null;
+        received_at: Date;
+      }>(
         executor,
-        'SELECT line_id, account, line_no, record, held_finding_id, received_at FROM statement_lines WHERE file_id = $1 AND line_no > $2 ORDER BY line_no LIMIT $3',
+        `SELECT line_id, account, line_no, record, held_finding_id, retracted_by_finding_id, released_by_finding_id, received_at
+           FROM statement_lines WHERE file_id = $1 AND line_no > $2 ORDER BY line_no LIMIT $3`,
         [fileId, afterLineNo, limit],
       ),
     );
@@ -121,6 +141,8 @@ export class IngestionQueries {
         account: row.account,
         ...record,
         ...(row.held_finding_id === null ? {} : { heldByFindingId: row.held_finding_id }),
+        ...(row.retracted_by_finding_id === null ? {} : { retractedByFindingId: row.retracted_by_finding_id }),
+        ...(row.released_by_finding_id === null ? {} : { releasedByFindingId: row.released_by_finding_id }),
         receivedAt: row.received_at.toISOString(),
       };
     });
@@ -140,6 +162,9 @@ export class IngestionQueries {
         quarantined_at: Date;
         resolved_at: Date | null;
         resolved_by_parse_id: string | null;
+        account: string | null;
+        statement_id: string | null;
+        currency: string | null;
       }>(
         executor,
         `SELECT * FROM quarantine
@@ -158,6 +183,9 @@ export class IngestionQueries {
       lineNo: row.line_no,
       reason: row.reason,
       raw: row.raw,
+      ...(row.account === null ? {} : { account: row.account }),
+      ...(row.statement_id === null ? {} : { statementId: row.statement_id }),
+      ...(row.currency === null ? {} : { currency: row.currency }),
       quarantinedAt: row.quarantined_at.toISOString(),
       ...(row.resolved_at === null ? {} : { resolvedAt: row.resolved_at.toISOString(), resolvedByParseId: row.resolved_by_parse_id }),
     }));
@@ -171,6 +199,9 @@ export class IngestionQueries {
         resolved_by: string | null;
         resolution: string | null;
         resolution_reason: string | null;
+        retracted_file_id: string | null;
+        retracted_count: number | null;
+        released_count: number | null;
         finding_id: string;
         kind: string;
         file_id: string;
@@ -203,7 +234,19 @@ export class IngestionQueries {
       raisedAt: row.raised_at.toISOString(),
       ...(row.resolved_at === null
         ? {}
-        : { resolvedAt: row.resolved_at.toISOString(), resolvedBy: row.resolved_by, resolution: row.resolution, resolutionReason: row.resolution_reason }),
+        : {
+            resolvedAt: row.resolved_at.toISOString(),
+            resolvedBy: row.resolved_by,
+            resolution: row.resolution,
+            resolutionReason: row.resolution_reason,
+            ...(row.resolution !== 'accept_new'
+              ? {}
+              : {
+                  ...(row.retracted_file_id === null ? {} : { retractedFileId: row.retracted_file_id }),
+                  retractedLines: row.retracted_count ?? 0,
+                  releasedLines: row.released_count ?? 0,
+                }),
+          }),
     }));
     return { findings, nextAfter: findings.length === filter.limit ? findings.at(-1)?.findingId : undefined };
   }

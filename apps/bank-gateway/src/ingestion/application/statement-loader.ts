@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Actor } from '@recon/auth';
 import type { Role } from '@recon/config';
-import { bankLineReceivedV1Schema, bankStatementReceivedV1Schema } from '@recon/contracts';
+import {
+  BANK_LINE_REJECTED_V1,
+  BANK_LINE_REJECTION_RESOLVED_V1,
+  bankLineReceivedV1Schema,
+  bankStatementReceivedV1Schema,
+  REJECTED_RAW_LENGTH_MAX,
+} from '@recon/contracts';
 import { enqueueEvents, type OutgoingEvent } from '@recon/messaging';
-import { minorDigitsOf, parseDecimalToMinor } from '@recon/money';
+import { isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money';
 import type { AuditRecorder, Clock, IdGenerator } from '@recon/platform';
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import {
@@ -260,13 +266,29 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
   const accepted = Number(moved?.accepted ?? 0);
   const held = Number(moved?.held ?? 0);
 
+  // The statement each rejected line sat in (when its header was read), else the connection's custody account: what
+  // bank.line.rejected tells reconciliation about where the unknown amount belongs.
+  const contexts = statements.map((slot, ordinal) => ({ ordinal, ...rejectionContextOf(slot.record) }));
   const quarantined = await queryRows<{ line_no: number }>(
     executor,
-    `INSERT INTO quarantine (quarantine_id, file_id, parse_id, connection_id, line_no, reason, raw, quarantined_at)
-     SELECT s.line_id, $1, $2, $3, s.line_no, s.reason, s.raw, $4 FROM line_staging s WHERE s.kind = 'rejected' ORDER BY s.ordinal
+    `INSERT INTO quarantine (quarantine_id, file_id, parse_id, connection_id, line_no, reason, raw, quarantined_at, account, statement_id, currency)
+     SELECT s.line_id, $1, $2, $3, s.line_no, s.reason, s.raw, $4, coalesce(c.account, $9), c.statement_id, c.currency
+       FROM line_staging s
+       LEFT JOIN unnest($5::int[], $6::text[], $7::text[], $8::text[]) AS c (ordinal, account, statement_id, currency) ON c.ordinal = s.statement_ordinal
+      WHERE s.kind = 'rejected' ORDER BY s.ordinal
      ON CONFLICT DO NOTHING
      RETURNING line_no`,
-    [context.fileId, parseId, context.connectionId ?? null, now],
+    [
+      context.fileId,
+      parseId,
+      context.connectionId ?? null,
+      now,
+      contexts.map((row) => row.ordinal),
+      contexts.map((row) => row.account ?? null),
+      contexts.map((row) => row.statementId ?? null),
+      contexts.map((row) => row.currency ?? null),
+      context.expectedAccount !== undefined && context.expectedAccount.length <= ACCOUNT_LENGTH_MAX ? context.expectedAccount : null,
+    ],
   );
   const [rejectedRow] = await queryRows<{ count: string }>(executor, `SELECT count(*) FROM line_staging WHERE kind = 'rejected'`);
   const rejected = Number(rejectedRow?.count ?? 0);
@@ -275,17 +297,26 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
   const resolvedRows =
     unreadableReason !== undefined
       ? []
-      : await queryRows<{ line_no: number }>(
+      : await queryRows<{ quarantine_id: string; line_no: number }>(
           executor,
           `UPDATE quarantine q SET resolved_at = $3, resolved_by_parse_id = $2
              FROM (SELECT line_no FROM line_staging WHERE kind = 'entry' EXCEPT SELECT line_no FROM line_staging WHERE kind = 'rejected') ok
             WHERE q.file_id = $1 AND q.resolved_at IS NULL AND q.parse_id <> $2 AND q.line_no = ok.line_no
-           RETURNING q.line_no`,
+           RETURNING q.quarantine_id, q.line_no`,
           [context.fileId, parseId, now],
         );
 
   await enqueueStatementEvents(client, context, parseId, newStatements, statements);
   await enqueueLineEvents(client, context, parseId);
+  if (quarantined.length > 0) await enqueueRejectionEvents(client, context, parseId);
+  await enqueueRejectionResolvedEvents(client, deps, context, parseId, resolvedRows, now);
+  // Held statements are published later (accept_new): keep their quarantine count for that event.
+  await client.query(
+    `UPDATE statements st SET rejected_count = coalesce(c.rejected, 0)
+       FROM statement_map m LEFT JOIN (SELECT statement_ordinal, count(*)::int AS rejected FROM line_staging WHERE kind = 'rejected' GROUP BY statement_ordinal) c
+         ON c.statement_ordinal = m.ordinal
+      WHERE st.statement_pk = m.statement_pk AND st.rejected_count IS NULL`,
+  );
 
   await client.query(
     `UPDATE file_parses SET format = $2, unreadable_reason = $3, statement_count = $4, accepted_count = $5, duplicate_count = $6, held_count = $7, rejected_count = $8 WHERE parse_id = $1`,
@@ -366,14 +397,16 @@ async function resolveStatement(
   const identity = statementIdentityOf(record);
   const [own] = await queryRows<{ statement_pk: string; held_finding_id: string | null }>(
     client,
-    'SELECT statement_pk, held_finding_id FROM statements WHERE file_id = $1 AND account = $2 AND statement_id = $3 AND sequence_key = $4',
+    // A statement of this file retracted by an accept_new: lines a reprocess finds in it now are held under that
+    // finding (never published: another version replaced the statement).
+    'SELECT statement_pk, coalesce(held_finding_id, retracted_by_finding_id) AS held_finding_id FROM statements WHERE file_id = $1 AND account = $2 AND statement_id = $3 AND sequence_key = $4',
     [context.fileId, identity.account, identity.statementId, identity.sequenceKey],
   );
   if (own !== undefined)
     return { statementPk: own.statement_pk, created: false, ...(own.held_finding_id === null ? {} : { heldFindingId: own.held_finding_id }) };
   const [owner] = await queryRows<{ file_id: string }>(
     client,
-    'SELECT file_id FROM statements WHERE account = $1 AND statement_id = $2 AND sequence_key = $3 AND held_finding_id IS NULL',
+    'SELECT file_id FROM statements WHERE account = $1 AND statement_id = $2 AND sequence_key = $3 AND held_finding_id IS NULL AND retracted_by_finding_id IS NULL',
     [identity.account, identity.statementId, identity.sequenceKey],
   );
   const statementPk = deps.ids.uuid();
@@ -523,6 +556,96 @@ async function enqueueLineEvents(client: PoolClient, context: LoadContext, parse
 function linePayloadOf(entry: EntryRecord, context: LoadContext, lineId: string, account: string) {
   const { kind: _kind, ...fields } = entry;
   return { ...fields, fileId: context.fileId, lineId, account, receivedAt: context.receivedAt.toISOString() };
+}
+
+/** bank.line.rejected for this parse's new quarantine rows, read back in pages so memory stays flat. */
+async function enqueueRejectionEvents(client: PoolClient, context: LoadContext, parseId: string): Promise<void> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const rows = await queryRows<{
+      quarantine_id: string;
+      line_no: number;
+      reason: string;
+      raw: string;
+      account: string | null;
+      statement_id: string | null;
+      currency: string | null;
+      quarantined_at: Date;
+    }>(
+      client,
+      `SELECT quarantine_id, line_no, reason, left(raw, ${REJECTED_RAW_LENGTH_MAX}) AS raw, account, statement_id, currency, quarantined_at
+         FROM quarantine WHERE parse_id = $1 AND quarantine_id > $2 ORDER BY quarantine_id LIMIT ${EVENTS_PER_ENQUEUE_MAX}`,
+      [parseId, after],
+    );
+    if (rows.length === 0) return;
+    await enqueueEvents(
+      client,
+      rows.map((row) => ({
+        messageId: row.quarantine_id,
+        subject: BANK_LINE_REJECTED_V1.subject,
+        schemaVersion: BANK_LINE_REJECTED_V1.schemaVersion,
+        payload: {
+          quarantineId: row.quarantine_id,
+          fileId: context.fileId,
+          parseId,
+          lineNo: row.line_no,
+          reason: withoutNul(row.reason),
+          raw: withoutNul(row.raw),
+          ...(row.account === null ? {} : { account: row.account }),
+          ...(row.currency === null ? {} : { currency: row.currency }),
+          ...(row.statement_id === null ? {} : { statementId: row.statement_id }),
+          ...(context.connectionId === undefined ? {} : { connectionId: context.connectionId }),
+          rejectedAt: row.quarantined_at.toISOString(),
+        },
+      })),
+    );
+    after = rows.at(-1)!.quarantine_id;
+  }
+}
+
+async function enqueueRejectionResolvedEvents(
+  client: PoolClient,
+  deps: LoaderDependencies,
+  context: LoadContext,
+  parseId: string,
+  resolved: readonly { quarantine_id: string; line_no: number }[],
+  now: Date,
+): Promise<void> {
+  for (let start = 0; start < resolved.length; start += EVENTS_PER_ENQUEUE_MAX) {
+    await enqueueEvents(
+      client,
+      resolved.slice(start, start + EVENTS_PER_ENQUEUE_MAX).map((row) => ({
+        // A quarantine row is resolved once (the UPDATE takes only open rows): one event each.
+        messageId: deps.ids.uuid(),
+        subject: BANK_LINE_REJECTION_RESOLVED_V1.subject,
+        schemaVersion: BANK_LINE_REJECTION_RESOLVED_V1.schemaVersion,
+        payload: { quarantineId: row.quarantine_id, fileId: context.fileId, lineNo: row.line_no, resolvedByParseId: parseId, resolvedAt: now.toISOString() },
+      })),
+    );
+  }
+}
+
+const ACCOUNT_LENGTH_MAX = 64;
+const STATEMENT_ID_LENGTH_MAX = 140;
+
+/** Where a rejected line of this statement belongs, as far as the (possibly refused) header says it validly. */
+function rejectionContextOf(record: StatementRecord): { account?: string; statementId?: string; currency?: string } {
+  const account = typeof record.account === 'string' && record.account.length > 0 && record.account.length <= ACCOUNT_LENGTH_MAX ? record.account : undefined;
+  const statementId =
+    typeof record.statementId === 'string' && record.statementId.length > 0 && record.statementId.length <= STATEMENT_ID_LENGTH_MAX
+      ? record.statementId
+      : undefined;
+  const currency = typeof record.currency === 'string' && isCurrencyCode(record.currency) ? record.currency : undefined;
+  return {
+    ...(account === undefined ? {} : { account: withoutNul(account) }),
+    ...(statementId === undefined ? {} : { statementId: withoutNul(statementId) }),
+    ...(currency === undefined ? {} : { currency }),
+  };
+}
+
+/** jsonb (the outbox) refuses U+0000. */
+function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 const PLACEHOLDER_ID = '00000000-0000-4000-8000-000000000000';

@@ -3,6 +3,7 @@ import {
   Body,
   ConflictException,
   Controller,
+  ForbiddenException,
   Get,
   Inject,
   NotFoundException,
@@ -61,7 +62,8 @@ const findingsQuerySchema = z
     limit: pageLimit,
   })
   .strict();
-const RESOLVING_ROLES: Role[] = ['ops', 'integrator', 'admin'];
+/** accept_new needs approver or admin, the other resolutions ops, integrator or admin: the use case checks which. */
+const RESOLVING_ROLES: Role[] = ['ops', 'integrator', 'approver', 'admin'];
 
 function outcomeBody(outcome: IngestOutcome) {
   return {
@@ -203,16 +205,30 @@ export class StatementsHttpController {
 
   @Post('findings/:id/resolve')
   @Roles(...RESOLVING_ROLES)
-  @ApiBody({ schema: { example: { resolution: 'dismissed', reason: 'the bank confirmed the second file was a test send' } } })
-  @ApiOperation({ summary: 'Close a finding after review (dismissed | acknowledged, with a reason), once; held lines stay held and unpublished' })
+  @ApiBody({ schema: { example: { resolution: 'accept_new', reason: 'the bank confirmed the second file corrects the first' } } })
+  @ApiOperation({
+    summary:
+      'Close a finding after review, once, with a reason: dismissed | acknowledged (ops, integrator, admin; held lines stay held) or accept_new ' +
+      '(approver, admin: the earlier version is retracted and the held lines published, in one transaction; retrying it answers the same outcome)',
+  })
   async resolveFinding(@CurrentActor() actor: Actor, @Param('id', new ParseUUIDPipe()) findingId: string, @Body() body: unknown) {
     const result = await this.resolve.execute(actor, effectiveRole(actor, RESOLVING_ROLES), findingId, resolveFindingSchema.parse(body));
-    if (result.ok) return { findingId: result.findingId, resolution: result.resolution, resolvedAt: result.resolvedAt };
+    if (result.ok) {
+      return {
+        findingId: result.findingId,
+        resolution: result.resolution,
+        resolvedAt: result.resolvedAt,
+        ...(result.acceptNew === undefined ? {} : { alreadyResolved: result.alreadyResolved, ...result.acceptNew }),
+      };
+    }
     switch (result.code) {
       case 'FINDING.NOT_FOUND':
         throw new NotFoundException({ statusCode: 404, error: result.code, message: result.message });
       case 'FINDING.ALREADY_RESOLVED':
+      case 'FINDING.NOTHING_HELD':
         throw new ConflictException({ statusCode: 409, error: result.code, message: result.message });
+      case 'FINDING.ROLE_REQUIRED':
+        throw new ForbiddenException({ statusCode: 403, error: result.code, message: result.message });
       default:
         return assertUnreachable(result.code);
     }
