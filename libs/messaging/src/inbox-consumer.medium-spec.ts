@@ -10,7 +10,7 @@ import { purgeInbox } from './housekeeping';
 import { type IncomingEvent, InboxConsumer, type InboxConsumerOptions } from './inbox-consumer';
 import { enqueueEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { queryRows, type TransactionRunner } from './sql-executor';
+import { queryRows, type SqlExecutor, type TransactionRunner } from './sql-executor';
 import { streamNameFor, subjectFor } from './streams';
 import { msgHdrsOf } from './trace-context';
 
@@ -345,6 +345,249 @@ describe(InboxConsumer.name, () => {
     while ((await relay.relayOnce()) > 0);
     expect(await eventually(async () => (await handledCount()) === 1)).toBe(true);
     expect(await eventually(async () => (await env.streamMessageCount('AUDIT')) === 0)).toBe(true);
+  });
+
+  describe('in batch mode (one transaction per batch)', () => {
+    /** Holds the first batch until released, so that what is published meanwhile arrives as one batch. */
+    function gatedBatchHandler(onBatch: (events: readonly IncomingEvent[], executor: SqlExecutor) => Promise<void>) {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const batches: string[][] = [];
+      const handler = async (events: readonly IncomingEvent[], executor: SqlExecutor) => {
+        batches.push(events.map((event) => event.messageId));
+        if (batches.length === 1) await gate;
+        await onBatch(events, executor);
+      };
+      return { handler, batches, release };
+    }
+
+    const recordAll = async (events: readonly IncomingEvent[], executor: SqlExecutor) => {
+      await executor.query('INSERT INTO handled_events (message_id, delivery_count) SELECT * FROM unnest($1::text[], $2::int[])', [
+        events.map((event) => event.messageId),
+        events.map((event) => event.deliveryCount),
+      ]);
+    };
+
+    async function waitForFirstBatch(batches: string[][]): Promise<void> {
+      expect(await eventually(async () => batches.length === 1)).toBe(true);
+    }
+
+    async function publishRaw(messageId: string, payload: unknown = sampleTransactionPosted({ transactionId: messageId })): Promise<void> {
+      await env.js.publish(subjectFor(env.namespace, 'ledger.transaction.posted'), JSON.stringify(payload), {
+        headers: msgHdrsOf({ 'Nats-Msg-Id': messageId, 'Recon-Schema-Version': '1' }),
+      });
+    }
+
+    it('hands a batch of new, validated events to one call inside one transaction, then acknowledges them all', async () => {
+      const { handler, batches, release } = gatedBatchHandler(recordAll);
+      const seen: IncomingEvent[] = [];
+      const sut = await startConsumer({
+        handler: undefined,
+        batchHandler: async (events, executor) => {
+          seen.push(...events);
+          await handler(events, executor);
+        },
+        batchSize: 100,
+      });
+      const [first] = await publishThroughOutbox(1);
+      await waitForFirstBatch(batches);
+      const rest = await publishThroughOutbox(40);
+      release();
+      expect(await eventually(async () => (await handledCount()) === 41)).toBe(true);
+      expect(batches[0]).toEqual([first]);
+      expect(batches.length).toBeLessThan(41);
+      expect(batches.slice(1).flat()).toEqual(rest); // stream order within and across batches
+      expect(seen.find((event) => event.messageId === rest[0])).toMatchObject({
+        subject: 'ledger.transaction.posted',
+        schemaVersion: 1,
+        deliveryCount: 1,
+        payload: sampleTransactionPosted({ transactionId: rest[0] }),
+      });
+      expect(await countOf('SELECT count(*) AS count FROM inbox_messages')).toBe(41);
+      expect(
+        await eventually(
+          async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_ack_pending === 0,
+        ),
+      ).toBe(true);
+      expect(sut.stats).toMatchObject({ processedCount: 41, duplicateCount: 0, failedCount: 0, batchCount: batches.length, batchFallbackCount: 0 });
+    });
+
+    it('hands a message id repeated within one batch to the handler once, and acknowledges both copies', async () => {
+      const stream = streamNameFor(env.namespace, 'LEDGER');
+      const config = (await env.jsm.streams.info(stream)).config;
+      await env.jsm.streams.update(stream, { ...config, duplicate_window: 200 * 1e6 });
+      try {
+        const { handler, batches, release } = gatedBatchHandler(recordAll);
+        const sut = await startConsumer({ handler: undefined, batchHandler: handler });
+        await publishThroughOutbox(1);
+        await waitForFirstBatch(batches);
+        const repeated = randomUUID();
+        await publishRaw(repeated);
+        const others = await publishThroughOutbox(3);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await publishRaw(repeated); // past the duplicate window: the stream holds it twice
+        release();
+        expect(await eventually(async () => sut.stats.processedCount + sut.stats.duplicateCount === 6)).toBe(true);
+        expect(batches[1]).toEqual([repeated, ...others]); // the second copy was in this batch too, and is not handed over
+        expect(sut.stats).toMatchObject({ processedCount: 5, duplicateCount: 1, batchFallbackCount: 0 });
+        expect(await countOf(`SELECT count(*) AS count FROM handled_events WHERE message_id = '${repeated}'`)).toBe(1);
+        expect(await eventually(async () => (await env.jsm.consumers.info(stream, sut.consumerConfig().durable_name!)).num_ack_pending === 0)).toBe(true);
+      } finally {
+        await env.jsm.streams.update(stream, config);
+      }
+    });
+
+    it('skips messages whose inbox rows exist (redelivered after their commit), handling only the new ones', async () => {
+      const durableName = `batch-${randomUUID().slice(0, 8)}`;
+      const probe = await startConsumer({ durableName });
+      await probe.stop();
+      const ids = await publishThroughOutbox(4);
+      for (const messageId of ids.slice(0, 2)) {
+        await env.pool.query("INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence) VALUES ($1, $2, 'ledger.transaction.posted', 0)", [
+          durableName,
+          messageId,
+        ]);
+      }
+      const handed: string[] = [];
+      const sut = await startConsumer({
+        durableName,
+        handler: undefined,
+        batchHandler: async (events, executor) => {
+          handed.push(...events.map((event) => event.messageId));
+          await recordAll(events, executor);
+        },
+      });
+      expect(await eventually(async () => sut.stats.processedCount + sut.stats.duplicateCount === 4)).toBe(true);
+      expect(handed).toEqual(ids.slice(2));
+      expect(sut.stats).toMatchObject({ processedCount: 2, duplicateCount: 2 });
+    });
+
+    it('a crash between commit and acknowledgement: JetStream redelivers the batch, which is acknowledged and not handled again', async () => {
+      const durableName = `batch-crash-${randomUUID().slice(0, 8)}`;
+      const probe = await startConsumer({ durableName });
+      await probe.stop();
+      const ids = await publishThroughOutbox(3);
+      let commits = 0;
+      let revive!: () => void;
+      const gone = new Promise<void>((resolve) => (revive = resolve));
+      // The first instance commits its first batch, then "dies" before acknowledging: it never answers again (no ack,
+      // no working()) until revived at the end of the test, when the commit's answer is lost (it throws).
+      await startConsumer({
+        durableName,
+        ackWaitMs: 1_000,
+        handlerTimeoutMs: 1_000,
+        handler: undefined,
+        batchHandler: recordAll,
+        transaction: {
+          async transaction(work) {
+            const result = await env.transactions.transaction(work);
+            commits += 1;
+            if (commits === 1) {
+              await gone;
+              throw new Error('connection lost after COMMIT, before the ack');
+            }
+            return result;
+          },
+        },
+      });
+      expect(await eventually(async () => commits === 1)).toBe(true);
+      const committedBeforeCrash = await handledCount();
+      expect(committedBeforeCrash).toBeGreaterThanOrEqual(1);
+      const survivor = await startConsumer({ durableName, ackWaitMs: 1_000, handler: undefined, batchHandler: recordAll });
+      expect(await eventually(async () => (await handledCount()) === 3 && survivor.stats.duplicateCount >= committedBeforeCrash, 30_000)).toBe(true);
+      revive();
+      const stream = streamNameFor(env.namespace, 'LEDGER');
+      expect(
+        await eventually(async () => {
+          const info = await env.jsm.consumers.info(stream, durableName);
+          return info.num_ack_pending === 0 && info.num_pending === 0;
+        }, 30_000),
+      ).toBe(true);
+      expect(await handledCount()).toBe(3);
+      expect(await countOf('SELECT count(DISTINCT message_id) AS count FROM handled_events')).toBe(ids.length);
+      expect(await deadLetterCount()).toBe(0);
+    });
+
+    it('a poison message fails its batch alone: the batch is handled again one by one, the others once, the poison dead-lettered', async () => {
+      const poison = randomUUID();
+      const { handler, batches, release } = gatedBatchHandler(async (events, executor) => {
+        if (events.some((event) => event.messageId === poison)) throw new Error('poison: account unknown to reconciliation');
+        await recordAll(events, executor);
+      });
+      const sut = await startConsumer({ handler: undefined, batchHandler: handler, maxDeliver: 3 });
+      await publishThroughOutbox(1);
+      await waitForFirstBatch(batches);
+      const before = await publishThroughOutbox(3);
+      await publishRaw(poison);
+      await publishRaw(randomUUID(), { not: 'a transaction' }); // invalid: dead-lettered without reaching the handler
+      const after = await publishThroughOutbox(3);
+      release();
+      expect(await eventually(async () => (await deadLetterCount()) === 2, 20_000)).toBe(true);
+      expect(await eventually(async () => (await handledCount()) === 7)).toBe(true);
+      expect(await countOf('SELECT count(DISTINCT message_id) AS count FROM handled_events')).toBe(7);
+      expect(batches[1]).toEqual([...before, poison, ...after]);
+      const reasons = (
+        await queryRows<{ message_id: string; reason: string }>(env.pool, 'SELECT message_id, reason FROM dead_letters ORDER BY stream_sequence')
+      ).map((row) => row.reason);
+      expect(reasons[0]).toBe('handler failed on delivery 3 of 3: poison: account unknown to reconciliation');
+      expect(reasons[1]).toContain('invalid message: payload of ledger.transaction.posted v1 is invalid');
+      expect(sut.stats).toMatchObject({ processedCount: 7, deadLetterCount: 2, failedCount: 3 });
+      expect(sut.stats.batchFallbackCount).toBeGreaterThanOrEqual(1);
+      expect(await countOf(`SELECT count(*) AS count FROM inbox_messages WHERE message_id = '${poison}'`)).toBe(0);
+    });
+
+    it('continues every producer trace: each message gets its span in its producer trace, linked to the batch span the handler runs in', async () => {
+      const handlerTraces: (string | undefined)[] = [];
+      const { handler, batches, release } = gatedBatchHandler(async (events, executor) => {
+        handlerTraces.push(trace.getActiveSpan()?.spanContext().traceId);
+        await recordAll(events, executor);
+      });
+      await startConsumer({ handler: undefined, batchHandler: handler });
+      await publishThroughOutbox(1);
+      await waitForFirstBatch(batches);
+      const producers = [trace.getTracer('test-producer').startSpan('post a'), trace.getTracer('test-producer').startSpan('post b')];
+      const ids = producers.map(() => randomUUID());
+      for (const [index, producer] of producers.entries()) {
+        await context.with(trace.setSpan(context.active(), producer), () =>
+          env.transactions.transaction((executor) =>
+            enqueueEvent(executor, { messageId: ids[index]!, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() }),
+          ),
+        );
+        producer.end();
+      }
+      while ((await relay.relayOnce()) > 0);
+      release();
+      expect(await eventually(async () => (await handledCount()) === 3)).toBe(true);
+      expect(batches[1]).toEqual(ids);
+      const finished = spans.getFinishedSpans();
+      for (const [index, producer] of producers.entries()) {
+        const messageSpan = finished.find((span) => span.attributes['messaging.message.id'] === ids[index]);
+        expect(messageSpan?.name).toBe('process ledger.transaction.posted');
+        expect(messageSpan?.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+        expect(messageSpan?.spanContext().traceId).toBe(producer.spanContext().traceId);
+      }
+      const batchSpan = finished.find((span) => span.name.startsWith('process batch') && span.attributes['messaging.batch.message_count'] === 2);
+      expect(batchSpan?.links.map((link) => link.context.spanId).sort()).toEqual(producers.map((producer) => producer.spanContext().spanId).sort());
+      expect(handlerTraces[1]).toBe(batchSpan?.spanContext().traceId);
+    });
+
+    it('finishes what it has read when stopped', async () => {
+      const { handler, batches, release } = gatedBatchHandler(recordAll);
+      const sut = await startConsumer({ handler: undefined, batchHandler: handler });
+      await publishThroughOutbox(1);
+      await waitForFirstBatch(batches);
+      await publishThroughOutbox(5);
+      expect(
+        await eventually(
+          async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), sut.consumerConfig().durable_name!)).num_pending === 0,
+        ),
+      ).toBe(true);
+      const stopped = sut.stop();
+      release();
+      await stopped;
+      expect(await handledCount()).toBe(6);
+      expect(sut.stats.processedCount).toBe(6);
+    });
   });
 
   it('finishes the message in hand when stopped', async () => {

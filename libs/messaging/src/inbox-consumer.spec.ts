@@ -45,6 +45,8 @@ describe(InboxConsumer.name, () => {
     [{ maxDeliver: 0 }, 'maxDeliver must be an integer in 1..1000'],
     [{ ackWaitMs: 10 }, 'ackWaitMs must be an integer'],
     [{ concurrency: 1_000 }, 'concurrency must be an integer in 1..64'],
+    [{ batchHandler: async () => undefined }, 'exactly one of handler and batchHandler'],
+    [{ handler: undefined }, 'exactly one of handler and batchHandler'],
   ])('refuses %p', (override, message) => {
     expect(() => new InboxConsumer({ ...base, ...override })).toThrow(message);
   });

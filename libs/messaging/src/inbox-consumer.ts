@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, context, type Link, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type EventContract, type EventPayloadOf, findContract, validateAgainstContract } from '@recon/contracts';
 import { MessageHeaders } from './message-headers';
 import { errorMessageOf, type MessagingLogger, SILENT_LOGGER } from './messaging-logger';
@@ -51,6 +51,15 @@ export function isEventOf<TContract extends EventContract>(event: IncomingEvent,
 /** Runs inside the inbox transaction: write with `executor` only, and the write commits with the inbox row. */
 export type InboxHandler = (event: IncomingEvent, executor: SqlExecutor) => Promise<void>;
 
+/**
+ * Batch mode: runs inside ONE transaction for a whole pull, with the events of that pull not processed before
+ * (each validated against its contract), in stream order; write with `executor` only: the writes commit with
+ * the pull's inbox rows, and the messages are acknowledged after that commit. Throwing rolls the batch back, and
+ * the consumer then handles the pull's messages one by one (this handler with a single event, one transaction
+ * each), so a message that keeps failing goes through the retry and dead-letter path alone.
+ */
+export type InboxBatchHandler = (events: readonly IncomingEvent[], executor: SqlExecutor) => Promise<void>;
+
 export interface InboxConsumerOptions {
   readonly jetstream: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -62,7 +71,14 @@ export interface InboxConsumerOptions {
   readonly filterSubject?: string;
   /** How to run one database transaction: a TransactionRunner, a TypeORM DataSource or a pg.Pool. */
   readonly transaction: TransactionSource;
-  readonly handler: InboxHandler;
+  /** One message per transaction. Exactly one of `handler` and `batchHandler` is given. */
+  readonly handler?: InboxHandler;
+  /**
+   * Batch mode: the messages at hand (up to `batchSize`) are handled in one transaction; `concurrency` then only
+   * applies to the one-by-one fallback after a failed batch, which is sequential. A pull's messages are handed
+   * over as they arrive: a quiet stream makes batches of one, a busy one fills them while the previous commits.
+   */
+  readonly batchHandler?: InboxBatchHandler;
   /** Deliveries before a failing message is dead-lettered. */
   readonly maxDeliver?: number;
   readonly ackWaitMs?: number;
@@ -80,6 +96,10 @@ export interface InboxConsumerStats {
   readonly duplicateCount: number;
   readonly failedCount: number;
   readonly deadLetterCount: number;
+  /** Batch mode: batches of messages handled in one transaction (committed). */
+  readonly batchCount: number;
+  /** Batch mode: batches that failed and whose messages were then handled one by one. */
+  readonly batchFallbackCount: number;
 }
 
 type ParsedMessage =
@@ -94,6 +114,13 @@ const INSERT_DEAD_LETTER_SQL = `INSERT INTO dead_letters
   (consumer, stream, stream_sequence, subject, message_id, delivery_count, headers, payload, reason)
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
 ON CONFLICT (consumer, stream, stream_sequence) DO NOTHING`;
+
+// Sorted, so that two instances inserting overlapping redeliveries take the index entries in the same order.
+const INSERT_INBOX_BATCH_SQL = `INSERT INTO inbox_messages (consumer, message_id, subject, stream_sequence)
+SELECT $1, m.message_id, m.subject, m.stream_sequence FROM unnest($2::text[], $3::text[], $4::bigint[]) AS m (message_id, subject, stream_sequence)
+ORDER BY m.message_id
+ON CONFLICT (consumer, message_id) DO NOTHING
+RETURNING message_id`;
 
 const SELECT_INBOX_SQL = 'SELECT 1 AS found FROM inbox_messages WHERE consumer = $1 AND message_id = $2';
 
@@ -121,12 +148,21 @@ export class InboxConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
-  private counters = { processedCount: 0, duplicateCount: 0, failedCount: 0, deadLetterCount: 0 };
+  private counters = { processedCount: 0, duplicateCount: 0, failedCount: 0, deadLetterCount: 0, batchCount: 0, batchFallbackCount: 0 };
+  private readonly messageHandler: InboxHandler;
+  /** Batch mode: messages read and not yet taken into a batch, and the signals between reader and handler. */
+  private readonly buffer: JsMsg[] = [];
+  private readonly bufferFilled = new Signal();
+  private readonly bufferDrained = new Signal();
+  private readerFinished = false;
 
   constructor(private readonly options: InboxConsumerOptions) {
     if (!DURABLE_NAME_PATTERN.test(options.durableName)) {
       throw new Error(`durable name '${options.durableName}' must be 1-64 of [A-Za-z0-9_-]`);
     }
+    const { handler, batchHandler } = options;
+    if ((handler === undefined) === (batchHandler === undefined)) throw new Error('InboxConsumer needs exactly one of handler and batchHandler');
+    this.messageHandler = handler ?? ((event, executor) => batchHandler!([event], executor));
     this.transactions = toTransactionRunner(options.transaction);
     this.logger = options.logger ?? SILENT_LOGGER;
     this.streamName = streamNameFor(options.namespace, options.stream);
@@ -154,7 +190,7 @@ export class InboxConsumer {
     if (this.running) return;
     await this.ensureConsumer();
     this.running = true;
-    this.loop = this.run();
+    this.loop = this.options.batchHandler === undefined ? this.run() : this.runBatches();
   }
 
   /** Stops fetching; messages already fetched are handled and acknowledged before this resolves. */
@@ -162,6 +198,7 @@ export class InboxConsumer {
     if (!this.running) return;
     this.running = false;
     this.wakeSleeper?.();
+    this.bufferDrained.notify();
     // End a pull that is waiting for messages now rather than when it expires.
     this.openFetch?.stop();
     await this.loop;
@@ -243,6 +280,176 @@ export class InboxConsumer {
     });
   }
 
+  /**
+   * Batch mode: a reader keeps pulling (so the pull's heartbeats are read) into a bounded buffer while the
+   * handler takes whatever has arrived, up to batchSize, into one transaction. Stopping ends the pull; what was
+   * read is still handled and acknowledged.
+   */
+  private async runBatches(): Promise<void> {
+    this.readerFinished = false;
+    const reader = this.readIntoBuffer().finally(() => {
+      this.readerFinished = true;
+      this.bufferFilled.notify();
+    });
+    for (;;) {
+      if (this.buffer.length === 0) {
+        if (this.readerFinished) break;
+        await this.bufferFilled.wait();
+        continue;
+      }
+      // One turn of the event loop first: the rest of what the socket delivered with the first message joins it.
+      if (this.buffer.length < this.batchSize) await new Promise((resolve) => setImmediate(resolve));
+      const batch = this.buffer.splice(0, this.batchSize);
+      this.bufferDrained.notify();
+      await this.handleBatch(batch);
+    }
+    await reader;
+  }
+
+  private async readIntoBuffer(): Promise<void> {
+    let failureStreak = 0;
+    while (this.running) {
+      try {
+        const consumer = await this.options.jetstream.consumers.get(this.streamName, this.options.durableName);
+        while (this.running) {
+          // At most about two batches wait in the buffer: beyond that, messages would only age towards their ack wait.
+          if (this.buffer.length >= 2 * this.batchSize) {
+            await this.bufferDrained.wait();
+            continue;
+          }
+          const messages = await consumer.fetch({ max_messages: this.batchSize, expires: this.fetchExpiresMs });
+          this.openFetch = messages;
+          for await (const message of messages) {
+            this.buffer.push(message);
+            this.bufferFilled.notify();
+          }
+          this.openFetch = undefined;
+          failureStreak = 0;
+        }
+      } catch (error) {
+        failureStreak += 1;
+        const delayMs = Math.min(INBOX_RETRY_DELAY_MS_MAX, this.retryBaseMs * 2 ** Math.min(failureStreak, 20));
+        this.logger.error({ error: errorMessageOf(error), consumer: this.options.durableName, retryInMs: delayMs }, 'inbox consumer: fetch failed');
+        await this.sleep(delayMs);
+      }
+    }
+  }
+
+  /**
+   * One transaction for the batch: the inbox rows of all its messages in one statement (those already there are
+   * redeliveries, and so are repeats of a message id within the batch), the batch handler with the new events,
+   * commit, then every message acknowledged. Invalid messages and messages past maxDeliver take the one-by-one
+   * path; a failed batch is handled again one by one. Never throws.
+   */
+  private async handleBatch(messages: readonly JsMsg[]): Promise<void> {
+    const valid: { readonly message: JsMsg; readonly event: IncomingEvent }[] = [];
+    for (const message of messages) {
+      const parsed = this.parse(message);
+      if (parsed.valid && parsed.event.deliveryCount <= this.maxDeliver) valid.push({ message, event: parsed.event });
+      else await this.handle(message);
+    }
+    if (valid.length === 0) return;
+    const firstOfId = new Map<string, IncomingEvent>();
+    for (const { event } of valid) if (!firstOfId.has(event.messageId)) firstOfId.set(event.messageId, event);
+    const distinct = [...firstOfId.values()];
+    const producerContexts = valid.map(({ message }) => extractTraceContext(message.headers, ROOT_CONTEXT));
+    const links: Link[] = producerContexts.flatMap((producer) => {
+      const spanContext = trace.getSpanContext(producer);
+      return spanContext === undefined ? [] : [{ context: spanContext }];
+    });
+    // A batch of one continues its producer's trace as the one-by-one path does; a larger one links every producer.
+    const parent = valid.length === 1 ? producerContexts[0]! : context.active();
+    const startTime = Date.now();
+    const batchSpan = tracer.startSpan(
+      `process batch ${this.options.durableName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.consumer.group.name': this.options.durableName,
+          'messaging.batch.message_count': valid.length,
+        },
+      },
+      parent,
+    );
+    const keepAliveUntil = Date.now() + this.handlerTimeoutMs;
+    const keepAlive = setInterval(
+      () => {
+        if (Date.now() < keepAliveUntil) for (const { message } of valid) message.working();
+      },
+      Math.max(1_000, Math.floor(this.ackWaitMs / 2)),
+    );
+    let processed: ReadonlySet<string>;
+    try {
+      processed = await context.with(trace.setSpan(parent, batchSpan), () =>
+        this.transactions.transaction(async (executor) => {
+          const inserted = await queryRows<{ message_id: string }>(executor, INSERT_INBOX_BATCH_SQL, [
+            this.options.durableName,
+            distinct.map((event) => event.messageId),
+            distinct.map((event) => event.subject),
+            distinct.map((event) => event.streamSequence),
+          ]);
+          const fresh = new Set(inserted.map((row) => row.message_id));
+          const events = distinct.filter((event) => fresh.has(event.messageId));
+          if (events.length > 0) await this.options.batchHandler!(events, executor);
+          return fresh;
+        }),
+      );
+    } catch (error) {
+      clearInterval(keepAlive);
+      this.counters.batchFallbackCount += 1;
+      batchSpan.setStatus({ code: SpanStatusCode.ERROR, message: errorMessageOf(error) });
+      batchSpan.end();
+      this.logger.warn(
+        { consumer: this.options.durableName, messages: valid.length, error: errorMessageOf(error) },
+        'inbox consumer: batch failed; handling its messages one by one',
+      );
+      // Nothing of the batch committed (or, if the commit's answer was lost, the inbox rows now say so): each
+      // message gets its own transaction, and only a failing one is retried or dead-lettered.
+      for (const { message } of valid) await this.handle(message);
+      return;
+    }
+    clearInterval(keepAlive);
+    for (const { message } of valid) message.ack();
+    this.counters.batchCount += 1;
+    this.counters.processedCount += processed.size;
+    this.counters.duplicateCount += valid.length - processed.size;
+    if (valid.length > processed.size) {
+      this.logger.debug(
+        { consumer: this.options.durableName, duplicates: valid.length - processed.size },
+        'inbox consumer: duplicates acknowledged without handling',
+      );
+    }
+    batchSpan.end();
+    valid.forEach(({ message, event }, index) => this.recordMessageSpan(message, event, producerContexts[index]!, batchSpan, startTime, processed));
+  }
+
+  /** Batch mode: each message still gets its span in its producer's trace, linked to the batch's span. */
+  private recordMessageSpan(message: JsMsg, event: IncomingEvent, producer: Context, batchSpan: Span, startTime: number, processed: ReadonlySet<string>): void {
+    tracer
+      .startSpan(
+        `process ${event.subject}`,
+        {
+          kind: SpanKind.CONSUMER,
+          startTime,
+          links: [{ context: batchSpan.spanContext() }],
+          attributes: {
+            'messaging.system': 'nats',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': message.subject,
+            'messaging.consumer.group.name': this.options.durableName,
+            'messaging.message.id': event.messageId,
+            'messaging.message.delivery_count': event.deliveryCount,
+            'messaging.inbox.duplicate': !processed.has(event.messageId),
+          },
+        },
+        producer,
+      )
+      .end();
+  }
+
   /** Never throws: every path ends in ack, nak or term (or, if even that fails, an ack-wait redelivery). */
   private async handle(message: JsMsg): Promise<void> {
     const parsed = this.parse(message);
@@ -306,7 +513,7 @@ export class InboxConsumer {
       const outcome = await this.transactions.transaction(async (executor) => {
         const inserted = await queryRows(executor, INSERT_INBOX_SQL, [this.options.durableName, event.messageId, event.subject, event.streamSequence]);
         if (inserted.length === 0) return 'duplicate' as const;
-        await this.options.handler(event, executor);
+        await this.messageHandler(event, executor);
         return 'processed' as const;
       });
       message.ack();
@@ -406,6 +613,26 @@ export class InboxConsumer {
         deliveryCount: message.info.deliveryCount,
       },
     };
+  }
+}
+
+/** A wake-up that cannot be missed: `wait()` resolves at the next `notify()` after it was called. */
+class Signal {
+  private waiting: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  wait(): Promise<void> {
+    if (this.waiting === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+
+  notify(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve();
   }
 }
 
