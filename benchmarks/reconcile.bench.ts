@@ -6,9 +6,15 @@
  * and prints the time per phase, entries per second, peak RSS, and the recall and precision of the breaks
  * against the injected faults. Generation runs in a child process so that its memory is not counted.
  * Targets: whole run under 30 s and under 1 GB RSS.
+ *
+ * `--dir D --reuse` skips the generation when D already holds the files of an earlier run with `--keep` (same
+ * entries and fault rate): the generation takes longer than the run itself. Every phase also reports the CPU
+ * time the process spent in it (user + system) and the load average when it ended, because the development
+ * machine is shared and wall-clock figures are pessimistic there.
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatMinorToDecimal } from '@recon/money';
@@ -144,38 +150,53 @@ async function main(): Promise<void> {
   const dir = argument('--dir') ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'recon-bench-')));
   await fs.mkdir(dir, { recursive: true });
   const generationStarted = Date.now();
-  const child = spawnSync(process.execPath, [process.argv[1]!, '--generate-into', dir, '--entries', String(entries), '--fault-rate', String(faultRate)], {
-    stdio: 'inherit',
-  });
-  if (child.status !== 0) throw new Error(`generation failed with status ${child.status}`);
+  const reuse = process.argv.includes('--reuse') && existsSync(path.join(dir, 'counts.json'));
+  if (!reuse) {
+    const child = spawnSync(process.execPath, [process.argv[1]!, '--generate-into', dir, '--entries', String(entries), '--fault-rate', String(faultRate)], {
+      stdio: 'inherit',
+    });
+    if (child.status !== 0) throw new Error(`generation failed with status ${child.status}`);
+  }
   const counts = JSON.parse(await fs.readFile(path.join(dir, 'counts.json'), 'utf8')) as { ledger: number; bank: number };
   const xmlBytes = (await fs.stat(path.join(dir, 'statement.camt053.xml'))).size;
   process.stdout.write(
-    `generated ${counts.ledger} ledger entries and a ${counts.bank}-entry camt.053 (${(xmlBytes / 1e6).toFixed(0)} MB) in ${((Date.now() - generationStarted) / 1000).toFixed(1)} s (not timed)\n`,
+    `generated ${counts.ledger} ledger entries and a ${counts.bank}-entry camt.053 (${(xmlBytes / 1e6).toFixed(0)} MB) ${reuse ? ' (reused)' : ` in ${((Date.now() - generationStarted) / 1000).toFixed(1)} s (not timed)`}\n`,
   );
 
-  const phases: { name: string; ms: number; rssBytes: number }[] = [];
+  const phases: { name: string; ms: number; cpuMs: number; rssBytes: number; load: number }[] = [];
+  const loadBefore = os.loadavg()[0]!;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let last = started;
+  let lastCpu = cpuStarted;
   const clock = {
     phase: (name: string): void => {
       const now = performance.now();
-      phases.push({ name, ms: now - last, rssBytes: process.memoryUsage.rss() });
+      const cpu = process.cpuUsage();
+      const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+      phases.push({ name, ms: now - last, cpuMs, rssBytes: process.memoryUsage.rss(), load: os.loadavg()[0]! });
       last = now;
+      lastCpu = cpu;
     },
   };
   const run = await runReconcile({ ledger: path.join(dir, 'ledger.csv'), bank: [path.join(dir, 'statement.camt053.xml')], out: path.join(dir, 'out') }, clock);
   const totalSeconds = (performance.now() - started) / 1000;
+  const cpuTotal = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpuTotal.user + cpuTotal.system) / 1e6;
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
 
   for (const phase of phases) {
     process.stdout.write(
-      `  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB\n`,
+      `  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s  CPU ${(phase.cpuMs / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB   load ${phase.load.toFixed(2)}\n`,
     );
   }
   const items = counts.ledger + counts.bank;
   process.stdout.write(
-    `total ${totalSeconds.toFixed(2)} s, ${Math.round(items / totalSeconds).toLocaleString('en-US')} entries/s (ledger + bank), peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(0)} MB\n`,
+    `total ${totalSeconds.toFixed(2)} s, ${Math.round(items / totalSeconds).toLocaleString('en-US')} entries/s (ledger + bank), peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(0)} MB\n` +
+      `CPU ${cpuSeconds.toFixed(2)} s (${((cpuSeconds / items) * 1e6).toFixed(2)} µs per entry); load average ${loadBefore.toFixed(2)} at start, ${os
+        .loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')} at end\n`,
   );
 
   const expected = (await fs.readFile(path.join(dir, 'expected.jsonl'), 'utf8'))

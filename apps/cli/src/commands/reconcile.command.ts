@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { closeSync, createReadStream, openSync, promises as fs, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -7,7 +7,7 @@ import {
   InputFileError,
   InvalidReconcileInputError,
   type LedgerBalance,
-  type ReconcileResult,
+  type ReconcileSink,
   type ReconcileSummary,
   RuleSetError,
   defaultRuleSet,
@@ -16,13 +16,11 @@ import {
   readBalancesCsv,
   readCanonicalJsonl,
   readLedgerFile,
-  reconcile,
+  reconcileToSink,
 } from '@recon/matching';
 import { type CanonicalRecord, StatementChecker, UnreadableStatementError, parseStatementBytes } from '@recon/statement-formats';
 import { CliError, CliFindings, EXIT_BAD_INPUT } from '../cli-error';
 
-/** Output is written in blocks of about this many characters. */
-const OUTPUT_BLOCK_CHARACTERS = 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
 const BALANCES_FILE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -39,8 +37,8 @@ export interface InputFileHash {
   readonly sha256: string;
 }
 
+/** What a run wrote: matches.jsonl and breaks.jsonl are streamed to `--out` and never held in memory. */
 export interface ReconcileRun {
-  readonly result: ReconcileResult;
   readonly summary: ReconcileSummary & { readonly inputs: Record<string, unknown> };
 }
 
@@ -90,24 +88,32 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
     balancesFile = { path: options.balances, sha256: sha256Of(text) };
   }
 
-  const result = guard(() =>
-    reconcile(
-      { ledger, bank: collected.bank, statements: collected.statements, balances, findings: checker.findings(), rejected: collected.rejected },
-      ruleSet,
-      {
-        inputHashes: { ledger: ledgerFile.sha256, bank: sha256Of(bankFiles.map((file) => file.sha256).join('\n')) },
-        ...(clock === undefined ? {} : { timer: { phase: (name: string) => clock.phase(`match: ${name}`) } }),
-      },
-    ),
-  );
-
   await fs.mkdir(options.out, { recursive: true }).catch((error: unknown) => {
     throw new CliError(`cannot create --out directory ${options.out}: ${(error as Error).message}`, EXIT_BAD_INPUT);
   });
-  await writeJsonLines(path.join(options.out, 'matches.jsonl'), result.matches);
-  await writeJsonLines(path.join(options.out, 'breaks.jsonl'), result.breaks);
+  const sink = new OutputFiles(path.join(options.out, 'matches.jsonl'), path.join(options.out, 'breaks.jsonl'));
+  let result: ReconcileSummary;
+  try {
+    result = guard(() =>
+      reconcileToSink(
+        { ledger, bank: collected.bank, statements: collected.statements, balances, findings: checker.findings(), rejected: collected.rejected },
+        ruleSet,
+        sink,
+        {
+          inputHashes: { ledger: ledgerFile.sha256, bank: sha256Of(bankFiles.map((file) => file.sha256).join('\n')) },
+          ...(clock === undefined ? {} : { timer: { phase: (name: string) => clock.phase(`match: ${name}`) } }),
+        },
+      ),
+    );
+  } catch (error: unknown) {
+    // A run that fails leaves no half-written outputs behind that could pass for a result.
+    sink.close();
+    await Promise.all([sink.matchesFile, sink.breaksFile].map((file) => fs.rm(file, { force: true })));
+    throw error;
+  }
+  sink.close();
   const summary = {
-    ...result.summary,
+    ...result,
     inputs: {
       ledger: ledgerFile,
       bank: bankFiles,
@@ -117,7 +123,7 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
   };
   await fs.writeFile(path.join(options.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   clock?.phase('write');
-  return { result, summary };
+  return { summary };
 }
 
 async function* hashedChunks(file: string, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
@@ -178,22 +184,57 @@ async function guardAsync<T>(action: () => Promise<T>, file?: string): Promise<T
   }
 }
 
-async function writeJsonLines(file: string, items: readonly unknown[]): Promise<void> {
-  const stream = createWriteStream(file, { encoding: 'utf8' });
-  const finished = new Promise<void>((resolve, reject) => {
-    stream.once('finish', resolve);
-    stream.once('error', reject);
-  });
-  let block = '';
-  for (const item of items) {
-    block += `${JSON.stringify(item)}\n`;
-    if (block.length >= OUTPUT_BLOCK_CHARACTERS) {
-      if (!stream.write(block)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-      block = '';
+/**
+ * matches.jsonl and breaks.jsonl, written as the engine produces them. The engine is synchronous, so are these
+ * writes (in blocks of about a megabyte); both files exist, possibly empty, once the run is through.
+ */
+class OutputFiles implements ReconcileSink {
+  private readonly matchesFd: number;
+  private readonly breaksFd: number;
+
+  constructor(
+    readonly matchesFile: string,
+    readonly breaksFile: string,
+  ) {
+    this.matchesFd = openOutput(matchesFile);
+    try {
+      this.breaksFd = openOutput(breaksFile);
+    } catch (error: unknown) {
+      closeSync(this.matchesFd);
+      throw error;
     }
   }
-  stream.end(block);
-  await finished;
+
+  matches(block: string): void {
+    writeOutput(this.matchesFd, block, this.matchesFile);
+  }
+
+  breaks(block: string): void {
+    writeOutput(this.breaksFd, block, this.breaksFile);
+  }
+
+  close(): void {
+    closeSync(this.matchesFd);
+    closeSync(this.breaksFd);
+  }
+}
+
+function openOutput(file: string): number {
+  try {
+    return openSync(file, 'w');
+  } catch (error: unknown) {
+    throw new CliError(`cannot write ${file}: ${describeFsError(error)}`, EXIT_BAD_INPUT);
+  }
+}
+
+function writeOutput(fd: number, text: string, file: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+  } catch (error: unknown) {
+    throw new CliError(`cannot write ${file}: ${describeFsError(error)}`, EXIT_BAD_INPUT);
+  }
 }
 
 function sha256Of(text: string): string {

@@ -53,7 +53,7 @@ export class BreakClassifier {
     };
     this.explainer = new BreakExplainer(context, this.tolerance, (side, index) => {
       const group = side === 'ledger' ? context.ledgerGroup[index]! : context.bankGroup[index]!;
-      return group === -1 ? undefined : context.groups[group]!.rule;
+      return group === -1 ? undefined : context.ruleOfGroup(group);
     });
   }
 

@@ -51,7 +51,17 @@ export class MatchingContext {
   /** Group index per item, -1 while unmatched. */
   readonly ledgerGroup: Int32Array;
   readonly bankGroup: Int32Array;
-  readonly groups: MatchGroup[] = [];
+  /**
+   * Match groups, column-wise: most groups pair one ledger entry with one bank line, so a group is its rule
+   * (an index into `ruleNames`), its lowest ledger and bank indexes, and only for a batch (more than one item on
+   * a side) its member lists. A million `{ rule, ledger: [i], bank: [j] }` objects would otherwise live to the end.
+   */
+  private readonly groupRule = new GrowableInt32Array();
+  private readonly groupFirstLedger = new GrowableInt32Array();
+  private readonly groupFirstBank = new GrowableInt32Array();
+  private readonly groupMembers = new Map<number, { readonly ledger: readonly number[]; readonly bank: readonly number[] }>();
+  private readonly ruleNames: string[] = [];
+  private readonly ruleIndexes = new Map<string, number>();
   readonly ledgerAmbiguity = new Map<number, AmbiguityNote>();
   readonly bankAmbiguity = new Map<number, AmbiguityNote>();
 
@@ -171,7 +181,12 @@ export class MatchingContext {
   }
 
   addGroup(rule: string, ledger: readonly number[], bank: readonly number[]): void {
-    const groupIndex = this.groups.length;
+    if (ledger.length === 1 && bank.length === 1) {
+      this.addPair(rule, ledger[0]!, bank[0]!);
+      return;
+    }
+    if (ledger.length === 0) throw new Error(`a match group of rule ${rule} without ledger entries`);
+    const groupIndex = this.groupRule.length;
     for (const index of ledger) {
       if (this.ledgerGroup[index] !== -1) throw new Error(`ledger item ${index} matched twice`);
       this.ledgerGroup[index] = groupIndex;
@@ -180,7 +195,70 @@ export class MatchingContext {
       if (this.bankGroup[index] !== -1) throw new Error(`bank item ${index} matched twice`);
       this.bankGroup[index] = groupIndex;
     }
-    this.groups.push({ rule, ledger, bank });
+    const sortedLedger = [...ledger].sort((a, b) => a - b);
+    const sortedBank = [...bank].sort((a, b) => a - b);
+    this.groupRule.push(this.ruleIndexOf(rule));
+    this.groupFirstLedger.push(sortedLedger[0]!);
+    this.groupFirstBank.push(sortedBank.length === 0 ? -1 : sortedBank[0]!);
+    this.groupMembers.set(groupIndex, { ledger: sortedLedger, bank: sortedBank });
+  }
+
+  /** The common case of addGroup without any array: one ledger entry and one bank line. */
+  addPair(rule: string, ledgerIndex: number, bankIndex: number): void {
+    if (this.ledgerGroup[ledgerIndex] !== -1) throw new Error(`ledger item ${ledgerIndex} matched twice`);
+    if (this.bankGroup[bankIndex] !== -1) throw new Error(`bank item ${bankIndex} matched twice`);
+    const groupIndex = this.groupRule.length;
+    this.ledgerGroup[ledgerIndex] = groupIndex;
+    this.bankGroup[bankIndex] = groupIndex;
+    this.groupRule.push(this.ruleIndexOf(rule));
+    this.groupFirstLedger.push(ledgerIndex);
+    this.groupFirstBank.push(bankIndex);
+  }
+
+  get groupCount(): number {
+    return this.groupRule.length;
+  }
+
+  ruleOfGroup(group: number): string {
+    return this.ruleNames[this.groupRule.at(group)]!;
+  }
+
+  /** The lowest ledger index of a group: groups in this order are the groups in order of their first ledger id. */
+  firstLedgerOfGroup(group: number): number {
+    return this.groupFirstLedger.at(group);
+  }
+
+  /** Ledger and bank indexes of a group, each ascending (so their ids are in id order). */
+  membersOfGroup(group: number): { readonly ledger: readonly number[]; readonly bank: readonly number[] } {
+    const members = this.groupMembers.get(group);
+    if (members !== undefined) return members;
+    return { ledger: [this.groupFirstLedger.at(group)], bank: [this.groupFirstBank.at(group)] };
+  }
+
+  /** Whether a group is one ledger entry with one bank line (then `firstLedgerOfGroup`/`firstBankOfGroup` say all). */
+  isPairGroup(group: number): boolean {
+    return !this.groupMembers.has(group);
+  }
+
+  firstBankOfGroup(group: number): number {
+    return this.groupFirstBank.at(group);
+  }
+
+  /** The match groups as objects (ledger and bank indexes ascending), in creation order. */
+  get groups(): readonly MatchGroup[] {
+    const out: MatchGroup[] = [];
+    for (let group = 0; group < this.groupCount; group += 1) out.push({ rule: this.ruleOfGroup(group), ...this.membersOfGroup(group) });
+    return out;
+  }
+
+  private ruleIndexOf(rule: string): number {
+    let index = this.ruleIndexes.get(rule);
+    if (index === undefined) {
+      index = this.ruleNames.length;
+      this.ruleNames.push(rule);
+      this.ruleIndexes.set(rule, index);
+    }
+    return index;
   }
 
   /** Value-date distance in days; 0 when the bank line has no date (the criterion is waived). */
@@ -188,6 +266,30 @@ export class MatchingContext {
     const bankDay = this.bankDay[bankIndex]!;
     if (bankDay === DAY_UNKNOWN) return 0;
     return Math.abs(this.ledgerDay[ledgerIndex]! - bankDay);
+  }
+}
+
+/** An Int32Array that grows by doubling: a column of numbers without an object (or a boxed number) per value. */
+export class GrowableInt32Array {
+  private values = new Int32Array(1024);
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(value: number): void {
+    if (this.size === this.values.length) {
+      const grown = new Int32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.size] = value;
+    this.size += 1;
+  }
+
+  at(index: number): number {
+    return this.values[index]!;
   }
 }
 

@@ -14,6 +14,22 @@ export interface PairRuleSpec {
   ledgerJoinKeys(index: number, out: string[]): void;
   bankClassKey(index: number): string | undefined;
   bankJoinKeys(index: number, out: string[]): void;
+  /**
+   * The references (before account and amount) under which an item can meet the other side under this rule:
+   * every join key of an item is one of these with account, currency and amount bucket added. With them the
+   * rule first pairs the items whose references are unique on both sides (`runUniqueKeyPairs`) and gives the
+   * general algorithm only what is left and can still meet something. Absent for rules that join on amounts.
+   */
+  readonly referenceKeys?: {
+    ledger(index: number, out: string[]): void;
+    bank(index: number, out: string[]): void;
+    /**
+     * For rules whose bank classes are wider than their references (ref-in-text: twins by identity, whose
+     * texts may differ): what the class of a bank line with references is keyed on apart from base fields.
+     * The shortcut only takes a bank line whose identity no other candidate line shares.
+     */
+    bankIdentity?(index: number): string;
+  };
 }
 
 /** A rule resolving more rounds than this is being fed something pathological; the rest stays unmatched. */
@@ -33,53 +49,94 @@ interface Edge {
   readonly dayDiff: number;
 }
 
+/** Marks a reference carried by more than one item of a side. */
+const MULTIPLE = -2;
+
 /**
- * The common case of ref-exact in linear time without building keys: a reference carried by exactly one
- * unmatched ledger entry and exactly one unmatched bank line pairs them when amount, currency and date
- * agree. Such a pair is necessarily each other's unique best candidate, so the result is the one the
- * general algorithm below gives; everything else is left to it.
+ * Where the references of the still unmatched items of each side lie: the item carrying a reference, or
+ * MULTIPLE. What the general pass needs to skip items that cannot meet anything.
  */
-export interface ReferencePresence {
-  /** Whether some unmatched bank line carries this exact reference. */
-  readonly onBank: (reference: string) => boolean;
-  /** Whether some unmatched ledger entry carries this exact reference. */
-  readonly inLedger: (reference: string) => boolean;
+interface ReferenceOwners {
+  readonly ledger: ReadonlyMap<string, number>;
+  readonly bank: ReadonlyMap<string, number>;
 }
 
-export function runUniqueReferencePairs(context: MatchingContext, spec: PairRuleSpec): ReferencePresence {
-  const MULTIPLE = -2;
-  const ledgerByReference = new Map<string, number>();
-  for (let index = 0; index < context.ledger.length; index += 1) {
-    if (context.ledgerGroup[index] !== -1) continue;
-    const reference = context.ledgerRefExact[index];
-    if (reference === undefined) continue;
-    ledgerByReference.set(reference, ledgerByReference.has(reference) ? MULTIPLE : index);
+function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out: string[]) => void): Map<string, number> {
+  const owners = new Map<string, number>();
+  const keys: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    if (group[index] !== -1) continue;
+    keys.length = 0;
+    keysOf(index, keys);
+    for (const key of keys) {
+      const owner = owners.get(key);
+      if (owner === undefined) owners.set(key, index);
+      else if (owner !== index && owner !== MULTIPLE) owners.set(key, MULTIPLE);
+    }
   }
-  const bankCountByReference = new Map<string, number>();
-  for (let index = 0; index < context.bank.length; index += 1) {
-    if (context.bankGroup[index] !== -1) continue;
-    for (const reference of context.bankMatchingRefs[index]!) bankCountByReference.set(reference, (bankCountByReference.get(reference) ?? 0) + 1);
-  }
+  return owners;
+}
+
+/**
+ * The common case of every reference rule in linear time, with one hash lookup per reference and no class or
+ * candidate list: a ledger entry and a bank line whose references under the rule meet each other and nothing
+ * else (no other unmatched item of either side carries any of them) pair when account, currency, amount and
+ * value date agree within the rule's tolerances. In the general algorithm such a pair is a component of its own
+ * in the candidate graph (twins would share the references), so it pairs in the first round and changes
+ * nothing else: the result is the one the general algorithm gives. Everything else is left to it.
+ */
+export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec): ReferenceOwners | undefined {
+  const referenceKeys = spec.referenceKeys;
+  if (referenceKeys === undefined) return undefined;
+  const ledgerOwners = ownersOf(context.ledger.length, context.ledgerGroup, (index, out) => referenceKeys.ledger(index, out));
+  const bankOwners = ownersOf(context.bank.length, context.bankGroup, (index, out) => referenceKeys.bank(index, out));
+  const identityCounts = referenceKeys.bankIdentity === undefined ? undefined : countIdentities(context, referenceKeys, ledgerOwners);
+  const bankKeys: string[] = [];
+  const ledgerKeys: string[] = [];
   for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
     if (context.bankGroup[bankIndex] !== -1) continue;
-    const references = context.bankMatchingRefs[bankIndex]!;
+    bankKeys.length = 0;
+    referenceKeys.bank(bankIndex, bankKeys);
     let partner = -1;
-    for (const reference of references) {
-      const ledgerIndex = ledgerByReference.get(reference);
+    for (const key of bankKeys) {
+      const ledgerIndex = ledgerOwners.get(key);
       if (ledgerIndex === undefined) continue;
-      if (ledgerIndex === MULTIPLE || bankCountByReference.get(reference) !== 1 || (partner !== -1 && partner !== ledgerIndex)) {
+      if (ledgerIndex === MULTIPLE || bankOwners.get(key) !== bankIndex || (partner !== -1 && partner !== ledgerIndex)) {
         partner = MULTIPLE;
         break;
       }
       partner = ledgerIndex;
     }
     if (partner < 0 || context.ledgerGroup[partner] !== -1) continue;
+    ledgerKeys.length = 0;
+    referenceKeys.ledger(partner, ledgerKeys);
+    if (!ledgerKeys.every((key) => bankOwners.get(key) === undefined || bankOwners.get(key) === bankIndex)) continue;
+    if (identityCounts !== undefined && identityCounts.get(referenceKeys.bankIdentity!(bankIndex)) !== 1) continue;
     if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
     if (absMinor(context.ledger[partner]!.amountMinor - context.bank[bankIndex]!.amountMinor) > spec.amountToleranceMinor) continue;
     if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
-    context.addGroup(spec.ruleId, [partner], [bankIndex]);
+    context.addPair(spec.ruleId, partner, bankIndex);
   }
-  return { onBank: (reference) => bankCountByReference.has(reference), inLedger: (reference) => ledgerByReference.has(reference) };
+  return { ledger: ledgerOwners, bank: bankOwners };
+}
+
+/** How many unmatched bank lines that meet some ledger reference share each identity. */
+function countIdentities(
+  context: MatchingContext,
+  referenceKeys: NonNullable<PairRuleSpec['referenceKeys']>,
+  ledgerOwners: ReadonlyMap<string, number>,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  const keys: string[] = [];
+  for (let index = 0; index < context.bank.length; index += 1) {
+    if (context.bankGroup[index] !== -1) continue;
+    keys.length = 0;
+    referenceKeys.bank(index, keys);
+    if (!keys.some((key) => ledgerOwners.has(key))) continue;
+    const identity = referenceKeys.bankIdentity!(index);
+    counts.set(identity, (counts.get(identity) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /**
@@ -93,10 +150,20 @@ export function runUniqueReferencePairs(context: MatchingContext, spec: PairRule
  * Rounds repeat so that a class whose best partner was taken can pair with its next best.
  */
 export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void {
+  const owners = runUniqueKeyPairs(context, spec);
+  // An item none of whose references the other side carries has no candidate: its class would have no edge.
+  const probe: string[] = [];
+  const meets = (keysOf: (index: number, out: string[]) => void, index: number, others: ReadonlyMap<string, number>): boolean => {
+    probe.length = 0;
+    keysOf(index, probe);
+    for (const key of probe) if (others.has(key)) return true;
+    return false;
+  };
   const ledgerClasses: ItemClass[] = [];
   const ledgerClassByKey = new Map<string, number>();
   for (let index = 0; index < context.ledger.length; index += 1) {
     if (context.ledgerGroup[index] !== -1) continue;
+    if (owners !== undefined && !meets(spec.referenceKeys!.ledger, index, owners.bank)) continue;
     const key = spec.ledgerClassKey(index);
     if (key === undefined) continue;
     const existing = ledgerClassByKey.get(key);
@@ -124,6 +191,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
   const bankClassByKey = new Map<string, number>();
   for (let index = 0; index < context.bank.length; index += 1) {
     if (context.bankGroup[index] !== -1) continue;
+    if (owners !== undefined && !meets(spec.referenceKeys!.bank, index, owners.ledger)) continue;
     const key = spec.bankClassKey(index);
     if (key === undefined) continue;
     const existing = bankClassByKey.get(key);
@@ -183,7 +251,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
       const ledgerClass = ledgerClasses[edge.ledgerClass]!;
       const bankClass = bankClasses[edge.bankClass]!;
       while (ledgerClass.taken < ledgerClass.members.length && bankClass.taken < bankClass.members.length) {
-        context.addGroup(spec.ruleId, [ledgerClass.members[ledgerClass.taken]!], [bankClass.members[bankClass.taken]!]);
+        context.addPair(spec.ruleId, ledgerClass.members[ledgerClass.taken]!, bankClass.members[bankClass.taken]!);
         ledgerClass.taken += 1;
         bankClass.taken += 1;
         paired += 1;

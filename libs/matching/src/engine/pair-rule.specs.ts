@@ -1,7 +1,7 @@
 import { exactReferenceKey, normalisedReferenceKey, textReferenceKeys } from '../model/references';
 import type { AmountDateRule, RefExactRule, RefInTextRule, RefTruncatedRule } from '../rules/rule-set';
 import type { MatchingContext } from './matching-context';
-import type { PairRuleSpec, ReferencePresence } from './pair-rule.runner';
+import type { PairRuleSpec } from './pair-rule.runner';
 
 /**
  * The references a bank line carries for the platform: endToEndId and customerRef. The bank's own
@@ -58,19 +58,24 @@ function bankBase(context: MatchingContext, index: number): string {
   return `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}`;
 }
 
-/**
- * `presence` (from the unique-reference pass) lets the general pass skip items whose reference the other side
- * does not carry at all: they cannot pair under this rule, and building their keys only makes garbage.
- */
-export function refExactSpec(context: MatchingContext, rule: RefExactRule, presence?: ReferencePresence): PairRuleSpec {
+export function refExactSpec(context: MatchingContext, rule: RefExactRule): PairRuleSpec {
   const buckets = new AmountBuckets(rule.amountToleranceMinor);
   return {
     ruleId: rule.id,
     amountToleranceMinor: rule.amountToleranceMinor,
     valueDateToleranceDays: rule.valueDateToleranceDays,
+    referenceKeys: {
+      ledger: (index, out) => {
+        const reference = context.ledgerRefExact[index];
+        if (reference !== undefined) out.push(reference);
+      },
+      bank: (index, out) => {
+        for (const reference of context.bankMatchingRefs[index]!) out.push(reference);
+      },
+    },
     ledgerClassKey: (index) => {
       const reference = context.ledgerRefExact[index];
-      if (reference === undefined || (presence !== undefined && !presence.onBank(reference))) return undefined;
+      if (reference === undefined) return undefined;
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
@@ -78,7 +83,7 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule, prese
     },
     bankClassKey: (index) => {
       const references = bankReferencesForMatching(context, index);
-      if (references.length === 0 || (presence !== undefined && !references.some((reference) => presence.inLedger(reference)))) return undefined;
+      if (references.length === 0) return undefined;
       return `${bankBase(context, index)}|${references.join(' ')}`;
     },
     bankJoinKeys: (index, out) => {
@@ -120,10 +125,28 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     }
     return { ledgerReferences: found, bankKeys };
   };
+  const textKeys = new Set<string>();
   return {
     ruleId: rule.id,
     amountToleranceMinor: rule.amountToleranceMinor,
     valueDateToleranceDays: rule.valueDateToleranceDays,
+    referenceKeys: {
+      ledger: (index, out) => {
+        const reference = context.ledgerRefNormalisedOf(index);
+        if (reference !== undefined && reference.length >= rule.referenceLengthMin) out.push(reference);
+      },
+      bank: (index, out) => {
+        const item = context.bank[index]!;
+        textKeys.clear();
+        for (const reference of [item.endToEndId, item.customerRef]) {
+          const key = normalisedReferenceKey(reference, context.ignoredReferences);
+          if (key !== undefined) textKeys.add(key);
+        }
+        textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, textKeys);
+        for (const key of textKeys) out.push(key);
+      },
+      bankIdentity: (index) => bankIdentity(context, index),
+    },
     ledgerClassKey: (index) => {
       hits ??= prepare();
       const reference = context.ledgerRefNormalisedOf(index);
@@ -152,6 +175,16 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
     ruleId: rule.id,
     amountToleranceMinor: rule.amountToleranceMinor,
     valueDateToleranceDays: rule.valueDateToleranceDays,
+    referenceKeys: {
+      ledger: (index, out) => {
+        const reference = context.ledgerRefExact[index];
+        if (reference === undefined) return;
+        for (const length of rule.truncatedLengths) if (reference.length > length) out.push(reference.slice(0, length).trimEnd());
+      },
+      bank: (index, out) => {
+        for (const reference of context.bankMatchingRefs[index]!) if (reference.length <= lengthMax) out.push(reference);
+      },
+    },
     ledgerClassKey: (index) => {
       const reference = context.ledgerRefExact[index];
       if (reference === undefined || !rule.truncatedLengths.some((length) => reference.length > length)) return undefined;

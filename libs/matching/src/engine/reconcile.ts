@@ -7,7 +7,7 @@ import type { BankItem, LedgerItem, ReconcileInputs } from '../model/items';
 import type { RuleSet } from '../rules/rule-set';
 import { runBatchRule } from './batch-rule.runner';
 import { compareText, InvalidReconcileInputError, MatchingContext } from './matching-context';
-import { runPairRule, runUniqueReferencePairs } from './pair-rule.runner';
+import { runPairRule } from './pair-rule.runner';
 import { amountDateSpec, refExactSpec, refInTextSpec, refTruncatedSpec } from './pair-rule.specs';
 
 /** Version of the engine's behaviour, recorded with every run next to the rule set's version and hash. */
@@ -81,12 +81,75 @@ export interface ReconcileOptions {
 }
 
 /**
+ * Receives the outputs of a run as they are produced, in blocks of whole lines: first every line of
+ * `matches.jsonl` (in order), then every line of `breaks.jsonl`. With it a run holds neither list in memory.
+ */
+export interface ReconcileSink {
+  matches(block: string): void;
+  breaks(block: string): void;
+}
+
+/**
  * The matching engine: runs the rule chain, then classifies what is left into breaks. Pure and
  * deterministic: both sides are sorted by their ids first, all indexes are hash maps, and ties are never
  * broken by chance. Every ledger entry and every bank line ends in exactly one match group or one break
  * (asserted at the end).
  */
 export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: ReconcileOptions = {}): ReconcileResult {
+  const matches: MatchOutput[] = [];
+  const { breaks, summary } = runEngine(inputs, ruleSet, options, (rule, ledger, bank) => {
+    matches.push({ rule, ledger, bank });
+  });
+  return { matches, breaks, summary };
+}
+
+/**
+ * `reconcile` for a whole business day: the same run, but the lines of matches.jsonl and breaks.jsonl go to
+ * `sink` as they are made (each serialised once, hashed on the way) and only the summary is returned. The lines
+ * are byte for byte those `reconcile`'s result serialises to, and the summary (result hash included) is equal.
+ */
+export function reconcileToSink(inputs: ReconcileInputs, ruleSet: RuleSet, sink: ReconcileSink, options: ReconcileOptions = {}): ReconcileSummary {
+  let block = '';
+  const { summary } = runEngine(
+    inputs,
+    ruleSet,
+    options,
+    undefined,
+    (line) => {
+      block += line;
+      if (block.length >= SINK_BLOCK_CHARACTERS) {
+        sink.matches(block);
+        block = '';
+      }
+    },
+    (lines) => {
+      if (block.length > 0) sink.matches(block);
+      block = '';
+      for (const line of lines) {
+        block += line;
+        if (block.length >= SINK_BLOCK_CHARACTERS) {
+          sink.breaks(block);
+          block = '';
+        }
+      }
+      if (block.length > 0) sink.breaks(block);
+      block = '';
+    },
+  );
+  return summary;
+}
+
+/** Output handed to a sink in blocks of about this many characters. */
+const SINK_BLOCK_CHARACTERS = 1 << 20;
+
+function runEngine(
+  inputs: ReconcileInputs,
+  ruleSet: RuleSet,
+  options: ReconcileOptions,
+  onMatch?: (rule: string, ledger: readonly string[], bank: readonly string[]) => void,
+  onMatchLine?: (line: string) => void,
+  onBreakLines?: (lines: readonly string[]) => void,
+): { breaks: ReconBreak[]; summary: ReconcileSummary } {
   const timer = options.timer;
   validateCurrencies(inputs.ledger, inputs.bank);
   const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
@@ -94,11 +157,7 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
   for (const rule of ruleSet.rules) {
     switch (rule.type) {
       case 'ref-exact':
-        {
-          const presence = runUniqueReferencePairs(context, refExactSpec(context, rule));
-          runPairRule(context, refExactSpec(context, rule, presence));
-          break;
-        }
+        runPairRule(context, refExactSpec(context, rule));
         break;
       case 'ref-in-text':
         runPairRule(context, refInTextSpec(context, rule));
@@ -117,18 +176,117 @@ export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: Re
   }
   const breaks = new BreakClassifier(context, ruleSet).classify(inputs);
   timer?.phase('classify');
-  const matches = context.groups
-    .map((group) => ({
-      rule: group.rule,
-      ledger: group.ledger.map((index) => context.ledger[index]!.entryId).sort(compareText),
-      bank: group.bank.map((index) => context.bank[index]!.id).sort(compareText),
-    }))
-    .sort(compareMatches);
-  const sortedBreaks = [...breaks].sort(compareBreaks);
-  assertExclusive(context, matches, sortedBreaks);
-  const summary = summarise(context, ruleSet, matches, sortedBreaks, options.inputHashes);
+  const sortedBreaks = breaks.sort(compareBreaks);
+  const counts = new OutputCounts(ruleSet);
+  const matchesHash = new BlockHash();
+  emitMatches(context, (rule, ledger, bank) => {
+    const line = matchLine(rule, ledger, bank);
+    matchesHash.add(line);
+    counts.addMatch(rule, ledger.length, bank.length);
+    onMatch?.(rule, ledger, bank);
+    onMatchLine?.(line);
+  });
+  timer?.phase('matches');
+  const breaksHash = new BlockHash();
+  const breakLines: string[] = [];
+  for (const item of sortedBreaks) {
+    const line = `${JSON.stringify(item)}\n`;
+    breaksHash.add(line);
+    if (onBreakLines !== undefined) breakLines.push(line);
+  }
+  onBreakLines?.(breakLines);
+  counts.assertExclusive(context, sortedBreaks);
+  const resultHash = createHash('sha256').update(matchesHash.digest()).update(breaksHash.digest()).digest('hex');
+  const summary = summarise(context, ruleSet, counts, sortedBreaks, options.inputHashes, resultHash);
   timer?.phase('summary');
-  return { matches, breaks: sortedBreaks, summary };
+  return { breaks: sortedBreaks, summary };
+}
+
+/**
+ * Match groups in the order of matches.jsonl (by first ledger id, each side's ids in id order). Both sides are
+ * sorted by id and a ledger entry is in at most one group, so walking the ledger in index order and taking each
+ * group at its lowest ledger index gives exactly that order, without sorting and without a list of groups.
+ */
+function emitMatches(context: MatchingContext, emit: (rule: string, ledger: readonly string[], bank: readonly string[]) => void): void {
+  const ledgerGroup = context.ledgerGroup;
+  for (let index = 0; index < ledgerGroup.length; index += 1) {
+    const group = ledgerGroup[index]!;
+    if (group === -1 || context.firstLedgerOfGroup(group) !== index) continue;
+    if (context.isPairGroup(group)) {
+      emit(context.ruleOfGroup(group), [context.ledger[index]!.entryId], [context.bank[context.firstBankOfGroup(group)]!.id]);
+      continue;
+    }
+    const members = context.membersOfGroup(group);
+    emit(
+      context.ruleOfGroup(group),
+      members.ledger.map((member) => context.ledger[member]!.entryId),
+      members.bank.map((member) => context.bank[member]!.id),
+    );
+  }
+}
+
+/** `JSON.stringify({ rule, ledger, bank })` plus LF, without building the object. */
+function matchLine(rule: string, ledger: readonly string[], bank: readonly string[]): string {
+  let line = `{"rule":${JSON.stringify(rule)},"ledger":[`;
+  for (let index = 0; index < ledger.length; index += 1) line += (index === 0 ? '' : ',') + JSON.stringify(ledger[index]);
+  line += '],"bank":[';
+  for (let index = 0; index < bank.length; index += 1) line += (index === 0 ? '' : ',') + JSON.stringify(bank[index]);
+  return `${line}]}\n`;
+}
+
+/** SHA-256 fed in blocks of about HASH_BLOCK_CHARACTERS: one digest update per block, not per line. */
+class BlockHash {
+  private readonly hash = createHash('sha256');
+  private block = '';
+  add(text: string): void {
+    this.block += text;
+    if (this.block.length >= HASH_BLOCK_CHARACTERS) {
+      this.hash.update(this.block);
+      this.block = '';
+    }
+  }
+  digest(): string {
+    this.hash.update(this.block);
+    this.block = '';
+    return this.hash.digest('hex');
+  }
+}
+
+/** Counts per rule and per side, gathered while the matches are written. */
+class OutputCounts {
+  readonly matchesByRule: Record<string, { groups: number; ledgerEntries: number; bankLines: number }> = {};
+  matchGroups = 0;
+  matchedLedger = 0;
+  matchedBank = 0;
+
+  constructor(ruleSet: RuleSet) {
+    for (const rule of ruleSet.rules) this.matchesByRule[rule.id] = { groups: 0, ledgerEntries: 0, bankLines: 0 };
+  }
+
+  addMatch(rule: string, ledgerCount: number, bankCount: number): void {
+    const entry = this.matchesByRule[rule]!;
+    entry.groups += 1;
+    entry.ledgerEntries += ledgerCount;
+    entry.bankLines += bankCount;
+    this.matchGroups += 1;
+    this.matchedLedger += ledgerCount;
+    this.matchedBank += bankCount;
+  }
+
+  /**
+   * The exclusivity invariant on the output itself. Each assignment was already asserted when it was made (an
+   * item matched or classified twice throws); here the totals must add up, so nothing was left out either.
+   */
+  assertExclusive(context: MatchingContext, breaks: readonly ReconBreak[]): void {
+    let ledgerCount = this.matchedLedger;
+    let bankCount = this.matchedBank;
+    for (const item of breaks) {
+      ledgerCount += item.ledger.length;
+      bankCount += item.bank.length;
+    }
+    if (ledgerCount !== context.ledger.length) throw new Error(`${context.ledger.length} ledger entries but ${ledgerCount} places in matches and breaks`);
+    if (bankCount !== context.bank.length) throw new Error(`${context.bank.length} bank lines but ${bankCount} places in matches and breaks`);
+  }
 }
 
 function validateCurrencies(ledger: readonly LedgerItem[], bank: readonly BankItem[]): void {
@@ -137,10 +295,6 @@ function validateCurrencies(ledger: readonly LedgerItem[], bank: readonly BankIt
       throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: '${item.currency}' is not an ISO 4217 currency code`);
   for (const item of bank)
     if (!isCurrencyCode(item.currency)) throw new InvalidReconcileInputError(`bank line ${item.id}: '${item.currency}' is not an ISO 4217 currency code`);
-}
-
-function compareMatches(a: MatchOutput, b: MatchOutput): number {
-  return compareText(a.ledger[0] ?? '', b.ledger[0] ?? '') || compareText(a.bank[0] ?? '', b.bank[0] ?? '');
 }
 
 function compareBreaks(a: ReconBreak, b: ReconBreak): number {
@@ -157,44 +311,14 @@ function compareBreaks(a: ReconBreak, b: ReconBreak): number {
   );
 }
 
-/**
- * The exclusivity invariant on the output itself. Each assignment was already asserted when it was made (an
- * item matched or classified twice throws); here the totals must add up, so nothing was left out either.
- */
-function assertExclusive(context: MatchingContext, matches: readonly MatchOutput[], breaks: readonly ReconBreak[]): void {
-  let ledgerCount = 0;
-  let bankCount = 0;
-  for (const match of matches) {
-    ledgerCount += match.ledger.length;
-    bankCount += match.bank.length;
-  }
-  for (const item of breaks) {
-    ledgerCount += item.ledger.length;
-    bankCount += item.bank.length;
-  }
-  if (ledgerCount !== context.ledger.length) throw new Error(`${context.ledger.length} ledger entries but ${ledgerCount} places in matches and breaks`);
-  if (bankCount !== context.bank.length) throw new Error(`${context.bank.length} bank lines but ${bankCount} places in matches and breaks`);
-}
-
 function summarise(
   context: MatchingContext,
   ruleSet: RuleSet,
-  matches: readonly MatchOutput[],
+  counts: OutputCounts,
   breaks: readonly ReconBreak[],
   inputHashes: ReconcileOptions['inputHashes'],
+  resultHash: string,
 ): ReconcileSummary {
-  const matchesByRule: Record<string, { groups: number; ledgerEntries: number; bankLines: number }> = {};
-  for (const rule of ruleSet.rules) matchesByRule[rule.id] = { groups: 0, ledgerEntries: 0, bankLines: 0 };
-  let matchedLedger = 0;
-  let matchedBank = 0;
-  for (const match of matches) {
-    const entry = matchesByRule[match.rule]!;
-    entry.groups += 1;
-    entry.ledgerEntries += match.ledger.length;
-    entry.bankLines += match.bank.length;
-    matchedLedger += match.ledger.length;
-    matchedBank += match.bank.length;
-  }
   const breaksByType = Object.fromEntries(BREAK_TYPES.map((type) => [type, 0])) as Record<BreakType, number>;
   const breaksBySeverity: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   for (const item of breaks) {
@@ -202,7 +326,7 @@ function summarise(
     breaksBySeverity[item.severity] = (breaksBySeverity[item.severity] ?? 0) + 1;
   }
   const totalItems = context.ledger.length + context.bank.length;
-  const matchRate = totalItems === 0 ? 1 : Math.round(((matchedLedger + matchedBank) / totalItems) * 1e6) / 1e6;
+  const matchRate = totalItems === 0 ? 1 : Math.round(((counts.matchedLedger + counts.matchedBank) / totalItems) * 1e6) / 1e6;
   return {
     run: {
       engineVersion: ENGINE_VERSION,
@@ -210,17 +334,17 @@ function summarise(
       rulesHash: ruleSet.rulesHash,
       ledgerHash: inputHashes?.ledger ?? hashLedger(context.ledger),
       bankHash: inputHashes?.bank ?? hashBank(context.bank),
-      resultHash: hashResult(matches, breaks),
+      resultHash,
     },
     counts: {
       ledgerEntries: context.ledger.length,
       bankLines: context.bank.length,
-      matchGroups: matches.length,
-      matchedLedgerEntries: matchedLedger,
-      matchedBankLines: matchedBank,
+      matchGroups: counts.matchGroups,
+      matchedLedgerEntries: counts.matchedLedger,
+      matchedBankLines: counts.matchedBank,
       breaks: breaks.length,
     },
-    matchesByRule,
+    matchesByRule: counts.matchesByRule,
     breaksByType,
     breaksBySeverity,
     matchRate,
