@@ -206,7 +206,12 @@ async function main(): Promise<void> {
   const key = (item: { type: string; ledger: readonly string[]; bank: readonly string[] }): string =>
     `${item.type}|${[...item.ledger].sort().join(',')}|${[...item.bank].sort().join(',')}`;
   const expectedKeys = new Set(expected.map(key));
-  const reportedKeys = new Set(run.result.breaks.map(key));
+  // The run streamed its breaks to breaks.jsonl and holds none of them: read them back (after the measurement).
+  const reported = (await fs.readFile(path.join(dir, 'out', 'breaks.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as { type: string; ledger: string[]; bank: string[] });
+  const reportedKeys = new Set(reported.map(key));
   const recall = [...expectedKeys].filter((item) => reportedKeys.has(item)).length / Math.max(1, expectedKeys.size);
   const precision = [...reportedKeys].filter((item) => expectedKeys.has(item)).length / Math.max(1, reportedKeys.size);
   process.stdout.write(
