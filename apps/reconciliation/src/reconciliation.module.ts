@@ -6,6 +6,7 @@ import { NATS_CONNECTION, PLATFORM_CONFIG, PlatformModule, type PlatformOptions 
 import { BreakRecorder } from './breaks/application/break-recorder';
 import { BreakWorkflowUseCase } from './breaks/application/break-workflow.use-case';
 import { PostAdjustmentUseCase } from './breaks/application/post-adjustment.use-case';
+import { BankCorrectionsConsumer, BankCorrectionsHandler } from './corrections/bank-corrections.consumer';
 import { BreaksHttpController } from './breaks/interface/breaks.http.controller';
 import { ContinuousMatcher, RULE_SET } from './matching/application/continuous-matcher';
 import { ReconConsumers } from './matching/interface/recon.consumers';
@@ -45,6 +46,8 @@ export class ReconciliationModule {
         ReconJobs,
         ReconConsumers,
         ReconMetrics,
+        BankCorrectionsHandler,
+        BankCorrectionsConsumer,
       ],
     };
   }
