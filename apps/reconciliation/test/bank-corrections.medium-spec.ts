@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { BankLineRejectedV1, BankLineRetractedV1 } from '@recon/contracts';
+import { startMetricsOnlyTelemetry } from '@recon/observability';
+import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
+import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
+import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
+
+const telemetry = startMetricsOnlyTelemetry();
+
+const ACCOUNT = 'DE44500105175407324931';
+const CUSTODY_ID = 'custody-corrections-eur';
+const DAY = '2025-03-03';
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** bank.line.retracted, bank.line.rejected and bank.line.rejection-resolved applied over real NATS and Postgres. */
+describe('reconciliation: corrections from the bank gateway', () => {
+  let isolation: TestIsolation;
+  let app: NestExpressApplication;
+  let api: ReturnType<typeof request>;
+  let admin: Client;
+  let nats: NatsConnection;
+  let events: ReconEventPublisher;
+
+  const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
+  const one = async <T>(sql: string, params: unknown[] = []) => (await rows<T>(sql, params))[0];
+  const line = (lineNo: number, amount: string, extra: Record<string, unknown> = {}) =>
+    bankLine({ account: ACCOUNT, currency: 'EUR', statementId: 'STMT-CORR', lineNo, amount, valueDate: DAY, bookingDate: DAY, ...extra });
+  const retraction = (lineIds: string[], overrides: Partial<BankLineRetractedV1> = {}): BankLineRetractedV1 => ({
+    findingId: randomUUID(),
+    fileId: randomUUID(),
+    account: ACCOUNT,
+    statementId: 'STMT-CORR',
+    lineIds,
+    part: 1,
+    parts: 1,
+    replacedByFileId: randomUUID(),
+    reason: 'the bank corrected the statement',
+    retractedBy: 'dev-approver',
+    retractedAt: new Date().toISOString(),
+    ...overrides,
+  });
+  const ledgerItem = (entryId: string) =>
+    one<{ matched_at: Date | null; match_id: string | null; break_id: string | null }>(
+      'SELECT matched_at, match_id, break_id FROM ledger_items WHERE entry_id = $1',
+      [entryId],
+    );
+  const bankItem = (lineId: string) =>
+    one<{ item_ref: string; match_id: string | null; rule: string | null; break_id: string | null }>(
+      'SELECT b.item_ref, b.match_id, m.rule, b.break_id FROM bank_items b LEFT JOIN matches m ON m.match_id = b.match_id WHERE b.line_id = $1',
+      [lineId],
+    );
+  const withdrawalOf = (lineId: string) =>
+    one<{ finding_id: string; undone_match_id: string | null; closed_break_id: string | null; reason: string }>(
+      'SELECT finding_id, undone_match_id, closed_break_id, reason FROM bank_line_withdrawals WHERE line_id = $1',
+      [lineId],
+    );
+  const breakOf = (breakId: string) =>
+    one<{ status: string; resolution_code: string | null; type: string }>('SELECT status, resolution_code, type FROM breaks WHERE break_id = $1', [breakId]);
+  const auditCount = async (action: string) =>
+    Number((await one<{ count: string }>(`SELECT count(*) FROM outbox_messages WHERE subject = $1`, [`audit.reconciliation.${action}`]))!.count);
+  const runDay = async () =>
+    (
+      await api
+        .post('/v1/runs')
+        .set('X-Api-Key', TEST_KEYS.ops)
+        .send({ custodyAccount: ACCOUNT, businessDate: DAY })
+        .expect((response) => expect([200, 201]).toContain(response.status))
+    ).body as { status: string };
+
+  beforeAll(async () => {
+    isolation = isolate('reconciliation');
+    const config = loadReconciliationConfig(isolation.env({ NATS_REQUEST_TIMEOUT_MS: '300' }));
+    const settings = loadReconciliationSettings({
+      // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
+      RECON_LEDGER_URL: 'http://127.0.0.1:9',
+      RECON_GATEWAY_URL: 'http://127.0.0.1:9',
+      RECON_HTTP_TIMEOUT_MS: '500',
+      RECON_GRACE_DAYS_DEFAULT: '0',
+      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+      RECON_CONSUMER_CONCURRENCY: '4',
+    });
+    await migrateReconciliation(config);
+    app = await createReconciliationApp(config, telemetry, { settings });
+    await app.init();
+    api = request(app.getHttpServer());
+    admin = new Client({ connectionString: TEST_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`SET search_path TO ${isolation.schema}`);
+    nats = await connect({ servers: config.NATS_SERVERS });
+    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
+    await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
+    await eventually(
+      async () => ((await rows('SELECT 1 FROM custody_accounts WHERE account_id = $1', [CUSTODY_ID])).length > 0 ? true : undefined),
+      'the account',
+    );
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nats?.close();
+    await admin?.end();
+    await isolation?.cleanup();
+  });
+
+  it('withdraws a matched line: its match is undone with the reason, the ledger side is pending and pairs with the accepted version', async () => {
+    const deposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '100.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-C-000001' });
+    const entryId = `${deposit.transactionId}:1`;
+    const first = line(1, '100.00', { bankRef: 'C1', endToEndId: 'PLAT-C-000001' });
+    await events.statementReceived({
+      fileId: first.fileId,
+      receivedAt: new Date().toISOString(),
+      format: 'camt.053',
+      statementId: 'STMT-CORR',
+      account: ACCOUNT,
+      currency: 'EUR',
+      entryCount: 1,
+      rejectedCount: 0,
+    });
+    await events.transactionPosted(deposit);
+    await events.lineReceived(first);
+    const matchId = await eventually(async () => (await ledgerItem(entryId))?.match_id ?? undefined, 'the first match');
+    await eventually(async () => ((await rows('SELECT 1 FROM statements WHERE file_id = $1', [first.fileId])).length > 0 ? true : undefined), 'the statement');
+
+    const retracted = retraction([first.lineId], { fileId: first.fileId });
+    await events.publish('bank.line.retracted', retracted);
+    const withdrawal = await eventually(() => withdrawalOf(first.lineId), 'the withdrawal');
+    expect(withdrawal).toMatchObject({ finding_id: retracted.findingId, undone_match_id: matchId, reason: 'the bank corrected the statement' });
+    expect(await bankItem(first.lineId)).toMatchObject({ rule: 'withdrawn' });
+    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null, break_id: null });
+    expect(await one('SELECT undone_at IS NOT NULL AS undone, undo_reason FROM matches WHERE match_id = $1', [matchId])).toEqual({
+      undone: true,
+      undo_reason: expect.stringContaining(`retracted by gateway finding ${retracted.findingId} (dev-approver): the bank corrected the statement`),
+    });
+    // The retracted statement leaves continuity and completeness, kept whole aside.
+    expect(await rows('SELECT 1 FROM statements WHERE file_id = $1', [first.fileId])).toHaveLength(0);
+    expect(await rows('SELECT statement FROM retracted_statements WHERE finding_id = $1', [retracted.findingId])).toHaveLength(1);
+    expect(await auditCount('bank-line.withdraw')).toBe(1);
+    expect(await auditCount('match.undo')).toBe(1);
+
+    // Delivered again under another message id (a republished retraction): nothing changes.
+    await events.publish('bank.line.retracted', retracted);
+    await events.publish('bank.line.retracted', retracted, randomUUID());
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await rows('SELECT 1 FROM bank_line_withdrawals WHERE finding_id = $1', [retracted.findingId])).toHaveLength(1);
+    expect(await auditCount('bank-line.withdraw')).toBe(1);
+    expect(await rows(`SELECT 1 FROM matches WHERE rule = 'withdrawn'`)).toHaveLength(1);
+
+    // The accepted version's line pairs with the ledger entry that went back to pending.
+    const accepted = line(1, '100.00', { bankRef: 'C1', endToEndId: 'PLAT-C-000001', fileId: retracted.replacedByFileId });
+    await events.lineReceived(accepted);
+    const rematched = await eventually(async () => (await ledgerItem(entryId))?.match_id ?? undefined, 'the new match');
+    expect(rematched).not.toBe(matchId);
+    expect((await bankItem(accepted.lineId))?.match_id).toBe(rematched);
+  });
+
+  it('closes the open break of a withdrawn line, and reopens a break its match had closed as a late partner', async () => {
+    // An unmatched bank line (no ledger partner) and an unbanked deposit, both in breaks after the run.
+    const stray = line(2, '-30.00', { bankRef: 'C2' });
+    const unbanked = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '70.00', currency: 'EUR', valueDate: DAY, reference: 'PLAT-C-000002' });
+    await events.lineReceived(stray);
+    await events.transactionPosted(unbanked);
+    const entryId = `${unbanked.transactionId}:1`;
+    await eventually(async () => ((await bankItem(stray.lineId)) === undefined || (await ledgerItem(entryId)) === undefined ? undefined : true), 'both items');
+    await runDay();
+    const strayBreak = await eventually(async () => (await bankItem(stray.lineId))?.break_id ?? undefined, 'the stray line break');
+    const unbankedBreak = await eventually(async () => (await ledgerItem(entryId))?.break_id ?? undefined, 'the unbanked deposit break');
+
+    // The deposit's late partner arrives and closes its break.
+    const partner = line(3, '70.00', { bankRef: 'C3', endToEndId: 'PLAT-C-000002' });
+    await events.lineReceived(partner);
+    await eventually(async () => ((await breakOf(unbankedBreak))?.status === 'closed' ? true : undefined), 'the late partner');
+    expect((await breakOf(unbankedBreak))?.resolution_code).toBe('late_partner');
+
+    // Both lines are retracted (possibly before they arrived: the consumer retries until they have).
+    const retracted = retraction([stray.lineId, partner.lineId]);
+    await events.publish('bank.line.retracted', retracted);
+    await eventually(() => withdrawalOf(partner.lineId), 'the withdrawals');
+    expect(await breakOf(strayBreak)).toMatchObject({ status: 'closed', resolution_code: 'withdrawn' });
+    expect((await withdrawalOf(stray.lineId))?.closed_break_id).toBe(strayBreak);
+    expect(await breakOf(unbankedBreak)).toMatchObject({ status: 'open', resolution_code: null });
+    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, break_id: unbankedBreak });
+    expect(await auditCount('break.reopen')).toBe(1);
+    const breaks = (await api.get(`/v1/breaks?account=${ACCOUNT}&status=open&limit=100`).set('X-Api-Key', TEST_KEYS.ops).expect(200)).body.breaks as {
+      breakId: string;
+    }[];
+    expect(breaks.map((item) => item.breakId)).toContain(unbankedBreak);
+    expect(breaks.map((item) => item.breakId)).not.toContain(strayBreak);
+  });
+
+  it('applies a retraction that overtakes its line once the line arrives', async () => {
+    const late = line(4, '12.34', { bankRef: 'C4' });
+    await events.publish('bank.line.retracted', retraction([late.lineId]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await events.lineReceived(late);
+    await eventually(() => withdrawalOf(late.lineId), 'the delayed withdrawal');
+    expect(await bankItem(late.lineId)).toMatchObject({ rule: 'withdrawn' });
+  });
+
+  it('opens a rejected_line break per quarantined line and closes it when a reprocess reads the line', async () => {
+    const rejected = (overrides: Partial<BankLineRejectedV1>): BankLineRejectedV1 => ({
+      quarantineId: randomUUID(),
+      fileId: randomUUID(),
+      parseId: randomUUID(),
+      lineNo: 9,
+      reason: 'amount 1X,00 is not a decimal comma number',
+      raw: ':61:2501030103C1X,00NTRFBROKEN//GW940REF3',
+      account: ACCOUNT,
+      currency: 'EUR',
+      statementId: 'STMT-CORR',
+      rejectedAt: new Date().toISOString(),
+      ...overrides,
+    });
+    const first = rejected({});
+    // Same statement and day, another line: its own break. No currency: the custody account's. No account: no break.
+    const second = rejected({ lineNo: 11 });
+    const noCurrency = rejected({ currency: undefined, lineNo: 0 });
+    const nowhere = rejected({ account: undefined, currency: undefined, statementId: undefined });
+    for (const event of [first, second, noCurrency, nowhere]) await events.publish('bank.line.rejected', event, event.quarantineId);
+    const breakIds = await eventually(async () => {
+      const found = await rows<{ break_id: string | null; quarantine_id: string; note: string | null }>(
+        'SELECT break_id, quarantine_id, note FROM rejected_bank_lines ORDER BY line_no',
+      );
+      return found.length === 4 ? found : undefined;
+    }, 'the rejected lines');
+    expect(breakIds.filter((row) => row.break_id !== null)).toHaveLength(3);
+    expect(breakIds.find((row) => row.quarantine_id === nowhere.quarantineId)?.note).toMatch(/no account/);
+
+    const listed = (await api.get(`/v1/breaks?account=${ACCOUNT}&type=rejected_line&limit=100`).set('X-Api-Key', TEST_KEYS.ops).expect(200)).body
+      .breaks as Record<string, unknown>[];
+    expect(listed).toHaveLength(3);
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'rejected_line',
+          category: 'interface',
+          severity: 'high',
+          currency: 'EUR',
+          amount: '0.00',
+          bank: [`quarantine:${first.quarantineId}`],
+        }),
+      ]),
+    );
+    const firstBreak = breakIds.find((row) => row.quarantine_id === first.quarantineId)!.break_id!;
+    expect(await breakOf(firstBreak)).toMatchObject({ status: 'open', type: 'rejected_line' });
+
+    const resolved = {
+      quarantineId: first.quarantineId,
+      fileId: first.fileId,
+      lineNo: 9,
+      resolvedByParseId: randomUUID(),
+      resolvedAt: new Date().toISOString(),
+    };
+    await events.publish('bank.line.rejection-resolved', resolved);
+    await eventually(async () => ((await breakOf(firstBreak))?.status === 'closed' ? true : undefined), 'the reprocessed break');
+    expect((await breakOf(firstBreak))?.resolution_code).toBe('reprocessed');
+    // Again under another id: nothing more.
+    await events.publish('bank.line.rejection-resolved', resolved);
+    await events.publish('bank.line.rejected', first);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await rows(`SELECT 1 FROM breaks WHERE type = 'rejected_line'`)).toHaveLength(3);
+    expect(Number((await one<{ count: string }>(`SELECT count(*) FROM outbox_messages WHERE subject = 'recon.break.closed'`))!.count)).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+});
