@@ -74,8 +74,8 @@ export interface InboxConsumerOptions {
   /** One message per transaction. Exactly one of `handler` and `batchHandler` is given. */
   readonly handler?: InboxHandler;
   /**
-   * Batch mode: the messages at hand (up to `batchSize`) are handled in one transaction; `concurrency` then only
-   * applies to the one-by-one fallback after a failed batch, which is sequential. A pull's messages are handed
+   * Batch mode: the messages at hand (up to `batchSize`) are handled in one transaction, one batch at a time, in
+   * stream order (`concurrency` does not apply; the one-by-one fallback after a failed batch is sequential too). A pull's messages are handed
    * over as they arrive: a quiet stream makes batches of one, a busy one fills them while the previous commits.
    */
   readonly batchHandler?: InboxBatchHandler;

@@ -18,18 +18,75 @@ const BANK_COLUMNS = `line_id, item_ref, statement_id, line_no, bank_account, cu
   bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
 
 /**
+ * Lock buckets the item keys fall into. A batch of items locks each of its keys' buckets (at most this many advisory
+ * locks per transaction, whatever the batch size: Postgres's shared lock table holds only max_locks_per_transaction
+ * x max_connections locks). Two items sharing a key always share its bucket; items that only share a bucket are
+ * serialised for nothing, which costs time, never correctness.
+ */
+export const MATCH_LOCK_BUCKETS = 512;
+
+/**
  * Serialises the transactions that could pair the same items: every item locks its amount (when amounts must
  * agree exactly) and its reference keys, so an item and its partner arriving at the same moment on two
  * consumers never both miss each other. Locks are taken in one sorted statement, so two items never deadlock on them.
  */
 export async function lockMatchKeys(executor: SqlExecutor, keys: readonly string[]): Promise<void> {
-  const ids = [...new Set(keys.slice(0, MATCH_LOCKS_MAX).map(lockIdOf))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (ids.length === 0) return;
-  await executor.query('SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted', [ids.map(String)]);
+  await lockMatchKeySets(executor, [keys]);
 }
 
-function lockIdOf(key: string): bigint {
-  return createHash('sha256').update(key).digest().readBigInt64BE(0);
+/**
+ * The locks of a whole batch of items (each item's keys bounded as for one item), in one sorted statement. The lock
+ * ids are per schema (hashtextextended of schema and bucket), so that isolated test and benchmark schemas sharing
+ * the database do not serialise each other.
+ */
+export async function lockMatchKeySets(executor: SqlExecutor, keySets: readonly (readonly string[])[]): Promise<void> {
+  const buckets = [...new Set(keySets.flatMap((keys) => keys.slice(0, MATCH_LOCKS_MAX)).map(lockBucketOf))];
+  if (buckets.length === 0) return;
+  await executor.query(
+    `SELECT count(pg_advisory_xact_lock(id)) FROM (
+       SELECT DISTINCT hashtextextended(current_schema() || ':recon-match:' || b, 0) AS id FROM unnest($1::int[]) AS b ORDER BY id) AS sorted`,
+    [buckets],
+  );
+}
+
+/** One run per account at a time (its own lock, outside the item buckets). */
+export async function lockRunOf(executor: SqlExecutor, bankAccount: string): Promise<void> {
+  await executor.query(`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':recon-run:' || $1, 0))`, [bankAccount]);
+}
+
+function lockBucketOf(key: string): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % MATCH_LOCK_BUCKETS;
+}
+
+/** What one new item looks for on the other side: same account and currency, a shared key, or the same amount near its date. */
+export interface CandidateQuery {
+  readonly bankAccount: string;
+  readonly currency: string;
+  readonly keys: readonly string[];
+  readonly amountsMinor: readonly bigint[];
+  readonly date: string;
+}
+
+/** Matches recorded by one statement (a nightly run's may be many more). */
+export const MATCHES_PER_STATEMENT_MAX = 1_000;
+
+function candidateQueriesJson(queries: readonly CandidateQuery[]): string {
+  return JSON.stringify(
+    queries.map((query, index) => ({
+      idx: index,
+      bank_account: query.bankAccount,
+      currency: query.currency,
+      keys: query.keys,
+      amounts: query.amountsMinor.map(String),
+      date: query.date,
+    })),
+  );
+}
+
+function groupByIndex<T extends { idx: number }>(rows: readonly T[], count: number): Omit<T, 'idx'>[][] {
+  const groups: Omit<T, 'idx'>[][] = Array.from({ length: count }, () => []);
+  for (const { idx, ...rest } of rows) groups[idx]!.push(rest);
+  return groups;
 }
 
 export class ItemsPgRepository {
@@ -51,22 +108,37 @@ export class ItemsPgRepository {
     return row === undefined ? undefined : { bankAccount: row.bank_account, currency: row.currency };
   }
 
-  /** Inserts the items not stored yet; returns the ids actually inserted. */
+  /** The custody accounts among these ids that are known, in one statement. */
+  async custodyAccounts(executor: SqlExecutor, accountIds: readonly string[]): Promise<Map<string, CustodyAccountRef>> {
+    if (accountIds.length === 0) return new Map();
+    const rows = await queryRows<{ account_id: string; bank_account: string; currency: string }>(
+      executor,
+      'SELECT account_id, bank_account, currency FROM custody_accounts WHERE account_id = ANY($1::text[])',
+      [accountIds],
+    );
+    return new Map(rows.map((row) => [row.account_id, { bankAccount: row.bank_account, currency: row.currency }]));
+  }
+
+  /** Inserts the items not stored yet; returns the ids actually inserted. `receivedAt` is one for all, or one per item. */
   async insertLedgerItems(
     executor: SqlExecutor,
     items: readonly LedgerItemRow[],
     source: 'event' | 'export',
-    receivedAt: string,
+    receivedAt: string | readonly string[],
     note?: string,
   ): Promise<Set<string>> {
     if (items.length === 0) return new Set();
+    if (typeof receivedAt !== 'string' && receivedAt.length !== items.length) throw new Error('insertLedgerItems: one receivedAt per item, or one for all');
     const rows = await queryRows<{ entry_id: string }>(
       executor,
       `INSERT INTO ledger_items (entry_id, bank_account, currency, amount_minor, value_date, reference, ref_key, batch_ref_key, sub_account,
                                  description, kind, batch_reference, source, note, received_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[],
-                            $10::text[], $11::text[], $12::text[]) AS t,
-                     LATERAL (SELECT $13::text, $14::text, $15::timestamptz) AS c
+       SELECT t.entry_id, t.bank_account, t.currency, t.amount_minor, t.value_date, t.reference, t.ref_key, t.batch_ref_key, t.sub_account,
+              t.description, t.kind, t.batch_reference, $13::text, $14::text, t.received_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::text[], $11::text[], $12::text[], $15::timestamptz[])
+              AS t (entry_id, bank_account, currency, amount_minor, value_date, reference, ref_key, batch_ref_key, sub_account, description, kind,
+                    batch_reference, received_at)
        ON CONFLICT (entry_id) DO NOTHING
        RETURNING entry_id`,
       [
@@ -84,7 +156,7 @@ export class ItemsPgRepository {
         items.map((item) => item.batchReference ?? null),
         source,
         note ?? null,
-        receivedAt,
+        typeof receivedAt === 'string' ? items.map(() => receivedAt) : receivedAt,
       ],
     );
     return new Set(rows.map((row) => row.entry_id));
@@ -167,10 +239,133 @@ export class ItemsPgRepository {
     return { itemRef: row.item_ref, candidates: row.candidates.map((candidate) => ({ ...candidate, amount_minor: String(candidate.amount_minor) })) };
   }
 
+  /**
+   * Stores a batch of bank lines (one statement to learn which names and lines exist, one to insert), each under
+   * the name the outputs use: its bankRef, else (or when that name is taken, by a stored line or an earlier line
+   * of the batch) statementId:lineNo, with #2, #3... when even that repeats. Returns line id -> name of the lines
+   * inserted; a line already stored (a redelivery under another message id) is left out.
+   */
+  async insertBankItems(executor: SqlExecutor, items: readonly BankItemRow[]): Promise<Map<string, string>> {
+    if (items.length === 0) return new Map();
+    const namesOf = (item: BankItemRow): string[] => {
+      const positional = `${item.statementId}:${item.lineNo}`;
+      return [
+        ...(item.bankRef === undefined ? [] : [item.bankRef]),
+        positional,
+        ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${positional}#${index + 2}`),
+      ];
+    };
+    const [existing] = await queryRows<{ taken: string[]; stored: string[] }>(
+      executor,
+      `SELECT ARRAY(SELECT item_ref FROM bank_items WHERE item_ref = ANY($1::text[])) AS taken,
+              ARRAY(SELECT line_id::text FROM bank_items WHERE line_id = ANY($2::uuid[])) AS stored`,
+      [[...new Set(items.flatMap(namesOf))], items.map((item) => item.lineId)],
+    );
+    const taken = new Set(existing?.taken ?? []);
+    const stored = new Set(existing?.stored ?? []);
+    const named: { item: BankItemRow; itemRef: string }[] = [];
+    for (const item of items) {
+      if (stored.has(item.lineId.toLowerCase())) continue;
+      stored.add(item.lineId.toLowerCase());
+      const names = namesOf(item);
+      const itemRef = names.find((name) => !taken.has(name));
+      if (itemRef === undefined) throw new Error(`bank line ${item.statementId}:${item.lineNo} cannot be named: ${names.join(', ')} are all taken`);
+      taken.add(itemRef);
+      named.push({ item, itemRef });
+    }
+    if (named.length === 0) return new Map();
+    const rows = await queryRows<{ line_id: string; item_ref: string }>(
+      executor,
+      `INSERT INTO bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date,
+                               effective_date, bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal,
+                               transactions, ref_keys, received_at)
+       SELECT line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date, effective_date, bank_ref,
+              end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions, ref_keys, received_at
+         FROM jsonb_to_recordset($1::jsonb) AS r (line_id uuid, item_ref text, file_id uuid, statement_id text, line_no int, bank_account text, currency text,
+              amount_minor numeric, value_date date, booking_date date, effective_date date, bank_ref text, end_to_end_id text, customer_ref text,
+              bank_tx_code text, counterparty_name text, remittance text, reversal boolean, transactions jsonb, ref_keys text[], received_at timestamptz)
+       ON CONFLICT (line_id) DO NOTHING
+       RETURNING line_id::text AS line_id, item_ref`,
+      [
+        JSON.stringify(
+          named.map(({ item, itemRef }) => ({
+            line_id: item.lineId,
+            item_ref: itemRef,
+            file_id: item.fileId,
+            statement_id: item.statementId,
+            line_no: item.lineNo,
+            bank_account: item.bankAccount,
+            currency: item.currency,
+            amount_minor: item.amountMinor.toString(),
+            value_date: item.valueDate ?? null,
+            booking_date: item.bookingDate ?? null,
+            effective_date: item.effectiveDate,
+            bank_ref: item.bankRef ?? null,
+            end_to_end_id: item.endToEndId ?? null,
+            customer_ref: item.customerRef ?? null,
+            bank_tx_code: item.bankTxCode ?? null,
+            counterparty_name: item.counterpartyName ?? null,
+            remittance: item.remittance ?? null,
+            reversal: item.reversal,
+            transactions: item.transactions === undefined ? null : item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() })),
+            ref_keys: item.refKeys,
+            received_at: item.receivedAt,
+          })),
+        ),
+      ],
+    );
+    const insertedRefs = new Map(rows.map((row) => [row.line_id, row.item_ref]));
+    return new Map(
+      named.flatMap(({ item }) => (insertedRefs.has(item.lineId.toLowerCase()) ? [[item.lineId, insertedRefs.get(item.lineId.toLowerCase())!]] : [])),
+    );
+  }
+
+  /**
+   * For each query, the open ledger entries that could pair with that bank line (as `openLedgerCandidates`), all in
+   * one statement; `limit` per query, nearest value date first.
+   */
+  async openLedgerCandidatesOf(executor: SqlExecutor, queries: readonly CandidateQuery[], toleranceDays: number, limit: number): Promise<LedgerItemRecord[][]> {
+    if (queries.length === 0) return [];
+    const rows = await queryRows<LedgerItemRecord & { idx: number }>(
+      executor,
+      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency text, keys text[], amounts numeric[], date date)
+       CROSS JOIN LATERAL (
+         SELECT ${LEDGER_COLUMNS} FROM ledger_items
+          WHERE matched_at IS NULL AND bank_account = q.bank_account AND currency = q.currency
+            AND (ref_key = ANY(q.keys) OR batch_ref_key = ANY(q.keys) OR left(ref_key, 16) = ANY(q.keys) OR left(ref_key, 35) = ANY(q.keys)
+                 OR (amount_minor = ANY(q.amounts) AND value_date BETWEEN q.date - $2::int AND q.date + $2::int))
+          ORDER BY abs(value_date - q.date), entry_id
+          LIMIT $3) AS c
+       ORDER BY q.idx`,
+      [candidateQueriesJson(queries), toleranceDays, limit],
+    );
+    return groupByIndex(rows, queries.length);
+  }
+
+  /** For each query, the open bank lines that could pair with that ledger entry (as `openBankCandidates`), all in one statement. */
+  async openBankCandidatesOf(executor: SqlExecutor, queries: readonly CandidateQuery[], toleranceDays: number, limit: number): Promise<BankItemRecord[][]> {
+    if (queries.length === 0) return [];
+    const rows = await queryRows<BankItemRecord & { idx: number }>(
+      executor,
+      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency text, keys text[], amounts numeric[], date date)
+       CROSS JOIN LATERAL (
+         SELECT ${BANK_COLUMNS} FROM bank_items
+          WHERE matched_at IS NULL AND bank_account = q.bank_account AND currency = q.currency
+            AND (ref_keys && q.keys
+                 OR (amount_minor = ANY(q.amounts) AND effective_date BETWEEN q.date - $2::int AND q.date + $2::int))
+          ORDER BY abs(effective_date - q.date), item_ref
+          LIMIT $3) AS c
+       ORDER BY q.idx`,
+      [candidateQueriesJson(queries), toleranceDays, limit],
+    );
+    return groupByIndex(rows, queries.length);
+  }
+
   /** Open ledger entries that could pair with a bank line: same account and currency, by reference keys or by amount near its date. */
   async openLedgerCandidates(
     executor: SqlExecutor,
     query: { bankAccount: string; currency: string; keys: readonly string[]; amountsMinor: readonly bigint[]; date: string; toleranceDays: number },
+    limit: number = CANDIDATES_MAX,
   ): Promise<LedgerItemRecord[]> {
     return queryRows<LedgerItemRecord>(
       executor,
@@ -179,8 +374,8 @@ export class ItemsPgRepository {
           AND (ref_key = ANY($3::text[]) OR batch_ref_key = ANY($3::text[]) OR left(ref_key, 16) = ANY($3::text[]) OR left(ref_key, 35) = ANY($3::text[])
                OR (amount_minor = ANY($4::numeric[]) AND value_date BETWEEN $5::date - $6::int AND $5::date + $6::int))
         ORDER BY abs(value_date - $5::date), entry_id
-        LIMIT ${CANDIDATES_MAX}`,
-      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays],
+        LIMIT $7`,
+      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
     );
   }
 
@@ -188,6 +383,7 @@ export class ItemsPgRepository {
   async openBankCandidates(
     executor: SqlExecutor,
     query: { bankAccount: string; currency: string; keys: readonly string[]; amountsMinor: readonly bigint[]; date: string; toleranceDays: number },
+    limit: number = CANDIDATES_MAX,
   ): Promise<BankItemRecord[]> {
     return queryRows<BankItemRecord>(
       executor,
@@ -196,8 +392,8 @@ export class ItemsPgRepository {
           AND (ref_keys && $3::text[]
                OR (amount_minor = ANY($4::numeric[]) AND effective_date BETWEEN $5::date - $6::int AND $5::date + $6::int))
         ORDER BY abs(effective_date - $5::date), item_ref
-        LIMIT ${CANDIDATES_MAX}`,
-      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays],
+        LIMIT $7`,
+      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
     );
   }
 
@@ -245,6 +441,60 @@ export class ItemsPgRepository {
       throw new ConcurrentMatchError(match.ledger, match.bank);
     }
     return row.break_ids;
+  }
+
+  /**
+   * Records match groups and closes their items, `MATCHES_PER_STATEMENT_MAX` groups per statement. Every item must
+   * still be open: when another transaction matched one of them first, this throws and the caller's transaction
+   * rolls back (the consumer retries). Returns, per match id, the ids of the breaks its items were in.
+   */
+  async recordMatches(
+    executor: SqlExecutor,
+    matches: readonly { matchId: string; rule: string; ledger: readonly string[]; bank: readonly string[] }[],
+    recorded: { runId?: string; matchedAt: Date },
+  ): Promise<Map<string, string[]>> {
+    const breaksOfMatch = new Map<string, string[]>();
+    for (let start = 0; start < matches.length; start += MATCHES_PER_STATEMENT_MAX) {
+      const chunk = matches.slice(start, start + MATCHES_PER_STATEMENT_MAX);
+      const rows = await queryRows<{ match_id: string; ledger_count: number; bank_count: number; break_ids: string[] }>(
+        executor,
+        `WITH m AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS m (match_id uuid, rule text, ledger_ids text[], bank_ids text[])),
+         recorded AS (
+           INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) SELECT match_id, rule, ledger_ids, bank_ids, $2, $3 FROM m
+           RETURNING match_id),
+         ledger AS (
+           UPDATE ledger_items l SET matched_at = $3, match_id = x.match_id
+             FROM (SELECT match_id, unnest(ledger_ids) AS entry_id FROM m) AS x
+            WHERE l.entry_id = x.entry_id AND l.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
+           RETURNING x.match_id, l.break_id),
+         bank AS (
+           UPDATE bank_items b SET matched_at = $3, match_id = x.match_id
+             FROM (SELECT match_id, unnest(bank_ids) AS item_ref FROM m) AS x
+            WHERE b.item_ref = x.item_ref AND b.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
+           RETURNING x.match_id, b.break_id),
+         sides AS (SELECT match_id, 1 AS ledger_side, break_id FROM ledger UNION ALL SELECT match_id, 0, break_id FROM bank)
+         SELECT m.match_id::text AS match_id,
+                count(s.match_id) FILTER (WHERE s.ledger_side = 1)::int AS ledger_count,
+                count(s.match_id) FILTER (WHERE s.ledger_side = 0)::int AS bank_count,
+                coalesce(array_agg(DISTINCT s.break_id::text) FILTER (WHERE s.break_id IS NOT NULL), '{}') AS break_ids
+           FROM m LEFT JOIN sides s ON s.match_id = m.match_id
+          GROUP BY m.match_id`,
+        [
+          JSON.stringify(chunk.map((match) => ({ match_id: match.matchId, rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank }))),
+          recorded.runId ?? null,
+          recorded.matchedAt,
+        ],
+      );
+      const counts = new Map(rows.map((row) => [row.match_id, row]));
+      for (const match of chunk) {
+        const row = counts.get(match.matchId);
+        if (row === undefined || row.ledger_count !== match.ledger.length || row.bank_count !== match.bank.length) {
+          throw new ConcurrentMatchError(match.ledger, match.bank);
+        }
+        breaksOfMatch.set(match.matchId, row.break_ids);
+      }
+    }
+    return breaksOfMatch;
   }
 }
 

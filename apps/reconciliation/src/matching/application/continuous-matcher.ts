@@ -12,6 +12,7 @@ import {
   ledgerRecordOf,
   bankReferenceKeys,
   type BankItemRecord,
+  type BankItemRow,
   type CustodyAccountRef,
   engineBankItemOf,
   engineLedgerItemOf,
@@ -19,9 +20,10 @@ import {
   ledgerItemsOfTransaction,
   ledgerLookupKeys,
   type LedgerItemRecord,
+  type LedgerItemRow,
   valueDateToleranceDaysMax,
 } from '../../items/domain/recon-items';
-import { ItemsPgRepository, lockMatchKeys } from '../../items/infrastructure/items.pg.repository';
+import { CANDIDATES_MAX, ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
 
 export const RULE_SET = Symbol('RULE_SET');
 
@@ -56,20 +58,42 @@ export class ContinuousMatcher {
     this.exactAmounts = ruleSet.rules.every((rule) => rule.amountToleranceMinor === 0n);
   }
 
-  /** The inbox handler of both durable consumers. */
+  /** One event (the consumers' one-by-one path): the same set-based path as a batch of one. */
   async handle(event: IncomingEvent, executor: SqlExecutor): Promise<void> {
-    switch (event.subject) {
-      case EventSubjects.ledgerAccountOpened:
-        return this.accountOpened(event.payload as LedgerAccountOpenedV1, executor);
-      case EventSubjects.ledgerTransactionPosted:
-        return this.transactionPosted(event.payload as LedgerTransactionPostedV1, executor);
-      case EventSubjects.bankLineReceived:
-        return this.lineReceived(event.payload as BankLineReceivedV1, executor);
-      case EventSubjects.bankStatementReceived:
-        return this.statementReceived(event.payload as BankStatementReceivedV1, executor);
-      default:
-        return; // other events of the streams are not ours to act on
+    await this.handleBatch([event], executor);
+  }
+
+  /**
+   * The batch handler of both durable consumers: the events of one pull, in one transaction. Accounts and
+   * statements are stored first (a transaction later in the batch may need its account); then every new ledger
+   * entry, and every new bank line, is inserted, locked and given its candidates set-wise (one statement each for
+   * the whole batch), and paired in stream order against those candidates in memory, exactly as one item at a
+   * time would be (an item matched earlier in the batch is no candidate any more); the matches are recorded with
+   * one statement at the end. Throwing rolls the whole batch back (the consumer then handles it one by one).
+   */
+  async handleBatch(events: readonly IncomingEvent[], executor: SqlExecutor): Promise<void> {
+    const transactions: LedgerTransactionPostedV1[] = [];
+    const lines: BankLineReceivedV1[] = [];
+    for (const event of events) {
+      switch (event.subject) {
+        case EventSubjects.ledgerAccountOpened:
+          await this.accountOpened(event.payload as LedgerAccountOpenedV1, executor);
+          break;
+        case EventSubjects.ledgerTransactionPosted:
+          transactions.push(event.payload as LedgerTransactionPostedV1);
+          break;
+        case EventSubjects.bankLineReceived:
+          lines.push(event.payload as BankLineReceivedV1);
+          break;
+        case EventSubjects.bankStatementReceived:
+          await this.statementReceived(event.payload as BankStatementReceivedV1, executor);
+          break;
+        default:
+          break; // other events of the streams are not ours to act on
+      }
     }
+    if (transactions.length > 0) await this.transactionsPosted(transactions, executor);
+    if (lines.length > 0) await this.linesReceived(lines, executor);
   }
 
   private async accountOpened(account: LedgerAccountOpenedV1, executor: SqlExecutor): Promise<void> {
@@ -79,86 +103,166 @@ export class ContinuousMatcher {
     this.custodyAccounts.set(account.accountId, ref);
   }
 
-  private async custodyAccountOf(executor: SqlExecutor, accountIds: readonly string[]): Promise<Map<string, CustodyAccountRef>> {
-    for (const accountId of accountIds) {
-      if (this.custodyAccounts.has(accountId)) continue;
-      const found = await this.items.custodyAccount(executor, accountId);
-      if (found !== undefined) this.custodyAccounts.set(accountId, found);
-    }
+  private async custodyAccountsOf(executor: SqlExecutor, accountIds: readonly string[]): Promise<Map<string, CustodyAccountRef>> {
+    const unknown = [...new Set(accountIds.filter((accountId) => !this.custodyAccounts.has(accountId)))];
+    for (const [accountId, ref] of await this.items.custodyAccounts(executor, unknown)) this.custodyAccounts.set(accountId, ref);
     return this.custodyAccounts;
   }
 
-  private async transactionPosted(transaction: LedgerTransactionPostedV1, executor: SqlExecutor): Promise<void> {
-    const custodyIds = transaction.lines.filter((line) => line.accountKind === 'custody').map((line) => line.accountId);
+  private async transactionsPosted(transactions: readonly LedgerTransactionPostedV1[], executor: SqlExecutor): Promise<void> {
+    const custodyIds = transactions.flatMap((transaction) => transaction.lines.filter((line) => line.accountKind === 'custody').map((line) => line.accountId));
     if (custodyIds.length === 0) return;
-    const known = await this.custodyAccountOf(executor, custodyIds);
-    // Throws UnknownCustodyAccountError while the account's opening event is still in flight: the consumer retries.
-    const rows = ledgerItemsOfTransaction(transaction, (accountId) => known.get(accountId), this.ignoredReferences);
-    await lockMatchKeys(
+    const known = await this.custodyAccountsOf(executor, custodyIds);
+    const byEntryId = new Map<string, { row: LedgerItemRow; receivedAt: string }>();
+    for (const transaction of transactions) {
+      // Throws UnknownCustodyAccountError while the account's opening event is still in flight: the consumer retries.
+      for (const row of ledgerItemsOfTransaction(transaction, (accountId) => known.get(accountId), this.ignoredReferences)) {
+        if (!byEntryId.has(row.entryId)) byEntryId.set(row.entryId, { row, receivedAt: transaction.postedAt });
+      }
+    }
+    const entries = [...byEntryId.values()];
+    if (entries.length === 0) return;
+    await lockMatchKeySets(
       executor,
-      rows.flatMap((row) => [
+      entries.map(({ row }) => [
         this.amountLockKey(row.bankAccount, row.currency, row.amountMinor),
         ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
       ]),
     );
-    const inserted = await this.items.insertLedgerItems(executor, rows, 'event', transaction.postedAt);
-    for (const row of rows) {
-      if (!inserted.has(row.entryId)) continue;
-      const keys = ledgerLookupKeys(row, this.ruleSet);
-      const window = { bankAccount: row.bankAccount, currency: row.currency, date: row.valueDate, toleranceDays: this.toleranceDays };
-      const bank = await this.items.openBankCandidates(executor, { ...window, keys, amountsMinor: [row.amountMinor] });
+    const inserted = await this.items.insertLedgerItems(
+      executor,
+      entries.map(({ row }) => row),
+      'event',
+      entries.map(({ receivedAt }) => receivedAt),
+    );
+    const fresh = entries.map(({ row }) => row).filter((row) => inserted.has(row.entryId));
+    if (fresh.length === 0) return;
+    const queryOf = (row: LedgerItemRow, amountsMinor: readonly bigint[]) => ({
+      bankAccount: row.bankAccount,
+      currency: row.currency,
+      keys: ledgerLookupKeys(row, this.ruleSet),
+      amountsMinor,
+      date: row.valueDate,
+    });
+    const batch = new BatchMatches();
+    const loadLimit = CANDIDATES_MAX + fresh.length;
+    const loaded = await this.items.openBankCandidatesOf(
+      executor,
+      fresh.map((row) => queryOf(row, [row.amountMinor])),
+      this.toleranceDays,
+      loadLimit,
+    );
+    for (const [index, row] of fresh.entries()) {
+      if (batch.ledgerMatched.has(row.entryId)) continue;
+      const bank =
+        batch.stillOpen(loaded[index]!, loadLimit, batch.bankMatched, (line) => line.item_ref) ??
+        batch.stillOpen(
+          await this.items.openBankCandidates(
+            executor,
+            { ...queryOf(row, [row.amountMinor]), toleranceDays: this.toleranceDays },
+            CANDIDATES_MAX + batch.bankMatched.size,
+          ),
+          undefined,
+          batch.bankMatched,
+          (line) => line.item_ref,
+        )!;
       if (bank.length === 0) continue;
-      const self = [ledgerRecordOf(row)];
-      if ((await this.matchSmallSet(executor, self, bank, { ledger: row.entryId })).matchGroups > 0) continue;
+      if (this.matchInBatch(batch, [ledgerRecordOf(row)], bank, { ledger: row.entryId }) > 0) continue;
       // Second hop, only when the direct candidates did not settle it: other open ledger entries that compete for
       // the same bank lines (batch members summing to one line, twins).
-      const ledger = await this.items.openLedgerCandidates(executor, {
-        ...window,
-        keys,
-        amountsMinor: [...new Set(bank.map((line) => BigInt(line.amount_minor)))],
-      });
-      await this.matchSmallSet(executor, ledger, bank);
+      const ledger = batch.stillOpen(
+        await this.items.openLedgerCandidates(
+          executor,
+          { ...queryOf(row, [...new Set(bank.map((line) => BigInt(line.amount_minor)))]), toleranceDays: this.toleranceDays },
+          CANDIDATES_MAX + batch.ledgerMatched.size,
+        ),
+        undefined,
+        batch.ledgerMatched,
+        (entry) => entry.entry_id,
+      )!;
+      this.matchInBatch(batch, ledger, bank);
     }
+    await this.recordMatches(executor, batch.matches);
   }
 
-  private async lineReceived(line: BankLineReceivedV1, executor: SqlExecutor): Promise<void> {
-    const row = bankItemOfLine(line, this.ignoredReferences);
-    const amounts = [row.amountMinor, ...(row.transactions ?? []).map((part) => part.amountMinor)];
+  private async linesReceived(lines: readonly BankLineReceivedV1[], executor: SqlExecutor): Promise<void> {
+    const byLineId = new Map<string, { line: BankLineReceivedV1; row: BankItemRow }>();
+    for (const line of lines) if (!byLineId.has(line.lineId)) byLineId.set(line.lineId, { line, row: bankItemOfLine(line, this.ignoredReferences) });
+    const received = [...byLineId.values()];
+    const amountsOf = (row: BankItemRow) => [row.amountMinor, ...(row.transactions ?? []).map((part) => part.amountMinor)];
     // Locks on the amount and the structured references only: words of the free text ("PAYMENT", "THANKS") would
     // serialise unrelated lines. A 1:1 partner always shares the amount key (exact amounts); a batch named only in
     // the text may race with its entries, and then waits for the sweep's full matching instead of being lost.
-    const structuredKeys = bankReferenceKeys(
-      { bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions },
-      this.ignoredReferences,
+    await lockMatchKeySets(
+      executor,
+      received.map(({ line, row }) => [
+        ...amountsOf(row).map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)),
+        ...bankReferenceKeys(
+          { bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions },
+          this.ignoredReferences,
+        ).map((key) => `K:${row.bankAccount}:${key}`),
+      ]),
     );
-    await lockMatchKeys(executor, [
-      ...amounts.map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)),
-      ...structuredKeys.map((key) => `K:${row.bankAccount}:${key}`),
-    ]);
-    const { itemRef, candidates: ledger } = await this.items.insertBankItemWithCandidates(executor, row, {
-      keys: row.refKeys,
-      amountsMinor: amounts,
-      toleranceDays: this.toleranceDays,
-    });
-    if (itemRef === undefined || ledger.length === 0) return;
-    const self = [bankRecordOf(row, itemRef)];
-    if ((await this.matchSmallSet(executor, ledger, self, { bank: itemRef })).matchGroups > 0) return;
-    // Second hop, only when the direct candidates did not settle it: other open bank lines that compete for the
-    // same ledger entries (split settlements, twins).
-    const ledgerKeys = [
-      ...new Set(
-        ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)),
-      ),
-    ];
-    const bank = await this.items.openBankCandidates(executor, {
+    const named = await this.items.insertBankItems(
+      executor,
+      received.map(({ row }) => row),
+    );
+    const fresh = received.flatMap(({ row }) => (named.has(row.lineId) ? [{ row, itemRef: named.get(row.lineId)! }] : []));
+    if (fresh.length === 0) return;
+    const queryOf = (row: BankItemRow) => ({
       bankAccount: row.bankAccount,
       currency: row.currency,
-      keys: ledgerKeys,
-      amountsMinor: [...new Set(ledger.map((entry) => BigInt(entry.amount_minor)))],
+      keys: row.refKeys,
+      amountsMinor: amountsOf(row),
       date: row.effectiveDate,
-      toleranceDays: this.toleranceDays,
     });
-    await this.matchSmallSet(executor, ledger, bank);
+    const batch = new BatchMatches();
+    const loadLimit = CANDIDATES_MAX + fresh.length;
+    const loaded = await this.items.openLedgerCandidatesOf(
+      executor,
+      fresh.map(({ row }) => queryOf(row)),
+      this.toleranceDays,
+      loadLimit,
+    );
+    for (const [index, { row, itemRef }] of fresh.entries()) {
+      if (batch.bankMatched.has(itemRef)) continue;
+      const ledger =
+        batch.stillOpen(loaded[index]!, loadLimit, batch.ledgerMatched, (entry) => entry.entry_id) ??
+        batch.stillOpen(
+          await this.items.openLedgerCandidates(executor, { ...queryOf(row), toleranceDays: this.toleranceDays }, CANDIDATES_MAX + batch.ledgerMatched.size),
+          undefined,
+          batch.ledgerMatched,
+          (entry) => entry.entry_id,
+        )!;
+      if (ledger.length === 0) continue;
+      if (this.matchInBatch(batch, ledger, [bankRecordOf(row, itemRef)], { bank: itemRef }) > 0) continue;
+      // Second hop, only when the direct candidates did not settle it: other open bank lines that compete for the
+      // same ledger entries (split settlements, twins).
+      const ledgerKeys = [
+        ...new Set(
+          ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)),
+        ),
+      ];
+      const bank = batch.stillOpen(
+        await this.items.openBankCandidates(
+          executor,
+          {
+            bankAccount: row.bankAccount,
+            currency: row.currency,
+            keys: ledgerKeys,
+            amountsMinor: [...new Set(ledger.map((entry) => BigInt(entry.amount_minor)))],
+            date: row.effectiveDate,
+            toleranceDays: this.toleranceDays,
+          },
+          CANDIDATES_MAX + batch.bankMatched.size,
+        ),
+        undefined,
+        batch.bankMatched,
+        (line) => line.item_ref,
+      )!;
+      this.matchInBatch(batch, ledger, bank);
+    }
+    await this.recordMatches(executor, batch.matches);
   }
 
   private async statementReceived(statement: BankStatementReceivedV1, executor: SqlExecutor): Promise<void> {
@@ -188,18 +292,18 @@ export class ContinuousMatcher {
     );
   }
 
-  /** Runs the rule chain on the loaded candidates and records every match it finds among them. */
   /**
-   * Runs the rule chain on the loaded candidates and records the matches it finds among them; with `involving`,
-   * only a match of that item counts (the first hop saw only its direct candidates, not their competitors).
+   * Runs the rule chain on the loaded candidates and keeps the matches it finds among them for the batch; with
+   * `involving`, only a match of that item counts (the first hop saw only its direct candidates, not their
+   * competitors). Returns the number of match groups kept.
    */
-  async matchSmallSet(
-    executor: SqlExecutor,
+  private matchInBatch(
+    batch: BatchMatches,
     ledger: readonly LedgerItemRecord[],
     bank: readonly BankItemRecord[],
     involving?: { ledger?: string; bank?: string },
-  ): Promise<MatchOutcome> {
-    if (ledger.length === 0 || bank.length === 0) return { matchGroups: 0, breaksClosed: 0 };
+  ): number {
+    if (ledger.length === 0 || bank.length === 0) return 0;
     const ledgerItems = [...new Map(ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)])).values()];
     const bankItems = [...new Map(bank.map((row) => [row.item_ref, engineBankItemOf(row)])).values()];
     const result = reconcile({ ledger: ledgerItems, bank: bankItems }, this.ruleSet);
@@ -211,32 +315,28 @@ export class ContinuousMatcher {
               (involving.ledger !== undefined && match.ledger.includes(involving.ledger)) ||
               (involving.bank !== undefined && match.bank.includes(involving.bank)),
           );
-    return this.recordMatches(executor, matches);
+    for (const match of matches) batch.add(match);
+    return matches.length;
   }
 
+  /** Records match groups (one statement per thousand) and closes the breaks their items were in (a late partner). */
   async recordMatches(
     executor: SqlExecutor,
     matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
     runId?: string,
   ): Promise<MatchOutcome> {
+    if (matches.length === 0) return { matchGroups: 0, breaksClosed: 0 };
+    const identified = matches.map((match) => ({ ...match, matchId: this.ids.uuid() }));
+    const breaksOf = await this.items.recordMatches(executor, identified, { ...(runId === undefined ? {} : { runId }), matchedAt: this.clock.now() });
     let breaksClosed = 0;
-    for (const match of matches) {
-      const matchId = this.ids.uuid();
-      const breakIds = await this.items.recordMatch(executor, {
-        matchId,
-        rule: match.rule,
-        ledger: match.ledger,
-        bank: match.bank,
-        runId,
-        matchedAt: this.clock.now(),
-      });
-      for (const breakId of breakIds) {
+    for (const match of identified) {
+      for (const breakId of breaksOf.get(match.matchId) ?? []) {
         const closed = await this.breaks.close(executor, breakId, {
           status: 'closed',
           resolutionCode: 'late_partner',
           note: `late partner: ledger ${match.ledger.join(', ')} and bank ${match.bank.join(', ')} matched by rule ${match.rule}`,
           actor: SERVICE_ACTOR,
-          matchId,
+          matchId: match.matchId,
         });
         if (closed) breaksClosed += 1;
       }
@@ -247,6 +347,30 @@ export class ContinuousMatcher {
   private amountLockKey(bankAccount: string, currency: string, amountMinor: bigint): string {
     // With a tolerance, partners may differ in amount: the whole account is then the unit of serialisation.
     return this.exactAmounts ? `A:${bankAccount}:${currency}:${amountMinor < 0n ? -amountMinor : amountMinor}` : `A:${bankAccount}:${currency}`;
+  }
+}
+
+/** The matches found so far in one batch, not recorded yet: their items are no candidates for the rest of the batch. */
+class BatchMatches {
+  readonly matches: { rule: string; ledger: readonly string[]; bank: readonly string[] }[] = [];
+  readonly ledgerMatched = new Set<string>();
+  readonly bankMatched = new Set<string>();
+
+  add(match: { rule: string; ledger: readonly string[]; bank: readonly string[] }): void {
+    this.matches.push(match);
+    for (const id of match.ledger) this.ledgerMatched.add(id);
+    for (const id of match.bank) this.bankMatched.add(id);
+  }
+
+  /**
+   * The candidates (nearest first) without those matched earlier in the batch, at most CANDIDATES_MAX, as one item
+   * at a time would have loaded them; undefined when the list was cut at `loadedLimit` and more were taken than
+   * the extra rows loaded cover (the caller then loads that item's candidates again).
+   */
+  stillOpen<T>(loaded: readonly T[], loadedLimit: number | undefined, matched: ReadonlySet<string>, idOf: (row: T) => string): T[] | undefined {
+    const open = loaded.filter((row) => !matched.has(idOf(row)));
+    if (loadedLimit !== undefined && loaded.length >= loadedLimit && open.length < CANDIDATES_MAX) return undefined;
+    return open.slice(0, CANDIDATES_MAX);
   }
 }
 

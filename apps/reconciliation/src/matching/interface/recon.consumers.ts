@@ -19,7 +19,11 @@ export const CONSUMERS: readonly { readonly durableName: string; readonly stream
 ];
 export const CONSUMER_MAX_DELIVER = 20;
 export const CONSUMER_RETRY_BASE_MS = 200;
-export const CONSUMER_BATCH_SIZE_MIN = 64;
+/**
+ * Messages handled in one transaction (batch mode): the consumer hands over what has arrived, up to this many, so
+ * a quiet stream makes batches of one and a busy one fills them while the previous batch commits.
+ */
+export const CONSUMER_BATCH_SIZE = 250;
 
 /** The durable JetStream consumers of continuous matching (shared by every instance: JetStream spreads the load). */
 @Injectable()
@@ -39,8 +43,8 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.settings.consumersEnabled) return;
-    // The data source's own pg pool (same connections, same search_path): plain BEGIN/COMMIT per message costs
-    // less than a TypeORM query runner, and continuous matching is bound by per-message overhead.
+    // The data source's own pg pool (same connections, same search_path): plain BEGIN/COMMIT costs less than a
+    // TypeORM query runner.
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     for (const definition of CONSUMERS) {
       const consumer = new InboxConsumer({
@@ -50,18 +54,18 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
         stream: definition.stream,
         durableName: definition.durableName,
         transaction: pool,
-        handler: async (event, executor) => {
-          await this.matcher.handle(event, executor);
-          const account = event.payload as LedgerAccountOpenedV1;
-          if (event.subject === EventSubjects.ledgerAccountOpened && account.accountKind === 'custody' && account.bankAccount !== undefined) {
-            // Idempotent: a redelivery re-upserts the same schedule.
-            await this.jobs.scheduleNightly(await accountSettingsOf(executor, account.bankAccount, this.settings));
+        // One transaction per batch: items are inserted, given their candidates and matched set-wise (ContinuousMatcher).
+        batchHandler: async (events, executor) => {
+          await this.matcher.handleBatch(events, executor);
+          for (const event of events) {
+            const account = event.payload as LedgerAccountOpenedV1;
+            if (event.subject === EventSubjects.ledgerAccountOpened && account.accountKind === 'custody' && account.bankAccount !== undefined) {
+              // Idempotent: a redelivery (or a rolled-back batch handled again) re-upserts the same schedule.
+              await this.jobs.scheduleNightly(await accountSettingsOf(executor, account.bankAccount, this.settings));
+            }
           }
         },
-        concurrency: this.settings.consumerConcurrency,
-        // The consumer reads a whole pull (up to batchSize, or until the pull's 1 s expiry) before handling it: a few
-        // waves of the concurrency per pull keeps both the latency of a quiet stream and the per-pull overhead low.
-        batchSize: Math.max(CONSUMER_BATCH_SIZE_MIN, this.settings.consumerConcurrency * 4),
+        batchSize: CONSUMER_BATCH_SIZE,
         maxDeliver: CONSUMER_MAX_DELIVER,
         retryBaseMs: CONSUMER_RETRY_BASE_MS,
         logger: this.logger,

@@ -16,7 +16,7 @@ import {
   type LedgerItemRow,
   valueDateToleranceDaysMax,
 } from '../../items/domain/recon-items';
-import { ItemsPgRepository, lockMatchKeys } from '../../items/infrastructure/items.pg.repository';
+import { ItemsPgRepository, lockMatchKeys, lockRunOf } from '../../items/infrastructure/items.pg.repository';
 import { ContinuousMatcher, RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
@@ -127,7 +127,7 @@ export class RunBusinessDayUseCase {
     const checksDoneAt = this.clock.now();
     await this.db.transaction(async (executor) => {
       // One run per account at a time; continuous matching waits on the rows this run locks.
-      await lockMatchKeys(executor, [`RUN:${command.bankAccount}`]);
+      await lockRunOf(executor, command.bankAccount);
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
