@@ -1,12 +1,13 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { Client, type Notification } from 'pg';
 import { errorMessageOf, type MessagingLogger, SILENT_LOGGER } from './messaging-logger';
 import { OUTBOX_LAST_ERROR_LENGTH_MAX, OUTBOX_NOTIFY_CHANNEL } from './messaging.migrations';
 import { isPgPool, type PgPoolLike, queryRows, type SqlExecutor, type TransactionRunner, type TransactionSource, toTransactionRunner } from './sql-executor';
 import { subjectFor } from './streams';
-import { msgHdrsOf } from './trace-context';
+import { JetStreamPublisher, type PublishRequest } from './jetstream-publisher';
 
-export const OUTBOX_BATCH_SIZE_DEFAULT = 500;
+export const OUTBOX_BATCH_SIZE_DEFAULT = 2_000;
 export const OUTBOX_BATCH_SIZE_MAX = 5_000;
 export const OUTBOX_POLL_INTERVAL_MS_DEFAULT = 1_000;
 export const OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT = 5_000;
@@ -33,7 +34,10 @@ export interface OutboxRelayOptions {
   readonly listenConnectionString?: string;
   /** Or: a factory for the dedicated LISTEN connection, closed with `close` on stop. */
   readonly listenConnection?: () => Promise<{ connection: ListenConnection; close: () => Promise<void> }>;
-  readonly jetstream: JetStreamClient;
+  /** The NATS connection to publish on (the relay reads JetStream's acks itself: see JetStreamPublisher). */
+  readonly nats?: NatsConnection;
+  /** Or a JetStream client, whose connection is then used. */
+  readonly jetstream?: JetStreamClient;
   readonly namespace: string;
   readonly batchSize?: number;
   readonly pollIntervalMs?: number;
@@ -113,6 +117,7 @@ export class OutboxRelay {
   private listener: { connection: ListenConnection; close: () => Promise<void> } | undefined;
   private listenRetryTimer: NodeJS.Timeout | undefined;
   private counters = { batchCount: 0, publishedCount: 0, duplicateCount: 0, failedCount: 0 };
+  private readonly publisher: JetStreamPublisher;
 
   constructor(private readonly options: OutboxRelayOptions) {
     const source = options.transactions ?? options.pool;
@@ -127,6 +132,7 @@ export class OutboxRelay {
     this.publishTimeoutMs = boundedMs('publishTimeoutMs', options.publishTimeoutMs ?? OUTBOX_PUBLISH_TIMEOUT_MS_DEFAULT, 100, 60_000);
     this.retryBaseMs = boundedMs('retryBaseMs', options.retryBaseMs ?? OUTBOX_RETRY_BASE_MS_DEFAULT, 1, OUTBOX_RETRY_DELAY_MS_MAX);
     subjectFor(options.namespace, 'ledger.>'); // validates the namespace now rather than at the first publish
+    this.publisher = new JetStreamPublisher(connectionOf(options), this.publishTimeoutMs);
   }
 
   get stats(): OutboxRelayStats {
@@ -149,6 +155,7 @@ export class OutboxRelay {
     if (this.listenRetryTimer !== undefined) clearTimeout(this.listenRetryTimer);
     await this.loop;
     this.loop = undefined;
+    this.publisher.close();
     await this.closeListener();
   }
 
@@ -165,7 +172,7 @@ export class OutboxRelay {
       const rows = await queryRows<OutboxRow>(executor, SELECT_BATCH_SQL, [this.batchSize]);
       if (rows.length === 0) return { selectedCount: 0, publishedCount: 0, failedCount: 0, duplicateCount: 0 };
       // All publishes in flight at once: one round trip per batch instead of one per message.
-      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      const results = await this.publisher.publishAll(rows.map((row) => this.publishRequestOf(row)));
       const publishedIds: string[] = [];
       const failedIds: string[] = [];
       const failedErrors: string[] = [];
@@ -203,13 +210,13 @@ export class OutboxRelay {
     );
   }
 
-  private publish(row: OutboxRow): Promise<PubAck> {
-    const headers = typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers;
-    return this.options.jetstream.publish(subjectFor(this.options.namespace, row.subject), row.payload_text, {
-      msgID: row.message_id,
-      headers: msgHdrsOf(headers),
-      timeout: this.publishTimeoutMs,
-    });
+  private publishRequestOf(row: OutboxRow): PublishRequest {
+    return {
+      subject: subjectFor(this.options.namespace, row.subject),
+      payload: row.payload_text,
+      messageId: row.message_id,
+      headers: typeof row.headers === 'string' ? (JSON.parse(row.headers) as Record<string, string>) : row.headers,
+    };
   }
 
   private async run(): Promise<void> {
@@ -357,6 +364,14 @@ export class OutboxRelay {
     listener.connection.on('error', () => undefined);
     await listener.close().catch((error: unknown) => this.logger.warn({ error: errorMessageOf(error) }, 'outbox relay: closing LISTEN connection failed'));
   }
+}
+
+function connectionOf(options: OutboxRelayOptions): NatsConnection {
+  if (options.nats !== undefined) return options.nats;
+  // The JetStream client keeps its connection in `nc` (a public field of its implementation, not of the interface).
+  const connection = (options.jetstream as { nc?: NatsConnection } | undefined)?.nc;
+  if (connection === undefined) throw new Error('OutboxRelay needs `nats` (a NatsConnection) or `jetstream` (a client made by jetstream(nc))');
+  return connection;
 }
 
 function boundedMs(name: string, value: number, min: number, max: number): number {

@@ -62,7 +62,7 @@ class PlatformLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
     this.relay = new OutboxRelay({
       transactions: transactionRunnerOf(this.dataSource),
       listenConnectionString: this.config.DATABASE_URL,
-      jetstream: this.js,
+      nats: this.nats,
       namespace: this.config.NATS_NAMESPACE,
       pollIntervalMs: this.config.OUTBOX_POLL_INTERVAL_MS,
       batchSize: this.config.OUTBOX_BATCH_SIZE,
