@@ -2,11 +2,17 @@
  * `npm run bench:ledger`: bulk posting throughput of the ledger over HTTP, against the real Postgres and
  * NATS (outbox relay running). Posts BENCH_TRANSACTIONS (default 100,000) deposits and withdrawals across
  * 1,000 customer sub-accounts in batches of 1,000, BENCH_CONCURRENCY (default 4) requests in flight, and
- * prints transactions/s, p50/p99 batch latency and peak RSS. Leaves nothing behind.
+ * prints transactions/s, p50/p99 batch latency and peak RSS, then how long the relay took to publish the last
+ * event, and CPU per transaction of the service, Postgres and NATS. The HTTP client runs in a child process, as a
+ * platform's client would (it costs the service's event loop nothing). Leaves nothing behind.
  */
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate } from '@recon/testing';
+import { fork } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import { createLedgerApp, migrateLedger } from '../apps/ledger/src/ledger.app';
 import { loadLedgerConfig } from '../apps/ledger/src/ledger.config';
 
@@ -31,7 +37,6 @@ async function main(): Promise<void> {
   const app = await createLedgerApp(config, telemetry, { runOutboxRelay: process.env.BENCH_RELAY !== 'off' });
   await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  // The client shares this process with the service: bodies are serialised before the clock starts.
   const call = async (path: string, body: unknown) => {
     const response = await fetch(`${baseUrl}${path}`, {
       method: 'POST',
@@ -46,6 +51,152 @@ async function main(): Promise<void> {
     for (let index = 0; index < CUSTOMERS; index += 1) {
       await call('/v1/accounts', { code: `customer:${index}`, kind: 'customer', currency: 'EUR', name: `customer ${index}`, custodyAccount: 'custody:eur' });
     }
+    const client = await startClient(baseUrl);
+    const cpuBefore = { node: process.cpuUsage(), postgres: processCpuMs('postgres'), nats: processCpuMs('nats-server') };
+    const { latenciesMs, elapsedS } = await client.run();
+    const cpuPosting = cpuSince(cpuBefore);
+    // The relay must keep up, not leave a backlog behind: how many events were still unpublished at the end, and
+    // how long they took to drain (with BENCH_RELAY=off nothing drains here).
+    const unpublishedAtEnd = await countUnpublished(config.DATABASE_URL, isolation.schema);
+    let drainSeconds: number | undefined;
+    if (process.env.BENCH_RELAY !== 'off') {
+      const drainStarted = process.hrtime.bigint();
+      while ((await countUnpublished(config.DATABASE_URL, isolation.schema)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      drainSeconds = Number(process.hrtime.bigint() - drainStarted) / 1e9;
+    }
+    const cpuTotal = cpuSince(cpuBefore);
+    const totalS = elapsedS + (drainSeconds ?? 0);
+    latenciesMs.sort((a, b) => a - b);
+    const percentile = (p: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor((p / 100) * latenciesMs.length))]?.toFixed(1);
+    const report = {
+      transactions: TRANSACTIONS_TOTAL,
+      batchSize: BATCH_SIZE,
+      concurrency: CONCURRENCY,
+      outboxRelayInProcess: process.env.BENCH_RELAY !== 'off',
+      elapsedSeconds: Number(elapsedS.toFixed(2)),
+      transactionsPerSecond: Math.round(TRANSACTIONS_TOTAL / elapsedS),
+      batchLatencyP50Ms: percentile(50),
+      batchLatencyP99Ms: percentile(99),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      outboxUnpublishedAtEnd: unpublishedAtEnd,
+      outboxDrainSeconds: drainSeconds === undefined ? null : Number(drainSeconds.toFixed(2)),
+      transactionsPerSecondPublished: drainSeconds === undefined ? null : Math.round(TRANSACTIONS_TOTAL / totalS),
+      // CPU per transaction while posting (and, for `WithDrain`, until every event was published): this process
+      // (service + client + relay), the Postgres server and the NATS server. Comparable on a loaded machine.
+      cpuMicrosPerTransaction: perTransaction(cpuPosting),
+      cpuMicrosPerTransactionWithDrain: perTransaction(cpuTotal),
+      loadAverage1m: Number(loadavg()[0]?.toFixed(2)),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await app.close();
+    await telemetry.shutdown();
+    await isolation.cleanup();
+  }
+}
+
+interface CpuSnapshot {
+  readonly node: NodeJS.CpuUsage;
+  readonly postgres: number | undefined;
+  readonly nats: number | undefined;
+}
+
+interface CpuSpent {
+  readonly nodeUserMs: number;
+  readonly nodeSystemMs: number;
+  readonly postgresMs: number | undefined;
+  readonly natsMs: number | undefined;
+}
+
+function cpuSince(before: CpuSnapshot): CpuSpent {
+  const node = process.cpuUsage(before.node);
+  const postgres = processCpuMs('postgres');
+  const nats = processCpuMs('nats-server');
+  return {
+    nodeUserMs: node.user / 1000,
+    nodeSystemMs: node.system / 1000,
+    postgresMs: postgres === undefined || before.postgres === undefined ? undefined : postgres - before.postgres,
+    natsMs: nats === undefined || before.nats === undefined ? undefined : nats - before.nats,
+  };
+}
+
+function perTransaction(spent: CpuSpent): Record<string, number | null> {
+  const micros = (ms: number | undefined) => (ms === undefined ? null : Math.round((ms * 1000) / TRANSACTIONS_TOTAL));
+  return {
+    nodeUser: micros(spent.nodeUserMs),
+    nodeSystem: micros(spent.nodeSystemMs),
+    postgres: micros(spent.postgresMs),
+    nats: micros(spent.natsMs),
+  };
+}
+
+/** CPU milliseconds used by every local process of that name, children reaped included (Linux /proc; else undefined). */
+function processCpuMs(name: string): number | undefined {
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+    let ticks = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      } catch {
+        continue; // exited meanwhile
+      }
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(open + 1, close) !== name) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 after the name and state.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    }
+    return ticks / ticksPerMs;
+  } catch {
+    return undefined;
+  }
+}
+
+async function countUnpublished(databaseUrl: string, schema: string): Promise<number> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ count: string }>(`SELECT count(*)::text AS count FROM "${schema}".outbox_messages WHERE published_at IS NULL`);
+    return Number(result.rows[0]?.count ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+interface ClientResult {
+  readonly latenciesMs: number[];
+  readonly elapsedS: number;
+}
+
+/** Forks this file as the client: it prepares every request body, says `ready`, and posts on `go`. */
+async function startClient(baseUrl: string): Promise<{ run(): Promise<ClientResult> }> {
+  const child = fork(__filename, [], { env: { ...process.env, BENCH_LEDGER_CLIENT_OF: baseUrl }, stdio: 'inherit' });
+  const nextMessage = () =>
+    new Promise<{ kind: string } & Partial<ClientResult> & { error?: string }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as { kind: string }));
+      child.once('exit', (code) => reject(new Error(`bench client exited with ${code}`)));
+    });
+  const ready = await nextMessage();
+  if (ready.kind !== 'ready') throw new Error(`bench client: ${ready.error ?? ready.kind}`);
+  return {
+    async run() {
+      const done = nextMessage();
+      child.send('go');
+      const result = await done;
+      child.disconnect();
+      if (result.kind !== 'done') throw new Error(`bench client: ${result.error ?? result.kind}`);
+      return { latenciesMs: result.latenciesMs ?? [], elapsedS: result.elapsedS ?? 0 };
+    },
+  };
+}
+
+async function runClient(baseUrl: string): Promise<void> {
+  const send = (message: object) => new Promise<void>((resolve) => process.send?.(message, () => resolve()));
+  try {
     const batches: string[] = [];
     for (let start = 0; start < TRANSACTIONS_TOTAL; start += BATCH_SIZE) {
       const batch = [];
@@ -73,6 +224,8 @@ async function main(): Promise<void> {
       }
       batches.push(JSON.stringify({ transactions: batch }));
     }
+    await send({ kind: 'ready' });
+    await new Promise((resolve) => process.once('message', resolve));
     const latenciesMs: number[] = [];
     const started = process.hrtime.bigint();
     let next = 0;
@@ -81,34 +234,29 @@ async function main(): Promise<void> {
         while (next < batches.length) {
           const batch = batches[next++];
           const batchStarted = process.hrtime.bigint();
-          await call('/v1/transactions/batch', batch);
+          const response = await fetch(`${baseUrl}/v1/transactions/batch`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Api-Key': SERVICE_KEY },
+            body: batch,
+          });
+          const text = await response.text();
+          if (response.status !== 200) throw new Error(`batch: ${response.status} ${text}`);
           latenciesMs.push(Number(process.hrtime.bigint() - batchStarted) / 1e6);
         }
       }),
     );
-    const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
-    latenciesMs.sort((a, b) => a - b);
-    const percentile = (p: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor((p / 100) * latenciesMs.length))]?.toFixed(1);
-    const report = {
-      transactions: TRANSACTIONS_TOTAL,
-      batchSize: BATCH_SIZE,
-      concurrency: CONCURRENCY,
-      outboxRelayInProcess: process.env.BENCH_RELAY !== 'off',
-      elapsedSeconds: Number(elapsedS.toFixed(2)),
-      transactionsPerSecond: Math.round(TRANSACTIONS_TOTAL / elapsedS),
-      batchLatencyP50Ms: percentile(50),
-      batchLatencyP99Ms: percentile(99),
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  } finally {
-    await app.close();
-    await telemetry.shutdown();
-    await isolation.cleanup();
+    await send({ kind: 'done', latenciesMs, elapsedS: Number(process.hrtime.bigint() - started) / 1e9 });
+  } catch (error) {
+    await send({ kind: 'failed', error: error instanceof Error ? error.message : String(error) });
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:ledger failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+const clientOf = process.env.BENCH_LEDGER_CLIENT_OF;
+if (clientOf === undefined) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench:ledger failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+} else {
+  void runClient(clientOf);
+}
