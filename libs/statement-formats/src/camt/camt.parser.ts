@@ -1,10 +1,11 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { SaxesParser } from 'saxes';
 import { type CanonicalRecord, type RejectedRecord, UnreadableStatementError } from '../canonical';
 import { CamtFieldError } from './camt-fields';
 import { mapCamtEntry } from './camt-entry.mapper';
 import { type CamtFormat, type CamtMessageType, camtMessageTypeOfAttributes } from './camt-message-type';
 import { CAMT_HEADER_ELEMENTS, type CamtStatementHeader, mapCamtStatementHeader } from './camt-statement.mapper';
 import { type XmlNode, appendChild, newXmlNode, serializeXmlNode } from './xml-node';
+import { DOCTYPE_REFUSED_MESSAGE, XmlAttributes, type XmlName, type XmlTokenHandler, XmlTokenizer, XmlVersionNotHandled } from './xml-tokenizer';
 
 /** Deepest element nesting accepted anywhere in the document; camt needs about 12. */
 export const XML_DEPTH_MAX = 64;
@@ -19,7 +20,7 @@ const HEADER_XML_NODES_MAX = 1_000;
 /** Length of the XML snippet kept in a rejected record's `raw`. */
 export const RAW_SNIPPET_LENGTH_MAX = 2_000;
 
-/** Largest piece of text handed to saxes at once by parseCamt. */
+/** Largest piece of text handed to the XML tokenizer at once by parseCamt. */
 export const CAMT_WRITE_CHARACTERS_MAX = 1024 * 1024;
 
 /** Reason prefix of rejected records that concern a record's header rather than one entry. */
@@ -28,6 +29,11 @@ export const STATEMENT_HEADER_REASON_PREFIX = 'statement header: ';
 export interface CamtParseOptions {
   /** When the caller asked for one camt type (`--format camt.053`), a document of another type is unreadable. */
   readonly expectedFormat?: CamtFormat;
+  /**
+   * `tokenizer` (default): the project's XmlTokenizer. `saxes`: the generic saxes parser, about twice as slow; kept
+   * as the reference the tokenizer is tested against, and for documents declaring XML 1.1.
+   */
+  readonly xmlReader?: 'tokenizer' | 'saxes';
 }
 
 interface Capture {
@@ -60,14 +66,16 @@ function localName(qualifiedName: string): string {
 }
 
 /**
- * Push-style streaming camt.052/053/054 reader on saxes. Feed decoded text with `write`, then `end`; each
- * call returns the records completed by that text, so the caller yields per chunk, not per SAX event.
+ * Push-style streaming camt.052/053/054 reader. Feed decoded text with `write`, then `end`; each call returns the
+ * records completed by that text, so the caller yields per chunk, not per XML event. XML is read by the
+ * project's XmlTokenizer (XML 1.0, no DTD); a document declaring another XML version (1.1) is read by saxes.
  * Memory holds one entry subtree and the current record's header, never the document.
  * Entries are numbered 1, 2, 3... across the file (`lineNo`), counting every `Ntry` element, so that every
  * entry in the file becomes exactly one `entry` or `rejected` record.
  */
-export class CamtStreamParser {
-  private readonly sax = new SaxesParser({ xmlns: false, position: false });
+export class CamtStreamParser implements XmlTokenHandler {
+  private tokenizer: XmlTokenizer | undefined;
+  private saxes: SaxesSource | undefined;
   private readonly out: CanonicalRecord[] = [];
   private depth = 0;
   private rootSeen = false;
@@ -77,22 +85,12 @@ export class CamtStreamParser {
   private capture: Capture | undefined;
   private entryIndex = 0;
   private recordCount = 0;
-  private charactersSinceEvent = 0;
-  private eventSeen = false;
   private textSeen = false;
   private openElementNames: string[] = [];
 
   constructor(private readonly options: CamtParseOptions = {}) {
-    this.sax.on('doctype', () => {
-      throw new UnreadableStatementError('the XML has a document type declaration (<!DOCTYPE>); DTDs and external entities are refused');
-    });
-    this.sax.on('error', (error) => {
-      throw new UnreadableStatementError(`malformed XML: ${error.message}`);
-    });
-    this.sax.on('opentag', (tag) => this.onOpenTag(tag));
-    this.sax.on('closetag', () => this.onCloseTag());
-    this.sax.on('text', (text) => this.onText(text));
-    this.sax.on('cdata', (text) => this.onText(text));
+    if (options.xmlReader === 'saxes') this.saxes = new SaxesSource(this);
+    else this.tokenizer = new XmlTokenizer(this, XML_TOKEN_LENGTH_MAX);
   }
 
   get format(): CamtFormat | undefined {
@@ -107,17 +105,18 @@ export class CamtStreamParser {
       if (chunk.length === 0) return [];
       this.textSeen = true;
     }
-    this.eventSeen = false;
-    this.sax.write(chunk);
-    // saxes buffers a text node or tag until it ends. Counting the characters written without any event in
-    // between bounds that buffer (to XML_TOKEN_LENGTH_MAX plus one chunk).
-    if (this.eventSeen) {
-      this.charactersSinceEvent = 0;
-    } else {
-      this.charactersSinceEvent += chunk.length;
-      if (this.charactersSinceEvent > XML_TOKEN_LENGTH_MAX) {
-        throw new UnreadableStatementError(`an XML text or tag is longer than ${XML_TOKEN_LENGTH_MAX} characters`);
+    if (this.tokenizer !== undefined) {
+      try {
+        this.tokenizer.write(chunk);
+      } catch (error: unknown) {
+        if (!(error instanceof XmlVersionNotHandled)) throw error;
+        // Nothing was reported yet: the declaration is the document's first token.
+        this.tokenizer = undefined;
+        this.saxes = new SaxesSource(this);
+        this.saxes.write(error.written);
       }
+    } else {
+      this.saxes!.write(chunk);
     }
     return this.drain();
   }
@@ -127,7 +126,8 @@ export class CamtStreamParser {
     if (this.depth > 0) {
       throw new UnreadableStatementError(`the XML is truncated: it ends inside <${this.openElementNames.join('/')}>`);
     }
-    this.sax.close();
+    if (this.tokenizer !== undefined) this.tokenizer.end();
+    else this.saxes!.end();
     if (this.recordCount === 0) {
       const type = this.messageType!;
       throw new UnreadableStatementError(`the ${type.format} document holds no <${type.recordElement}>; a ${type.format} message needs at least one`);
@@ -140,11 +140,11 @@ export class CamtStreamParser {
     return this.out.splice(0, this.out.length);
   }
 
-  private onOpenTag(tag: SaxesTagPlain): void {
-    this.eventSeen = true;
+  /** XmlTokenHandler: a start tag. */
+  openTag(xmlName: XmlName, attributes: XmlAttributes): void {
     this.depth += 1;
     if (this.depth > XML_DEPTH_MAX) throw new UnreadableStatementError(`XML elements are nested deeper than ${XML_DEPTH_MAX} levels`);
-    const name = localName(tag.name);
+    const name = xmlName.local;
     if (this.openElementNames.length < 8) this.openElementNames.push(name);
     else this.openElementNames.push('…');
     const capture = this.capture;
@@ -161,13 +161,13 @@ export class CamtStreamParser {
         capture.overflowReason = `it has more than ${capture.nodesMax} XML elements`;
         return;
       }
-      const node = newXmlNode(name, tag.attributes.Ccy);
+      const node = newXmlNode(name, attributes.count === 0 ? undefined : attributes.get('Ccy'));
       appendChild(capture.stack[capture.stack.length - 1]!, node);
       capture.stack.push(node);
       return;
     }
     if (this.depth === 1) {
-      this.openRoot(tag, name);
+      this.openRoot(xmlName.qualified, name, attributes.toRecord());
       return;
     }
     const messageType = this.messageType!;
@@ -186,19 +186,19 @@ export class CamtStreamParser {
     }
     if (name === 'Ntry') {
       this.entryIndex += 1;
-      this.startCapture('entry', name, tag, this.record === undefined || this.depth !== 4);
+      this.startCapture('entry', name, attributes, this.record === undefined || this.depth !== 4);
       return;
     }
     if (this.depth === 4 && this.record !== undefined && !this.record.emitted && CAMT_HEADER_ELEMENTS.has(name)) {
-      this.startCapture('header', name, tag, false);
+      this.startCapture('header', name, attributes, false);
     }
   }
 
-  private openRoot(tag: SaxesTagPlain, name: string): void {
+  private openRoot(qualifiedName: string, name: string, attributes: Readonly<Record<string, string>>): void {
     this.rootSeen = true;
-    const messageType = camtMessageTypeOfAttributes(tag.name, tag.attributes);
+    const messageType = camtMessageTypeOfAttributes(qualifiedName, attributes);
     if (name !== 'Document' || messageType === undefined) {
-      throw new UnreadableStatementError(`not a camt.052/053/054 document: the root element <${tag.name.slice(0, 60)}> has no camt namespace`);
+      throw new UnreadableStatementError(`not a camt.052/053/054 document: the root element <${qualifiedName.slice(0, 60)}> has no camt namespace`);
     }
     if (this.options.expectedFormat !== undefined && this.options.expectedFormat !== messageType.format) {
       throw new UnreadableStatementError(`the file is ${messageType.format}, not ${this.options.expectedFormat} as claimed`);
@@ -206,8 +206,8 @@ export class CamtStreamParser {
     this.messageType = messageType;
   }
 
-  private startCapture(kind: Capture['kind'], name: string, tag: SaxesTagPlain, misplaced: boolean): void {
-    const root = newXmlNode(name, tag.attributes.Ccy);
+  private startCapture(kind: Capture['kind'], name: string, attributes: XmlAttributes, misplaced: boolean): void {
+    const root = newXmlNode(name, attributes.count === 0 ? undefined : attributes.get('Ccy'));
     this.capture = {
       kind,
       root,
@@ -222,22 +222,24 @@ export class CamtStreamParser {
     };
   }
 
-  private onText(text: string): void {
-    this.eventSeen = true;
+  /** XmlTokenHandler: character data, `source.slice(start, end)`. */
+  text(source: string, start: number, end: number): void {
     const capture = this.capture;
     if (capture === undefined || capture.overflowReason !== undefined) return;
     const node = capture.stack[capture.stack.length - 1]!;
     // camt has no mixed content: text beside child elements is indentation, not data.
     if (node.children.length > 0) return;
-    if (node.text.length + text.length > XML_FIELD_TEXT_LENGTH_MAX) {
+    const length = end - start;
+    if (node.text.length + length > XML_FIELD_TEXT_LENGTH_MAX) {
       capture.overflowReason = `its element <${node.name}> has a text longer than ${XML_FIELD_TEXT_LENGTH_MAX} characters`;
       return;
     }
+    const text = start === 0 && end === source.length ? source : source.slice(start, end);
     node.text = node.text.length === 0 ? text : node.text + text;
   }
 
-  private onCloseTag(): void {
-    this.eventSeen = true;
+  /** XmlTokenHandler: an end tag. */
+  closeTag(): void {
     const capture = this.capture;
     if (capture !== undefined) {
       if (this.depth === capture.startDepth) {
@@ -320,6 +322,76 @@ export class CamtStreamParser {
 
   private reject(lineNo: number, reason: string, node: XmlNode): void {
     this.out.push(rejected(lineNo, reason, serializeXmlNode(node, RAW_SNIPPET_LENGTH_MAX)));
+  }
+}
+
+/**
+ * Drives the parser from saxes, for documents declaring an XML version the tokenizer does not read (1.1).
+ * `charactersSinceEvent` bounds what saxes buffers for one text or tag (XML_TOKEN_LENGTH_MAX plus one chunk).
+ */
+class SaxesSource {
+  private readonly sax = new SaxesParser({ xmlns: false, position: false });
+  private readonly attributes = new XmlAttributes();
+  private readonly names = new Map<string, XmlName>();
+  private charactersSinceEvent = 0;
+  private eventSeen = false;
+
+  constructor(handler: XmlTokenHandler) {
+    this.sax.on('doctype', () => {
+      throw new UnreadableStatementError(DOCTYPE_REFUSED_MESSAGE);
+    });
+    this.sax.on('error', (error) => {
+      throw new UnreadableStatementError(`malformed XML: ${error.message}`);
+    });
+    this.sax.on('opentag', (tag) => {
+      this.eventSeen = true;
+      const attributes = this.attributes;
+      attributes.count = 0;
+      for (const [name, value] of Object.entries(tag.attributes)) {
+        attributes.names[attributes.count] = name;
+        attributes.values[attributes.count] = value;
+        attributes.count += 1;
+      }
+      handler.openTag(this.nameOf(tag.name), attributes);
+    });
+    this.sax.on('closetag', (tag) => {
+      this.eventSeen = true;
+      handler.closeTag(this.nameOf(tag.name));
+    });
+    this.sax.on('text', (text) => {
+      this.eventSeen = true;
+      handler.text(text, 0, text.length);
+    });
+    this.sax.on('cdata', (text) => {
+      this.eventSeen = true;
+      handler.text(text, 0, text.length);
+    });
+  }
+
+  write(chunk: string): void {
+    this.eventSeen = false;
+    this.sax.write(chunk);
+    if (this.eventSeen) {
+      this.charactersSinceEvent = 0;
+    } else {
+      this.charactersSinceEvent += chunk.length;
+      if (this.charactersSinceEvent > XML_TOKEN_LENGTH_MAX) {
+        throw new UnreadableStatementError(`an XML text or tag is longer than ${XML_TOKEN_LENGTH_MAX} characters`);
+      }
+    }
+  }
+
+  end(): void {
+    this.sax.close();
+  }
+
+  private nameOf(qualified: string): XmlName {
+    let name = this.names.get(qualified);
+    if (name === undefined) {
+      name = { qualified, local: localName(qualified) };
+      if (this.names.size < 10_000) this.names.set(qualified, name);
+    }
+    return name;
   }
 }
 
