@@ -15,7 +15,7 @@ import {
   parseRuleSet,
   readBalancesCsv,
   readCanonicalJsonl,
-  readLedgerFile,
+  readLedgerColumns,
   reconcileToSink,
 } from '@recon/matching';
 import { type CanonicalRecord, StatementChecker, UnreadableStatementError, parseStatementBytes } from '@recon/statement-formats';
@@ -57,7 +57,7 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
   const rulesHash = ruleText === undefined ? undefined : { path: options.rules, sha256: sha256Of(ruleText) };
 
   const ledgerHash = createHash('sha256');
-  const ledger = await guardAsync(() => readLedgerFile(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger));
+  const ledger = await guardAsync(() => readLedgerColumns(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger));
   const ledgerFile: InputFileHash = { path: options.ledger, sha256: ledgerHash.digest('hex') };
   clock?.phase('read ledger');
 
@@ -77,7 +77,7 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
     }, file);
     bankFiles.push({ path: file, sha256: hash.digest('hex') });
   }
-  const collected = collector.finish();
+  const collected = collector.finishColumns();
   clock?.phase('read bank');
 
   let balancesFile: InputFileHash | undefined;

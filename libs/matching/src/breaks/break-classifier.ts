@@ -105,11 +105,11 @@ export class BreakClassifier {
       if (batchKeys.length !== 1 || hits.get(batchKeys[0]!)!.length !== 1) continue;
       const batch = batches.get(batchKeys[0]!)!;
       if (batch.members.some((member) => this.ledgerDone[member] === 1)) continue;
-      const bankItem = context.bank[bankIndex]!;
+      const bankItem = context.bank.item(bankIndex);
       const currency = bankItem.currency;
       const differenceMinor = bankItem.amountMinor - batch.sumMinor;
-      const ledgerIds = batch.members.map((member) => context.ledger[member]!.entryId);
-      const batchName = context.ledger[batch.members[0]!]!.batchReference ?? '';
+      const ledgerIds = batch.members.map((member) => context.ledger.entryId[member]!);
+      const batchName = context.ledger.batchReference[batch.members[0]!] ?? '';
       if (absMinor(differenceMinor) > this.tolerance.amountToleranceMinor) {
         this.push(
           makeBreak('amount_mismatch', {
@@ -168,7 +168,7 @@ export class BreakClassifier {
     const edges: PairEdge[] = [];
     const keys = new Set<string>();
     for (const bankIndex of this.pending('bank')) {
-      const bankItem = context.bank[bankIndex]!;
+      const bankItem = context.bank.item(bankIndex);
       const account = context.bankAccount[bankIndex];
       keys.clear();
       for (const reference of bankReferencesForMatching(context, bankIndex)) keys.add(`E|${account}|${reference}`);
@@ -184,7 +184,7 @@ export class BreakClassifier {
         for (const ledgerIndex of ledgerByKey.get(key) ?? []) {
           if (seen.has(ledgerIndex)) continue;
           seen.add(ledgerIndex);
-          const ledgerItem = context.ledger[ledgerIndex]!;
+          const ledgerItem = context.ledger.item(ledgerIndex);
           const currencyDiffers = ledgerItem.currency === bankItem.currency ? 0 : 1;
           // Across currencies the raw minor numbers still tell which candidate is nearest (a mislabelled currency).
           const amountDiff = absMinor(ledgerItem.amountMinor - bankItem.amountMinor);
@@ -244,8 +244,8 @@ export class BreakClassifier {
 
   private pairBreak(ledgerIndex: number, bankIndex: number): boolean {
     const context = this.context;
-    const ledgerItem = context.ledger[ledgerIndex]!;
-    const bankItem = context.bank[bankIndex]!;
+    const ledgerItem = context.ledger.item(ledgerIndex);
+    const bankItem = context.bank.item(bankIndex);
     const reference = context.ledgerRefExact[ledgerIndex] ?? '';
     const checks = this.explainer.checkPair(ledgerIndex, bankIndex);
     const candidates = [this.explainer.candidate('bank', bankIndex, checks)];
@@ -304,20 +304,20 @@ export class BreakClassifier {
     const leftLedger = this.pending('ledger').filter((index) => context.ledgerRefExact[index] !== undefined);
     if (leftLedger.length > 0) {
       const twinKey = (index: number): string =>
-        `${context.ledgerAccountCurrency[index]}|${context.ledger[index]!.amountMinor}|${context.ledgerDay[index]}|${context.ledgerRefExact[index]}`;
+        `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor[index]!}|${context.ledgerDay[index]}|${context.ledgerRefExact[index]}`;
       const twins = collectTwins(
         leftLedger.map(twinKey),
         context.ledger.length,
-        (index) => context.ledger[index]!.amountMinor,
+        (index) => context.ledger.amountMinor[index]!,
         (index) => (context.ledgerRefExact[index] === undefined ? undefined : twinKey(index)),
-        leftLedger.map((index) => context.ledger[index]!.amountMinor),
+        leftLedger.map((index) => context.ledger.amountMinor[index]!),
       );
       for (const index of leftLedger) {
         const all = twins.get(twinKey(index)) ?? [];
         const original = all.filter((other) => other !== index && (this.ledgerDone[other] === 1 || (!onlyRepeatsOfDone && other < index)));
         if (original.length === 0) continue;
-        const item = context.ledger[index]!;
-        const firstOriginal = context.ledger[original[0]!]!;
+        const item = context.ledger.item(index);
+        const firstOriginal = context.ledger.item(original[0]!);
         this.push(
           makeBreak('duplicate', {
             severity: item.amountMinor > 0n ? 'high' : 'medium',
@@ -328,7 +328,7 @@ export class BreakClassifier {
             reason: `ledger entry ${item.entryId} repeats ${firstOriginal.entryId}: same ${displayMoney(item.amountMinor, item.currency)}, value date ${item.valueDate} and reference ${context.ledgerRefExact[index]}`,
             account: item.account,
             valueDate: item.valueDate,
-            duplicateOf: original.map((other) => context.ledger[other]!.entryId),
+            duplicateOf: original.map((other) => context.ledger.entryId[other]!),
           }),
           [index],
           [],
@@ -338,20 +338,20 @@ export class BreakClassifier {
     const leftBank = this.pending('bank');
     if (leftBank.length > 0) {
       const twinKey = (index: number): string =>
-        `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}|${bankIdentity(context, index)}`;
+        `${context.bankAccountCurrency[index]}|${context.bank.amountMinor[index]!}|${context.bankDay[index]}|${bankIdentity(context, index)}`;
       const twins = collectTwins(
         leftBank.map(twinKey),
         context.bank.length,
-        (index) => context.bank[index]!.amountMinor,
+        (index) => context.bank.amountMinor[index]!,
         twinKey,
-        leftBank.map((index) => context.bank[index]!.amountMinor),
+        leftBank.map((index) => context.bank.amountMinor[index]!),
       );
       for (const index of leftBank) {
         const all = twins.get(twinKey(index)) ?? [];
         const original = all.filter((other) => other !== index && (this.bankDone[other] === 1 || (!onlyRepeatsOfDone && other < index)));
         if (original.length === 0) continue;
-        const item = context.bank[index]!;
-        const firstOriginal = context.bank[original[0]!]!;
+        const item = context.bank.item(index);
+        const firstOriginal = context.bank.item(original[0]!);
         const identity = bankPlatformReferences(context, index).join(', ') || item.remittance || item.bankRef || '';
         this.push(
           makeBreak('duplicate', {
@@ -363,7 +363,7 @@ export class BreakClassifier {
             reason: `bank line ${item.id} repeats ${firstOriginal.id}: same ${displayMoney(item.amountMinor, item.currency)}, value date ${item.valueDate ?? item.bookingDate ?? '?'} and reference ${identity}`,
             account: item.account,
             ...(item.valueDate === undefined ? {} : { valueDate: item.valueDate }),
-            duplicateOf: original.map((other) => context.bank[other]!.id),
+            duplicateOf: original.map((other) => context.bank.id[other]!),
             candidates: this.explainer.candidatesFor('bank', index),
           }),
           [],
@@ -376,11 +376,11 @@ export class BreakClassifier {
   private classifyMissing(): void {
     const context = this.context;
     for (const index of this.pending('ledger')) {
-      const item = context.ledger[index]!;
+      const item = context.ledger.item(index);
       const ambiguity = context.ledgerAmbiguity.get(index);
       const reference = context.ledgerRefExact[index];
       const what = `ledger ${item.amountMinor < 0n ? 'debit' : 'credit'} of ${displayMoney(absMinor(item.amountMinor), item.currency)} (${item.entryId}${reference === undefined ? '' : `, reference ${reference}`}, value date ${item.valueDate})`;
-      const ambiguousIds = ambiguity?.candidates.map((other) => context.bank[other]!.id);
+      const ambiguousIds = ambiguity?.candidates.map((other) => context.bank.id[other]!);
       const reason =
         ambiguity === undefined
           ? `${what} has no bank line`
@@ -403,9 +403,9 @@ export class BreakClassifier {
       );
     }
     for (const index of this.pending('bank')) {
-      const item = context.bank[index]!;
+      const item = context.bank.item(index);
       const ambiguity = context.bankAmbiguity.get(index);
-      const ambiguousIds = ambiguity?.candidates.map((other) => context.ledger[other]!.entryId);
+      const ambiguousIds = ambiguity?.candidates.map((other) => context.ledger.entryId[other]!);
       const amountText = displayMoney(absMinor(item.amountMinor), item.currency);
       const references = bankPlatformReferences(context, index);
       const referenceText = references.length === 0 ? '' : ` with reference ${references.join(', ')}`;
@@ -452,7 +452,7 @@ export class BreakClassifier {
 
   /** A debit the bank explains itself: a reversal, or a charges/interest transaction code. */
   private debitExplanation(bankIndex: number): string | undefined {
-    const item = this.context.bank[bankIndex]!;
+    const item = this.context.bank.item(bankIndex);
     if (item.reversal) return 'a reversal';
     const code = item.bankTxCode?.toUpperCase();
     if (code === undefined) return undefined;
@@ -537,11 +537,11 @@ export class BreakClassifier {
 
   private push(reconBreak: ReconBreak, ledgerItems: readonly number[], bankItems: readonly number[]): void {
     for (const index of ledgerItems) {
-      if (this.ledgerDone[index] === 1) throw new Error(`ledger item ${this.context.ledger[index]!.entryId} classified twice`);
+      if (this.ledgerDone[index] === 1) throw new Error(`ledger item ${this.context.ledger.entryId[index]!} classified twice`);
       this.ledgerDone[index] = 1;
     }
     for (const index of bankItems) {
-      if (this.bankDone[index] === 1) throw new Error(`bank line ${this.context.bank[index]!.id} classified twice`);
+      if (this.bankDone[index] === 1) throw new Error(`bank line ${this.context.bank.id[index]!} classified twice`);
       this.bankDone[index] = 1;
     }
     this.breaks.push(reconBreak);

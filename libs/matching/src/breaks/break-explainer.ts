@@ -47,12 +47,12 @@ export class BreakExplainer {
         if (reference !== undefined) addWanted(byReference, reference, index);
         const normalised = context.ledgerRefNormalisedOf(index);
         if (normalised !== undefined && normalised !== reference) addWanted(byReference, normalised, index);
-        addWanted(byAmount, absMinor(context.ledger[index]!.amountMinor), index);
+        addWanted(byAmount, absMinor(context.ledger.amountMinor[index]!), index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
         for (const reference of context.bankMatchingRefs[bankIndex]!)
           this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
-        this.gather(this.ledgerCandidates, byAmount.get(absMinor(context.bank[bankIndex]!.amountMinor)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        this.gather(this.ledgerCandidates, byAmount.get(absMinor(context.bank.amountMinor[bankIndex]!)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
     }
@@ -61,7 +61,7 @@ export class BreakExplainer {
       const byAmount = new Map<bigint, number[]>();
       const keys = new Set<string>();
       for (const index of bankItems) {
-        const item = context.bank[index]!;
+        const item = context.bank.item(index);
         keys.clear();
         for (const reference of context.bankMatchingRefs[index]!) keys.add(reference);
         for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
@@ -84,7 +84,7 @@ export class BreakExplainer {
         }
         const normalised = context.ledgerRefNormalisedOf(ledgerIndex);
         if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
-        this.gather(this.bankCandidates, byAmount.get(absMinor(context.ledger[ledgerIndex]!.amountMinor)), ledgerIndex, account, 'bank');
+        this.gather(this.bankCandidates, byAmount.get(absMinor(context.ledger.amountMinor[ledgerIndex]!)), ledgerIndex, account, 'bank');
       }
       this.addNearestAmounts(bankItems, 'bank');
     }
@@ -127,7 +127,7 @@ export class BreakExplainer {
   }
 
   candidate(side: 'ledger' | 'bank', index: number, checks: readonly CriterionCheck[]): BreakCandidate {
-    const id = side === 'ledger' ? this.context.ledger[index]!.entryId : this.context.bank[index]!.id;
+    const id = side === 'ledger' ? this.context.ledger.entryId[index]! : this.context.bank.id[index]!;
     const matchedBy = this.groupRule(side, index);
     const failed = checks.filter((check) => !check.ok).map((check) => check.detail);
     return matchedBy === undefined ? { side, id, failed, checks } : { side, id, matchedBy, failed, checks };
@@ -136,8 +136,8 @@ export class BreakExplainer {
   /** Every criterion of a ledger entry against a bank line, with the failing ones quantified. */
   checkPair(ledgerIndex: number, bankIndex: number): CriterionCheck[] {
     const context = this.context;
-    const ledgerItem = context.ledger[ledgerIndex]!;
-    const bankItem = context.bank[bankIndex]!;
+    const ledgerItem = context.ledger.item(ledgerIndex);
+    const bankItem = context.bank.item(bankIndex);
     const checks: CriterionCheck[] = [];
     const sameAccount = context.ledgerAccount[ledgerIndex] === context.bankAccount[bankIndex];
     checks.push({
@@ -187,7 +187,7 @@ export class BreakExplainer {
   private referenceCheck(ledgerIndex: number, bankIndex: number): CriterionCheck {
     const context = this.context;
     const reference = context.ledgerRefExact[ledgerIndex];
-    const bankItem = context.bank[bankIndex]!;
+    const bankItem = context.bank.item(bankIndex);
     if (reference === undefined) return { criterion: 'reference', ok: true, detail: 'ledger entry carries no reference' };
     const bankReferences = [...bankReferencesForMatching(context, bankIndex), ...(bankItem.bankRef === undefined ? [] : [bankItem.bankRef.toUpperCase()])];
     if (bankReferences.includes(reference)) return { criterion: 'reference', ok: true, detail: `reference ${reference} equal` };
@@ -222,8 +222,8 @@ export class BreakExplainer {
   }
 
   private amountGap(ledgerA: number, bankA: number, ledgerB: number, bankB: number): number {
-    const gapA = absMinor(this.context.ledger[ledgerA]!.amountMinor - this.context.bank[bankA]!.amountMinor);
-    const gapB = absMinor(this.context.ledger[ledgerB]!.amountMinor - this.context.bank[bankB]!.amountMinor);
+    const gapA = absMinor(this.context.ledger.amountMinor[ledgerA]! - this.context.bank.amountMinor[bankA]!);
+    const gapB = absMinor(this.context.ledger.amountMinor[ledgerB]! - this.context.bank.amountMinor[bankB]!);
     return gapA < gapB ? -1 : gapA > gapB ? 1 : 0;
   }
 
@@ -241,12 +241,12 @@ export class BreakExplainer {
       for (let index = 0; index < context.ledger.length; index += 1) if (context.ledgerGroup[index] === -1) others.push(index);
     }
     const groupOf = (index: number): number => (side === 'ledger' ? context.bankAccountCurrency[index]! : context.ledgerAccountCurrency[index]!);
-    const amountOf = (index: number): bigint => (side === 'ledger' ? context.bank[index]!.amountMinor : context.ledger[index]!.amountMinor);
+    const amountOf = (index: number): bigint => (side === 'ledger' ? context.bank.amountMinor[index]! : context.ledger.amountMinor[index]!);
     others.sort((a, b) => groupOf(a) - groupOf(b) || (amountOf(a) < amountOf(b) ? -1 : amountOf(a) > amountOf(b) ? 1 : a - b));
     const target = side === 'ledger' ? this.ledgerCandidates : this.bankCandidates;
     for (const index of items) {
       const group = side === 'ledger' ? context.ledgerAccountCurrency[index]! : context.bankAccountCurrency[index]!;
-      const amount = side === 'ledger' ? context.ledger[index]!.amountMinor : context.bank[index]!.amountMinor;
+      const amount = side === 'ledger' ? context.ledger.amountMinor[index]! : context.bank.amountMinor[index]!;
       let low = 0;
       let high = others.length;
       while (low < high) {

@@ -38,15 +38,15 @@ export function ledgerBatches(context: MatchingContext, batchEntriesMax: number)
   const batches = new Map<string, LedgerBatch>();
   for (let index = 0; index < context.ledger.length; index += 1) {
     if (context.ledgerGroup[index] !== -1) continue;
-    const batchKey = normalisedReferenceKey(context.ledger[index]!.batchReference, context.ignoredReferences);
+    const batchKey = normalisedReferenceKey(context.ledger.batchReference[index], context.ignoredReferences);
     if (batchKey === undefined) continue;
     const key = `${context.ledgerAccountCurrency[index]}|${batchKey}`;
     const day = context.ledgerDay[index]!;
     const batch = batches.get(key);
-    if (batch === undefined) batches.set(key, { members: [index], sumMinor: context.ledger[index]!.amountMinor, dayMin: day, dayMax: day });
+    if (batch === undefined) batches.set(key, { members: [index], sumMinor: context.ledger.amountMinor[index]!, dayMin: day, dayMax: day });
     else {
       batch.members.push(index);
-      batch.sumMinor += context.ledger[index]!.amountMinor;
+      batch.sumMinor += context.ledger.amountMinor[index]!;
       batch.dayMin = Math.min(batch.dayMin, day);
       batch.dayMax = Math.max(batch.dayMax, day);
     }
@@ -57,13 +57,13 @@ export function ledgerBatches(context: MatchingContext, batchEntriesMax: number)
 
 /** The keys under which a bank line may name a batch: its references and words of its text, normalised. */
 export function bankBatchKeys(context: MatchingContext, bankIndex: number): Set<string> {
-  const item = context.bank[bankIndex]!;
+  const bank = context.bank;
   const keys = new Set<string>();
-  for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
+  for (const reference of [bank.endToEndId[bankIndex], bank.customerRef[bankIndex], bank.bankRef[bankIndex]]) {
     const key = normalisedReferenceKey(reference, context.ignoredReferences);
     if (key !== undefined) keys.add(key);
   }
-  textReferenceKeys(item.remittance, BATCH_TEXT_TOKENS_JOINED_MAX, BATCH_TEXT_KEY_LENGTH_MIN, keys);
+  textReferenceKeys(bank.remittance[bankIndex], BATCH_TEXT_TOKENS_JOINED_MAX, BATCH_TEXT_KEY_LENGTH_MIN, keys);
   return keys;
 }
 
@@ -78,7 +78,7 @@ function matchBatchReference(context: MatchingContext, rule: BatchRule): void {
       const batchKey = `${context.bankAccountCurrency[bankIndex]}|${key}`;
       const batch = batches.get(batchKey);
       if (batch === undefined) continue;
-      if (absMinor(batch.sumMinor - context.bank[bankIndex]!.amountMinor) > rule.amountToleranceMinor) continue;
+      if (absMinor(batch.sumMinor - context.bank.amountMinor[bankIndex]!) > rule.amountToleranceMinor) continue;
       if (!withinDays(context, bankIndex, batch.dayMin, batch.dayMax, rule.valueDateToleranceDays)) continue;
       push(viableByBatch, batchKey, bankIndex);
       push(viableByBank, bankIndex, batchKey);
@@ -105,7 +105,7 @@ function matchBatchReference(context: MatchingContext, rule: BatchRule): void {
 function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
   const candidates: number[] = [];
   for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
-    const parts = context.bank[bankIndex]!.transactions;
+    const parts = context.bank.transactions[bankIndex];
     if (context.bankGroup[bankIndex] === -1 && parts !== undefined && parts.length >= 2 && parts.length <= rule.batchEntriesMax) candidates.push(bankIndex);
   }
   if (candidates.length === 0) return;
@@ -121,7 +121,7 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
   const claimed = new Set<number>();
   const keys = new Set<string>();
   for (const bankIndex of candidates) {
-    const bankItem = context.bank[bankIndex]!;
+    const bankItem = context.bank.item(bankIndex);
     const accountCurrency = context.bankAccountCurrency[bankIndex];
     const members: number[] = [];
     let sumMinor = 0n;
@@ -142,8 +142,8 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
           context.ledgerGroup[index] === -1 &&
           !claimed.has(index) &&
           !members.includes(index) &&
-          absMinor(absMinor(context.ledger[index]!.amountMinor) - absMinor(part.amountMinor)) <= rule.amountToleranceMinor &&
-          context.ledger[index]!.amountMinor < 0n === bankItem.amountMinor < 0n &&
+          absMinor(absMinor(context.ledger.amountMinor[index]!) - absMinor(part.amountMinor)) <= rule.amountToleranceMinor &&
+          context.ledger.amountMinor[index]! < 0n === bankItem.amountMinor < 0n &&
           context.dayDistance(index, bankIndex) <= rule.valueDateToleranceDays,
       );
       if (viable.length !== 1) {
@@ -151,7 +151,7 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
         break;
       }
       members.push(viable[0]!);
-      sumMinor += context.ledger[viable[0]!]!.amountMinor;
+      sumMinor += context.ledger.amountMinor[viable[0]!]!;
     }
     if (!complete || absMinor(sumMinor - bankItem.amountMinor) > rule.amountToleranceMinor) continue;
     for (const member of members) claimed.add(member);
@@ -187,8 +187,8 @@ function matchSplitSettlements(context: MatchingContext, rule: BatchRule): void 
     }
     const ledgerIndex = ledgerIndexes[0]!;
     let sumMinor = 0n;
-    for (const line of lines) sumMinor += context.bank[line]!.amountMinor;
-    if (absMinor(sumMinor - context.ledger[ledgerIndex]!.amountMinor) > rule.amountToleranceMinor) continue;
+    for (const line of lines) sumMinor += context.bank.amountMinor[line]!;
+    if (absMinor(sumMinor - context.ledger.amountMinor[ledgerIndex]!) > rule.amountToleranceMinor) continue;
     if (!lines.every((line) => context.dayDistance(ledgerIndex, line) <= rule.valueDateToleranceDays)) continue;
     context.addGroup(rule.id, [ledgerIndex], lines);
   }

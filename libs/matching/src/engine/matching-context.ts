@@ -1,4 +1,5 @@
 import { dayNumberOf } from '../model/iso-date';
+import { BankColumns, LedgerColumns } from '../model/columns';
 import type { BankItem, LedgerItem } from '../model/items';
 import { exactReferenceKey, normalisedReferenceKey } from '../model/references';
 import type { RuleSet } from '../rules/rule-set';
@@ -30,8 +31,9 @@ export interface AmbiguityNote {
  * match state. Sorting first is what makes the result independent of input order.
  */
 export class MatchingContext {
-  readonly ledger: readonly LedgerItem[];
-  readonly bank: readonly BankItem[];
+  /** Both sides column-wise, sorted by id: `ledger.amountMinor[index]`, `bank.id[index]`, `ledger.item(index)`. */
+  readonly ledger: LedgerColumns;
+  readonly bank: BankColumns;
   readonly ledgerDay: Int32Array;
   readonly bankDay: Int32Array;
   /** Interned "ACCOUNT|CURRENCY" ids: equal ids mean same custody account and currency. */
@@ -65,17 +67,15 @@ export class MatchingContext {
   readonly ledgerAmbiguity = new Map<number, AmbiguityNote>();
   readonly bankAmbiguity = new Map<number, AmbiguityNote>();
 
-  constructor(ledger: readonly LedgerItem[], bank: readonly BankItem[], ruleSet: RuleSet) {
-    this.ledger = sortedBy(ledger, (item) => item.entryId);
-    this.bank = sortedBy(bank, (item) => item.id);
-    assertUniqueIds(
-      this.ledger.map((item) => item.entryId),
-      'ledger entry_id',
-    );
-    assertUniqueIds(
-      this.bank.map((item) => item.id),
-      'bank line id',
-    );
+  constructor(ledger: readonly LedgerItem[] | LedgerColumns, bank: readonly BankItem[] | BankColumns, ruleSet: RuleSet) {
+    const ledgerColumns = ledger instanceof LedgerColumns ? ledger : LedgerColumns.of(ledger);
+    const bankColumns = bank instanceof BankColumns ? bank : BankColumns.of(bank);
+    const ledgerOrder = sortOrder(ledgerColumns.entryId);
+    const bankOrder = sortOrder(bankColumns.id);
+    this.ledger = ledgerOrder === undefined ? ledgerColumns : ledgerColumns.permuted(ledgerOrder);
+    this.bank = bankOrder === undefined ? bankColumns : bankColumns.permuted(bankOrder);
+    assertUniqueIds(this.ledger.entryId, 'ledger entry_id');
+    assertUniqueIds(this.bank.id, 'bank line id');
     this.ignoredReferences = new Set(ruleSet.ignoredReferences);
     const accounts = new Map<string, number>();
     const accountCurrencies = new Map<string, number>();
@@ -117,28 +117,31 @@ export class MatchingContext {
     this.ledgerAccount = new Int32Array(ledgerCount);
     this.ledgerAccountCurrency = new Int32Array(ledgerCount);
     const refExact: (string | undefined)[] = new Array<string | undefined>(ledgerCount);
+    const ledgerColumnsSorted = this.ledger;
     for (let index = 0; index < ledgerCount; index += 1) {
-      const item = this.ledger[index]!;
-      const day = dayOf(item.valueDate);
-      if (day === undefined) throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: value date '${item.valueDate}' is not YYYY-MM-DD`);
+      const valueDate = ledgerColumnsSorted.valueDate[index]!;
+      const day = dayOf(valueDate);
+      if (day === undefined)
+        throw new InvalidReconcileInputError(`ledger entry ${ledgerColumnsSorted.entryId[index]}: value date '${valueDate}' is not YYYY-MM-DD`);
       this.ledgerDay[index] = day;
-      const [accountId, accountCurrencyId] = accountIds(item.account, item.currency);
+      const [accountId, accountCurrencyId] = accountIds(ledgerColumnsSorted.account[index]!, ledgerColumnsSorted.currency[index]!);
       this.ledgerAccount[index] = accountId;
       this.ledgerAccountCurrency[index] = accountCurrencyId;
-      refExact[index] = exactReferenceKey(item.reference, this.ignoredReferences);
+      refExact[index] = exactReferenceKey(ledgerColumnsSorted.reference[index], this.ignoredReferences);
     }
     this.ledgerRefExact = refExact;
     this.ledgerRefNormalised = new Array<string | undefined | null>(ledgerCount).fill(null);
     this.bankDay = new Int32Array(bankCount);
     this.bankAccount = new Int32Array(bankCount);
     this.bankAccountCurrency = new Int32Array(bankCount);
+    const bankColumnsSorted = this.bank;
     for (let index = 0; index < bankCount; index += 1) {
-      const item = this.bank[index]!;
-      const date = item.valueDate ?? item.bookingDate;
+      const date = bankColumnsSorted.valueDate[index] ?? bankColumnsSorted.bookingDate[index];
       const day = date === undefined ? undefined : dayOf(date);
-      if (date !== undefined && day === undefined) throw new InvalidReconcileInputError(`bank line ${item.id}: date '${date}' is not YYYY-MM-DD`);
+      if (date !== undefined && day === undefined)
+        throw new InvalidReconcileInputError(`bank line ${bankColumnsSorted.id[index]}: date '${date}' is not YYYY-MM-DD`);
       this.bankDay[index] = day ?? DAY_UNKNOWN;
-      const [accountId, accountCurrencyId] = accountIds(item.account, item.currency);
+      const [accountId, accountCurrencyId] = accountIds(bankColumnsSorted.account[index]!, bankColumnsSorted.currency[index]!);
       this.bankAccount[index] = accountId;
       this.bankAccountCurrency[index] = accountCurrencyId;
     }
@@ -146,9 +149,8 @@ export class MatchingContext {
     const matchingRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
     const none: readonly string[] = [];
     for (let index = 0; index < bankCount; index += 1) {
-      const item = this.bank[index]!;
-      const endToEnd = exactReferenceKey(item.endToEndId, this.ignoredReferences);
-      const customer = exactReferenceKey(item.customerRef, this.ignoredReferences);
+      const endToEnd = exactReferenceKey(bankColumnsSorted.endToEndId[index], this.ignoredReferences);
+      const customer = exactReferenceKey(bankColumnsSorted.customerRef[index], this.ignoredReferences);
       const platform =
         endToEnd === undefined
           ? customer === undefined
@@ -160,7 +162,7 @@ export class MatchingContext {
       platformRefs[index] = platform;
       if (platform.length > 0) matchingRefs[index] = platform;
       else {
-        const bankRef = exactReferenceKey(item.bankRef, this.ignoredReferences);
+        const bankRef = exactReferenceKey(bankColumnsSorted.bankRef[index], this.ignoredReferences);
         matchingRefs[index] = bankRef === undefined ? none : [bankRef];
       }
     }
@@ -174,7 +176,7 @@ export class MatchingContext {
     let value = this.ledgerRefNormalised[index];
     if (value === null || value === undefined) {
       if (value === undefined) return undefined;
-      value = normalisedReferenceKey(this.ledger[index]!.reference, this.ignoredReferences);
+      value = normalisedReferenceKey(this.ledger.reference[index], this.ignoredReferences);
       this.ledgerRefNormalised[index] = value;
     }
     return value;
@@ -305,11 +307,15 @@ export function absMinor(value: bigint): bigint {
   return value < 0n ? -value : value;
 }
 
-/** A sorted copy; files usually arrive sorted already, and checking that is much cheaper than sorting. */
-function sortedBy<T>(items: readonly T[], idOf: (item: T) => string): T[] {
+/**
+ * The order that sorts `ids`, or undefined when they are sorted already: files usually arrive sorted, and
+ * checking that is much cheaper than sorting.
+ */
+function sortOrder(ids: readonly string[]): number[] | undefined {
   let sorted = true;
-  for (let index = 1; index < items.length && sorted; index += 1) sorted = idOf(items[index - 1]!) <= idOf(items[index]!);
-  return sorted ? [...items] : [...items].sort((a, b) => compareText(idOf(a), idOf(b)));
+  for (let index = 1; index < ids.length && sorted; index += 1) sorted = ids[index - 1]! <= ids[index]!;
+  if (sorted) return undefined;
+  return ids.map((_, index) => index).sort((a, b) => compareText(ids[a]!, ids[b]!));
 }
 
 function assertUniqueIds(sortedIds: readonly string[], what: string): void {

@@ -61,7 +61,8 @@ interface ReferenceOwners {
   readonly bank: ReadonlyMap<string, number>;
 }
 
-function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out: string[]) => void): Map<string, number> {
+/** `wanted`: only keys the other side has matter (a bank text yields many keys, few of them references). */
+function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out: string[]) => void, wanted?: ReadonlyMap<string, number>): Map<string, number> {
   const owners = new Map<string, number>();
   const keys: string[] = [];
   for (let index = 0; index < count; index += 1) {
@@ -69,6 +70,7 @@ function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out:
     keys.length = 0;
     keysOf(index, keys);
     for (const key of keys) {
+      if (wanted !== undefined && !wanted.has(key)) continue;
       const owner = owners.get(key);
       if (owner === undefined) owners.set(key, index);
       else if (owner !== index && owner !== MULTIPLE) owners.set(key, MULTIPLE);
@@ -89,7 +91,7 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
   const referenceKeys = spec.referenceKeys;
   if (referenceKeys === undefined) return undefined;
   const ledgerOwners = ownersOf(context.ledger.length, context.ledgerGroup, (index, out) => referenceKeys.ledger(index, out));
-  const bankOwners = ownersOf(context.bank.length, context.bankGroup, (index, out) => referenceKeys.bank(index, out));
+  const bankOwners = ownersOf(context.bank.length, context.bankGroup, (index, out) => referenceKeys.bank(index, out), ledgerOwners);
   const identityCounts = referenceKeys.bankIdentity === undefined ? undefined : countIdentities(context, referenceKeys, ledgerOwners);
   const bankKeys: string[] = [];
   const ledgerKeys: string[] = [];
@@ -113,7 +115,7 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
     if (!ledgerKeys.every((key) => bankOwners.get(key) === undefined || bankOwners.get(key) === bankIndex)) continue;
     if (identityCounts !== undefined && identityCounts.get(referenceKeys.bankIdentity!(bankIndex)) !== 1) continue;
     if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
-    if (absMinor(context.ledger[partner]!.amountMinor - context.bank[bankIndex]!.amountMinor) > spec.amountToleranceMinor) continue;
+    if (absMinor(context.ledger.amountMinor[partner]! - context.bank.amountMinor[bankIndex]!) > spec.amountToleranceMinor) continue;
     if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
     context.addPair(spec.ruleId, partner, bankIndex);
   }
@@ -206,7 +208,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
   const seenByLedgerClass = new Int32Array(ledgerClasses.length).fill(-1);
   for (let bankClass = 0; bankClass < bankClasses.length; bankClass += 1) {
     const bankIndex = bankClasses[bankClass]!.members[0]!;
-    const bankItem = context.bank[bankIndex]!;
+    const bankAmountMinor = context.bank.amountMinor[bankIndex]!;
     keys.length = 0;
     spec.bankJoinKeys(bankIndex, keys);
     for (const key of keys) {
@@ -217,7 +219,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
         seenByLedgerClass[ledgerClass] = bankClass;
         const ledgerIndex = ledgerClasses[ledgerClass]!.members[0]!;
         if (context.ledgerAccountCurrency[ledgerIndex] !== context.bankAccountCurrency[bankIndex]) continue;
-        const amountDiffMinor = absMinor(context.ledger[ledgerIndex]!.amountMinor - bankItem.amountMinor);
+        const amountDiffMinor = absMinor(context.ledger.amountMinor[ledgerIndex]! - bankAmountMinor);
         if (amountDiffMinor > spec.amountToleranceMinor) continue;
         const dayDiff = context.dayDistance(ledgerIndex, bankIndex);
         if (dayDiff > spec.valueDateToleranceDays) continue;

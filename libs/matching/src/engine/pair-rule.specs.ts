@@ -20,9 +20,9 @@ export function bankReferencesForMatching(context: MatchingContext, bankIndex: n
 export function bankIdentity(context: MatchingContext, bankIndex: number): string {
   const platform = bankPlatformReferences(context, bankIndex);
   if (platform.length > 0) return `R:${platform.join(' ')}`;
-  const remittance = context.bank[bankIndex]!.remittance?.trim().toUpperCase();
+  const remittance = context.bank.remittance[bankIndex]?.trim().toUpperCase();
   if (remittance !== undefined && remittance.length > 0) return `T:${remittance}`;
-  return `B:${exactReferenceKey(context.bank[bankIndex]!.bankRef, context.ignoredReferences) ?? ''}`;
+  return `B:${exactReferenceKey(context.bank.bankRef[bankIndex], context.ignoredReferences) ?? ''}`;
 }
 
 /**
@@ -51,11 +51,11 @@ class AmountBuckets {
 }
 
 function ledgerBase(context: MatchingContext, index: number): string {
-  return `${context.ledgerAccountCurrency[index]}|${context.ledger[index]!.amountMinor}|${context.ledgerDay[index]}`;
+  return `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor[index]!}|${context.ledgerDay[index]}`;
 }
 
 function bankBase(context: MatchingContext, index: number): string {
-  return `${context.bankAccountCurrency[index]}|${context.bank[index]!.amountMinor}|${context.bankDay[index]}`;
+  return `${context.bankAccountCurrency[index]}|${context.bank.amountMinor[index]!}|${context.bankDay[index]}`;
 }
 
 export function refExactSpec(context: MatchingContext, rule: RefExactRule): PairRuleSpec {
@@ -79,7 +79,7 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger[index]!.amountMinor, out);
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger.amountMinor[index]!, out);
     },
     bankClassKey: (index) => {
       const references = bankReferencesForMatching(context, index);
@@ -88,7 +88,7 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
     },
     bankJoinKeys: (index, out) => {
       for (const reference of bankReferencesForMatching(context, index))
-        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor[index]!));
     },
   };
 }
@@ -111,13 +111,12 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     const keys = new Set<string>();
     for (let index = 0; index < context.bank.length; index += 1) {
       if (context.bankGroup[index] !== -1) continue;
-      const item = context.bank[index]!;
       keys.clear();
-      for (const reference of [item.endToEndId, item.customerRef]) {
+      for (const reference of [context.bank.endToEndId[index], context.bank.customerRef[index]]) {
         const key = normalisedReferenceKey(reference, context.ignoredReferences);
         if (key !== undefined) keys.add(key);
       }
-      textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, keys);
+      textReferenceKeys(context.bank.remittance[index], rule.tokensJoinedMax, rule.referenceLengthMin, keys);
       const matching = [...keys].filter((key) => ledgerReferences.has(key));
       if (matching.length === 0) continue;
       bankKeys.set(index, matching);
@@ -136,13 +135,12 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
         if (reference !== undefined && reference.length >= rule.referenceLengthMin) out.push(reference);
       },
       bank: (index, out) => {
-        const item = context.bank[index]!;
         textKeys.clear();
-        for (const reference of [item.endToEndId, item.customerRef]) {
-          const key = normalisedReferenceKey(reference, context.ignoredReferences);
-          if (key !== undefined) textKeys.add(key);
-        }
-        textReferenceKeys(item.remittance, rule.tokensJoinedMax, rule.referenceLengthMin, textKeys);
+        const endToEnd = normalisedReferenceKey(context.bank.endToEndId[index], context.ignoredReferences);
+        if (endToEnd !== undefined) textKeys.add(endToEnd);
+        const customer = normalisedReferenceKey(context.bank.customerRef[index], context.ignoredReferences);
+        if (customer !== undefined) textKeys.add(customer);
+        textReferenceKeys(context.bank.remittance[index], rule.tokensJoinedMax, rule.referenceLengthMin, textKeys);
         for (const key of textKeys) out.push(key);
       },
       bankIdentity: (index) => bankIdentity(context, index),
@@ -154,7 +152,7 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalisedOf(index)!}`, context.ledger[index]!.amountMinor, out);
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalisedOf(index)!}`, context.ledger.amountMinor[index]!, out);
     },
     bankClassKey: (index) => {
       hits ??= prepare();
@@ -163,7 +161,7 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     bankJoinKeys: (index, out) => {
       hits ??= prepare();
       for (const key of hits.bankKeys.get(index) ?? [])
-        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank[index]!.amountMinor));
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank.amountMinor[index]!));
     },
   };
 }
@@ -194,7 +192,7 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
       const reference = context.ledgerRefExact[index]!;
       for (const length of rule.truncatedLengths) {
         if (reference.length > length)
-          buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger[index]!.amountMinor, out);
+          buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger.amountMinor[index]!, out);
       }
     },
     bankClassKey: (index) => {
@@ -203,7 +201,7 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
     },
     bankJoinKeys: (index, out) => {
       for (const reference of bankReferencesForMatching(context, index)) {
-        if (reference.length <= lengthMax) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank[index]!.amountMinor));
+        if (reference.length <= lengthMax) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor[index]!));
       }
     },
   };
@@ -223,11 +221,11 @@ export function amountDateSpec(context: MatchingContext, rule: AmountDateRule): 
     ledgerClassKey: (index) => `${ledgerBase(context, index)}|${context.ledgerRefExact[index] ?? ''}`,
     ledgerJoinKeys: (index, out) => {
       const space = !rule.onlyWithoutReference || context.ledgerRefExact[index] === undefined ? 'A' : 'N';
-      buckets.ledgerKeys(`${space}|${context.ledgerAccountCurrency[index]}`, context.ledger[index]!.amountMinor, out);
+      buckets.ledgerKeys(`${space}|${context.ledgerAccountCurrency[index]}`, context.ledger.amountMinor[index]!, out);
     },
     bankClassKey: (index) => `${bankBase(context, index)}|${bankPlatformReferences(context, index).join(' ')}`,
     bankJoinKeys: (index, out) => {
-      const amountMinor = context.bank[index]!.amountMinor;
+      const amountMinor = context.bank.amountMinor[index]!;
       out.push(buckets.bankKey(`A|${context.bankAccountCurrency[index]}`, amountMinor));
       if (bankPlatformReferences(context, index).length === 0) out.push(buckets.bankKey(`N|${context.bankAccountCurrency[index]}`, amountMinor));
     },

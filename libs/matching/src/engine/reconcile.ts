@@ -3,6 +3,7 @@ import { isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money
 import { BREAK_TYPES, type BreakType, type ReconBreak } from '../breaks/break';
 import { BreakClassifier } from '../breaks/break-classifier';
 import { decimalOf } from '../breaks/money-text';
+import { BankColumns, LedgerColumns } from '../model/columns';
 import type { BankItem, LedgerItem, ReconcileInputs } from '../model/items';
 import type { RuleSet } from '../rules/rule-set';
 import { runBatchRule } from './batch-rule.runner';
@@ -213,14 +214,14 @@ function emitMatches(context: MatchingContext, emit: (rule: string, ledger: read
     const group = ledgerGroup[index]!;
     if (group === -1 || context.firstLedgerOfGroup(group) !== index) continue;
     if (context.isPairGroup(group)) {
-      emit(context.ruleOfGroup(group), [context.ledger[index]!.entryId], [context.bank[context.firstBankOfGroup(group)]!.id]);
+      emit(context.ruleOfGroup(group), [context.ledger.entryId[index]!], [context.bank.id[context.firstBankOfGroup(group)]!]);
       continue;
     }
     const members = context.membersOfGroup(group);
     emit(
       context.ruleOfGroup(group),
-      members.ledger.map((member) => context.ledger[member]!.entryId),
-      members.bank.map((member) => context.bank[member]!.id),
+      members.ledger.map((member) => context.ledger.entryId[member]!),
+      members.bank.map((member) => context.bank.id[member]!),
     );
   }
 }
@@ -289,12 +290,20 @@ class OutputCounts {
   }
 }
 
-function validateCurrencies(ledger: readonly LedgerItem[], bank: readonly BankItem[]): void {
-  for (const item of ledger)
-    if (!isCurrencyCode(item.currency))
-      throw new InvalidReconcileInputError(`ledger entry ${item.entryId}: '${item.currency}' is not an ISO 4217 currency code`);
-  for (const item of bank)
-    if (!isCurrencyCode(item.currency)) throw new InvalidReconcileInputError(`bank line ${item.id}: '${item.currency}' is not an ISO 4217 currency code`);
+/** Currency codes repeat: each distinct one is checked once, the first item carrying a bad one is named. */
+function validateCurrencies(ledger: readonly LedgerItem[] | LedgerColumns, bank: readonly BankItem[] | BankColumns): void {
+  const valid = new Set<string>();
+  const check = (currency: string, what: () => string): void => {
+    if (valid.has(currency)) return;
+    if (!isCurrencyCode(currency)) throw new InvalidReconcileInputError(`${what()}: '${currency}' is not an ISO 4217 currency code`);
+    valid.add(currency);
+  };
+  if (ledger instanceof LedgerColumns) {
+    for (let index = 0; index < ledger.length; index += 1) check(ledger.currency[index]!, () => `ledger entry ${ledger.entryId[index]}`);
+  } else for (const item of ledger) check(item.currency, () => `ledger entry ${item.entryId}`);
+  if (bank instanceof BankColumns) {
+    for (let index = 0; index < bank.length; index += 1) check(bank.currency[index]!, () => `bank line ${bank.id[index]}`);
+  } else for (const item of bank) check(item.currency, () => `bank line ${item.id}`);
 }
 
 function compareBreaks(a: ReconBreak, b: ReconBreak): number {
@@ -371,18 +380,20 @@ function totalsByCurrency(context: MatchingContext, breaks: readonly ReconBreak[
     }
     return value;
   };
-  context.ledger.forEach((item, index) => {
-    const value = of(item.currency);
+  for (let index = 0; index < context.ledger.length; index += 1) {
+    const value = of(context.ledger.currency[index]!);
+    const amountMinor = context.ledger.amountMinor[index]!;
     value.ledgerCount += 1;
-    value.ledger += item.amountMinor;
-    if (context.ledgerGroup[index] !== -1) value.matchedLedger += item.amountMinor;
-  });
-  context.bank.forEach((item, index) => {
-    const value = of(item.currency);
+    value.ledger += amountMinor;
+    if (context.ledgerGroup[index] !== -1) value.matchedLedger += amountMinor;
+  }
+  for (let index = 0; index < context.bank.length; index += 1) {
+    const value = of(context.bank.currency[index]!);
+    const amountMinor = context.bank.amountMinor[index]!;
     value.bankCount += 1;
-    value.bank += item.amountMinor;
-    if (context.bankGroup[index] !== -1) value.matchedBank += item.amountMinor;
-  });
+    value.bank += amountMinor;
+    if (context.bankGroup[index] !== -1) value.matchedBank += amountMinor;
+  }
   const result: Record<string, CurrencyTotals> = {};
   for (const item of breaks) {
     if (!isCurrencyCode(item.currency)) continue;
@@ -407,11 +418,11 @@ function totalsByCurrency(context: MatchingContext, breaks: readonly ReconBreak[
 const HASH_BLOCK_CHARACTERS = 1 << 20;
 
 /** Fields joined by TAB, items by LF; free text JSON-quoted so that a TAB or LF inside it cannot shift fields. */
-function hashItems<T>(items: readonly T[], line: (item: T) => string): string {
+function hashItems<T>(items: { readonly length: number; readonly at: (index: number) => T }, line: (item: T) => string): string {
   const hash = createHash('sha256');
   let block = '';
-  for (const item of items) {
-    block += line(item);
+  for (let index = 0; index < items.length; index += 1) {
+    block += line(items.at(index));
     if (block.length >= HASH_BLOCK_CHARACTERS) {
       hash.update(block);
       block = '';
@@ -425,17 +436,17 @@ function quoted(text: string | undefined): string {
   return text === undefined ? '-' : JSON.stringify(text);
 }
 
-function hashLedger(ledger: readonly LedgerItem[]): string {
+function hashLedger(ledger: LedgerColumns): string {
   return hashItems(
-    ledger,
+    { length: ledger.length, at: (index) => ledger.item(index) },
     (item) =>
       `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`,
   );
 }
 
-function hashBank(bank: readonly BankItem[]): string {
+function hashBank(bank: BankColumns): string {
   return hashItems(
-    bank,
+    { length: bank.length, at: (index) => bank.item(index) },
     (item) =>
       `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
       `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +

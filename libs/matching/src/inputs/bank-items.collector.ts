@@ -1,6 +1,7 @@
 import { isCurrencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor } from '@recon/money';
 import type { CanonicalRecord, EntryRecord, StatementRecord } from '@recon/statement-formats';
 import { isIsoDate } from '../model/iso-date';
+import { BankColumns } from '../model/columns';
 import type { BankItem, BankTransactionPart, RejectedLine, StatementBalance } from '../model/items';
 import { InputFileError } from './input-error';
 import { ownString, StringInterner } from './strings';
@@ -17,6 +18,13 @@ export interface CollectedBank {
   readonly rejected: RejectedLine[];
 }
 
+/** `CollectedBank` with the lines column-wise (`finishColumns`): no object per line outlives the reading. */
+export interface CollectedBankColumns {
+  readonly bank: BankColumns;
+  readonly statements: StatementBalance[];
+  readonly rejected: RejectedLine[];
+}
+
 /**
  * Turns the canonical records of one or more bank files into BankItems, statement balances and rejected
  * lines. Entries take account and currency from the statement they sit in. Ids are assigned at the end:
@@ -24,7 +32,8 @@ export interface CollectedBank {
  * would make the outputs ambiguous), with `#2`, `#3` appended if even that repeats (the same file given twice).
  */
 export class BankItemCollector {
-  private readonly drafts: Draft[] = [];
+  /** The lines so far, column-wise; ids are settled in `finishColumns`. */
+  private readonly lines = new BankColumns();
   private readonly statements: StatementBalance[] = [];
   private readonly rejected: RejectedLine[] = [];
   private current: StatementRecord | undefined;
@@ -56,17 +65,35 @@ export class BankItemCollector {
   }
 
   finish(): CollectedBank {
+    const collected = this.finishColumns();
+    const bank: BankItem[] = [];
+    for (let index = 0; index < collected.bank.length; index += 1) bank.push(collected.bank.item(index));
+    return { bank, statements: collected.statements, rejected: collected.rejected };
+  }
+
+  finishColumns(): CollectedBankColumns {
+    const lines = this.lines;
     const bankRefCounts = new Map<string, number>();
-    for (const draft of this.drafts) if (draft.bankRef !== undefined) bankRefCounts.set(draft.bankRef, (bankRefCounts.get(draft.bankRef) ?? 0) + 1);
-    const used = new Map<string, number>();
-    for (const draft of this.drafts) {
-      let id = draft.bankRef !== undefined && bankRefCounts.get(draft.bankRef) === 1 ? draft.bankRef : `${draft.statementId}:${draft.lineNo}`;
-      const seen = used.get(id) ?? 0;
-      used.set(id, seen + 1);
-      if (seen > 0) id = `${id}#${seen + 1}`;
-      draft.id = id;
+    for (const bankRef of lines.bankRef) if (bankRef !== undefined) bankRefCounts.set(bankRef, (bankRefCounts.get(bankRef) ?? 0) + 1);
+    // Ids of lines whose bankRef is not unique (or missing) are `statementId:lineNo`. Only such an id can repeat
+    // (a unique bankRef can only meet one of them), so only those and the bankRefs equal to one are counted.
+    const fallbacks = new Set<string>();
+    for (let index = 0; index < lines.length; index += 1) {
+      const bankRef = lines.bankRef[index];
+      if (bankRef === undefined || bankRefCounts.get(bankRef) !== 1) fallbacks.add(`${lines.statementId[index]}:${lines.lineNo[index]}`);
     }
-    return { bank: this.drafts, statements: this.statements, rejected: this.rejected };
+    const used = new Map<string, number>();
+    for (let index = 0; index < lines.length; index += 1) {
+      const bankRef = lines.bankRef[index];
+      let id = bankRef !== undefined && bankRefCounts.get(bankRef) === 1 ? bankRef : `${lines.statementId[index]}:${lines.lineNo[index]}`;
+      if (fallbacks.has(id)) {
+        const seen = used.get(id) ?? 0;
+        used.set(id, seen + 1);
+        if (seen > 0) id = `${id}#${seen + 1}`;
+      }
+      lines.id[index] = id;
+    }
+    return { bank: lines, statements: this.statements, rejected: this.rejected };
   }
 
   private addStatement(record: StatementRecord, source: string): void {
@@ -96,7 +123,7 @@ export class BankItemCollector {
     const where = `${source} entry ${record.statementId}:${record.lineNo}`;
     if (statement === undefined || statement.statementId !== record.statementId)
       throw new InputFileError(`${where}: entry outside its statement '${record.statementId}'`);
-    if (this.drafts.length >= BANK_LINES_MAX) throw new InputFileError(`${source}: more than ${BANK_LINES_MAX} bank lines`);
+    if (this.lines.length >= BANK_LINES_MAX) throw new InputFileError(`${source}: more than ${BANK_LINES_MAX} bank lines`);
     if (!isCurrencyCode(record.currency)) throw new InputFileError(`${where}: currency '${record.currency}' is not an ISO 4217 code`);
     for (const [name, date] of [
       ['valueDate', record.valueDate],
@@ -128,7 +155,7 @@ export class BankItemCollector {
     if (record.counterpartyName !== undefined) draft.counterpartyName = ownString(record.counterpartyName);
     if (record.bankTxCode !== undefined) draft.bankTxCode = this.intern(record.bankTxCode);
     if (transactions !== undefined && transactions.length > 0) draft.transactions = transactions;
-    this.drafts.push(draft);
+    this.lines.push(draft);
   }
 
   /** One copy of each repeated value (dates, currency, transaction codes, statement ids). */

@@ -1,5 +1,6 @@
 import { currencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor, UnknownCurrencyError } from '@recon/money';
 import { isIsoDate } from '../model/iso-date';
+import { LedgerColumns } from '../model/columns';
 import type { LedgerItem } from '../model/items';
 import { csvRows } from './csv-rows';
 import { InputFileError, linesOfChunks } from './input-error';
@@ -38,16 +39,43 @@ export function ledgerFormatOf(path: string): LedgerFileFormat {
  */
 export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerItem[]> {
   const items: LedgerItem[] = [];
+  const ids: string[] = [];
+  await readLedgerRows(chunks, format, source, ids, (item) => {
+    items.push(item);
+    ids.push(item.entryId);
+  });
+  return items;
+}
+
+/**
+ * `readLedgerFile` into columns: the same validation and errors, but no object per entry outlives its row.
+ * What `recon reconcile` reads a day's ledger with.
+ */
+export async function readLedgerColumns(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerColumns> {
+  const columns = new LedgerColumns();
+  await readLedgerRows(chunks, format, source, columns.entryId, (item) => columns.push(item));
+  return columns;
+}
+
+/** `ids` is the list of entry ids read so far, kept up to date by `add` (for the uniqueness check at the end). */
+async function readLedgerRows(
+  chunks: AsyncIterable<string | Buffer>,
+  format: LedgerFileFormat,
+  source: string,
+  ids: readonly string[],
+  addItem: (item: LedgerItem) => void,
+): Promise<void> {
+  let count = 0;
   const lineNos: number[] = [];
   const interner = new StringInterner();
   const add = (fields: (name: string) => unknown, lineNo: number): void => {
-    if (items.length >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
-    items.push(ledgerItemOf(fields, lineNo, source, format, interner));
+    if (count >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
+    addItem(ledgerItemOf(fields, lineNo, source, format, interner));
     lineNos.push(lineNo);
+    count += 1;
   };
-  const checkUnique = (): LedgerItem[] => {
-    assertUniqueEntryIds(items, lineNos, source, format === 'csv' ? 'entry_id' : 'entryId');
-    return items;
+  const checkUnique = (): void => {
+    assertUniqueEntryIds(ids, lineNos, source, format === 'csv' ? 'entry_id' : 'entryId');
   };
   if (format === 'jsonl') {
     for await (const { lineNo, text } of linesOfChunks(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
@@ -62,7 +90,8 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
       const object = record as Record<string, unknown>;
       add((name) => object[name], lineNo);
     }
-    return checkUnique();
+    checkUnique();
+    return;
   }
   let header: string[] | undefined;
   const columnAt = new Map<string, number>();
@@ -83,30 +112,26 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
     }
   }
   if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
-  return checkUnique();
+  checkUnique();
 }
 
 /**
  * entry_id must be unique. Checked once at the end through sorted order (ledger files usually come sorted, and
  * a sortedness check is linear) rather than with a map of every id, which costs more memory than the entries.
  */
-function assertUniqueEntryIds(items: readonly LedgerItem[], lineNos: readonly number[], source: string, column: string): void {
+function assertUniqueEntryIds(ids: readonly string[], lineNos: readonly number[], source: string, column: string): void {
   let order: number[] | undefined;
-  for (let index = 1; index < items.length; index += 1) {
-    if (items[index - 1]!.entryId >= items[index]!.entryId) {
-      order = items
-        .map((_, position) => position)
-        .sort((a, b) => (items[a]!.entryId < items[b]!.entryId ? -1 : items[a]!.entryId > items[b]!.entryId ? 1 : lineNos[a]! - lineNos[b]!));
+  for (let index = 1; index < ids.length; index += 1) {
+    if (ids[index - 1]! >= ids[index]!) {
+      order = ids.map((_, position) => position).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : lineNos[a]! - lineNos[b]!));
       break;
     }
   }
-  for (let position = 1; position < items.length; position += 1) {
+  for (let position = 1; position < ids.length; position += 1) {
     const previous = order === undefined ? position - 1 : order[position - 1]!;
     const current = order === undefined ? position : order[position]!;
-    if (items[previous]!.entryId === items[current]!.entryId) {
-      throw new InputFileError(
-        `${source} line ${lineNos[current]}, column ${column}: '${items[current]!.entryId}' is already used on line ${lineNos[previous]}`,
-      );
+    if (ids[previous] === ids[current]) {
+      throw new InputFileError(`${source} line ${lineNos[current]}, column ${column}: '${ids[current]}' is already used on line ${lineNos[previous]}`);
     }
   }
 }

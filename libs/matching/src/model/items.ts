@@ -1,3 +1,4 @@
+import type { BankColumns, LedgerColumns } from './columns';
 import type { IsoDate } from './iso-date';
 
 /**
@@ -91,8 +92,9 @@ export interface RejectedLine {
 }
 
 export interface ReconcileInputs {
-  readonly ledger: readonly LedgerItem[];
-  readonly bank: readonly BankItem[];
+  /** As objects, or column-wise (`LedgerColumns`/`BankColumns`: a day of a million items without an object each). */
+  readonly ledger: readonly LedgerItem[] | LedgerColumns;
+  readonly bank: readonly BankItem[] | BankColumns;
   readonly statements?: readonly StatementBalance[];
   readonly balances?: readonly LedgerBalance[];
   readonly findings?: readonly StatementFinding[];

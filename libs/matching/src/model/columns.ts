@@ -1,0 +1,189 @@
+import type { BankItem, BankTransactionPart, LedgerItem } from './items';
+
+/**
+ * Ledger entries and bank lines stored column-wise: one array per field instead of one object per item.
+ * A business day is a million items on each side; as objects they are millions of small heap objects that
+ * live for the whole run and that every garbage collection has to trace. As columns they are a few dozen
+ * arrays of strings and numbers (repeated values such as accounts, currencies and dates shared), and the
+ * engine reads the fields it needs by index. `item(index)` rebuilds the object form where one is needed
+ * (explaining a break, hashing the inputs), which concerns a few items, not all.
+ */
+export class LedgerColumns {
+  readonly entryId: string[] = [];
+  readonly account: string[] = [];
+  readonly amountMinor: bigint[] = [];
+  readonly currency: string[] = [];
+  readonly valueDate: string[] = [];
+  readonly reference: (string | undefined)[] = [];
+  readonly subAccount: (string | undefined)[] = [];
+  readonly bookingDate: (string | undefined)[] = [];
+  readonly description: (string | undefined)[] = [];
+  readonly kind: (string | undefined)[] = [];
+  readonly batchReference: (string | undefined)[] = [];
+
+  static of(items: readonly LedgerItem[]): LedgerColumns {
+    const columns = new LedgerColumns();
+    for (const item of items) columns.push(item);
+    return columns;
+  }
+
+  get length(): number {
+    return this.entryId.length;
+  }
+
+  push(item: LedgerItem): void {
+    this.entryId.push(item.entryId);
+    this.account.push(item.account);
+    this.amountMinor.push(item.amountMinor);
+    this.currency.push(item.currency);
+    this.valueDate.push(item.valueDate);
+    this.reference.push(item.reference);
+    this.subAccount.push(item.subAccount);
+    this.bookingDate.push(item.bookingDate);
+    this.description.push(item.description);
+    this.kind.push(item.kind);
+    this.batchReference.push(item.batchReference);
+  }
+
+  item(index: number): LedgerItem {
+    const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = {
+      entryId: this.entryId[index]!,
+      account: this.account[index]!,
+      amountMinor: this.amountMinor[index]!,
+      currency: this.currency[index]!,
+      valueDate: this.valueDate[index]!,
+    };
+    if (this.reference[index] !== undefined) item.reference = this.reference[index];
+    if (this.subAccount[index] !== undefined) item.subAccount = this.subAccount[index];
+    if (this.bookingDate[index] !== undefined) item.bookingDate = this.bookingDate[index];
+    if (this.description[index] !== undefined) item.description = this.description[index];
+    if (this.kind[index] !== undefined) item.kind = this.kind[index];
+    if (this.batchReference[index] !== undefined) item.batchReference = this.batchReference[index];
+    return item;
+  }
+
+  /** The same entries in order `order` (a permutation of the indexes). */
+  permuted(order: readonly number[]): LedgerColumns {
+    const out = new LedgerColumns();
+    for (const key of LEDGER_COLUMN_KEYS) {
+      const from = this[key] as unknown[];
+      const to = out[key] as unknown[];
+      for (const index of order) to.push(from[index]);
+    }
+    return out;
+  }
+}
+
+const LEDGER_COLUMN_KEYS = [
+  'entryId',
+  'account',
+  'amountMinor',
+  'currency',
+  'valueDate',
+  'reference',
+  'subAccount',
+  'bookingDate',
+  'description',
+  'kind',
+  'batchReference',
+] as const satisfies readonly (keyof LedgerColumns)[];
+
+/** Bank lines column-wise; see LedgerColumns. `id` may be set after the fact (the collector settles ids last). */
+export class BankColumns {
+  readonly id: string[] = [];
+  readonly statementId: string[] = [];
+  readonly lineNo: number[] = [];
+  readonly account: string[] = [];
+  readonly amountMinor: bigint[] = [];
+  readonly currency: string[] = [];
+  readonly valueDate: (string | undefined)[] = [];
+  readonly bookingDate: (string | undefined)[] = [];
+  readonly bankRef: (string | undefined)[] = [];
+  readonly endToEndId: (string | undefined)[] = [];
+  readonly customerRef: (string | undefined)[] = [];
+  readonly remittance: (string | undefined)[] = [];
+  readonly counterpartyName: (string | undefined)[] = [];
+  readonly bankTxCode: (string | undefined)[] = [];
+  readonly reversal: boolean[] = [];
+  readonly transactions: (readonly BankTransactionPart[] | undefined)[] = [];
+
+  static of(items: readonly BankItem[]): BankColumns {
+    const columns = new BankColumns();
+    for (const item of items) columns.push(item);
+    return columns;
+  }
+
+  get length(): number {
+    return this.id.length;
+  }
+
+  push(item: BankItem): void {
+    this.id.push(item.id);
+    this.statementId.push(item.statementId);
+    this.lineNo.push(item.lineNo);
+    this.account.push(item.account);
+    this.amountMinor.push(item.amountMinor);
+    this.currency.push(item.currency);
+    this.valueDate.push(item.valueDate);
+    this.bookingDate.push(item.bookingDate);
+    this.bankRef.push(item.bankRef);
+    this.endToEndId.push(item.endToEndId);
+    this.customerRef.push(item.customerRef);
+    this.remittance.push(item.remittance);
+    this.counterpartyName.push(item.counterpartyName);
+    this.bankTxCode.push(item.bankTxCode);
+    this.reversal.push(item.reversal);
+    this.transactions.push(item.transactions);
+  }
+
+  item(index: number): BankItem {
+    const item: { -readonly [K in keyof BankItem]: BankItem[K] } = {
+      id: this.id[index]!,
+      statementId: this.statementId[index]!,
+      lineNo: this.lineNo[index]!,
+      account: this.account[index]!,
+      amountMinor: this.amountMinor[index]!,
+      currency: this.currency[index]!,
+      reversal: this.reversal[index]!,
+    };
+    if (this.valueDate[index] !== undefined) item.valueDate = this.valueDate[index];
+    if (this.bookingDate[index] !== undefined) item.bookingDate = this.bookingDate[index];
+    if (this.bankRef[index] !== undefined) item.bankRef = this.bankRef[index];
+    if (this.endToEndId[index] !== undefined) item.endToEndId = this.endToEndId[index];
+    if (this.customerRef[index] !== undefined) item.customerRef = this.customerRef[index];
+    if (this.remittance[index] !== undefined) item.remittance = this.remittance[index];
+    if (this.counterpartyName[index] !== undefined) item.counterpartyName = this.counterpartyName[index];
+    if (this.bankTxCode[index] !== undefined) item.bankTxCode = this.bankTxCode[index];
+    if (this.transactions[index] !== undefined) item.transactions = this.transactions[index];
+    return item;
+  }
+
+  permuted(order: readonly number[]): BankColumns {
+    const out = new BankColumns();
+    for (const key of BANK_COLUMN_KEYS) {
+      const from = this[key] as unknown[];
+      const to = out[key] as unknown[];
+      for (const index of order) to.push(from[index]);
+    }
+    return out;
+  }
+}
+
+const BANK_COLUMN_KEYS = [
+  'id',
+  'statementId',
+  'lineNo',
+  'account',
+  'amountMinor',
+  'currency',
+  'valueDate',
+  'bookingDate',
+  'bankRef',
+  'endToEndId',
+  'customerRef',
+  'remittance',
+  'counterpartyName',
+  'bankTxCode',
+  'reversal',
+  'transactions',
+] as const satisfies readonly (keyof BankColumns)[];
