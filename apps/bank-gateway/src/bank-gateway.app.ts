@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { PlatformConfig } from '@recon/config';
 import type { Telemetry } from '@recon/observability';
 import { createHttpApp, prepareDatabase, serviceMigrations } from '@recon/platform';
+import { type AdapterRegistry, loadAdapterModules } from './adapters/adapter-modules';
 import { type GatewaySettings, loadGatewaySettings } from './bank-gateway.config';
 import { BankGatewayModule } from './bank-gateway.module';
 import { uploadBodyMiddleware } from './ingestion/interface/upload-body.middleware';
@@ -23,12 +24,15 @@ export interface BankGatewayAppOptions {
   readonly settings?: GatewaySettings;
   /** Where `env:NAME` secret references resolve (main passes the process environment); empty by default. */
   readonly secretEnvironment?: Readonly<Record<string, string | undefined>>;
+  /** Third-party adapters; by default loaded from the settings' GATEWAY_ADAPTER_MODULES (an AdapterModuleError stops the boot). */
+  readonly adapters?: AdapterRegistry;
 }
 
 export async function createBankGatewayApp(config: PlatformConfig, telemetry: Telemetry, options: BankGatewayAppOptions = {}): Promise<NestExpressApplication> {
   const settings = options.settings ?? loadGatewaySettings({});
+  const adapters = options.adapters ?? loadAdapterModules(settings.adapterModules);
   const platform = { config, telemetry, usesRedis: true, ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }) };
-  return createHttpApp(BankGatewayModule.register(platform, { settings, secretEnvironment: options.secretEnvironment ?? {} }) as never, config, {
+  return createHttpApp(BankGatewayModule.register(platform, { settings, secretEnvironment: options.secretEnvironment ?? {}, adapters }) as never, config, {
     title: 'Bank gateway',
     description:
       'Bank files in: upload (POST /v1/statements) or scheduled pull from the bank (HTTPS, SFTP) per connection. Every raw file stored whole with its ' +

@@ -26,6 +26,17 @@ export const gatewaySettingsSchema = z
     GATEWAY_INGEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(900_000),
     /** New files taken from one connection per run; the rest wait for the next run. */
     GATEWAY_PULL_FILES_PER_RUN_MAX: z.coerce.number().int().min(1).max(PULL_FILES_PER_RUN_MAX_LIMIT).default(100),
+    /** Third-party BankAdapter modules (compiled JavaScript), comma-separated paths, loaded and checked at boot. */
+    GATEWAY_ADAPTER_MODULES: z
+      .string()
+      .max(10_000)
+      .default('')
+      .transform((text) =>
+        text
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      ),
   })
   .transform((value) => ({
     uploadBytesMax: value.GATEWAY_UPLOAD_BYTES_MAX,
@@ -35,6 +46,7 @@ export const gatewaySettingsSchema = z
     fetchTimeoutMs: value.GATEWAY_FETCH_TIMEOUT_MS,
     ingestTimeoutMs: value.GATEWAY_INGEST_TIMEOUT_MS,
     pullFilesPerRunMax: value.GATEWAY_PULL_FILES_PER_RUN_MAX,
+    adapterModules: value.GATEWAY_ADAPTER_MODULES as readonly string[],
   }));
 
 export type GatewaySettings = z.output<typeof gatewaySettingsSchema>;

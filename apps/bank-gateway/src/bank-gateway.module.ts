@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, type PlatformOptions } from '@recon/platform';
 import type { GatewaySettings } from './bank-gateway.config';
-import { GATEWAY_SETTINGS, SECRET_ENVIRONMENT } from './bank-gateway.tokens';
+import type { AdapterRegistry } from './adapters/adapter-modules';
+import { ADAPTER_REGISTRY, GATEWAY_SETTINGS, SECRET_ENVIRONMENT } from './bank-gateway.tokens';
 import { CONNECTION_SAVED_LISTENER, SaveConnectionUseCase } from './connections/application/save-connection.use-case';
 import { ConnectionsHttpController } from './connections/interface/connections.http.controller';
 import { IngestFileUseCase } from './ingestion/application/ingest-file.use-case';
@@ -16,6 +17,7 @@ export interface BankGatewayModuleOptions {
   readonly settings: GatewaySettings;
   /** Where `env:NAME` secret references resolve. */
   readonly secretEnvironment: Readonly<Record<string, string | undefined>>;
+  readonly adapters: AdapterRegistry;
 }
 
 @Module({})
@@ -28,6 +30,7 @@ export class BankGatewayModule {
       providers: [
         { provide: GATEWAY_SETTINGS, useValue: options.settings },
         { provide: SECRET_ENVIRONMENT, useValue: options.secretEnvironment },
+        { provide: ADAPTER_REGISTRY, useValue: options.adapters },
         IngestFileUseCase,
         ReprocessFileUseCase,
         ResolveFindingUseCase,

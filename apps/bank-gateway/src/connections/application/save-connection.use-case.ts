@@ -3,12 +3,14 @@ import type { Actor } from '@recon/auth';
 import type { Role } from '@recon/config';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANSACTIONS } from '@recon/platform';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
+import type { AdapterRegistry } from '../../adapters/adapter-modules';
+import { ADAPTER_REGISTRY } from '../../bank-gateway.tokens';
 import { CONNECTIONS_MAX, type ConnectionInput, type ConnectionView } from '../domain/connection';
 import { findConnections } from './connection.queries';
 
 export type SaveConnectionResult =
   | { readonly ok: true; readonly created: boolean; readonly connection: ConnectionView }
-  | { readonly ok: false; readonly code: 'CONNECTION.LIMIT'; readonly message: string };
+  | { readonly ok: false; readonly code: 'CONNECTION.LIMIT' | 'CONNECTION.UNKNOWN_ADAPTER'; readonly message: string };
 
 /** Listens for saved connections (the pull scheduler re-plans their jobs). */
 export interface ConnectionSavedListener {
@@ -28,9 +30,18 @@ export class SaveConnectionUseCase {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly audit: AuditRecorder,
     @Inject(CONNECTION_SAVED_LISTENER) private readonly listener: ConnectionSavedListener,
+    @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
   ) {}
 
   async execute(actor: Actor, role: Role | undefined, input: ConnectionInput): Promise<SaveConnectionResult> {
+    if (input.transport.kind === 'adapter' && this.adapters.find(input.transport.adapter) === undefined) {
+      const known = this.adapters.names();
+      return {
+        ok: false,
+        code: 'CONNECTION.UNKNOWN_ADAPTER',
+        message: `no adapter '${input.transport.adapter}' is loaded (GATEWAY_ADAPTER_MODULES gives ${known.length === 0 ? 'none' : known.join(', ')})`,
+      };
+    }
     const result = await this.transactions.transaction(async (executor): Promise<SaveConnectionResult> => {
       await executor.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`connection:${input.name}`]);
       const [before] = await findConnections(executor, 'WHERE name = $1', [input.name]);

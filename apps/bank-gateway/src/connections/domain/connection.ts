@@ -55,7 +55,20 @@ const sftpTransportSchema = z
 
 const uploadTransportSchema = z.object({ kind: z.literal('upload') }).strict();
 
-export const transportSchema = z.discriminatedUnion('kind', [uploadTransportSchema, httpsTransportSchema, sftpTransportSchema]);
+/** A third-party adapter loaded from GATEWAY_ADAPTER_MODULES, by its capabilities().name, with its own settings. */
+const adapterTransportSchema = z
+  .object({
+    kind: z.literal('adapter'),
+    adapter: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "the adapter's capabilities().name"),
+    /** Plain settings the adapter reads from `connection.transport.options` (no credentials: those go by secretRef). */
+    options: z
+      .record(z.string().min(1).max(64), z.union([z.string().max(2_000), z.number(), z.boolean()]))
+      .refine((options) => Object.keys(options).length <= 50, 'at most 50 options')
+      .optional(),
+  })
+  .strict();
+
+export const transportSchema = z.discriminatedUnion('kind', [uploadTransportSchema, httpsTransportSchema, sftpTransportSchema, adapterTransportSchema]);
 export type Transport = z.output<typeof transportSchema>;
 
 export const connectionInputSchema = z
@@ -99,7 +112,7 @@ export const connectionInputSchema = z
       context.addIssue({ code: 'custom', path: ['csvProfile'], message: `contradicts format '${input.format}'` });
     }
     if (input.schedule !== undefined && input.transport.kind === 'upload') {
-      context.addIssue({ code: 'custom', path: ['schedule'], message: 'an upload connection has nothing to pull; give an https or sftp transport' });
+      context.addIssue({ code: 'custom', path: ['schedule'], message: 'an upload connection has nothing to pull; give an https, sftp or adapter transport' });
     }
   })
   .transform(({ csvProfile, ...input }) => ({ ...input, format: csvProfile === undefined ? input.format : `csv:${csvProfile}` }));

@@ -52,7 +52,10 @@ export class ConnectionsHttpController {
       });
     }
     const result = await this.save.execute(actor, effectiveRole(actor, CONNECTION_ROLES), connectionInputSchema.parse(body));
-    if (!result.ok) throw new ConflictException({ statusCode: 409, error: result.code, message: result.message });
+    if (!result.ok) {
+      if (result.code === 'CONNECTION.UNKNOWN_ADAPTER') throw new BadRequestException({ statusCode: 400, error: result.code, message: result.message });
+      throw new ConflictException({ statusCode: 409, error: result.code, message: result.message });
+    }
     response.status(result.created ? 201 : 200);
     return result.connection;
   }

@@ -5,6 +5,7 @@ import { AuditRecorder, CLOCK, type Clock, DATA_SOURCE, ID_GENERATOR, type IdGen
 import { queryRows } from '@recon/persistence';
 import type { EncodingOption, FormatOption } from '@recon/statement-formats';
 import type { DataSource } from 'typeorm';
+import type { BankAdapter } from '../../adapters/bank-adapter.port';
 import type { GatewaySettings } from '../../bank-gateway.config';
 import { GATEWAY_SETTINGS } from '../../bank-gateway.tokens';
 import type { ConnectionView } from '../../connections/domain/connection';
@@ -25,6 +26,8 @@ export interface IngestFileCommand {
   readonly encoding?: EncodingOption;
   /** A pulled file: remembered per connection (name + version) so that it is not fetched again. */
   readonly remote?: { readonly name: string; readonly versionKey: string };
+  /** A third-party adapter whose parse reads this file instead of the statement-formats library. */
+  readonly adapter?: BankAdapter;
 }
 
 export interface IngestOutcome {
@@ -123,6 +126,7 @@ export class IngestFileUseCase {
             role,
             receivedAt,
             ...(command.connection === undefined ? {} : { expectedAccount: command.connection.custodyAccount }),
+            ...(command.adapter === undefined ? {} : { parse: (content, options) => command.adapter!.parse(content, options) }),
           },
         );
         await this.audit.record(client, {

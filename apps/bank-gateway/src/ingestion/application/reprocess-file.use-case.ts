@@ -6,8 +6,9 @@ import { queryRows } from '@recon/persistence';
 import { type EncodingOption, type FormatOption, isEncodingOption, isFormatOption } from '@recon/statement-formats';
 import type { DataSource } from 'typeorm';
 import type { GatewaySettings } from '../../bank-gateway.config';
-import { GATEWAY_SETTINGS } from '../../bank-gateway.tokens';
+import { ADAPTER_REGISTRY, GATEWAY_SETTINGS } from '../../bank-gateway.tokens';
 import { z } from 'zod';
+import type { AdapterRegistry } from '../../adapters/adapter-modules';
 import { findConnection } from '../../connections/application/connection.queries';
 import { inRawTransaction } from '../infrastructure/raw-client.transaction';
 import { loadStatementFile, type ParseSummary } from './statement-loader';
@@ -47,6 +48,7 @@ export class ReprocessFileUseCase {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly audit: AuditRecorder,
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+    @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
   ) {}
 
   async execute(actor: Actor, role: Role | undefined, fileId: string, input: ReprocessInput): Promise<ReprocessResult> {
@@ -64,6 +66,8 @@ export class ReprocessFileUseCase {
         const connection = file.connection_id === null ? undefined : await findConnection(client, file.connection_id);
         const format = (input.format ?? (input.profile === undefined ? undefined : `csv:${input.profile}`) ?? connection?.format ?? 'auto') as FormatOption;
         const encoding = (input.encoding ?? connection?.encoding ?? 'auto') as EncodingOption;
+        // A file of a third-party adapter's connection is read by that adapter again (when it is still loaded).
+        const plugin = connection?.transport.kind === 'adapter' ? this.adapters.find(connection.transport.adapter) : undefined;
         const parse = await loadStatementFile(
           client,
           { clock: this.clock, ids: this.ids, audit: this.audit },
@@ -78,6 +82,7 @@ export class ReprocessFileUseCase {
             role,
             receivedAt: file.received_at,
             ...(connection === undefined ? {} : { expectedAccount: connection.custodyAccount }),
+            ...(plugin === undefined ? {} : { parse: (content, options) => plugin.adapter.parse(content, options) }),
           },
         );
         await this.audit.record(client, {

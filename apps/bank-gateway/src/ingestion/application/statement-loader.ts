@@ -13,6 +13,7 @@ import { isCurrencyCode, minorDigitsOf, parseDecimalToMinor } from '@recon/money
 import type { AuditRecorder, Clock, IdGenerator } from '@recon/platform';
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import {
+  type CanonicalRecord,
   type EncodingOption,
   type EntryRecord,
   type FormatOption,
@@ -47,6 +48,8 @@ export interface LoadContext {
   readonly role: Role | undefined;
   /** The file's receipt time: `receivedAt` of its events. */
   readonly receivedAt: Date;
+  /** A third-party adapter's parse (BankAdapter.parse); the statement-formats library when absent. */
+  readonly parse?: (content: Buffer, options: { format: FormatOption; encoding: EncodingOption }) => AsyncIterable<CanonicalRecord>;
 }
 
 /**
@@ -146,7 +149,8 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
         null,
       ]);
     try {
-      for await (const record of parseStatementBytes(context.content, { format: context.format, encoding: context.encoding })) {
+      const options = { format: context.format, encoding: context.encoding };
+      for await (const record of context.parse === undefined ? parseStatementBytes(context.content, options) : context.parse(context.content, options)) {
         if (record.kind === 'statement') {
           if (statements.length >= STATEMENTS_PER_FILE_MAX)
             throw new UnreadableStatementError(`the file holds more than ${STATEMENTS_PER_FILE_MAX} statements`);
@@ -195,8 +199,13 @@ export async function loadStatementFile(client: PoolClient, deps: LoaderDependen
             null,
             jsonWithoutNul(record),
           ]);
+        } else if (record.kind === 'rejected' && Number.isInteger(record.lineNo) && record.lineNo >= 0 && typeof record.reason === 'string') {
+          await reject(record.lineNo, record.reason || 'rejected (no reason given)', String(record.raw ?? ''), current);
         } else {
-          await reject(record.lineNo, record.reason, record.raw, current);
+          // Only a third-party adapter's parse can get here: keep what it gave, for a person to see.
+          const odd = record as { kind?: unknown; lineNo?: unknown };
+          const lineNo = Number.isInteger(odd.lineNo) && (odd.lineNo as number) >= 0 ? (odd.lineNo as number) : 0;
+          await reject(lineNo, `the adapter yielded a record that is not canonical (kind ${JSON.stringify(odd.kind)})`, JSON.stringify(record) ?? '', current);
         }
       }
     } catch (error) {

@@ -3,11 +3,12 @@ import type { Actor } from '@recon/auth';
 import { LOGGER, TRANSACTIONS } from '@recon/platform';
 import type { Logger } from '@recon/observability';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
+import type { AdapterRegistry } from '../../adapters/adapter-modules';
 import type { BankAdapter, FetchContext } from '../../adapters/bank-adapter.port';
 import { HttpsAdapter } from '../../adapters/https.adapter';
 import { resolveSecretRef } from '../../adapters/secret.resolver';
 import { SftpAdapter } from '../../adapters/sftp.adapter';
-import { GATEWAY_SETTINGS, SECRET_ENVIRONMENT } from '../../bank-gateway.tokens';
+import { ADAPTER_REGISTRY, GATEWAY_SETTINGS, SECRET_ENVIRONMENT } from '../../bank-gateway.tokens';
 import type { GatewaySettings } from '../../bank-gateway.config';
 import { findConnection } from '../../connections/application/connection.queries';
 import type { Transport } from '../../connections/domain/connection';
@@ -23,7 +24,7 @@ export interface PullOutcome {
   readonly fileIds: readonly string[];
 }
 
-const ADAPTERS: Readonly<Record<Exclude<Transport['kind'], 'upload'>, BankAdapter>> = { https: new HttpsAdapter(), sftp: new SftpAdapter() };
+const ADAPTERS: Readonly<Record<Exclude<Transport['kind'], 'upload' | 'adapter'>, BankAdapter>> = { https: new HttpsAdapter(), sftp: new SftpAdapter() };
 
 /**
  * One pull of one connection: asks its adapter for files not fetched before and ingests each in its own
@@ -37,13 +38,21 @@ export class PullConnectionUseCase {
     @Inject(SECRET_ENVIRONMENT) private readonly secretEnvironment: Readonly<Record<string, string | undefined>>,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly ingest: IngestFileUseCase,
+    @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
   ) {}
 
   async execute(connectionId: string): Promise<PullOutcome> {
     const connection = await this.db.transaction((executor) => findConnection(executor, connectionId));
     if (connection === undefined) return { connectionId, fetched: 0, duplicates: 0, fileIds: [] };
     if (connection.transport.kind === 'upload') return { connectionId, fetched: 0, duplicates: 0, fileIds: [] };
-    const adapter = ADAPTERS[connection.transport.kind];
+    // A third-party adapter also parses what it fetched (its own file dialect); the built-in ones use the library.
+    const plugin = connection.transport.kind === 'adapter' ? this.adapters.find(connection.transport.adapter) : undefined;
+    if (connection.transport.kind === 'adapter' && plugin === undefined) {
+      throw new Error(
+        `connection ${connection.name} names adapter '${connection.transport.adapter}', which GATEWAY_ADAPTER_MODULES does not load (loaded: ${this.adapters.names().join(', ') || 'none'})`,
+      );
+    }
+    const adapter = connection.transport.kind === 'adapter' ? plugin!.adapter : ADAPTERS[connection.transport.kind];
     const context: FetchContext = {
       connection,
       secret: async () => (connection.secretRef === undefined ? undefined : resolveSecretRef(connection.secretRef, this.secretEnvironment)),
@@ -73,6 +82,7 @@ export class PullConnectionUseCase {
         fileName: file.name,
         connection,
         remote: { name: file.name, versionKey: file.versionKey },
+        ...(plugin === undefined ? {} : { adapter: plugin.adapter }),
       });
       if (outcome.duplicate) duplicates += 1;
       else fileIds.push(outcome.fileId);
