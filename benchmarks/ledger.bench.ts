@@ -52,9 +52,14 @@ async function main(): Promise<void> {
       await call('/v1/accounts', { code: `customer:${index}`, kind: 'customer', currency: 'EUR', name: `customer ${index}`, custodyAccount: 'custody:eur' });
     }
     const client = await startClient(baseUrl);
-    const cpuBefore = { node: process.cpuUsage(), postgres: processCpuMs('postgres'), nats: processCpuMs('nats-server') };
+    const cpuBefore = {
+      node: process.cpuUsage(),
+      postgres: processCpuMs('postgres'),
+      nats: processCpuMs('nats-server'),
+      backends: backendCpuMs(await backendPids(config.DATABASE_URL)),
+    };
     const { latenciesMs, elapsedS } = await client.run();
-    const cpuPosting = cpuSince(cpuBefore);
+    const cpuPosting = cpuSince(cpuBefore, await backendPids(config.DATABASE_URL));
     // The relay must keep up, not leave a backlog behind: how many events were still unpublished at the end, and
     // how long they took to drain (with BENCH_RELAY=off nothing drains here).
     const unpublishedAtEnd = await countUnpublished(config.DATABASE_URL, isolation.schema);
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
       while ((await countUnpublished(config.DATABASE_URL, isolation.schema)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       drainSeconds = Number(process.hrtime.bigint() - drainStarted) / 1e9;
     }
-    const cpuTotal = cpuSince(cpuBefore);
+    const cpuTotal = cpuSince(cpuBefore, await backendPids(config.DATABASE_URL));
     const totalS = elapsedS + (drainSeconds ?? 0);
     latenciesMs.sort((a, b) => a - b);
     const percentile = (p: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor((p / 100) * latenciesMs.length))]?.toFixed(1);
@@ -99,6 +104,8 @@ interface CpuSnapshot {
   readonly node: NodeJS.CpuUsage;
   readonly postgres: number | undefined;
   readonly nats: number | undefined;
+  /** CPU ms per Postgres backend pid serving the service's role. */
+  readonly backends: ReadonlyMap<number, number>;
 }
 
 interface CpuSpent {
@@ -106,9 +113,10 @@ interface CpuSpent {
   readonly nodeSystemMs: number;
   readonly postgresMs: number | undefined;
   readonly natsMs: number | undefined;
+  readonly postgresBackendsMs: number;
 }
 
-function cpuSince(before: CpuSnapshot): CpuSpent {
+function cpuSince(before: CpuSnapshot, pidsNow: readonly number[]): CpuSpent {
   const node = process.cpuUsage(before.node);
   const postgres = processCpuMs('postgres');
   const nats = processCpuMs('nats-server');
@@ -117,6 +125,7 @@ function cpuSince(before: CpuSnapshot): CpuSpent {
     nodeSystemMs: node.system / 1000,
     postgresMs: postgres === undefined || before.postgres === undefined ? undefined : postgres - before.postgres,
     natsMs: nats === undefined || before.nats === undefined ? undefined : nats - before.nats,
+    postgresBackendsMs: [...backendCpuMs(pidsNow)].reduce((sum, [pid, ms]) => sum + ms - (before.backends.get(pid) ?? 0), 0),
   };
 }
 
@@ -125,9 +134,37 @@ function perTransaction(spent: CpuSpent): Record<string, number | null> {
   return {
     nodeUser: micros(spent.nodeUserMs),
     nodeSystem: micros(spent.nodeSystemMs),
-    postgres: micros(spent.postgresMs),
+    // Only the backends serving the service's connections: other users of the shared server are not counted
+    // (the whole server's figure, `postgresServer`, includes them, and its WAL writer and checkpointer).
+    postgres: micros(spent.postgresBackendsMs),
+    postgresServer: micros(spent.postgresMs),
     nats: micros(spent.natsMs),
   };
+}
+
+function backendCpuMs(pids: readonly number[]): Map<number, number> {
+  const result = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      result.set(pid, (Number(fields[11]) + Number(fields[12])) * 10); // utime + stime, in USER_HZ=100 ticks
+    } catch {
+      // ended meanwhile, or not Linux
+    }
+  }
+  return result;
+}
+
+async function backendPids(databaseUrl: string): Promise<number[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE usename = current_user AND pid <> pg_backend_pid()`);
+    return result.rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
 }
 
 /** CPU milliseconds used by every local process of that name, children reaped included (Linux /proc; else undefined). */
