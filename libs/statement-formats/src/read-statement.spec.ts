@@ -1,8 +1,15 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as iconv from 'iconv-lite';
-import { UnreadableStatementError } from './canonical';
+import { type CanonicalRecord, type StatementFormat, UnreadableStatementError } from './canonical';
 import { camtDocument, standardRecord } from '../test-fixtures/camt-builder';
+import { decodeChunks } from './decode/decode-stream';
+import { DETECTION_HEAD_BYTES, detectEncoding } from './decode/encoding-detection';
+import { LINE_LENGTH_MAX, readLines } from './decode/line-reader';
+import { detectFormat } from './detect';
 import { collect } from './parser.port';
-import { parseStatementBytes, readStatementFile } from './read-statement';
+import { READ_CHUNK_BYTES, parseStatementBytes, readStatementFile } from './read-statement';
+import { csvProfileOf, textParserFor } from './text-formats';
 
 async function* chunked(bytes: Buffer, chunkLength: number): AsyncGenerator<Buffer> {
   for (let index = 0; index < bytes.length; index += chunkLength) yield bytes.subarray(index, index + chunkLength);
@@ -76,5 +83,76 @@ describe(readStatementFile.name, () => {
     await expect(collect(readStatementFile('/nonexistent/statement.xml'))).rejects.toThrow(
       new UnreadableStatementError('cannot read /nonexistent/statement.xml: no such file'),
     );
+  });
+});
+
+describe('parseStatementBytes on text formats (synchronous line readers)', () => {
+  const corporaDir = process.env.RECON_CORPORA_DIR ?? resolve(__dirname, '../../../../shared/corpora');
+
+  function filesUnder(directory: string): string[] {
+    if (!existsSync(directory)) return [];
+    return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) return entry.name.startsWith('_') ? [] : filesUnder(path);
+      return /(\.json|\.ya?ml|\.md|LICENSE.*)$/.test(entry.name) ? [] : [path];
+    });
+  }
+
+  const samples = [
+    ...filesUnder(join(__dirname, 'mt940', 'test-fixtures')),
+    ...filesUnder(join(__dirname, 'bai2', 'test-fixtures')),
+    ...filesUnder(join(corporaDir, 'mt940')),
+    ...filesUnder(join(corporaDir, 'mt942')),
+    ...filesUnder(join(corporaDir, 'bai2')),
+  ];
+
+  /** The path readStatementFile took before: async line reader, then the parser's async generator. */
+  async function asyncPath(bytes: Buffer, options: { format?: StatementFormat; lineLengthMax?: number } = {}): Promise<CanonicalRecord[] | string> {
+    try {
+      const format = options.format ?? detectFormat(bytes);
+      const parser = textParserFor(format);
+      if (parser === undefined) return `not a text format: ${format}`;
+      const encoding = detectEncoding(bytes.subarray(0, DETECTION_HEAD_BYTES), csvProfileOf(format)?.defaultEncoding).encoding;
+      const lineLengthMax = options.lineLengthMax ?? LINE_LENGTH_MAX;
+      return await collect(parser.parse(readLines(decodeChunks(chunked(bytes, READ_CHUNK_BYTES), encoding), { lineLengthMax }), { lineLengthMax }));
+    } catch (error: unknown) {
+      if (error instanceof UnreadableStatementError) return error.message;
+      throw error;
+    }
+  }
+
+  async function syncPath(
+    source: Buffer | AsyncIterable<Buffer>,
+    options: { format?: StatementFormat; lineLengthMax?: number } = {},
+  ): Promise<CanonicalRecord[] | string> {
+    try {
+      return await collect(parseStatementBytes(source, options));
+    } catch (error: unknown) {
+      if (error instanceof UnreadableStatementError) return error.message;
+      throw error;
+    }
+  }
+
+  it('has samples', () => {
+    expect(samples.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('gives every MT940, MT942 and BAI2 sample the records of the async parsers, whatever the chunking', async () => {
+    for (const path of samples) {
+      const bytes = readFileSync(path);
+      if (bytes.length === 0) continue; // refused before any parser runs ('the file is empty', tested above)
+      const expected = await asyncPath(bytes);
+      expect({ path, records: await syncPath(bytes) }).toEqual({ path, records: expected });
+      expect({ path, records: await syncPath(chunked(bytes, 5)) }).toEqual({ path, records: expected });
+    }
+  });
+
+  it('cuts long lines and reads CSV profiles as the async parsers do', async () => {
+    const mt940 = Buffer.from(`:20:A\r\n:25:ACC\r\n:60F:C250101EUR0,00\r\n:61:250101C1,00NTRFX\r\n:86:${'x'.repeat(300)}\r\n:62F:C250101EUR1,00\r\n-`);
+    expect(await syncPath(mt940, { format: 'mt940', lineLengthMax: 100 })).toEqual(await asyncPath(mt940, { format: 'mt940', lineLengthMax: 100 }));
+
+    const csv = Buffer.from('date,amount,currency,description\n2026-01-02,1.00,EUR,"two\nlines"\r\n2026-01-03,x,EUR,bad');
+    expect(await syncPath(chunked(csv, 3), { format: 'csv:generic' })).toEqual(await asyncPath(csv, { format: 'csv:generic' }));
+    expect(await syncPath(csv, { format: 'csv:no-such-profile' })).toEqual(await asyncPath(csv, { format: 'csv:no-such-profile' }));
   });
 });

@@ -4,9 +4,9 @@ import { type CamtFormat } from './camt/camt-message-type';
 import { parseCamt } from './camt/camt.parser';
 import { decodeChunks } from './decode/decode-stream';
 import { DETECTION_HEAD_BYTES, type EncodingOption, detectEncoding } from './decode/encoding-detection';
-import { LINE_LENGTH_MAX, readLines } from './decode/line-reader';
+import { LINE_LENGTH_MAX, LineSplitter } from './decode/line-reader';
 import { type FormatOption, detectFormat } from './detect';
-import { csvProfileOf, textParserFor } from './text-formats';
+import { csvProfileOf, textLineReaderFor } from './text-formats';
 
 /** Largest statement file read. Parsing streams, so this guards disk and time rather than memory. */
 export const STATEMENT_FILE_BYTES_MAX = 8 * 1024 * 1024 * 1024;
@@ -82,10 +82,21 @@ export async function* parseStatementBytes(source: AsyncIterable<Buffer> | Buffe
       yield* parseCamt(decodeChunks(bytes, encoding), requested === 'auto' ? {} : { expectedFormat: format });
       return;
     }
-    const parser = textParserFor(format);
-    if (parser === undefined) throw new UnreadableStatementError(`unknown format '${format}'`);
     const lineLengthMax = options.lineLengthMax ?? LINE_LENGTH_MAX;
-    yield* parser.parse(readLines(decodeChunks(bytes, encoding), { lineLengthMax }), { lineLengthMax });
+    const reader = textLineReaderFor(format, { lineLengthMax });
+    if (reader === undefined) throw new UnreadableStatementError(`unknown format '${format}'`);
+    // Lines are split and parsed synchronously per decoded chunk; only the records cross an async boundary.
+    const splitter = new LineSplitter({ lineLengthMax });
+    const ready: CanonicalRecord[] = [];
+    for await (const text of decodeChunks(bytes, encoding)) {
+      for (const line of splitter.push(text)) for (const record of reader.push(line)) ready.push(record);
+      for (const record of ready) yield record;
+      ready.length = 0;
+    }
+    // Each array is the reader's own and yielded before the next call, so records come out before a final refusal.
+    const last = splitter.finish();
+    if (last !== undefined) for (const record of reader.push(last)) yield record;
+    for (const record of reader.finish()) yield record;
   } finally {
     await iterator.return?.();
   }
