@@ -3,7 +3,8 @@ import { defaultRuleSet } from '../rules/rule-set';
 import type { BankItem, LedgerItem } from '../model/items';
 import { bankItem, ledgerItem } from '../testing/items.fixtures';
 import { generateScenario } from '../testing/scenario.generator';
-import { reconcile } from './reconcile';
+import { BankColumns, LedgerColumns } from '../model/columns';
+import { reconcile, reconcileToSink } from './reconcile';
 
 const ruleSet = defaultRuleSet();
 
@@ -113,6 +114,41 @@ describe(`${reconcile.name} properties`, () => {
 
     expect(actual.summary.run.resultHash).toBe(expected.summary.run.resultHash);
     expectExclusive(scenario.ledger, scenario.bank, actual);
+  });
+});
+
+function streamed(ledger: readonly LedgerItem[] | LedgerColumns, bank: readonly BankItem[] | BankColumns) {
+  let matches = '';
+  let breaks = '';
+  const summary = reconcileToSink({ ledger, bank }, ruleSet, { matches: (block) => (matches += block), breaks: (block) => (breaks += block) });
+  return { matches, breaks, summary };
+}
+
+describe(`${reconcileToSink.name} properties`, () => {
+  it('streams exactly the lines reconcile returns, with the same summary, from items or from columns', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, fc.integer(), (ledgerSpec, bankSpec, seed) => {
+        const ledger = toLedger(ledgerSpec);
+        const bank = toBank(bankSpec);
+        const expected = reconcile({ ledger, bank }, ruleSet);
+        const lines = (items: readonly unknown[]): string => items.map((item) => `${JSON.stringify(item)}\n`).join('');
+        for (const actual of [streamed(ledger, bank), streamed(LedgerColumns.of(shuffle(ledger, seed)), BankColumns.of(shuffle(bank, seed + 1)))]) {
+          expect(actual.matches).toBe(lines(expected.matches));
+          expect(actual.breaks).toBe(lines(expected.breaks));
+          expect(actual.summary).toEqual(expected.summary);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('streams a generated day with injected faults as reconcile returns it', () => {
+    const scenario = generateScenario({ seed: 5, movements: 2_000, faultRate: 0.05 });
+    const expected = reconcile({ ledger: scenario.ledger, bank: scenario.bank }, ruleSet);
+    const actual = streamed(LedgerColumns.of(scenario.ledger), BankColumns.of(scenario.bank));
+
+    expect(actual.summary).toEqual(expected.summary);
+    expect(actual.matches.split('\n').length - 1).toBe(expected.matches.length);
   });
 });
 

@@ -33,6 +33,17 @@ describe(BankItemCollector.name, () => {
     expect(collected.rejected).toEqual([{ source: 'day.xml', lineNo: 5, reason: 'bad amount', raw: '<Ntry/>', currency: 'EUR', statementId: 'STMT-1' }]);
   });
 
+  it('gives the same lines column-wise (finishColumns) as objects (finish)', () => {
+    const sut = new BankItemCollector();
+    for (const record of [STATEMENT, entry(1, { bankRef: 'R1', endToEndId: 'E1', remittance: 'text' }), entry(2, { bankRef: 'STMT-1:3' }), entry(3)])
+      sut.add(record, 'day.xml');
+
+    const columns = sut.finishColumns().bank;
+
+    expect(columns.id).toEqual(['R1', 'STMT-1:3', 'STMT-1:3#2']);
+    expect([0, 1, 2].map((index) => columns.item(index))).toEqual(sut.finish().bank);
+  });
+
   it('keeps ids unique when the same file is given twice', () => {
     const sut = new BankItemCollector();
     for (const source of ['a.xml', 'b.xml']) for (const record of [STATEMENT, entry(1)]) sut.add(record, source);

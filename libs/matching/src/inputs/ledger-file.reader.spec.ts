@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { csvRows, splitRows } from './csv-rows';
 import { InputFileError } from './input-error';
-import { readLedgerFile } from './ledger-file.reader';
+import { readLedgerColumns, readLedgerFile } from './ledger-file.reader';
 
 async function* chunksOf(text: string, size = 7): AsyncGenerator<Buffer> {
   const bytes = Buffer.from(text, 'utf8');
@@ -10,6 +10,20 @@ async function* chunksOf(text: string, size = 7): AsyncGenerator<Buffer> {
 }
 
 const HEADER = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
+
+describe(readLedgerColumns.name, () => {
+  it('reads the same entries as readLedgerFile, column-wise, and refuses a repeated entry_id the same way', async () => {
+    const csv = `${HEADER}L2,DE89,-22.30,EUR,2025-01-02,PLAT-W-000123,C1,,"payout, ""express""",withdrawal,\nL1,DE89,1000,JPY,2025-01-03,,,2025-01-02,,,BATCH-1\n`;
+
+    const columns = await readLedgerColumns(chunksOf(csv), 'csv');
+
+    expect([0, 1].map((index) => columns.item(index))).toEqual(await readLedgerFile(chunksOf(csv), 'csv'));
+    expect(columns.amountMinor).toEqual([-2230n, 1000n]);
+    await expect(readLedgerColumns(chunksOf(`${HEADER}L1,DE89,1,EUR,2025-01-02,,,,,,\nL1,DE89,2,EUR,2025-01-02,,,,,,\n`), 'csv')).rejects.toThrow(
+      "ledger line 3, column entry_id: 'L1' is already used on line 2",
+    );
+  });
+});
 
 describe(readLedgerFile.name, () => {
   it('reads CSV in small chunks, quoted fields included, into ledger items with bigint minor units', async () => {
