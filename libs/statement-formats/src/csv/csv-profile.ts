@@ -61,6 +61,8 @@ export const csvProfileSpecSchema = z
         counterpartyAccount: headerNames.optional(),
         /** Every listed column present is joined with a space (GLS splits the purpose over VWZ1…VWZ14). */
         remittance: headerNames.optional(),
+        /** The account's running balance after the row (ICBC `余额`, Sparkasse `Saldo`): gives the statement's balances. */
+        balance: headerNames.optional(),
       })
       .strict(),
     decimalSeparator: z.enum(['.', ',']).default('.'),
@@ -82,7 +84,16 @@ export const csvProfileSpecSchema = z
       .optional(),
     /** `credit-positive`: + is money in. `debit-positive`: credit-card style exports where + is a charge. */
     signConvention: z.enum(['credit-positive', 'debit-positive']).default('credit-positive'),
-    /** Used when the row has no currency column or leaves it blank. */
+    /**
+     * Opening / closing balances the export states on a line of its own, before the header or as a footer
+     * (`期初余额: 1,234.56`, `Anfangssaldo;1.234,56`): a regular expression whose one capture group is the amount,
+     * read with the profile's separators. They win over balances derived from a `balance` column.
+     */
+    balances: z
+      .object({ openingPattern: z.string().min(1).max(200).optional(), closingPattern: z.string().min(1).max(200).optional() })
+      .strict()
+      .optional(),
+    /** Used when the row has no currency column or leaves it blank, and its account gives none (below). */
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code like EUR')
@@ -91,6 +102,13 @@ export const csvProfileSpecSchema = z
     currencyAliases: z.record(z.string().max(40), z.string().regex(/^[A-Z]{3}$/)).default({}),
     /** Used when the row has no account column. */
     account: z.string().min(1).max(100).optional(),
+    /** The currency of an account (compared without spaces, case-insensitively), for rows that name none. */
+    accountCurrencies: z
+      .record(z.string().min(1).max(100), z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code like CNY'))
+      .refine((map) => Object.keys(map).length <= 1_000, 'at most 1,000 accounts')
+      .default({}),
+    /** A regular expression whose one capture group is the currency inside the account (`-(CNY|USD)$`), for rows that name none. */
+    accountCurrencyPattern: z.string().min(1).max(200).optional(),
     /** A regular expression with one capture group, tried on preamble lines to find the account (`卡号:\s*(\S+)`). */
     accountPreamblePattern: z.string().max(200).optional(),
     /** Cell values meaning "no amount" (ICBC writes `-`). */
@@ -113,12 +131,22 @@ export const csvProfileSpecSchema = z
     if (spec.thousandsSeparator === spec.decimalSeparator) {
       context.addIssue({ code: 'custom', path: ['thousandsSeparator'], message: 'must differ from decimalSeparator' });
     }
-    if (spec.accountPreamblePattern !== undefined) {
+    const patterns: [string | undefined, (string | number)[]][] = [
+      [spec.accountPreamblePattern, ['accountPreamblePattern']],
+      [spec.accountCurrencyPattern, ['accountCurrencyPattern']],
+      [spec.balances?.openingPattern, ['balances', 'openingPattern']],
+      [spec.balances?.closingPattern, ['balances', 'closingPattern']],
+    ];
+    for (const [pattern, path] of patterns) {
+      if (pattern === undefined) continue;
+      let groups: number;
       try {
-        new RegExp(spec.accountPreamblePattern);
+        groups = new RegExp(`${pattern}|`).exec('')!.length - 1;
       } catch {
-        context.addIssue({ code: 'custom', path: ['accountPreamblePattern'], message: 'is not a valid regular expression' });
+        context.addIssue({ code: 'custom', path, message: 'is not a valid regular expression' });
+        continue;
       }
+      if (groups < 1) context.addIssue({ code: 'custom', path, message: 'needs one capture group (the value to read)' });
     }
   });
 

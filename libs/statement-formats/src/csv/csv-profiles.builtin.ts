@@ -46,6 +46,7 @@ export const BUILTIN_CSV_PROFILE_SPECS: readonly CsvProfileInput[] = [
       counterpartyName: ['Auftraggeber/Empfänger', 'Beguenstigter/Zahlungspflichtiger', 'Name Zahlungsbeteiligter'],
       counterpartyAccount: ['IBAN Zahlungsbeteiligter', 'Kontonummer/IBAN'],
       remittance: ['Verwendungszweck', 'VWZ1', 'VWZ2', 'VWZ3', 'VWZ4', 'VWZ5', 'VWZ6', 'VWZ7', 'VWZ8', 'VWZ9', 'VWZ10', 'VWZ11', 'VWZ12', 'VWZ13', 'VWZ14'],
+      balance: ['Saldo', 'Kontostand'],
     },
     decimalSeparator: ',',
     thousandsSeparator: '.',
@@ -97,6 +98,8 @@ export const BUILTIN_CSV_PROFILE_SPECS: readonly CsvProfileInput[] = [
       counterpartyAccount: ['对方账号', '对方账户'],
       remittance: ['摘要', '交易场所', '附言', '用途'],
       bankTxCode: ['交易类型'],
+      // The running balance after each row gives the statement's opening and closing balances.
+      balance: ['余额', '账户余额', '联机余额', '交易后余额'],
     },
     decimalSeparator: '.',
     thousandsSeparator: ',',

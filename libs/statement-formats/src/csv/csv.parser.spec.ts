@@ -224,7 +224,9 @@ describe(CsvReader.name, () => {
     it('rejects rows without a currency when the profile sets none, and throws when no header is found', async () => {
       const { records } = await parse(profile('generic'), 'Date,Payee,Amount\n2024-05-01,北京餐厅,-35.00\n');
 
-      expect(rejectedReasons(records)).toEqual(["2:no currency: the row leaves it blank and CSV profile 'generic' sets none"]);
+      expect(rejectedReasons(records)).toEqual([
+        "2:no currency: the row leaves it blank, account '' gives none and CSV profile 'generic' sets none (give the profile currency, accountCurrencies or accountCurrencyPattern)",
+      ]);
       await expect(parse(profile('generic'), ':20:STARTUMS\n:25:X\n')).rejects.toThrow(
         "no header row with the columns date, amount found in the first 31 lines (CSV profile 'generic')",
       );

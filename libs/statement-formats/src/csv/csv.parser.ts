@@ -18,6 +18,11 @@ export const CSV_RECORD_LINES_MAX = 50;
 export const CSV_BATCH_LINES_MAX = 512;
 /** Cells per row: wide spreadsheets exist, thousands of columns do not. */
 export const CSV_COLUMNS_MAX = 500;
+/**
+ * A profile with balances holds a file's records until its end (the closing balance is known only after the last
+ * row, and the statement record comes first). Past this many, the records flow on and statements carry no balances.
+ */
+export const CSV_RECORDS_BUFFERED_MAX = 200_000;
 
 export const CSV_PROFILES: ReadonlyMap<string, CsvProfile> = new Map(
   BUILTIN_CSV_PROFILE_SPECS.map((spec) => {
@@ -60,6 +65,19 @@ interface ColumnIndexes {
   counterpartyAccount: number[];
   remittance: number[];
   direction: number[];
+  balance: number[];
+}
+
+/** What a statement's rows say about its balances: the first two and last two rows, in file order. */
+interface BalanceTrack {
+  readonly digits: number;
+  rows: number;
+  readonly edge: { amountMinor: bigint; balanceMinor: bigint | undefined; date: string }[];
+  readonly tail: { amountMinor: bigint; balanceMinor: bigint | undefined; date: string }[];
+  from: string;
+  to: string;
+  /** A balance cell that could not be read: the running balance is not trusted for this statement. */
+  unreadable: boolean;
 }
 
 interface PendingRecord {
@@ -120,6 +138,16 @@ export class CsvReader implements TextLineReader {
   private preambleAccount: string | undefined;
   private linesBeforeHeader = 0;
   private lastLineNo = 0;
+  private readonly accountCurrencyPattern: RegExp | undefined;
+  private readonly accountCurrencies: ReadonlyMap<string, string>;
+  /** Records held until the end of the file (profiles with balances), or undefined when they flow. */
+  private buffered: CanonicalRecord[] | undefined;
+  private readonly tracks = new Map<string, BalanceTrack>();
+  private readonly balancePatterns: { opening: RegExp | undefined; closing: RegExp | undefined };
+  private statedOpening: string | undefined;
+  private statedClosing: string | undefined;
+  /** A row after the header was rejected: its money is unknown, so running balances around it are not derived. */
+  private dataRowRejected = false;
 
   constructor(
     private readonly profile: CsvProfile,
@@ -128,6 +156,32 @@ export class CsvReader implements TextLineReader {
   ) {
     this.dateReaders = profile.dateFormats.map(dateReaderOf);
     this.accountPattern = profile.accountPreamblePattern === undefined ? undefined : new RegExp(profile.accountPreamblePattern);
+    this.accountCurrencyPattern = profile.accountCurrencyPattern === undefined ? undefined : new RegExp(profile.accountCurrencyPattern);
+    this.accountCurrencies = new Map(Object.entries(profile.accountCurrencies).map(([account, currency]) => [accountKey(account), currency]));
+    this.balancePatterns = {
+      opening: profile.balances?.openingPattern === undefined ? undefined : new RegExp(profile.balances.openingPattern),
+      closing: profile.balances?.closingPattern === undefined ? undefined : new RegExp(profile.balances.closingPattern),
+    };
+    const hasBalances = profile.columns.balance !== undefined || this.balancePatterns.opening !== undefined || this.balancePatterns.closing !== undefined;
+    this.buffered = hasBalances ? [] : undefined;
+  }
+
+  /** Holds the records of a profile with balances until the end of the file, within CSV_RECORDS_BUFFERED_MAX. */
+  private held(): CanonicalRecord[] {
+    const buffered = this.buffered;
+    if (buffered === undefined || this.out.length === 0) return this.out;
+    if (buffered.length + this.out.length <= CSV_RECORDS_BUFFERED_MAX) {
+      for (const record of this.out) buffered.push(record);
+      this.out.length = 0;
+      return this.out;
+    }
+    // Too many to hold: everything flows from here, and no statement carries balances.
+    this.buffered = undefined;
+    this.tracks.clear();
+    const flowing = buffered.concat(this.out);
+    this.out.length = 0;
+    for (const record of flowing) this.out.push(record);
+    return this.out;
   }
 
   push(line: SourceLine): CanonicalRecord[] {
@@ -139,7 +193,7 @@ export class CsvReader implements TextLineReader {
       this.flushPending();
       this.flushBatch();
       this.reject(line.lineNo, line.lineNo, `line is ${text.length} characters long, over the limit of ${this.lineLengthMax}`, text);
-      return this.out;
+      return this.held();
     }
     const pending = this.pending ?? { startLineNo: line.lineNo, endLineNo: line.lineNo, lines: [], inQuotes: false };
     pending.lines.push(text);
@@ -147,11 +201,11 @@ export class CsvReader implements TextLineReader {
     pending.inQuotes = quotedFieldOpenAfter(text, this.profile.delimiter, this.profile.quote, pending.inQuotes);
     if (pending.inQuotes && pending.lines.length < CSV_RECORD_LINES_MAX) {
       this.pending = pending; // inside a quoted field that continues on the next line
-      return this.out;
+      return this.held();
     }
     this.pending = undefined;
     this.completeRecord(pending);
-    return this.out;
+    return this.held();
   }
 
   finish(): CanonicalRecord[] {
@@ -161,7 +215,91 @@ export class CsvReader implements TextLineReader {
     if (this.columns === undefined) {
       throw new UnreadableStatementError(this.lastLineNo === 0 ? 'CSV file is empty' : this.noHeaderMessage());
     }
+    this.held();
+    const buffered = this.buffered;
+    if (buffered === undefined) return this.out;
+    this.buffered = undefined;
+    for (const record of buffered) this.out.push(record.kind === 'statement' ? this.withBalances(record) : record);
     return this.out;
+  }
+
+  /**
+   * The statement with the balances its file gives: stated on a line of their own (one statement in the file), else
+   * derived from the running balance column (opening = first row's balance − its amount, closing = last row's
+   * balance; rows newest first are recognised by their dates or by the balance arithmetic), with `from`/`to` the
+   * first and last booking dates.
+   */
+  private withBalances(statement: StatementRecord): StatementRecord {
+    const track = this.tracks.get(statement.statementId);
+    if (track === undefined) return statement;
+    let opening: bigint | undefined;
+    let closing: bigint | undefined;
+    // A rejected row's amount is unknown and its balance may be the last word: deriving would misstate the
+    // statement and hide the rejected money from the balance check. Only balances the file states are then carried.
+    if (
+      !this.dataRowRejected &&
+      !track.unreadable &&
+      track.edge.every((row) => row.balanceMinor !== undefined) &&
+      track.tail.every((row) => row.balanceMinor !== undefined)
+    ) {
+      const first = track.edge[0]!;
+      const last = track.tail[track.tail.length - 1]!;
+      if (newestFirst(track)) {
+        opening = last.balanceMinor! - last.amountMinor;
+        closing = first.balanceMinor!;
+      } else {
+        opening = first.balanceMinor! - first.amountMinor;
+        closing = last.balanceMinor!;
+      }
+    }
+    if (this.tracks.size === 1) {
+      const stated = (text: string | undefined): bigint | undefined => {
+        if (text === undefined) return undefined;
+        const amount = this.readAmount(text, track.digits);
+        return typeof amount === 'bigint' ? amount : undefined;
+      };
+      opening = stated(this.statedOpening) ?? opening;
+      closing = stated(this.statedClosing) ?? closing;
+    }
+    if (opening === undefined && closing === undefined) return statement;
+    return {
+      ...statement,
+      from: track.from,
+      to: track.to,
+      ...(opening === undefined ? {} : { openingBalance: { amount: formatMinorToDecimal(opening, track.digits), date: track.from } }),
+      ...(closing === undefined ? {} : { closingBalance: { amount: formatMinorToDecimal(closing, track.digits), date: track.to } }),
+    };
+  }
+
+  /** Balance lines of the export (`期初余额: 1,234.56`): read before the header and in footers. */
+  private noteStatedBalances(text: string): void {
+    if (this.buffered === undefined) return;
+    const opening = this.balancePatterns.opening?.exec(text)?.[1]?.trim();
+    if (opening !== undefined && opening.length > 0) this.statedOpening ??= opening;
+    const closing = this.balancePatterns.closing?.exec(text)?.[1]?.trim();
+    if (closing !== undefined && closing.length > 0) this.statedClosing = closing;
+  }
+
+  private trackBalance(statementId: string, digits: number, amountMinor: bigint, balanceText: string, date: string): void {
+    if (this.buffered === undefined) return;
+    let track = this.tracks.get(statementId);
+    if (track === undefined) {
+      track = { digits, rows: 0, edge: [], tail: [], from: date, to: date, unreadable: false };
+      this.tracks.set(statementId, track);
+    }
+    let balanceMinor: bigint | undefined;
+    if (this.columns?.balance.length !== 0) {
+      const balance = this.readAmount(balanceText, digits);
+      if (typeof balance === 'bigint') balanceMinor = balance;
+      else track.unreadable = true; // empty or unreadable: the running balance is not trusted for this statement
+    }
+    const row = { amountMinor, balanceMinor, date };
+    track.rows += 1;
+    if (track.edge.length < 2) track.edge.push(row);
+    track.tail.push(row);
+    if (track.tail.length > 2) track.tail.shift();
+    if (date < track.from) track.from = date;
+    if (date > track.to) track.to = date;
   }
 
   private flushPending(): void {
@@ -266,6 +404,7 @@ export class CsvReader implements TextLineReader {
     }
     const first = cleanCell(cells[0] ?? '');
     if (this.profile.footerPrefixes.some((prefix) => first.startsWith(prefix)) || cells.every((cell) => cleanCell(cell).length === 0)) {
+      this.noteStatedBalances(text());
       this.accountRange(record, 'noise');
       return;
     }
@@ -287,6 +426,7 @@ export class CsvReader implements TextLineReader {
     if (this.linesBeforeHeader > this.profile.preambleLinesMax) {
       throw new UnreadableStatementError(this.noHeaderMessage());
     }
+    this.noteStatedBalances(text);
     if (this.accountPattern !== undefined && this.preambleAccount === undefined) {
       const match = this.accountPattern.exec(text);
       const account = match?.[1]?.trim();
@@ -351,6 +491,7 @@ export class CsvReader implements TextLineReader {
       counterpartyAccount: indexesOf(columns.counterpartyAccount),
       remittance: indexesOf(columns.remittance),
       direction: indexesOf(this.profile.direction?.column),
+      balance: indexesOf(columns.balance),
     };
   }
 
@@ -385,9 +526,15 @@ export class CsvReader implements TextLineReader {
       valueDate = this.readDate(cell(columns.valueDate));
       if (valueDate.startsWith('!')) return valueDate.slice(1);
     }
+    const account = cell(columns.account) || this.preambleAccount || this.profile.account || '';
     const currencyCell = cell(columns.currency);
-    const currency = currencyCell.length === 0 ? this.profile.currency : (this.profile.currencyAliases[currencyCell] ?? currencyCell.toUpperCase());
-    if (currency === undefined) return `no currency: the row leaves it blank and CSV profile '${this.profile.name}' sets none`;
+    const currency =
+      currencyCell.length === 0
+        ? (this.currencyOfAccount(account) ?? this.profile.currency)
+        : (this.profile.currencyAliases[currencyCell] ?? currencyCell.toUpperCase());
+    if (currency === undefined) {
+      return `no currency: the row leaves it blank, account '${account.slice(0, 40)}' gives none and CSV profile '${this.profile.name}' sets none (give the profile currency, accountCurrencies or accountCurrencyPattern)`;
+    }
     if (!isCurrencyCode(currency)) return `currency ${quoteForReason(currencyCell)} is not an ISO 4217 code`;
     const digits = minorDigitsOf(currency);
     let amountMinor: bigint;
@@ -408,8 +555,8 @@ export class CsvReader implements TextLineReader {
       // Both columns hold magnitudes; some banks write the debit with a minus sign, which is not a second negation.
       amountMinor = abs(credit ?? 0n) - abs(debit ?? 0n);
     }
-    const account = cell(columns.account) || this.preambleAccount || this.profile.account || '';
     const statementId = this.statementFor(account, currency, bookingDate);
+    this.trackBalance(statementId, digits, amountMinor, cell(columns.balance), bookingDate);
     const text = (indexes: readonly number[]): string | undefined => {
       const value = cell(indexes);
       return value.length === 0 ? undefined : value;
@@ -460,6 +607,16 @@ export class CsvReader implements TextLineReader {
     const statement: StatementRecord = { kind: 'statement', format: `csv:${this.profile.name}`, statementId, account, currency };
     this.out.push(statement);
     return statementId;
+  }
+
+  /** The currency an account implies (profile `accountCurrencies`, then `accountCurrencyPattern`), if any. */
+  private currencyOfAccount(account: string): string | undefined {
+    if (account.length === 0) return undefined;
+    const mapped = this.accountCurrencies.get(accountKey(account));
+    if (mapped !== undefined) return mapped;
+    const captured = this.accountCurrencyPattern?.exec(account)?.[1]?.trim();
+    if (captured === undefined || captured.length === 0) return undefined;
+    return this.profile.currencyAliases[captured] ?? captured.toUpperCase();
   }
 
   /** Returns the ISO date, or the reason prefixed with `!`. */
@@ -518,6 +675,7 @@ export class CsvReader implements TextLineReader {
   }
 
   private reject(startLineNo: number, endLineNo: number, reason: string, raw: string): void {
+    if (this.columns !== undefined) this.dataRowRejected = true;
     const rejected: RejectedRecord = { kind: 'rejected', lineNo: startLineNo, reason, raw: clipRaw(raw) };
     this.out.push(rejected);
     if (this.onLineAccounted !== undefined) for (let lineNo = startLineNo; lineNo <= endLineNo; lineNo += 1) this.onLineAccounted(lineNo, 'rejected');
@@ -561,6 +719,22 @@ function isGrouped(whole: string, separator: string): boolean {
   const [head, ...tail] = groups;
   if (head === undefined || head.length === 0 || head.length > 3) return false;
   return tail.every((group) => group.length === 3);
+}
+
+/** Whether a statement's rows run newest first: by their dates, else by the running-balance arithmetic of the first two. */
+function newestFirst(track: BalanceTrack): boolean {
+  const first = track.edge[0]!;
+  const last = track.tail[track.tail.length - 1]!;
+  if (first.date !== last.date) return first.date > last.date;
+  const second = track.edge[1];
+  if (second === undefined || first.balanceMinor === undefined || second.balanceMinor === undefined) return false;
+  if (second.balanceMinor === first.balanceMinor + second.amountMinor) return false;
+  return first.balanceMinor === second.balanceMinor + first.amountMinor;
+}
+
+/** Accounts compare without spaces and case (IBANs are printed in groups of four). */
+function accountKey(account: string): string {
+  return account.replace(/\s+/g, '').toUpperCase();
 }
 
 function abs(value: bigint): bigint {
