@@ -124,24 +124,21 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     }
     return { ledgerReferences: found, bankKeys };
   };
-  const textKeys = new Set<string>();
   return {
     ruleId: rule.id,
     amountToleranceMinor: rule.amountToleranceMinor,
     valueDateToleranceDays: rule.valueDateToleranceDays,
+    // The texts are read once (in `prepare`, at the rule's start): only references found on both sides count.
     referenceKeys: {
       ledger: (index, out) => {
+        hits ??= prepare();
         const reference = context.ledgerRefNormalisedOf(index);
-        if (reference !== undefined && reference.length >= rule.referenceLengthMin) out.push(reference);
+        if (reference !== undefined && hits.ledgerReferences.has(reference)) out.push(reference);
       },
       bank: (index, out) => {
-        textKeys.clear();
-        const endToEnd = normalisedReferenceKey(context.bank.endToEndId[index], context.ignoredReferences);
-        if (endToEnd !== undefined) textKeys.add(endToEnd);
-        const customer = normalisedReferenceKey(context.bank.customerRef[index], context.ignoredReferences);
-        if (customer !== undefined) textKeys.add(customer);
-        textReferenceKeys(context.bank.remittance[index], rule.tokensJoinedMax, rule.referenceLengthMin, textKeys);
-        for (const key of textKeys) out.push(key);
+        hits ??= prepare();
+        const keys = hits.bankKeys.get(index);
+        if (keys !== undefined) for (const key of keys) out.push(key);
       },
       bankIdentity: (index) => bankIdentity(context, index),
     },
