@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type CanonicalRecord, type StatementFormat, type TextEncoding, UnreadableStatementError } from './canonical';
 import { type CamtFormat } from './camt/camt-message-type';
-import { parseCamt } from './camt/camt.parser';
+import { CamtStreamParser } from './camt/camt.parser';
 import { decodeChunks } from './decode/decode-stream';
 import { DETECTION_HEAD_BYTES, type EncodingOption, detectEncoding } from './decode/encoding-detection';
 import { LINE_LENGTH_MAX, LineSplitter } from './decode/line-reader';
@@ -79,7 +79,11 @@ export async function* parseStatementBytes(source: AsyncIterable<Buffer> | Buffe
     const bytes = replay(headChunks, exhausted ? undefined : iterator);
 
     if (isCamt(format)) {
-      yield* parseCamt(decodeChunks(bytes, encoding), requested === 'auto' ? {} : { expectedFormat: format });
+      // Driven here rather than through parseCamt: one async generator less per record. Decoded pieces are at most
+      // DECODE_CHUNK_BYTES_MAX characters, so the records of one write stay bounded.
+      const parser = new CamtStreamParser(requested === 'auto' ? {} : { expectedFormat: format });
+      for await (const text of decodeChunks(bytes, encoding)) for (const record of parser.write(text)) yield record;
+      for (const record of parser.end()) yield record;
       return;
     }
     const lineLengthMax = options.lineLengthMax ?? LINE_LENGTH_MAX;

@@ -86,7 +86,6 @@ export class CamtStreamParser implements XmlTokenHandler {
   private entryIndex = 0;
   private recordCount = 0;
   private textSeen = false;
-  private openElementNames: string[] = [];
 
   constructor(private readonly options: CamtParseOptions = {}) {
     if (options.xmlReader === 'saxes') this.saxes = new SaxesSource(this);
@@ -124,7 +123,8 @@ export class CamtStreamParser implements XmlTokenHandler {
   end(): CanonicalRecord[] {
     if (!this.rootSeen) throw new UnreadableStatementError('the file holds no XML document (no root element)');
     if (this.depth > 0) {
-      throw new UnreadableStatementError(`the XML is truncated: it ends inside <${this.openElementNames.join('/')}>`);
+      const open = (this.tokenizer ?? this.saxes!).openElements.map((name, index) => (index < 8 ? name.local : '…'));
+      throw new UnreadableStatementError(`the XML is truncated: it ends inside <${open.join('/')}>`);
     }
     if (this.tokenizer !== undefined) this.tokenizer.end();
     else this.saxes!.end();
@@ -145,8 +145,6 @@ export class CamtStreamParser implements XmlTokenHandler {
     this.depth += 1;
     if (this.depth > XML_DEPTH_MAX) throw new UnreadableStatementError(`XML elements are nested deeper than ${XML_DEPTH_MAX} levels`);
     const name = xmlName.local;
-    if (this.openElementNames.length < 8) this.openElementNames.push(name);
-    else this.openElementNames.push('…');
     const capture = this.capture;
     if (capture !== undefined) {
       if (name === 'Ntry') {
@@ -256,7 +254,6 @@ export class CamtStreamParser implements XmlTokenHandler {
       this.messageDepthOpen = false;
     }
     this.depth -= 1;
-    this.openElementNames.pop();
   }
 
   private finishHeaderElement(capture: Capture): void {
@@ -335,6 +332,8 @@ class SaxesSource {
   private readonly names = new Map<string, XmlName>();
   private charactersSinceEvent = 0;
   private eventSeen = false;
+  /** The elements open at this point, outermost first. */
+  readonly openElements: XmlName[] = [];
 
   constructor(handler: XmlTokenHandler) {
     this.sax.on('doctype', () => {
@@ -352,10 +351,13 @@ class SaxesSource {
         attributes.values[attributes.count] = value;
         attributes.count += 1;
       }
-      handler.openTag(this.nameOf(tag.name), attributes);
+      const name = this.nameOf(tag.name);
+      this.openElements.push(name);
+      handler.openTag(name, attributes);
     });
     this.sax.on('closetag', (tag) => {
       this.eventSeen = true;
+      this.openElements.pop();
       handler.closeTag(this.nameOf(tag.name));
     });
     this.sax.on('text', (text) => {

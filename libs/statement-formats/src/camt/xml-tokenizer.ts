@@ -183,9 +183,9 @@ export class XmlTokenizer {
     private readonly tokenLengthMax: number,
   ) {}
 
-  /** Depth of the open elements. */
-  get depth(): number {
-    return this.openNames.length;
+  /** The elements open at this point, outermost first (read-only for callers). */
+  get openElements(): readonly XmlName[] {
+    return this.openNames;
   }
 
   write(chunk: string): void {
@@ -345,12 +345,11 @@ export class XmlTokenizer {
   }
 
   /** An interned name for buffer[start, end); `colon` is the first colon's index or -1. */
-  private nameAt(start: number, end: number, colon: number): XmlName {
+  private nameAt(start: number, end: number, colon: number, hash: number): XmlName {
     const buffer = this.buffer;
-    const length = end - start;
-    const slot = (length * 31 + buffer.charCodeAt(start) * 7 + buffer.charCodeAt(end - 1)) & (NAME_CACHE_SIZE - 1);
+    const slot = hash & (NAME_CACHE_SIZE - 1);
     const cached = this.nameCache[slot];
-    if (cached !== undefined && cached.qualified.length === length && buffer.startsWith(cached.qualified, start)) return cached;
+    if (cached !== undefined && cached.qualified.length === end - start && sameCharacters(buffer, start, cached.qualified)) return cached;
     const qualified = buffer.slice(start, end);
     const name: XmlName = { qualified, local: colon < 0 ? qualified : qualified.slice(colon - start + 1) };
     this.nameCache[slot] = name;
@@ -359,17 +358,20 @@ export class XmlTokenizer {
 
   /**
    * Scans a name starting at `start` (its first character already known to be a name start). Returns the index
-   * after it, or -1 when the chunk ends inside it; sets `lastColon` to the first colon's index or -1.
+   * after it, or -1 when the chunk ends inside it; sets `lastColon` to the first colon's index or -1, and
+   * `lastHash` to a hash of the name (for the name cache).
    */
   private scanName(start: number, end: number): number {
     const buffer = this.buffer;
     let index = start;
     let colon = -1;
+    let hash = 0;
     while (index < end) {
       const code = buffer.charCodeAt(index);
       if (code < 128) {
         if (ASCII_NAME[code] !== 1) break;
         if (code === COLON && colon < 0) colon = index;
+        hash = (hash * 31 + code) | 0;
         index += 1;
         continue;
       }
@@ -378,13 +380,16 @@ export class XmlTokenizer {
         if (width < 0) return -1;
         break;
       }
+      hash = (hash * 31 + code) | 0;
       index += width;
     }
     this.lastColon = colon;
+    this.lastHash = hash;
     return index >= end ? -1 : index;
   }
 
   private lastColon = -1;
+  private lastHash = 0;
 
   /** Width (1 or 2) of the name character at `index`, 0 when it is none, -1 when a surrogate pair is cut. */
   private nameCodeWidth(index: number, end: number, first: boolean): number {
@@ -412,6 +417,7 @@ export class XmlTokenizer {
     const nameEnd = this.scanName(start + 1, end);
     if (nameEnd < 0) return -1;
     const colon = this.lastColon;
+    const hash = this.lastHash;
     const attributes = this.attributes;
     attributes.count = 0;
     let index = nameEnd;
@@ -444,7 +450,7 @@ export class XmlTokenizer {
     }
     if (this.closedRoot) this.fail('documents may contain only one root.');
     this.sawRoot = true;
-    const name = this.nameAt(start + 1, nameEnd, colon);
+    const name = this.nameAt(start + 1, nameEnd, colon, hash);
     this.openNames.push(name);
     this.handler.openTag(name, attributes);
     if (selfClosing) {
@@ -530,7 +536,7 @@ export class XmlTokenizer {
     const buffer = this.buffer;
     const openNames = this.openNames;
     const top = openNames[openNames.length - 1];
-    if (top !== undefined && buffer.startsWith(top.qualified, start + 2)) {
+    if (top !== undefined && end - start - 2 > top.qualified.length && sameCharacters(buffer, start + 2, top.qualified)) {
       let index = start + 2 + top.qualified.length;
       while (index < end && isSpace(buffer.charCodeAt(index))) index += 1;
       if (index >= end) return -1;
@@ -619,6 +625,12 @@ export class XmlTokenizer {
     }
     return close + 2;
   }
+}
+
+/** Whether `text` appears in `buffer` at `start` (the caller checked that it fits). */
+function sameCharacters(buffer: string, start: number, text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) if (buffer.charCodeAt(start + index) !== text.charCodeAt(index)) return false;
+  return true;
 }
 
 function isHighSurrogate(code: number): boolean {
