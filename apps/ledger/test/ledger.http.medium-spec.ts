@@ -259,6 +259,36 @@ describe('ledger over HTTP', () => {
       await expect(admin.query(`TRUNCATE ${isolation.schema}.postings CASCADE`)).rejects.toThrow(/append-only/);
     });
 
+    it('refuses, even as the service role, a posting without its transaction or account and a reversal of nothing', async () => {
+      const client = new Client({ connectionString: isolation.databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`SET search_path TO ${isolation.schema}`);
+        const [account] = (await client.query(`SELECT account_id FROM accounts WHERE code = 'customer:alice'`)).rows;
+        const [transaction] = (await client.query(`SELECT transaction_id FROM transactions LIMIT 1`)).rows;
+        const posting = (transactionId: string, accountId: string) =>
+          client.query(
+            `INSERT INTO postings (transaction_id, line_no, account_id, side, amount_minor, currency, value_date, posted_at)
+             VALUES ($1, 99, $2, 'debit', 1, 'EUR', '2025-01-02', now())`,
+            [transactionId, accountId],
+          );
+        await expect(posting('00000000-0000-7000-8000-00000000dead', account.account_id)).rejects.toThrow(
+          /posting refers to transaction 00000000-0000-7000-8000-00000000dead which does not exist/,
+        );
+        await expect(posting(transaction.transaction_id, '00000000-0000-7000-8000-00000000beef')).rejects.toThrow(
+          /posting refers to account 00000000-0000-7000-8000-00000000beef which does not exist/,
+        );
+        await expect(
+          client.query(
+            `INSERT INTO transactions (transaction_id, idempotency_key, request_sha256, kind, reference, value_date, posted_at, posted_by, reverses_transaction_id)
+             VALUES ('00000000-0000-7000-8000-0000000000aa', 'direct-rev', repeat('a', 64), 'reversal', '', '2025-01-02', now(), 'test', '00000000-0000-7000-8000-00000000dead')`,
+          ),
+        ).rejects.toThrow(/reverses transaction 00000000-0000-7000-8000-00000000dead which does not exist/);
+      } finally {
+        await client.end();
+      }
+    });
+
     it('answers balances as of a value date and the custody required balance', async () => {
       await post('asof-1', deposit('customer:alice', '10.00', 'A-1', '2025-02-01')).expect(201);
       await post('asof-2', deposit('customer:alice', '5.00', 'A-2', '2025-02-05')).expect(201);
