@@ -68,9 +68,11 @@ async function readLedgerRows(
   let count = 0;
   const lineNos: number[] = [];
   const interner = new StringInterner();
-  const add = (fields: (name: string) => unknown, lineNo: number): void => {
+  const row = new RowFields(source, format, interner);
+  const add = (lineNo: number): void => {
     if (count >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
-    addItem(ledgerItemOf(fields, lineNo, source, format, interner));
+    row.lineNo = lineNo;
+    addItem(ledgerItemOf(row));
     lineNos.push(lineNo);
     count += 1;
   };
@@ -87,28 +89,24 @@ async function readLedgerRows(
         throw new InputFileError(`${source} line ${lineNo}: not a JSON object`);
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new InputFileError(`${source} line ${lineNo}: not a JSON object`);
-      const object = record as Record<string, unknown>;
-      add((name) => object[name], lineNo);
+      row.object = record as Record<string, unknown>;
+      add(lineNo);
     }
     checkUnique();
     return;
   }
   let header: string[] | undefined;
-  const columnAt = new Map<string, number>();
   for await (const rows of csvRows(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
-    for (const row of rows) {
+    for (const csvRow of rows) {
       if (header === undefined) {
-        header = checkHeader(row.fields, source);
-        header.forEach((name, index) => columnAt.set(name, index));
+        header = checkHeader(csvRow.fields, source);
+        row.useHeader(header);
         continue;
       }
-      if (row.fields.length !== header.length)
-        throw new InputFileError(`${source} line ${row.lineNo}: ${row.fields.length} fields, but the header row has ${header.length}`);
-      const fields = row.fields;
-      add((name) => {
-        const at = columnAt.get(name);
-        return at === undefined ? undefined : fields[at];
-      }, row.lineNo);
+      if (csvRow.fields.length !== header.length)
+        throw new InputFileError(`${source} line ${csvRow.lineNo}: ${csvRow.fields.length} fields, but the header row has ${header.length}`);
+      row.fields = csvRow.fields;
+      add(csvRow.lineNo);
     }
   }
   if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
@@ -145,61 +143,93 @@ function checkHeader(header: string[], source: string): string[] {
   return names.map((name) => COLUMNS.find(([column]) => column === name)?.[1] ?? name);
 }
 
-/** Fields whose values repeat across rows (accounts, dates, kinds, batches) are interned; the rest copied. */
-const INTERNED_FIELDS: ReadonlySet<string> = new Set(['account', 'currency', 'valueDate', 'bookingDate', 'kind', 'batchReference']);
+type LedgerKey = (typeof COLUMNS)[number][1];
 
-function ledgerItemOf(fields: (name: string) => unknown, lineNo: number, source: string, format: LedgerFileFormat, interner: StringInterner): LedgerItem {
-  const columnName = (key: string): string => (format === 'csv' ? (COLUMNS.find(([, camel]) => camel === key)?.[0] ?? key) : key);
-  const fail = (key: string, problem: string): never => {
-    throw new InputFileError(`${source} line ${lineNo}, column ${columnName(key)}: ${problem}`);
-  };
-  const text = (key: string, required: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined => {
-    const value = fields(key);
+/**
+ * The row being read, for CSV (fields by the header's column positions) and JSONL (an object) alike: one
+ * object for the whole file instead of closures per row.
+ */
+class RowFields {
+  lineNo = 0;
+  fields: readonly string[] = [];
+  object: Record<string, unknown> | undefined;
+  private readonly columnAt = new Map<string, number>();
+
+  constructor(
+    readonly source: string,
+    readonly format: LedgerFileFormat,
+    readonly interner: StringInterner,
+  ) {}
+
+  useHeader(header: readonly string[]): void {
+    header.forEach((name, index) => this.columnAt.set(name, index));
+  }
+
+  value(key: LedgerKey): unknown {
+    if (this.object !== undefined) return this.object[key];
+    const at = this.columnAt.get(key);
+    return at === undefined ? undefined : this.fields[at];
+  }
+
+  fail(key: LedgerKey, problem: string): never {
+    const column = this.format === 'csv' ? (COLUMNS.find(([, camel]) => camel === key)?.[0] ?? key) : key;
+    throw new InputFileError(`${this.source} line ${this.lineNo}, column ${column}: ${problem}`);
+  }
+
+  /** A trimmed, length-checked text field, or undefined when empty and optional. */
+  text(key: LedgerKey, required: boolean, interned: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined {
+    const value = this.value(key);
     if (value === undefined || value === null || value === '') {
-      if (required) fail(key, 'is empty');
+      if (required) this.fail(key, 'is empty');
       return undefined;
     }
     if (typeof value !== 'string')
-      return fail(key, `must be a string, got ${typeof value}${key === 'amount' ? ' (amounts are decimal strings, never JSON numbers)' : ''}`);
+      return this.fail(key, `must be a string, got ${typeof value}${key === 'amount' ? ' (amounts are decimal strings, never JSON numbers)' : ''}`);
     const trimmed = value.trim();
     if (trimmed.length === 0) {
-      if (required) fail(key, 'is empty');
+      if (required) this.fail(key, 'is empty');
       return undefined;
     }
-    if (trimmed.length > lengthMax) fail(key, `is longer than ${lengthMax} characters`);
-    return INTERNED_FIELDS.has(key) ? interner.intern(trimmed) : ownString(trimmed);
-  };
-  const entryId = text('entryId', true)!;
-  const account = text('account', true)!;
-  const currencyText = text('currency', true)!;
+    if (trimmed.length > lengthMax) this.fail(key, `is longer than ${lengthMax} characters`);
+    return interned ? this.interner.intern(trimmed) : ownString(trimmed);
+  }
+}
+
+/** Fields whose values repeat across rows (accounts, currencies, dates, kinds, batches) are interned; the rest copied. */
+function ledgerItemOf(row: RowFields): LedgerItem {
+  const entryId = row.text('entryId', true, false)!;
+  const account = row.text('account', true, true)!;
+  const currencyText = row.text('currency', true, true)!;
   let currency: string;
   try {
-    currency = interner.intern(currencyCode(currencyText.toUpperCase()));
+    currency = row.interner.intern(currencyCode(currencyText.toUpperCase()));
   } catch (error: unknown) {
-    if (error instanceof UnknownCurrencyError) return fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
+    if (error instanceof UnknownCurrencyError) return row.fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
     throw error;
   }
-  const amountText = text('amount', true)!;
+  const amountText = row.text('amount', true, false)!;
   let amountMinor: bigint;
   try {
     amountMinor = parseDecimalToMinor(amountText, minorDigitsOf(currency), { allowTrailingZeros: true });
   } catch (error: unknown) {
-    if (error instanceof MoneyFormatError) return fail('amount', `${error.message} for ${currency}`);
+    if (error instanceof MoneyFormatError) return row.fail('amount', `${error.message} for ${currency}`);
     throw error;
   }
-  const valueDate = text('valueDate', true)!;
-  if (!interner.isValidDate(valueDate, isIsoDate)) fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
-  const bookingDate = text('bookingDate', false);
-  if (bookingDate !== undefined && !isIsoDate(bookingDate)) fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
-  const optional = {
-    reference: text('reference', false),
-    subAccount: text('subAccount', false),
-    bookingDate,
-    description: text('description', false, LEDGER_DESCRIPTION_LENGTH_MAX),
-    kind: text('kind', false),
-    batchReference: text('batchReference', false),
-  };
+  const valueDate = row.text('valueDate', true, true)!;
+  if (!row.interner.isValidDate(valueDate, isIsoDate)) row.fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
+  const bookingDate = row.text('bookingDate', false, true);
+  if (bookingDate !== undefined && !isIsoDate(bookingDate)) row.fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
+  const reference = row.text('reference', false, false);
+  const subAccount = row.text('subAccount', false, false);
+  const description = row.text('description', false, false, LEDGER_DESCRIPTION_LENGTH_MAX);
+  const kind = row.text('kind', false, true);
+  const batchReference = row.text('batchReference', false, true);
   const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = { entryId, account, amountMinor, currency, valueDate };
-  for (const [key, value] of Object.entries(optional) as [keyof typeof optional, string | undefined][]) if (value !== undefined) item[key] = value;
+  if (reference !== undefined) item.reference = reference;
+  if (subAccount !== undefined) item.subAccount = subAccount;
+  if (bookingDate !== undefined) item.bookingDate = bookingDate;
+  if (description !== undefined) item.description = description;
+  if (kind !== undefined) item.kind = kind;
+  if (batchReference !== undefined) item.batchReference = batchReference;
   return item;
 }
