@@ -102,18 +102,15 @@ describe(OutboxRelay.name, () => {
     expect(published).toEqual(events.map((event) => event.messageId));
   });
 
-  it('republishes after a crash between publish and mark, and the stream keeps each message once', async () => {
+  it('republishes after a crash between publish and commit, and the stream keeps each message once', async () => {
     await enqueueMany(env, 50);
+    // The batch is claimed, published and marked; the process dies before COMMIT, so the marks roll back.
     const crashingTransactions: TransactionRunner = {
       transaction: (work) =>
-        env.transactions.transaction((executor) =>
-          work({
-            query: async (sql, params) => {
-              if (sql.includes('SET published_at')) throw new Error('process killed before marking the batch');
-              return executor.query(sql, params);
-            },
-          }),
-        ),
+        env.transactions.transaction(async (executor) => {
+          await work(executor);
+          throw new Error('process killed before commit');
+        }),
     };
     const crashed = new OutboxRelay({ transactions: crashingTransactions, jetstream: env.js, namespace: env.namespace, batchSize: 100 });
     await expect(crashed.relayOnce()).rejects.toThrow('process killed');
