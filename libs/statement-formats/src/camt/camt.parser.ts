@@ -345,12 +345,8 @@ class SaxesSource {
     this.sax.on('opentag', (tag) => {
       this.eventSeen = true;
       const attributes = this.attributes;
-      attributes.count = 0;
-      for (const [name, value] of Object.entries(tag.attributes)) {
-        attributes.names[attributes.count] = name;
-        attributes.values[attributes.count] = value;
-        attributes.count += 1;
-      }
+      attributes.clear();
+      for (const [name, value] of Object.entries(tag.attributes)) attributes.add(name, value);
       const name = this.nameOf(tag.name);
       this.openElements.push(name);
       handler.openTag(name, attributes);

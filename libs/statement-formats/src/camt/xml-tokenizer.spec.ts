@@ -204,6 +204,27 @@ describe(XmlTokenizer.name, () => {
       expect(() => tokenizer.write('on="1.1"?><a/>')).toThrow(expect.objectContaining({ version: '1.1', written: '<?xml version="1.1"?><a/>' }));
     });
 
+    it('many attributes or entities without slowing down (no quadratic work on hostile input)', () => {
+      const attributes = Array.from({ length: 60_000 }, (_unused, index) => ` a${index}="v"`).join('');
+      const startedAt = Date.now();
+
+      expect(tokenize(`<a${attributes}/>`, 65_536)).toEqual({
+        events: [
+          ['open', 'a', expect.any(Object)],
+          ['close', 'a'],
+        ],
+      });
+      expect(tokenize(`<a${attributes} a7="again"/>`, 65_536)).toEqual({ error: 'malformed XML: duplicate attribute: a7.' });
+      expect(tokenize(`<a>${'&amp;'.repeat(150_000)}</a>`, 65_536)).toEqual({
+        events: [
+          ['open', 'a', {}],
+          ['text', '&'.repeat(150_000)],
+          ['close', 'a'],
+        ],
+      });
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    });
+
     it('a billion laughs (entities need a DTD, which is refused first)', () => {
       const lol = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>';
 

@@ -22,6 +22,8 @@ export class XmlAttributes {
   names: string[] = [];
   values: string[] = [];
   count = 0;
+  /** Names seen, for a tag with many attributes (a linear duplicate check would be quadratic on hostile input). */
+  private seen: Set<string> | undefined;
 
   get(name: string): string | undefined {
     for (let index = 0; index < this.count; index += 1) if (this.names[index] === name) return this.values[index];
@@ -32,6 +34,27 @@ export class XmlAttributes {
     const record: Record<string, string> = Object.create(null) as Record<string, string>;
     for (let index = 0; index < this.count; index += 1) record[this.names[index]!] = this.values[index]!;
     return record;
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.seen = undefined;
+  }
+
+  /** Adds an attribute; false (and nothing added) when the tag already has one of that name. */
+  add(name: string, value: string): boolean {
+    const count = this.count;
+    if (count < 8) {
+      for (let index = 0; index < count; index += 1) if (this.names[index] === name) return false;
+    } else {
+      if (this.seen === undefined) this.seen = new Set(this.names.slice(0, count));
+      if (this.seen.has(name)) return false;
+      this.seen.add(name);
+    }
+    this.names[count] = name;
+    this.values[count] = value;
+    this.count = count + 1;
+    return true;
   }
 }
 
@@ -164,8 +187,6 @@ export class XmlTokenizer {
   /** The text being tokenized: the unfinished token of the previous chunk followed by the current chunk. */
   private buffer = '';
   private position = 0;
-  /** Where tokenizing must stop in `buffer`: its end, or the first character XML forbids. */
-  private limit = 0;
   private readonly openNames: XmlName[] = [];
   private readonly attributes = new XmlAttributes();
   private readonly nameCache: (XmlName | undefined)[] = new Array<XmlName | undefined>(NAME_CACHE_SIZE).fill(undefined);
@@ -196,6 +217,10 @@ export class XmlTokenizer {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
     const carried = this.buffer.length - this.position;
+    if (this.cutTagStart >= 0) {
+      this.cutTagStart -= this.position;
+      this.cutTagScanned -= this.position;
+    }
     this.buffer = carried === 0 ? chunk : this.buffer.slice(this.position) + chunk;
     this.position = 0;
     this.nextAmpersand = -1;
@@ -310,16 +335,20 @@ export class XmlTokenizer {
     // (a broken document), as in saxes, so the text ends at the first `<` outside an entity.
     let text = '';
     let segmentStart = start;
+    let cdataEnd = this.nextCdataEnd;
     for (;;) {
-      stop = buffer.indexOf('<', segmentStart);
-      if (stop < 0 || stop > end) return -1;
-      let ampersand = buffer.indexOf('&', segmentStart);
-      if (ampersand > stop) ampersand = -1;
-      const segmentEnd = ampersand < 0 ? stop : ampersand;
-      const cdataEnd = buffer.indexOf(']]>', segmentStart);
-      if (cdataEnd >= 0 && cdataEnd + 2 < segmentEnd) this.fail('the string "]]>" is disallowed in char data.');
+      // Every search starts where the last one ended or later, so a text with many entities stays linear.
+      if (stop < segmentStart) {
+        stop = buffer.indexOf('<', segmentStart);
+        if (stop < 0 || stop > end) return -1;
+      }
+      if (cdataEnd < segmentStart) cdataEnd = indexOrNotFound(buffer, ']]>', segmentStart);
+      let ampersand = this.nextAmpersand;
+      if (ampersand < segmentStart) ampersand = this.nextAmpersand = indexOrNotFound(buffer, '&', segmentStart);
+      const segmentEnd = ampersand < stop ? ampersand : stop;
+      if (cdataEnd + 2 < segmentEnd) this.fail('the string "]]>" is disallowed in char data.');
       text += normalizeLineEnds(buffer.slice(segmentStart, segmentEnd));
-      if (ampersand < 0) break;
+      if (segmentEnd === stop) break;
       const semicolon = buffer.indexOf(';', ampersand + 1);
       if (semicolon < 0 || semicolon >= end) return -1;
       text += this.entityValue(buffer.slice(ampersand + 1, semicolon));
@@ -390,6 +419,9 @@ export class XmlTokenizer {
 
   private lastColon = -1;
   private lastHash = 0;
+  /** Where in `buffer` a start tag cut by the previous chunk's end begins (-1: none), and how far `>` was sought. */
+  private cutTagStart = -1;
+  private cutTagScanned = 0;
 
   /** Width (1 or 2) of the name character at `index`, 0 when it is none, -1 when a surrogate pair is cut. */
   private nameCodeWidth(index: number, end: number, first: boolean): number {
@@ -411,6 +443,27 @@ export class XmlTokenizer {
 
   private readOpenTag(start: number, end: number): number {
     const buffer = this.buffer;
+    // A start tag cut by the chunk's end is read again with the next chunk; until a `>` has arrived it cannot be
+    // complete, which spares re-reading a huge hostile tag once per chunk.
+    if (this.cutTagStart === start) {
+      const gt = buffer.indexOf('>', this.cutTagScanned);
+      if (gt < 0 || gt >= end) {
+        this.cutTagScanned = end;
+        return -1;
+      }
+    }
+    const next = this.readWholeOpenTag(start, end);
+    if (next < 0) {
+      this.cutTagStart = start;
+      this.cutTagScanned = start;
+    } else {
+      this.cutTagStart = -1;
+    }
+    return next;
+  }
+
+  private readWholeOpenTag(start: number, end: number): number {
+    const buffer = this.buffer;
     const startWidth = this.isNameStartAt(start + 1, end);
     if (startWidth < 0) return -1;
     if (startWidth === 0) this.fail('disallowed character in tag name');
@@ -419,7 +472,7 @@ export class XmlTokenizer {
     const colon = this.lastColon;
     const hash = this.lastHash;
     const attributes = this.attributes;
-    attributes.count = 0;
+    attributes.clear();
     let index = nameEnd;
     let code = buffer.charCodeAt(index);
     if (code !== GT && code !== SLASH) {
@@ -492,11 +545,7 @@ export class XmlTokenizer {
     }
     const name = buffer.slice(start, nameEnd);
     const value = this.attributeValue(valueStart, valueEnd);
-    const attributes = this.attributes;
-    for (let other = 0; other < attributes.count; other += 1) if (attributes.names[other] === name) this.fail(`duplicate attribute: ${name}.`);
-    attributes.names[attributes.count] = name;
-    attributes.values[attributes.count] = value;
-    attributes.count += 1;
+    if (!this.attributes.add(name, value)) this.fail(`duplicate attribute: ${name}.`);
     return valueEnd + 1;
   }
 
