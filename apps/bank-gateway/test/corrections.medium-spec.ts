@@ -210,6 +210,18 @@ describe('bank-gateway corrections (accept_new, bank.line.retracted, bank.line.r
     );
   });
 
+  it('clips the raw text of bank.line.rejected to the contract in UTF-16 units, never splitting a surrogate pair', async () => {
+    const emoji = '\u{1F600}'.repeat(600); // 600 characters for Postgres, 1,200 UTF-16 units for the contract
+    const csv = `date,amount,currency,account,description\n2025-01-04,10.00,EUR,DE02120300000000202051,ok\n2025-01-04,${emoji},EUR,DE02120300000000202051,bad\n`;
+    const response = await upload(csv, '?format=csv:generic').expect(201);
+    expect(response.body.parse).toMatchObject({ accepted: 1, rejected: 1 });
+    const [event] = (await outbox('bank.line.rejected')).filter((item) => item.payload.fileId === response.body.fileId);
+    const raw = event!.payload.raw as string;
+    // '2025-01-04,' is 11 units, so unit 1,000 would split a pair: the pair is left out whole.
+    expect(raw.length).toBe(999);
+    expect(raw.endsWith('\u{1F600}')).toBe(true);
+  });
+
   it('publishes bank.line.rejected once per quarantined line, and bank.line.rejection-resolved when a reprocess reads it', async () => {
     const first = await upload(fixture('statement-d.two-profiles.csv'), '?format=csv:generic').expect(201);
     const fileId = first.body.fileId as string;

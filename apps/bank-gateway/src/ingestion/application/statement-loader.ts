@@ -598,8 +598,8 @@ async function enqueueRejectionEvents(client: PoolClient, context: LoadContext, 
           fileId: context.fileId,
           parseId,
           lineNo: row.line_no,
-          reason: withoutNul(row.reason),
-          raw: withoutNul(row.raw),
+          reason: clipUnits(withoutNul(row.reason), REASON_LENGTH_MAX),
+          raw: clipUnits(withoutNul(row.raw), REJECTED_RAW_LENGTH_MAX),
           ...(row.account === null ? {} : { account: row.account }),
           ...(row.currency === null ? {} : { currency: row.currency }),
           ...(row.statement_id === null ? {} : { statementId: row.statement_id }),
@@ -650,6 +650,16 @@ function rejectionContextOf(record: StatementRecord): { account?: string; statem
     ...(statementId === undefined ? {} : { statementId: withoutNul(statementId) }),
     ...(currency === undefined ? {} : { currency }),
   };
+}
+
+/**
+ * Postgres counts characters, the contracts count UTF-16 code units: a text of astral characters (emoji, rare CJK) is
+ * clipped to `max` units here, never between the two halves of a pair (jsonb refuses a lone surrogate).
+ */
+function clipUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end);
 }
 
 /** jsonb (the outbox) refuses U+0000. */
