@@ -162,6 +162,12 @@ async function main(): Promise<void> {
   // maxRSS is in kilobytes.
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(`peak RSS ${peakRssMb.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB) [${peakRssMb < TARGET_RSS_MB ? 'ok' : 'ABOVE TARGET'}]\n`);
+  // The machine is shared: the load at the end says whether the wall-clock figures above were taken on a busy one.
+  process.stdout.write(
+    `load average at the end ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')}\n`,
+  );
 }
 
 void main().catch((error: unknown) => {
