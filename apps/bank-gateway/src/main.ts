@@ -10,6 +10,12 @@ runServiceMain({
     // know, and the environment that `env:NAME` secret references of bank connections resolve against.
     const settings = loadGatewaySettings(process.env);
     const secretEnvironment = { ...process.env };
-    return { migrate: migrateBankGateway, createApp: (config, telemetry) => createBankGatewayApp(config, telemetry, { settings, secretEnvironment }) };
+    // Third-party adapters are loaded and checked before anything else (migrations included): a wrong module stops here.
+    const { loadAdapterModules } = await import('./adapters/adapter-modules');
+    const adapters = loadAdapterModules(settings.adapterModules);
+    return {
+      migrate: migrateBankGateway,
+      createApp: (config, telemetry) => createBankGatewayApp(config, telemetry, { settings, secretEnvironment, adapters }),
+    };
   },
 });
