@@ -634,10 +634,11 @@ function collectTwins(
   wantedAmounts: readonly bigint[],
 ): Map<string, number[]> {
   const wanted = new Set(wantedKeys);
-  const amounts = new Set(wantedAmounts);
+  // Amounts as numbers: a filter only (equal amounts give equal numbers; the twin key then compares exactly).
+  const amounts = new Set(wantedAmounts.map((amount) => Number(amount)));
   const twins = new Map<string, number[]>();
   for (let index = 0; index < count; index += 1) {
-    if (!amounts.has(amountOf(index))) continue;
+    if (!amounts.has(Number(amountOf(index)))) continue;
     const key = keyOf(index);
     if (key === undefined || !wanted.has(key)) continue;
     pushTo(twins, key, index);

@@ -41,24 +41,24 @@ export class BreakExplainer {
     const context = this.context;
     if (ledgerItems.length > 0) {
       const byReference = new Map<string, number[]>();
-      const byAmount = new Map<bigint, number[]>();
+      const byAmount = new AmountIndex();
       for (const index of ledgerItems) {
         const reference = context.ledgerRefExact[index];
         if (reference !== undefined) addWanted(byReference, reference, index);
         const normalised = context.ledgerRefNormalisedOf(index);
         if (normalised !== undefined && normalised !== reference) addWanted(byReference, normalised, index);
-        addWanted(byAmount, absMinor(context.ledger.amountMinor[index]!), index);
+        byAmount.add(context.ledger.amountMinor[index]!, index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
         for (const reference of context.bankMatchingRefs[bankIndex]!)
           this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
-        this.gather(this.ledgerCandidates, byAmount.get(absMinor(context.bank.amountMinor[bankIndex]!)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        this.gather(this.ledgerCandidates, byAmount.get(context.bank.amountMinor[bankIndex]!), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
     }
     if (bankItems.length > 0) {
       const byReference = new Map<string, number[]>();
-      const byAmount = new Map<bigint, number[]>();
+      const byAmount = new AmountIndex();
       const keys = new Set<string>();
       for (const index of bankItems) {
         const item = context.bank.item(index);
@@ -70,7 +70,7 @@ export class BreakExplainer {
         }
         textReferenceKeys(item.remittance, TEXT_TOKENS_JOINED_MAX, TEXT_KEY_LENGTH_MIN, keys);
         for (const key of keys) addWanted(byReference, key, index);
-        addWanted(byAmount, absMinor(item.amountMinor), index);
+        byAmount.add(item.amountMinor, index);
       }
       const lengths = this.tolerance.truncatedLengths;
       for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
@@ -82,9 +82,11 @@ export class BreakExplainer {
             if (reference.length > length)
               this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
         }
-        const normalised = context.ledgerRefNormalisedOf(ledgerIndex);
-        if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
-        this.gather(this.bankCandidates, byAmount.get(absMinor(context.ledger.amountMinor[ledgerIndex]!)), ledgerIndex, account, 'bank');
+        if (reference !== undefined || context.ledger.reference[ledgerIndex] !== undefined) {
+          const normalised = context.ledgerRefNormalisedTransient(ledgerIndex);
+          if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
+        }
+        this.gather(this.bankCandidates, byAmount.get(context.ledger.amountMinor[ledgerIndex]!), ledgerIndex, account, 'bank');
       }
       this.addNearestAmounts(bankItems, 'bank');
     }
@@ -262,6 +264,30 @@ export class BreakExplainer {
     }
   }
 }
+
+/**
+ * Wanted items by absolute amount. A pass over a whole side looks every item's amount up here, and most are not
+ * wanted: amounts within the safe integer range are keyed as numbers (exact there, and no bigint arithmetic or
+ * hashing per lookup), the rare larger ones as bigints.
+ */
+class AmountIndex {
+  private readonly small = new Map<number, number[]>();
+  private readonly large = new Map<bigint, number[]>();
+
+  add(amountMinor: bigint, index: number): void {
+    const absolute = absMinor(amountMinor);
+    if (absolute <= MAX_SAFE_MINOR) addWanted(this.small, Number(absolute), index);
+    else addWanted(this.large, absolute, index);
+  }
+
+  get(amountMinor: bigint): readonly number[] | undefined {
+    const approximate = Math.abs(Number(amountMinor));
+    if (approximate <= Number.MAX_SAFE_INTEGER) return this.small.get(approximate);
+    return this.large.size === 0 ? undefined : this.large.get(absMinor(amountMinor));
+  }
+}
+
+const MAX_SAFE_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
 
 function addWanted<K>(wanted: Map<K, number[]>, key: K, index: number): void {
   const list = wanted.get(key);

@@ -172,6 +172,13 @@ export class MatchingContext {
     this.bankGroup = new Int32Array(bankCount).fill(-1);
   }
 
+  /** The normalised reference without remembering it: for a pass over every entry that needs few of them. */
+  ledgerRefNormalisedTransient(index: number): string | undefined {
+    const value = this.ledgerRefNormalised[index];
+    if (value !== null) return value;
+    return normalisedReferenceKey(this.ledger.reference[index], this.ignoredReferences);
+  }
+
   ledgerRefNormalisedOf(index: number): string | undefined {
     let value = this.ledgerRefNormalised[index];
     if (value === null || value === undefined) {
