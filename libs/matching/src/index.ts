@@ -1,6 +1,7 @@
 export * from './model/iso-date';
 export * from './model/items';
 export * from './model/columns';
+export * from './model/inputs';
 export * from './model/references';
 export * from './rules/rule-set';
 export * from './breaks/break';

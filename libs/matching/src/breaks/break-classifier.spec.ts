@@ -1,6 +1,7 @@
 import { defaultRuleSet } from '../rules/rule-set';
 import { reconcile } from '../engine/reconcile';
-import type { BankItem, LedgerItem, ReconcileInputs } from '../model/items';
+import type { BankItem, LedgerItem } from '../model/items';
+import type { ReconcileInputs } from '../model/inputs';
 import { ACCOUNT, bankItem, ledgerItem } from '../testing/items.fixtures';
 import { BREAK_CANDIDATES_MAX } from './break';
 import { BreakClassifier } from './break-classifier';

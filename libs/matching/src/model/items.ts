@@ -1,4 +1,3 @@
-import type { BankColumns, LedgerColumns } from './columns';
 import type { IsoDate } from './iso-date';
 
 /**
@@ -89,14 +88,4 @@ export interface RejectedLine {
   /** The currency of the statement the line sat in, when known. */
   readonly currency?: string;
   readonly statementId?: string;
-}
-
-export interface ReconcileInputs {
-  /** As objects, or column-wise (`LedgerColumns`/`BankColumns`: a day of a million items without an object each). */
-  readonly ledger: readonly LedgerItem[] | LedgerColumns;
-  readonly bank: readonly BankItem[] | BankColumns;
-  readonly statements?: readonly StatementBalance[];
-  readonly balances?: readonly LedgerBalance[];
-  readonly findings?: readonly StatementFinding[];
-  readonly rejected?: readonly RejectedLine[];
 }

@@ -1,5 +1,5 @@
 import type { BreakType } from '../breaks/break';
-import type { ReconcileInputs } from '../model/items';
+import type { ReconcileInputs } from '../model/inputs';
 import { compareText } from '../engine/matching-context';
 import { reconcile, type MatchOutput, type ReconcileResult } from '../engine/reconcile';
 import type { RuleSet } from '../rules/rule-set';
