@@ -57,11 +57,14 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
   const rulesHash = ruleText === undefined ? undefined : { path: options.rules, sha256: sha256Of(ruleText) };
 
   const ledgerHash = createHash('sha256');
-  const ledger = await guardAsync(() => readLedgerColumns(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger));
+  const ledger = await guardAsync(() =>
+    readLedgerColumns(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger, { keepDescriptive: false }),
+  );
   const ledgerFile: InputFileHash = { path: options.ledger, sha256: ledgerHash.digest('hex') };
   clock?.phase('read ledger');
 
-  const collector = new BankItemCollector();
+  // The engine never reads descriptions or counterparty names, and the run record hashes the files themselves.
+  const collector = new BankItemCollector({ keepCounterpartyName: false });
   const checker = new StatementChecker();
   const bankFiles: InputFileHash[] = [];
   for (const file of options.bank) {

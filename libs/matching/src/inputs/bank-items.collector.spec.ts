@@ -44,6 +44,13 @@ describe(BankItemCollector.name, () => {
     expect([0, 1, 2].map((index) => columns.item(index))).toEqual(sut.finish().bank);
   });
 
+  it('drops counterparty names when told to (matching never reads them)', () => {
+    const sut = new BankItemCollector({ keepCounterpartyName: false });
+    for (const record of [STATEMENT, entry(1, { bankRef: 'R1', counterpartyName: 'Customer 1' })]) sut.add(record, 'day.xml');
+
+    expect(sut.finishColumns().bank.item(0)).not.toHaveProperty('counterpartyName');
+  });
+
   it('keeps ids unique when the same file is given twice', () => {
     const sut = new BankItemCollector();
     for (const source of ['a.xml', 'b.xml']) for (const record of [STATEMENT, entry(1)]) sut.add(record, source);

@@ -39,6 +39,16 @@ export class BankItemCollector {
   private current: StatementRecord | undefined;
   private readonly interned = new StringInterner();
   private currentSource = '';
+  private readonly validCurrencies = new Set<string>();
+  private readonly keepCounterpartyName: boolean;
+
+  /**
+   * `keepCounterpartyName: false` drops the counterparty's name, which matching never reads: `recon reconcile`
+   * hashes the files themselves, so a day's million names need not stay in memory. Kept by default.
+   */
+  constructor(options: { readonly keepCounterpartyName?: boolean } = {}) {
+    this.keepCounterpartyName = options.keepCounterpartyName ?? true;
+  }
 
   add(record: CanonicalRecord, source: string): void {
     if (source !== this.currentSource) {
@@ -120,19 +130,20 @@ export class BankItemCollector {
 
   private addEntry(record: EntryRecord, source: string): void {
     const statement = this.current;
-    const where = `${source} entry ${record.statementId}:${record.lineNo}`;
+    const where = (): string => `${source} entry ${record.statementId}:${record.lineNo}`;
     if (statement === undefined || statement.statementId !== record.statementId)
-      throw new InputFileError(`${where}: entry outside its statement '${record.statementId}'`);
+      throw new InputFileError(`${where()}: entry outside its statement '${record.statementId}'`);
     if (this.lines.length >= BANK_LINES_MAX) throw new InputFileError(`${source}: more than ${BANK_LINES_MAX} bank lines`);
-    if (!isCurrencyCode(record.currency)) throw new InputFileError(`${where}: currency '${record.currency}' is not an ISO 4217 code`);
-    for (const [name, date] of [
-      ['valueDate', record.valueDate],
-      ['bookingDate', record.bookingDate],
-    ] as const) {
-      if (date !== undefined && !isIsoDate(date)) throw new InputFileError(`${where}: ${name} '${date}' is not YYYY-MM-DD`);
+    if (!this.validCurrencies.has(record.currency)) {
+      if (!isCurrencyCode(record.currency)) throw new InputFileError(`${where()}: currency '${record.currency}' is not an ISO 4217 code`);
+      this.validCurrencies.add(record.currency);
     }
+    if (record.valueDate !== undefined && !this.interned.isValidDate(record.valueDate, isIsoDate))
+      throw new InputFileError(`${where()}: valueDate '${record.valueDate}' is not YYYY-MM-DD`);
+    if (record.bookingDate !== undefined && !this.interned.isValidDate(record.bookingDate, isIsoDate))
+      throw new InputFileError(`${where()}: bookingDate '${record.bookingDate}' is not YYYY-MM-DD`);
     const transactions: BankTransactionPart[] | undefined = record.transactions?.map((part, index) => ({
-      amountMinor: this.minor(part.amount, record.currency, source, `${where} transaction ${index + 1}`),
+      amountMinor: this.minor(part.amount, record.currency, source, () => `${where()} transaction ${index + 1}`),
       ...(part.endToEndId === undefined ? {} : { endToEndId: ownString(part.endToEndId) }),
       ...(part.remittance === undefined ? {} : { remittance: ownString(part.remittance) }),
     }));
@@ -152,7 +163,7 @@ export class BankItemCollector {
     if (record.customerRef !== undefined)
       draft.customerRef = record.customerRef === record.endToEndId && draft.endToEndId !== undefined ? draft.endToEndId : ownString(record.customerRef);
     if (record.remittance !== undefined) draft.remittance = ownString(record.remittance);
-    if (record.counterpartyName !== undefined) draft.counterpartyName = ownString(record.counterpartyName);
+    if (record.counterpartyName !== undefined && this.keepCounterpartyName) draft.counterpartyName = ownString(record.counterpartyName);
     if (record.bankTxCode !== undefined) draft.bankTxCode = this.intern(record.bankTxCode);
     if (transactions !== undefined && transactions.length > 0) draft.transactions = transactions;
     this.lines.push(draft);
@@ -163,11 +174,11 @@ export class BankItemCollector {
     return this.interned.intern(text);
   }
 
-  private minor(amount: string, currency: string, source: string, where: string): bigint {
+  private minor(amount: string, currency: string, source: string, where: string | (() => string)): bigint {
     try {
       return parseDecimalToMinor(amount, minorDigitsOf(currency), { allowTrailingZeros: true });
     } catch (error: unknown) {
-      if (error instanceof MoneyFormatError) throw new InputFileError(`${where}: ${error.message}`);
+      if (error instanceof MoneyFormatError) throw new InputFileError(`${typeof where === 'string' ? where : where()}: ${error.message}`);
       throw error;
     }
   }

@@ -19,6 +19,13 @@ describe(readLedgerColumns.name, () => {
 
     expect([0, 1].map((index) => columns.item(index))).toEqual(await readLedgerFile(chunksOf(csv), 'csv'));
     expect(columns.amountMinor).toEqual([-2230n, 1000n]);
+    const lean = await readLedgerColumns(chunksOf(csv), 'csv', 'ledger', { keepDescriptive: false });
+    expect([lean.subAccount, lean.description, lean.kind]).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+    expect(lean.reference).toEqual(columns.reference);
     await expect(readLedgerColumns(chunksOf(`${HEADER}L1,DE89,1,EUR,2025-01-02,,,,,,\nL1,DE89,2,EUR,2025-01-02,,,,,,\n`), 'csv')).rejects.toThrow(
       "ledger line 3, column entry_id: 'L1' is already used on line 2",
     );

@@ -51,10 +51,26 @@ export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, for
  * `readLedgerFile` into columns: the same validation and errors, but no object per entry outlives its row.
  * What `recon reconcile` reads a day's ledger with.
  */
-export async function readLedgerColumns(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerColumns> {
+export async function readLedgerColumns(
+  chunks: AsyncIterable<string | Buffer>,
+  format: LedgerFileFormat,
+  source = 'ledger',
+  options: LedgerColumnsOptions = {},
+): Promise<LedgerColumns> {
   const columns = new LedgerColumns();
-  await readLedgerRows(chunks, format, source, columns.entryId, (item) => columns.push(item));
+  const keepDescriptive = options.keepDescriptive ?? true;
+  await readLedgerRows(chunks, format, source, columns.entryId, (item) =>
+    columns.push(keepDescriptive ? item : { ...item, subAccount: undefined, description: undefined, kind: undefined }),
+  );
   return columns;
+}
+
+export interface LedgerColumnsOptions {
+  /**
+   * false: `subAccount`, `description` and `kind` are validated but not kept. Matching never reads them, and
+   * `recon reconcile` hashes the file itself, so a day's million descriptions need not stay in memory. Default true.
+   */
+  readonly keepDescriptive?: boolean;
 }
 
 /** `ids` is the list of entry ids read so far, kept up to date by `add` (for the uniqueness check at the end). */
