@@ -1,6 +1,6 @@
 /**
  * A small element tree for ONE camt subtree at a time (one `Ntry`, one `Bal`, the `Acct`...), never the whole
- * document: the streaming parser builds it from SAX events and drops it once mapped. Names are local names
+ * document: the streaming parser builds it from XML tokenizer events and drops it once mapped. Names are local names
  * (namespace prefix removed); only attributes the mapping needs survive (`Ccy`).
  */
 export interface XmlNode {
