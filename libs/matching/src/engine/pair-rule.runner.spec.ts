@@ -141,4 +141,14 @@ describe(runPairRule.name, () => {
 
     expect(runChain(ledger, bank, ruleSet, [inText], true)).toEqual(runChain(ledger, bank, ruleSet, [inText], false));
   });
+  it('leaves to the general pass an entry that shares one of its truncated prefixes with another entry', () => {
+    const ruleSet = buildRuleSet({ version: 'two-lengths', rules: [{ type: 'ref-truncated', truncatedLengths: [16, 15] }] });
+    const ledger = [ledgerItem('L1', '10.00', { reference: 'PW00001234-ORDEA-1' }), ledgerItem('L2', '10.00', { reference: 'PW00001234-ORDEB-1' })];
+    const bank = [bankItem('B1', '10.00', { endToEndId: 'PW00001234-ORDEA' }), bankItem('B2', '10.00', { endToEndId: 'PW00001234-ORDE' })];
+    const withShortcut = runChain(ledger, bank, ruleSet, [truncated], true);
+
+    expect(withShortcut).toEqual(runChain(ledger, bank, ruleSet, [truncated], false));
+    // L1 fits B1 (16 characters) and B2 (15) equally well: ambiguous, not paired by chance.
+    expect(withShortcut).toMatchObject({ groups: [] });
+  });
 });

@@ -61,24 +61,6 @@ interface ReferenceOwners {
   readonly bank: ReadonlyMap<string, number>;
 }
 
-/** `wanted`: only keys the other side has matter (a bank text yields many keys, few of them references). */
-function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out: string[]) => void, wanted?: ReadonlyMap<string, number>): Map<string, number> {
-  const owners = new Map<string, number>();
-  const keys: string[] = [];
-  for (let index = 0; index < count; index += 1) {
-    if (group[index] !== -1) continue;
-    keys.length = 0;
-    keysOf(index, keys);
-    for (const key of keys) {
-      if (wanted !== undefined && !wanted.has(key)) continue;
-      const owner = owners.get(key);
-      if (owner === undefined) owners.set(key, index);
-      else if (owner !== index && owner !== MULTIPLE) owners.set(key, MULTIPLE);
-    }
-  }
-  return owners;
-}
-
 /**
  * The common case of every reference rule in linear time, with one hash lookup per reference and no class or
  * candidate list: a ledger entry and a bank line whose references under the rule meet each other and nothing
@@ -86,33 +68,81 @@ function ownersOf(count: number, group: Int32Array, keysOf: (index: number, out:
  * value date agree within the rule's tolerances. In the general algorithm such a pair is a component of its own
  * in the candidate graph (twins would share the references), so it pairs in the first round and changes
  * nothing else: the result is the one the general algorithm gives. Everything else is left to it.
+ *
+ * Each item's references are read once: the ledger pass marks entries sharing a reference with another entry,
+ * the bank pass (keeping only references the ledger has) marks lines sharing one with another line, notes each
+ * line's single partner (or MULTIPLE) and counts, per entry, the lines that carry one of its references.
  */
 export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec): ReferenceOwners | undefined {
   const referenceKeys = spec.referenceKeys;
   if (referenceKeys === undefined) return undefined;
-  const ledgerOwners = ownersOf(context.ledger.length, context.ledgerGroup, (index, out) => referenceKeys.ledger(index, out));
-  const bankOwners = ownersOf(context.bank.length, context.bankGroup, (index, out) => referenceKeys.bank(index, out), ledgerOwners);
-  const identityCounts = referenceKeys.bankIdentity === undefined ? undefined : countIdentities(context, referenceKeys, ledgerOwners);
-  const bankKeys: string[] = [];
-  const ledgerKeys: string[] = [];
-  for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
-    if (context.bankGroup[bankIndex] !== -1) continue;
-    bankKeys.length = 0;
-    referenceKeys.bank(bankIndex, bankKeys);
+  const ledgerCount = context.ledger.length;
+  const bankCount = context.bank.length;
+  const keys: string[] = [];
+
+  const ledgerOwners = new Map<string, number>();
+  const ledgerShared = new Uint8Array(ledgerCount);
+  for (let index = 0; index < ledgerCount; index += 1) {
+    if (context.ledgerGroup[index] !== -1) continue;
+    keys.length = 0;
+    referenceKeys.ledger(index, keys);
+    for (const key of keys) {
+      const owner = ledgerOwners.get(key);
+      if (owner === undefined) ledgerOwners.set(key, index);
+      else if (owner !== index) {
+        if (owner !== MULTIPLE) {
+          ledgerShared[owner] = 1;
+          ledgerOwners.set(key, MULTIPLE);
+        }
+        ledgerShared[index] = 1;
+      }
+    }
+  }
+
+  const bankOwners = new Map<string, number>();
+  const bankShared = new Uint8Array(bankCount);
+  /** Per bank line: -1 no ledger reference, else the one entry its references name, or MULTIPLE. */
+  const partners = new Int32Array(bankCount).fill(-1);
+  /** Per ledger entry: how many bank lines carry one of its references (1, or 2 for "more than one"). */
+  const claims = new Uint8Array(ledgerCount);
+  const lastClaimant = new Int32Array(ledgerCount).fill(-1);
+  for (let index = 0; index < bankCount; index += 1) {
+    if (context.bankGroup[index] !== -1) continue;
+    keys.length = 0;
+    referenceKeys.bank(index, keys);
     let partner = -1;
-    for (const key of bankKeys) {
+    for (const key of keys) {
       const ledgerIndex = ledgerOwners.get(key);
       if (ledgerIndex === undefined) continue;
-      if (ledgerIndex === MULTIPLE || bankOwners.get(key) !== bankIndex || (partner !== -1 && partner !== ledgerIndex)) {
-        partner = MULTIPLE;
-        break;
+      const owner = bankOwners.get(key);
+      if (owner === undefined) bankOwners.set(key, index);
+      else if (owner !== index) {
+        if (owner !== MULTIPLE) {
+          bankShared[owner] = 1;
+          bankOwners.set(key, MULTIPLE);
+        }
+        bankShared[index] = 1;
       }
-      partner = ledgerIndex;
+      if (ledgerIndex === MULTIPLE) partner = MULTIPLE;
+      else {
+        if (partner === -1) partner = ledgerIndex;
+        else if (partner !== ledgerIndex) partner = MULTIPLE;
+        if (lastClaimant[ledgerIndex] !== index) {
+          lastClaimant[ledgerIndex] = index;
+          if (claims[ledgerIndex]! < 2) claims[ledgerIndex] = claims[ledgerIndex]! + 1;
+        }
+      }
     }
-    if (partner < 0 || context.ledgerGroup[partner] !== -1) continue;
-    ledgerKeys.length = 0;
-    referenceKeys.ledger(partner, ledgerKeys);
-    if (!ledgerKeys.every((key) => bankOwners.get(key) === undefined || bankOwners.get(key) === bankIndex)) continue;
+    partners[index] = partner;
+  }
+
+  const identityCounts = referenceKeys.bankIdentity === undefined ? undefined : countIdentities(context, referenceKeys.bankIdentity, partners);
+  for (let bankIndex = 0; bankIndex < bankCount; bankIndex += 1) {
+    const partner = partners[bankIndex]!;
+    // A partner whose references no other entry shares, named by this line alone, on a line whose references
+    // no other line carries: the two meet each other and nothing else.
+    if (partner < 0 || bankShared[bankIndex] === 1 || ledgerShared[partner] === 1 || claims[partner] !== 1) continue;
+    if (context.ledgerGroup[partner] !== -1 || context.bankGroup[bankIndex] !== -1) continue;
     if (identityCounts !== undefined && identityCounts.get(referenceKeys.bankIdentity!(bankIndex)) !== 1) continue;
     if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
     if (absMinor(context.ledger.amountMinor[partner]! - context.bank.amountMinor[bankIndex]!) > spec.amountToleranceMinor) continue;
@@ -123,19 +153,11 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
 }
 
 /** How many unmatched bank lines that meet some ledger reference share each identity. */
-function countIdentities(
-  context: MatchingContext,
-  referenceKeys: NonNullable<PairRuleSpec['referenceKeys']>,
-  ledgerOwners: ReadonlyMap<string, number>,
-): Map<string, number> {
+function countIdentities(context: MatchingContext, identityOf: (index: number) => string, partners: Int32Array): Map<string, number> {
   const counts = new Map<string, number>();
-  const keys: string[] = [];
   for (let index = 0; index < context.bank.length; index += 1) {
-    if (context.bankGroup[index] !== -1) continue;
-    keys.length = 0;
-    referenceKeys.bank(index, keys);
-    if (!keys.some((key) => ledgerOwners.has(key))) continue;
-    const identity = referenceKeys.bankIdentity!(index);
+    if (context.bankGroup[index] !== -1 || partners[index] === -1) continue;
+    const identity = identityOf(index);
     counts.set(identity, (counts.get(identity) ?? 0) + 1);
   }
   return counts;
