@@ -17,6 +17,55 @@ const BANK_COLUMNS = `line_id, item_ref, statement_id, line_no, bank_account, cu
   to_char(value_date, 'YYYY-MM-DD') AS value_date, to_char(booking_date, 'YYYY-MM-DD') AS booking_date, to_char(effective_date, 'YYYY-MM-DD') AS effective_date,
   bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
 
+const LEDGER_OUTPUT = 'entry_id, bank_account, currency, amount_minor, value_date, reference, batch_reference, sub_account, description, kind';
+const BANK_OUTPUT = `line_id, item_ref, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date, effective_date, bank_ref,
+  end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
+
+/** SQL expressions (placeholders or columns of a lateral row) of one candidate lookup. */
+interface CandidateSqlInputs {
+  readonly account: string;
+  readonly currency: string;
+  readonly keys: string;
+  readonly amounts: string;
+  readonly date: string;
+  readonly toleranceDays: string;
+  readonly limit: string;
+}
+
+/**
+ * The open ledger entries that could pair with a bank line: same account and currency, sharing a reference key
+ * (reference, batch reference, 16/35-character prefixes) or the same amount within the tolerance of its date;
+ * the nearest value date first. One branch per index, each with only its index's criteria (the account and
+ * currency, and the date window of an amount's match, are checked after the union, behind OFFSET 0 so that the
+ * planner does not push them back into the branches; the amount indexes lead with the amount, migration 0003):
+ * then every branch uses its own index whatever the table's statistics say. A fresh table has none,
+ * and one OR over all criteria was planned as a scan of the account's whole day (seconds per batch).
+ */
+function ledgerCandidatesSql(p: CandidateSqlInputs): string {
+  const byKey = `SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, true AS wanted FROM ledger_items WHERE matched_at IS NULL`;
+  return `SELECT ${LEDGER_OUTPUT} FROM (
+            ${byKey} AND ref_key = ANY(${p.keys})
+      UNION ${byKey} AND batch_ref_key = ANY(${p.keys})
+      UNION ${byKey} AND left(ref_key, 16) = ANY(${p.keys})
+      UNION ${byKey} AND left(ref_key, 35) = ANY(${p.keys})
+      UNION SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, value_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
+              FROM ledger_items WHERE matched_at IS NULL AND amount_minor = ANY(${p.amounts})
+      OFFSET 0) AS candidate
+    WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
+    ORDER BY abs(sort_date - ${p.date}), entry_id LIMIT ${p.limit}`;
+}
+
+/** The open bank lines that could pair with ledger entries: by reference keys or by amount near the date (as ledgerCandidatesSql). */
+function bankCandidatesSql(p: CandidateSqlInputs): string {
+  return `SELECT ${BANK_OUTPUT} FROM (
+            SELECT ${BANK_COLUMNS}, effective_date AS sort_date, true AS wanted FROM bank_items WHERE matched_at IS NULL AND ref_keys && ${p.keys}
+      UNION SELECT ${BANK_COLUMNS}, effective_date AS sort_date, effective_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
+              FROM bank_items WHERE matched_at IS NULL AND amount_minor = ANY(${p.amounts})
+      OFFSET 0) AS candidate
+    WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
+    ORDER BY abs(sort_date - ${p.date}), item_ref LIMIT ${p.limit}`;
+}
+
 /**
  * Lock buckets the item keys fall into. A batch of items locks each of its keys' buckets (at most this many advisory
  * locks per transaction, whatever the batch size: Postgres's shared lock table holds only max_locks_per_transaction
@@ -197,12 +246,8 @@ export class ItemsPgRepository {
          RETURNING item_ref)
        SELECT (SELECT item_ref FROM inserted) AS item_ref,
               (SELECT coalesce(json_agg(c), '[]'::json) FROM (
-                 SELECT ${LEDGER_COLUMNS} FROM ledger_items
-                  WHERE matched_at IS NULL AND bank_account = $5 AND currency = $6
-                    AND (ref_key = ANY($22::text[]) OR batch_ref_key = ANY($22::text[]) OR left(ref_key, 16) = ANY($22::text[]) OR left(ref_key, 35) = ANY($22::text[])
-                         OR (amount_minor = ANY($23::numeric[]) AND value_date BETWEEN $10::date - $24::int AND $10::date + $24::int))
-                  ORDER BY abs(value_date - $10::date), entry_id
-                  LIMIT ${CANDIDATES_MAX}) AS c) AS candidates`,
+                 ${ledgerCandidatesSql({ account: '$5', currency: '$6', keys: '$22::text[]', amounts: '$23::numeric[]', date: '$10::date', toleranceDays: '$24::int', limit: String(CANDIDATES_MAX) })}
+               ) AS c) AS candidates`,
       [
         item.lineId,
         item.fileId,
@@ -247,22 +292,30 @@ export class ItemsPgRepository {
    */
   async insertBankItems(executor: SqlExecutor, items: readonly BankItemRow[]): Promise<Map<string, string>> {
     if (items.length === 0) return new Map();
-    const namesOf = (item: BankItemRow): string[] => {
-      const positional = `${item.statementId}:${item.lineNo}`;
-      return [
-        ...(item.bankRef === undefined ? [] : [item.bankRef]),
-        positional,
-        ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${positional}#${index + 2}`),
-      ];
-    };
+    const preferredNamesOf = (item: BankItemRow): string[] => [...(item.bankRef === undefined ? [] : [item.bankRef]), `${item.statementId}:${item.lineNo}`];
+    const namesOf = (item: BankItemRow): string[] => [
+      ...preferredNamesOf(item),
+      ...Array.from({ length: ITEM_REF_SUFFIXES_MAX - 1 }, (_, index) => `${item.statementId}:${item.lineNo}#${index + 2}`),
+    ];
     const [existing] = await queryRows<{ taken: string[]; stored: string[] }>(
       executor,
       `SELECT ARRAY(SELECT item_ref FROM bank_items WHERE item_ref = ANY($1::text[])) AS taken,
               ARRAY(SELECT line_id::text FROM bank_items WHERE line_id = ANY($2::uuid[])) AS stored`,
-      [[...new Set(items.flatMap(namesOf))], items.map((item) => item.lineId)],
+      [[...new Set(items.flatMap(preferredNamesOf))], items.map((item) => item.lineId)],
     );
     const taken = new Set(existing?.taken ?? []);
     const stored = new Set(existing?.stored ?? []);
+    // The #2.. names are looked up only for lines whose own names are taken, or that share their position with another
+    // line of the batch (a line repeated under a new id: rare).
+    const positions = new Map<string, number>();
+    for (const item of items) positions.set(`${item.statementId}:${item.lineNo}`, (positions.get(`${item.statementId}:${item.lineNo}`) ?? 0) + 1);
+    const crowded = items.filter((item) => positions.get(`${item.statementId}:${item.lineNo}`)! > 1 || preferredNamesOf(item).every((name) => taken.has(name)));
+    if (crowded.length > 0) {
+      const more = await queryRows<{ item_ref: string }>(executor, 'SELECT item_ref FROM bank_items WHERE item_ref = ANY($1::text[])', [
+        crowded.flatMap((item) => namesOf(item).slice(preferredNamesOf(item).length)),
+      ]);
+      for (const row of more) taken.add(row.item_ref);
+    }
     const named: { item: BankItemRow; itemRef: string }[] = [];
     for (const item of items) {
       if (stored.has(item.lineId.toLowerCase())) continue;
@@ -328,14 +381,9 @@ export class ItemsPgRepository {
     if (queries.length === 0) return [];
     const rows = await queryRows<LedgerItemRecord & { idx: number }>(
       executor,
-      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency text, keys text[], amounts numeric[], date date)
+      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency char(3), keys text[], amounts numeric[], date date)
        CROSS JOIN LATERAL (
-         SELECT ${LEDGER_COLUMNS} FROM ledger_items
-          WHERE matched_at IS NULL AND bank_account = q.bank_account AND currency = q.currency
-            AND (ref_key = ANY(q.keys) OR batch_ref_key = ANY(q.keys) OR left(ref_key, 16) = ANY(q.keys) OR left(ref_key, 35) = ANY(q.keys)
-                 OR (amount_minor = ANY(q.amounts) AND value_date BETWEEN q.date - $2::int AND q.date + $2::int))
-          ORDER BY abs(value_date - q.date), entry_id
-          LIMIT $3) AS c
+         ${ledgerCandidatesSql({ account: 'q.bank_account', currency: 'q.currency', keys: 'q.keys', amounts: 'q.amounts', date: 'q.date', toleranceDays: '$2::int', limit: '$3' })}) AS c
        ORDER BY q.idx`,
       [candidateQueriesJson(queries), toleranceDays, limit],
     );
@@ -347,14 +395,9 @@ export class ItemsPgRepository {
     if (queries.length === 0) return [];
     const rows = await queryRows<BankItemRecord & { idx: number }>(
       executor,
-      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency text, keys text[], amounts numeric[], date date)
+      `SELECT q.idx, c.* FROM jsonb_to_recordset($1::jsonb) AS q (idx int, bank_account text, currency char(3), keys text[], amounts numeric[], date date)
        CROSS JOIN LATERAL (
-         SELECT ${BANK_COLUMNS} FROM bank_items
-          WHERE matched_at IS NULL AND bank_account = q.bank_account AND currency = q.currency
-            AND (ref_keys && q.keys
-                 OR (amount_minor = ANY(q.amounts) AND effective_date BETWEEN q.date - $2::int AND q.date + $2::int))
-          ORDER BY abs(effective_date - q.date), item_ref
-          LIMIT $3) AS c
+         ${bankCandidatesSql({ account: 'q.bank_account', currency: 'q.currency', keys: 'q.keys', amounts: 'q.amounts', date: 'q.date', toleranceDays: '$2::int', limit: '$3' })}) AS c
        ORDER BY q.idx`,
       [candidateQueriesJson(queries), toleranceDays, limit],
     );
@@ -369,12 +412,15 @@ export class ItemsPgRepository {
   ): Promise<LedgerItemRecord[]> {
     return queryRows<LedgerItemRecord>(
       executor,
-      `SELECT ${LEDGER_COLUMNS} FROM ledger_items
-        WHERE matched_at IS NULL AND bank_account = $1 AND currency = $2
-          AND (ref_key = ANY($3::text[]) OR batch_ref_key = ANY($3::text[]) OR left(ref_key, 16) = ANY($3::text[]) OR left(ref_key, 35) = ANY($3::text[])
-               OR (amount_minor = ANY($4::numeric[]) AND value_date BETWEEN $5::date - $6::int AND $5::date + $6::int))
-        ORDER BY abs(value_date - $5::date), entry_id
-        LIMIT $7`,
+      ledgerCandidatesSql({
+        account: '$1',
+        currency: '$2',
+        keys: '$3::text[]',
+        amounts: '$4::numeric[]',
+        date: '$5::date',
+        toleranceDays: '$6::int',
+        limit: '$7',
+      }),
       [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
     );
   }
@@ -387,12 +433,15 @@ export class ItemsPgRepository {
   ): Promise<BankItemRecord[]> {
     return queryRows<BankItemRecord>(
       executor,
-      `SELECT ${BANK_COLUMNS} FROM bank_items
-        WHERE matched_at IS NULL AND bank_account = $1 AND currency = $2
-          AND (ref_keys && $3::text[]
-               OR (amount_minor = ANY($4::numeric[]) AND effective_date BETWEEN $5::date - $6::int AND $5::date + $6::int))
-        ORDER BY abs(effective_date - $5::date), item_ref
-        LIMIT $7`,
+      bankCandidatesSql({
+        account: '$1',
+        currency: '$2',
+        keys: '$3::text[]',
+        amounts: '$4::numeric[]',
+        date: '$5::date',
+        toleranceDays: '$6::int',
+        limit: '$7',
+      }),
       [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
     );
   }
@@ -456,42 +505,51 @@ export class ItemsPgRepository {
     const breaksOfMatch = new Map<string, string[]>();
     for (let start = 0; start < matches.length; start += MATCHES_PER_STATEMENT_MAX) {
       const chunk = matches.slice(start, start + MATCHES_PER_STATEMENT_MAX);
-      const rows = await queryRows<{ match_id: string; ledger_count: number; bank_count: number; break_ids: string[] }>(
+      const ledgerSides = chunk.flatMap((match) => match.ledger.map((entryId) => [entryId, match.matchId] as const));
+      const bankSides = chunk.flatMap((match) => match.bank.map((itemRef) => [itemRef, match.matchId] as const));
+      // The updates join arrays (whose length the planner knows) to the primary keys: index lookups, whatever the table size.
+      const rows = await queryRows<{ side: 'ledger' | 'bank'; match_id: string; break_id: string | null }>(
         executor,
-        `WITH m AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS m (match_id uuid, rule text, ledger_ids text[], bank_ids text[])),
-         recorded AS (
-           INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) SELECT match_id, rule, ledger_ids, bank_ids, $2, $3 FROM m
+        `WITH recorded AS (
+           INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at)
+           SELECT match_id, rule, ledger_ids, bank_ids, $2, $3
+             FROM jsonb_to_recordset($1::jsonb) AS m (match_id uuid, rule text, ledger_ids text[], bank_ids text[])
            RETURNING match_id),
          ledger AS (
            UPDATE ledger_items l SET matched_at = $3, match_id = x.match_id
-             FROM (SELECT match_id, unnest(ledger_ids) AS entry_id FROM m) AS x
+             FROM unnest($4::text[], $5::uuid[]) AS x (entry_id, match_id)
             WHERE l.entry_id = x.entry_id AND l.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
            RETURNING x.match_id, l.break_id),
          bank AS (
            UPDATE bank_items b SET matched_at = $3, match_id = x.match_id
-             FROM (SELECT match_id, unnest(bank_ids) AS item_ref FROM m) AS x
+             FROM unnest($6::text[], $7::uuid[]) AS x (item_ref, match_id)
             WHERE b.item_ref = x.item_ref AND b.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
-           RETURNING x.match_id, b.break_id),
-         sides AS (SELECT match_id, 1 AS ledger_side, break_id FROM ledger UNION ALL SELECT match_id, 0, break_id FROM bank)
-         SELECT m.match_id::text AS match_id,
-                count(s.match_id) FILTER (WHERE s.ledger_side = 1)::int AS ledger_count,
-                count(s.match_id) FILTER (WHERE s.ledger_side = 0)::int AS bank_count,
-                coalesce(array_agg(DISTINCT s.break_id::text) FILTER (WHERE s.break_id IS NOT NULL), '{}') AS break_ids
-           FROM m LEFT JOIN sides s ON s.match_id = m.match_id
-          GROUP BY m.match_id`,
+           RETURNING x.match_id, b.break_id)
+         SELECT 'ledger' AS side, match_id::text AS match_id, break_id::text AS break_id FROM ledger
+         UNION ALL SELECT 'bank', match_id::text, break_id::text FROM bank`,
         [
           JSON.stringify(chunk.map((match) => ({ match_id: match.matchId, rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank }))),
           recorded.runId ?? null,
           recorded.matchedAt,
+          ledgerSides.map(([entryId]) => entryId),
+          ledgerSides.map(([, matchId]) => matchId),
+          bankSides.map(([itemRef]) => itemRef),
+          bankSides.map(([, matchId]) => matchId),
         ],
       );
-      const counts = new Map(rows.map((row) => [row.match_id, row]));
+      const closed = new Map<string, { ledger: number; bank: number; breakIds: Set<string> }>();
+      for (const row of rows) {
+        const counts = closed.get(row.match_id) ?? { ledger: 0, bank: 0, breakIds: new Set<string>() };
+        counts[row.side] += 1;
+        if (row.break_id !== null) counts.breakIds.add(row.break_id);
+        closed.set(row.match_id, counts);
+      }
       for (const match of chunk) {
-        const row = counts.get(match.matchId);
-        if (row === undefined || row.ledger_count !== match.ledger.length || row.bank_count !== match.bank.length) {
+        const counts = closed.get(match.matchId.toLowerCase());
+        if (counts === undefined || counts.ledger !== match.ledger.length || counts.bank !== match.bank.length) {
           throw new ConcurrentMatchError(match.ledger, match.bank);
         }
-        breaksOfMatch.set(match.matchId, row.break_ids);
+        breaksOfMatch.set(match.matchId, [...counts.breakIds]);
       }
     }
     return breaksOfMatch;

@@ -122,13 +122,8 @@ export class ContinuousMatcher {
     }
     const entries = [...byEntryId.values()];
     if (entries.length === 0) return;
-    await lockMatchKeySets(
-      executor,
-      entries.map(({ row }) => [
-        this.amountLockKey(row.bankAccount, row.currency, row.amountMinor),
-        ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
-      ]),
-    );
+    // Inserted before the locks: a transaction that takes them after this one committed sees these rows, and one
+    // that holds them now cannot see them, so it cannot match them either.
     const inserted = await this.items.insertLedgerItems(
       executor,
       entries.map(({ row }) => row),
@@ -137,6 +132,13 @@ export class ContinuousMatcher {
     );
     const fresh = entries.map(({ row }) => row).filter((row) => inserted.has(row.entryId));
     if (fresh.length === 0) return;
+    await lockMatchKeySets(
+      executor,
+      fresh.map((row) => [
+        this.amountLockKey(row.bankAccount, row.currency, row.amountMinor),
+        ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
+      ]),
+    );
     const queryOf = (row: LedgerItemRow, amountsMinor: readonly bigint[]) => ({
       bankAccount: row.bankAccount,
       currency: row.currency,
@@ -190,12 +192,19 @@ export class ContinuousMatcher {
     for (const line of lines) if (!byLineId.has(line.lineId)) byLineId.set(line.lineId, { line, row: bankItemOfLine(line, this.ignoredReferences) });
     const received = [...byLineId.values()];
     const amountsOf = (row: BankItemRow) => [row.amountMinor, ...(row.transactions ?? []).map((part) => part.amountMinor)];
+    // Inserted before the locks (see transactionsPosted).
+    const named = await this.items.insertBankItems(
+      executor,
+      received.map(({ row }) => row),
+    );
+    const fresh = received.flatMap(({ line, row }) => (named.has(row.lineId) ? [{ line, row, itemRef: named.get(row.lineId)! }] : []));
+    if (fresh.length === 0) return;
     // Locks on the amount and the structured references only: words of the free text ("PAYMENT", "THANKS") would
     // serialise unrelated lines. A 1:1 partner always shares the amount key (exact amounts); a batch named only in
     // the text may race with its entries, and then waits for the sweep's full matching instead of being lost.
     await lockMatchKeySets(
       executor,
-      received.map(({ line, row }) => [
+      fresh.map(({ line, row }) => [
         ...amountsOf(row).map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)),
         ...bankReferenceKeys(
           { bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions },
@@ -203,12 +212,6 @@ export class ContinuousMatcher {
         ).map((key) => `K:${row.bankAccount}:${key}`),
       ]),
     );
-    const named = await this.items.insertBankItems(
-      executor,
-      received.map(({ row }) => row),
-    );
-    const fresh = received.flatMap(({ row }) => (named.has(row.lineId) ? [{ row, itemRef: named.get(row.lineId)! }] : []));
-    if (fresh.length === 0) return;
     const queryOf = (row: BankItemRow) => ({
       bankAccount: row.bankAccount,
       currency: row.currency,
