@@ -59,9 +59,7 @@ export async function readLedgerColumns(
 ): Promise<LedgerColumns> {
   const columns = new LedgerColumns();
   const keepDescriptive = options.keepDescriptive ?? true;
-  await readLedgerRows(chunks, format, source, columns.entryId, (item) =>
-    columns.push(keepDescriptive ? item : { ...item, subAccount: undefined, description: undefined, kind: undefined }),
-  );
+  await readLedgerRows(chunks, format, source, columns.entryId, (item) => columns.push(item, keepDescriptive));
   return columns;
 }
 

@@ -31,17 +31,18 @@ export class LedgerColumns {
     return this.entryId.length;
   }
 
-  push(item: LedgerItem): void {
+  /** `keepDescriptive: false` leaves out what matching never reads: subAccount, description, kind. */
+  push(item: LedgerItem, keepDescriptive = true): void {
     this.entryId.push(item.entryId);
     this.account.push(item.account);
     this.amountMinor.push(item.amountMinor);
     this.currency.push(item.currency);
     this.valueDate.push(item.valueDate);
     this.reference.push(item.reference);
-    this.subAccount.push(item.subAccount);
+    this.subAccount.push(keepDescriptive ? item.subAccount : undefined);
     this.bookingDate.push(item.bookingDate);
-    this.description.push(item.description);
-    this.kind.push(item.kind);
+    this.description.push(keepDescriptive ? item.description : undefined);
+    this.kind.push(keepDescriptive ? item.kind : undefined);
     this.batchReference.push(item.batchReference);
   }
 
