@@ -53,12 +53,12 @@ interface Edge {
 const MULTIPLE = -2;
 
 /**
- * Where the references of the still unmatched items of each side lie: the item carrying a reference, or
- * MULTIPLE. What the general pass needs to skip items that cannot meet anything.
+ * Whether an item (unmatched when the unique pass ran) carries a reference some unmatched item of the other side
+ * carries too: what the general pass needs to skip items that cannot meet anything.
  */
-interface ReferenceOwners {
-  readonly ledger: ReadonlyMap<string, number>;
-  readonly bank: ReadonlyMap<string, number>;
+interface ReferenceMeetings {
+  ledgerMeets(index: number): boolean;
+  bankMeets(index: number): boolean;
 }
 
 /**
@@ -69,11 +69,11 @@ interface ReferenceOwners {
  * in the candidate graph (twins would share the references), so it pairs in the first round and changes
  * nothing else: the result is the one the general algorithm gives. Everything else is left to it.
  *
- * Each item's references are read once: the ledger pass marks entries sharing a reference with another entry,
- * the bank pass (keeping only references the ledger has) marks lines sharing one with another line, notes each
- * line's single partner (or MULTIPLE) and counts, per entry, the lines that carry one of its references.
+ * Each item's references are read once: the ledger pass marks entries sharing a reference with another entry;
+ * the bank pass (looking only at references the ledger has) notes each line's single partner (or MULTIPLE) and
+ * counts, per entry, the lines that carry one of its references.
  */
-export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec): ReferenceOwners | undefined {
+export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec): ReferenceMeetings | undefined {
   const referenceKeys = spec.referenceKeys;
   if (referenceKeys === undefined) return undefined;
   const ledgerCount = context.ledger.length;
@@ -99,13 +99,13 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
     }
   }
 
-  const bankOwners = new Map<string, number>();
-  const bankShared = new Uint8Array(bankCount);
   /** Per bank line: -1 no ledger reference, else the one entry its references name, or MULTIPLE. */
   const partners = new Int32Array(bankCount).fill(-1);
   /** Per ledger entry: how many bank lines carry one of its references (1, or 2 for "more than one"). */
   const claims = new Uint8Array(ledgerCount);
   const lastClaimant = new Int32Array(ledgerCount).fill(-1);
+  /** References several ledger entries carry that some bank line carries too (no claim names their entries). */
+  const sharedOnBank = new Set<string>();
   for (let index = 0; index < bankCount; index += 1) {
     if (context.bankGroup[index] !== -1) continue;
     keys.length = 0;
@@ -114,17 +114,10 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
     for (const key of keys) {
       const ledgerIndex = ledgerOwners.get(key);
       if (ledgerIndex === undefined) continue;
-      const owner = bankOwners.get(key);
-      if (owner === undefined) bankOwners.set(key, index);
-      else if (owner !== index) {
-        if (owner !== MULTIPLE) {
-          bankShared[owner] = 1;
-          bankOwners.set(key, MULTIPLE);
-        }
-        bankShared[index] = 1;
-      }
-      if (ledgerIndex === MULTIPLE) partner = MULTIPLE;
-      else {
+      if (ledgerIndex === MULTIPLE) {
+        partner = MULTIPLE;
+        sharedOnBank.add(key);
+      } else {
         if (partner === -1) partner = ledgerIndex;
         else if (partner !== ledgerIndex) partner = MULTIPLE;
         if (lastClaimant[ledgerIndex] !== index) {
@@ -139,9 +132,10 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
   const identityCounts = referenceKeys.bankIdentity === undefined ? undefined : countIdentities(context, referenceKeys.bankIdentity, partners);
   for (let bankIndex = 0; bankIndex < bankCount; bankIndex += 1) {
     const partner = partners[bankIndex]!;
-    // A partner whose references no other entry shares, named by this line alone, on a line whose references
-    // no other line carries: the two meet each other and nothing else.
-    if (partner < 0 || bankShared[bankIndex] === 1 || ledgerShared[partner] === 1 || claims[partner] !== 1) continue;
+    // A partner whose references no other entry shares and no other line carries (one claim: this line's),
+    // named alone by this line: the two meet each other and nothing else. (A line sharing one of its references
+    // with another line is covered: that other line claims the same entry.)
+    if (partner < 0 || ledgerShared[partner] === 1 || claims[partner] !== 1) continue;
     if (context.ledgerGroup[partner] !== -1 || context.bankGroup[bankIndex] !== -1) continue;
     if (identityCounts !== undefined && identityCounts.get(referenceKeys.bankIdentity!(bankIndex)) !== 1) continue;
     if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
@@ -149,7 +143,18 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
     if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
     context.addPair(spec.ruleId, partner, bankIndex);
   }
-  return { ledger: ledgerOwners, bank: bankOwners };
+  // An entry meets a line when a line carries one of its own references (a claim) or one it shares with others.
+  const probe: string[] = [];
+  return {
+    bankMeets: (index) => partners[index] !== -1,
+    ledgerMeets: (index) => {
+      if (claims[index]! > 0) return true;
+      if (ledgerShared[index] === 0 || sharedOnBank.size === 0) return false;
+      probe.length = 0;
+      referenceKeys.ledger(index, probe);
+      return probe.some((key) => sharedOnBank.has(key));
+    },
+  };
 }
 
 /** How many unmatched bank lines that meet some ledger reference share each identity. */
@@ -174,20 +179,13 @@ function countIdentities(context: MatchingContext, identityOf: (index: number) =
  * Rounds repeat so that a class whose best partner was taken can pair with its next best.
  */
 export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void {
-  const owners = runUniqueKeyPairs(context, spec);
   // An item none of whose references the other side carries has no candidate: its class would have no edge.
-  const probe: string[] = [];
-  const meets = (keysOf: (index: number, out: string[]) => void, index: number, others: ReadonlyMap<string, number>): boolean => {
-    probe.length = 0;
-    keysOf(index, probe);
-    for (const key of probe) if (others.has(key)) return true;
-    return false;
-  };
+  const meetings = runUniqueKeyPairs(context, spec);
   const ledgerClasses: ItemClass[] = [];
   const ledgerClassByKey = new Map<string, number>();
   for (let index = 0; index < context.ledger.length; index += 1) {
     if (context.ledgerGroup[index] !== -1) continue;
-    if (owners !== undefined && !meets(spec.referenceKeys!.ledger, index, owners.bank)) continue;
+    if (meetings !== undefined && !meetings.ledgerMeets(index)) continue;
     const key = spec.ledgerClassKey(index);
     if (key === undefined) continue;
     const existing = ledgerClassByKey.get(key);
@@ -215,7 +213,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
   const bankClassByKey = new Map<string, number>();
   for (let index = 0; index < context.bank.length; index += 1) {
     if (context.bankGroup[index] !== -1) continue;
-    if (owners !== undefined && !meets(spec.referenceKeys!.bank, index, owners.ledger)) continue;
+    if (meetings !== undefined && !meetings.bankMeets(index)) continue;
     const key = spec.bankClassKey(index);
     if (key === undefined) continue;
     const existing = bankClassByKey.get(key);
