@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -271,5 +272,37 @@ describe('audit service: the log', () => {
     } finally {
       await owner.end();
     }
+  });
+  it('appends a burst in batches (one transaction each): each event once, in stream order, every checkpoint, an export that verifies', async () => {
+    const consumer = env.app.get(AuditEventsConsumer);
+    const batchesBefore = consumer.stats!.batchCount;
+    const burst = Array.from({ length: 23 }, (_, index) => ledgerPostingEvent(100 + index));
+    // Published back to back (several land in one batch); one event is republished under a new message id inside the burst.
+    await Promise.all(
+      [...burst.slice(0, 10), burst[3]!, ...burst.slice(10)].map((event, index) => env.publish(event, index === 10 ? randomUUID() : event.eventId)),
+    );
+    const ids = burst.map((event) => event.eventId);
+    const appended = async () =>
+      (await env.admin.query(`SELECT event_id FROM ${env.table('audit_records')} WHERE event_id = ANY($1::text[]) ORDER BY seq`, [ids])).rows.map(
+        (row: { event_id: string }) => row.event_id,
+      );
+    expect(
+      await eventually(async () => (await appended()).length === burst.length && consumer.stats!.processedCount + consumer.stats!.duplicateCount > 0),
+    ).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await appended()).toEqual(ids);
+    expect(consumer.stats!.batchCount - batchesBefore).toBeLessThan(burst.length);
+    const size = await env.recordCount();
+    const records = (await env.admin.query(`SELECT seq::int AS seq FROM ${env.table('audit_records')} ORDER BY seq`)).rows.map(
+      (row: { seq: number }) => row.seq,
+    );
+    expect(records).toEqual(records.map((_, index) => index));
+    const signed = (await env.admin.query(`SELECT tree_size::int AS size FROM ${env.table('checkpoints')}`)).rows.map((row: { size: number }) => row.size);
+    for (let multiple = CHECKPOINT_EVERY_EVENTS; multiple <= size; multiple += CHECKPOINT_EVERY_EVENTS) expect(signed).toContain(multiple);
+    const keyFile = path.join(workDir, 'burst.pub');
+    await writeFile(keyFile, (await asAuditor('/v1/keys').expect(200)).body.keyFile);
+    const exportFile = path.join(workDir, 'burst.jsonl');
+    await writeFile(exportFile, (await asAuditor('/v1/export?fromSeq=0').buffer(true).parse(textParser).expect(200)).body as string);
+    expect(await runCli(['audit', 'verify', exportFile, '--key', keyFile])).toBe(0);
   });
 });

@@ -67,6 +67,68 @@ export class AuditLogPgRepository {
     return { ...headOf(rows), existingSeq: existing === null || existing === undefined ? undefined : toSafeNumber(existing) };
   }
 
+  /**
+   * Locks the head row until the transaction ends and looks a batch's event ids up in the same round trip:
+   * returns the seq of every one already in the log.
+   */
+  async lockHeadForAll(executor: SqlExecutor, eventIds: readonly string[]): Promise<LogHead & { readonly existingSeqs: ReadonlyMap<string, number> }> {
+    const rows = await queryRows<HeadRow & { existing: { event_id: string; seq: string }[] | null }>(
+      executor,
+      `SELECT h.tree_size, h.frontier_hashes,
+              (SELECT json_agg(json_build_object('event_id', event_id, 'seq', seq::text)) FROM audit_records WHERE event_id = ANY($1::text[])) AS existing
+         FROM log_head h WHERE h.singleton FOR UPDATE OF h`,
+      [eventIds],
+    );
+    const existing = rows[0]?.existing ?? [];
+    return { ...headOf(rows), existingSeqs: new Map(existing.map((row) => [row.event_id, toSafeNumber(row.seq)])) };
+  }
+
+  /** A batch of consecutive records, the Merkle nodes their appends completed and the new head, in one statement. */
+  async appendRecords(
+    executor: SqlExecutor,
+    appends: readonly { record: AuditLogRecord; eventJson: string; nodes: readonly { id: TreeNodeId; hash: Uint8Array }[] }[],
+    head: LogHead,
+    appendedAt: Date,
+  ): Promise<void> {
+    if (appends.length === 0) return;
+    const nodes = appends.flatMap((append) => append.nodes);
+    assert.ok(
+      appends.every((append) => append.nodes.length > 0),
+      'an append completes at least its leaf',
+    );
+    const events = appends.map((append) => append.record.event);
+    await executor.query(
+      `WITH records AS (
+         INSERT INTO audit_records
+           (seq, event_id, event_type, service, occurred_at, actor_id, actor_role, action, entity_type, entity_id, event_json, leaf_hash, appended_at)
+         SELECT r.*, $13::timestamptz FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+                                                  $9::text[], $10::text[], $11::text[], $12::bytea[]) AS r),
+       nodes AS (
+         INSERT INTO merkle_nodes (level, node_index, hash) SELECT * FROM unnest($14::smallint[], $15::bigint[], $16::bytea[]))
+       UPDATE log_head SET tree_size = $17, frontier_hashes = $18, updated_at = $13 WHERE singleton`,
+      [
+        appends.map((append) => append.record.seq),
+        events.map((event) => event.eventId),
+        events.map((event) => event.type),
+        events.map((event) => event.service),
+        events.map((event) => event.occurredAt),
+        events.map((event) => event.actor.id),
+        events.map((event) => event.actor.role),
+        events.map((event) => event.action),
+        events.map((event) => event.entity.type),
+        events.map((event) => event.entity.id),
+        appends.map((append) => append.eventJson),
+        appends.map((append) => Buffer.from(append.record.leafHash)),
+        appendedAt,
+        nodes.map((node) => node.id.level),
+        nodes.map((node) => node.id.index),
+        nodes.map((node) => Buffer.from(node.hash)),
+        head.treeSize,
+        Buffer.concat(head.frontier.map((hash) => Buffer.from(hash))),
+      ],
+    );
+  }
+
   /** The record, the Merkle nodes its append completed and the new head, in one statement (one round trip). */
   async appendRecord(
     executor: SqlExecutor,
