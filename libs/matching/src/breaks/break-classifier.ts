@@ -304,13 +304,13 @@ export class BreakClassifier {
     const leftLedger = this.pending('ledger').filter((index) => context.ledgerRefExact[index] !== undefined);
     if (leftLedger.length > 0) {
       const twinKey = (index: number): string =>
-        `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor[index]!}|${context.ledgerDay[index]}|${context.ledgerRefExact[index]}`;
+        `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor.at(index)}|${context.ledgerDay[index]}|${context.ledgerRefExact[index]}`;
       const twins = collectTwins(
         leftLedger.map(twinKey),
         context.ledger.length,
-        (index) => context.ledger.amountMinor[index]!,
+        (index) => context.ledger.amountMinor.at(index),
         (index) => (context.ledgerRefExact[index] === undefined ? undefined : twinKey(index)),
-        leftLedger.map((index) => context.ledger.amountMinor[index]!),
+        leftLedger.map((index) => context.ledger.amountMinor.at(index)),
       );
       for (const index of leftLedger) {
         const all = twins.get(twinKey(index)) ?? [];
@@ -338,13 +338,13 @@ export class BreakClassifier {
     const leftBank = this.pending('bank');
     if (leftBank.length > 0) {
       const twinKey = (index: number): string =>
-        `${context.bankAccountCurrency[index]}|${context.bank.amountMinor[index]!}|${context.bankDay[index]}|${bankIdentity(context, index)}`;
+        `${context.bankAccountCurrency[index]}|${context.bank.amountMinor.at(index)}|${context.bankDay[index]}|${bankIdentity(context, index)}`;
       const twins = collectTwins(
         leftBank.map(twinKey),
         context.bank.length,
-        (index) => context.bank.amountMinor[index]!,
+        (index) => context.bank.amountMinor.at(index),
         twinKey,
-        leftBank.map((index) => context.bank.amountMinor[index]!),
+        leftBank.map((index) => context.bank.amountMinor.at(index)),
       );
       for (const index of leftBank) {
         const all = twins.get(twinKey(index)) ?? [];

@@ -47,12 +47,12 @@ export class BreakExplainer {
         if (reference !== undefined) addWanted(byReference, reference, index);
         const normalised = context.ledgerRefNormalisedOf(index);
         if (normalised !== undefined && normalised !== reference) addWanted(byReference, normalised, index);
-        byAmount.add(context.ledger.amountMinor[index]!, index);
+        byAmount.add(context.ledger.amountMinor.at(index), index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
         for (const reference of context.bankMatchingRefs[bankIndex]!)
           this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
-        this.gather(this.ledgerCandidates, byAmount.get(context.bank.amountMinor[bankIndex]!), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        this.gather(this.ledgerCandidates, byAmount.get(context.bank.amountMinor.at(bankIndex)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
     }
@@ -86,7 +86,7 @@ export class BreakExplainer {
           const normalised = context.ledgerRefNormalisedTransient(ledgerIndex);
           if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
         }
-        this.gather(this.bankCandidates, byAmount.get(context.ledger.amountMinor[ledgerIndex]!), ledgerIndex, account, 'bank');
+        this.gather(this.bankCandidates, byAmount.get(context.ledger.amountMinor.at(ledgerIndex)), ledgerIndex, account, 'bank');
       }
       this.addNearestAmounts(bankItems, 'bank');
     }
@@ -224,8 +224,8 @@ export class BreakExplainer {
   }
 
   private amountGap(ledgerA: number, bankA: number, ledgerB: number, bankB: number): number {
-    const gapA = absMinor(this.context.ledger.amountMinor[ledgerA]! - this.context.bank.amountMinor[bankA]!);
-    const gapB = absMinor(this.context.ledger.amountMinor[ledgerB]! - this.context.bank.amountMinor[bankB]!);
+    const gapA = absMinor(this.context.ledger.amountMinor.at(ledgerA) - this.context.bank.amountMinor.at(bankA));
+    const gapB = absMinor(this.context.ledger.amountMinor.at(ledgerB) - this.context.bank.amountMinor.at(bankB));
     return gapA < gapB ? -1 : gapA > gapB ? 1 : 0;
   }
 
@@ -243,12 +243,12 @@ export class BreakExplainer {
       for (let index = 0; index < context.ledger.length; index += 1) if (context.ledgerGroup[index] === -1) others.push(index);
     }
     const groupOf = (index: number): number => (side === 'ledger' ? context.bankAccountCurrency[index]! : context.ledgerAccountCurrency[index]!);
-    const amountOf = (index: number): bigint => (side === 'ledger' ? context.bank.amountMinor[index]! : context.ledger.amountMinor[index]!);
+    const amountOf = (index: number): bigint => (side === 'ledger' ? context.bank.amountMinor.at(index) : context.ledger.amountMinor.at(index));
     others.sort((a, b) => groupOf(a) - groupOf(b) || (amountOf(a) < amountOf(b) ? -1 : amountOf(a) > amountOf(b) ? 1 : a - b));
     const target = side === 'ledger' ? this.ledgerCandidates : this.bankCandidates;
     for (const index of items) {
       const group = side === 'ledger' ? context.ledgerAccountCurrency[index]! : context.bankAccountCurrency[index]!;
-      const amount = side === 'ledger' ? context.ledger.amountMinor[index]! : context.bank.amountMinor[index]!;
+      const amount = side === 'ledger' ? context.ledger.amountMinor.at(index) : context.bank.amountMinor.at(index);
       let low = 0;
       let high = others.length;
       while (low < high) {

@@ -43,10 +43,10 @@ export function ledgerBatches(context: MatchingContext, batchEntriesMax: number)
     const key = `${context.ledgerAccountCurrency[index]}|${batchKey}`;
     const day = context.ledgerDay[index]!;
     const batch = batches.get(key);
-    if (batch === undefined) batches.set(key, { members: [index], sumMinor: context.ledger.amountMinor[index]!, dayMin: day, dayMax: day });
+    if (batch === undefined) batches.set(key, { members: [index], sumMinor: context.ledger.amountMinor.at(index), dayMin: day, dayMax: day });
     else {
       batch.members.push(index);
-      batch.sumMinor += context.ledger.amountMinor[index]!;
+      batch.sumMinor += context.ledger.amountMinor.at(index);
       batch.dayMin = Math.min(batch.dayMin, day);
       batch.dayMax = Math.max(batch.dayMax, day);
     }
@@ -78,7 +78,7 @@ function matchBatchReference(context: MatchingContext, rule: BatchRule): void {
       const batchKey = `${context.bankAccountCurrency[bankIndex]}|${key}`;
       const batch = batches.get(batchKey);
       if (batch === undefined) continue;
-      if (absMinor(batch.sumMinor - context.bank.amountMinor[bankIndex]!) > rule.amountToleranceMinor) continue;
+      if (absMinor(batch.sumMinor - context.bank.amountMinor.at(bankIndex)) > rule.amountToleranceMinor) continue;
       if (!withinDays(context, bankIndex, batch.dayMin, batch.dayMax, rule.valueDateToleranceDays)) continue;
       push(viableByBatch, batchKey, bankIndex);
       push(viableByBank, bankIndex, batchKey);
@@ -142,8 +142,8 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
           context.ledgerGroup[index] === -1 &&
           !claimed.has(index) &&
           !members.includes(index) &&
-          absMinor(absMinor(context.ledger.amountMinor[index]!) - absMinor(part.amountMinor)) <= rule.amountToleranceMinor &&
-          context.ledger.amountMinor[index]! < 0n === bankItem.amountMinor < 0n &&
+          absMinor(absMinor(context.ledger.amountMinor.at(index)) - absMinor(part.amountMinor)) <= rule.amountToleranceMinor &&
+          context.ledger.amountMinor.at(index) < 0n === bankItem.amountMinor < 0n &&
           context.dayDistance(index, bankIndex) <= rule.valueDateToleranceDays,
       );
       if (viable.length !== 1) {
@@ -151,7 +151,7 @@ function matchItemisedBatches(context: MatchingContext, rule: BatchRule): void {
         break;
       }
       members.push(viable[0]!);
-      sumMinor += context.ledger.amountMinor[viable[0]!]!;
+      sumMinor += context.ledger.amountMinor.at(viable[0]!);
     }
     if (!complete || absMinor(sumMinor - bankItem.amountMinor) > rule.amountToleranceMinor) continue;
     for (const member of members) claimed.add(member);
@@ -187,8 +187,8 @@ function matchSplitSettlements(context: MatchingContext, rule: BatchRule): void 
     }
     const ledgerIndex = ledgerIndexes[0]!;
     let sumMinor = 0n;
-    for (const line of lines) sumMinor += context.bank.amountMinor[line]!;
-    if (absMinor(sumMinor - context.ledger.amountMinor[ledgerIndex]!) > rule.amountToleranceMinor) continue;
+    for (const line of lines) sumMinor += context.bank.amountMinor.at(line);
+    if (absMinor(sumMinor - context.ledger.amountMinor.at(ledgerIndex)) > rule.amountToleranceMinor) continue;
     if (!lines.every((line) => context.dayDistance(ledgerIndex, line) <= rule.valueDateToleranceDays)) continue;
     context.addGroup(rule.id, [ledgerIndex], lines);
   }

@@ -31,7 +31,7 @@ export interface AmbiguityNote {
  * match state. Sorting first is what makes the result independent of input order.
  */
 export class MatchingContext {
-  /** Both sides column-wise, sorted by id: `ledger.amountMinor[index]`, `bank.id[index]`, `ledger.item(index)`. */
+  /** Both sides column-wise, sorted by id: `ledger.amountMinor.at(index)`, `bank.id[index]`, `ledger.item(index)`. */
   readonly ledger: LedgerColumns;
   readonly bank: BankColumns;
   readonly ledgerDay: Int32Array;

@@ -139,7 +139,7 @@ export function runUniqueKeyPairs(context: MatchingContext, spec: PairRuleSpec):
     if (context.ledgerGroup[partner] !== -1 || context.bankGroup[bankIndex] !== -1) continue;
     if (identityCounts !== undefined && identityCounts.get(referenceKeys.bankIdentity!(bankIndex)) !== 1) continue;
     if (context.ledgerAccountCurrency[partner] !== context.bankAccountCurrency[bankIndex]) continue;
-    if (absMinor(context.ledger.amountMinor[partner]! - context.bank.amountMinor[bankIndex]!) > spec.amountToleranceMinor) continue;
+    if (absMinor(context.ledger.amountMinor.at(partner) - context.bank.amountMinor.at(bankIndex)) > spec.amountToleranceMinor) continue;
     if (context.dayDistance(partner, bankIndex) > spec.valueDateToleranceDays) continue;
     context.addPair(spec.ruleId, partner, bankIndex);
   }
@@ -228,7 +228,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
   const seenByLedgerClass = new Int32Array(ledgerClasses.length).fill(-1);
   for (let bankClass = 0; bankClass < bankClasses.length; bankClass += 1) {
     const bankIndex = bankClasses[bankClass]!.members[0]!;
-    const bankAmountMinor = context.bank.amountMinor[bankIndex]!;
+    const bankAmountMinor = context.bank.amountMinor.at(bankIndex);
     keys.length = 0;
     spec.bankJoinKeys(bankIndex, keys);
     for (const key of keys) {
@@ -239,7 +239,7 @@ export function runPairRule(context: MatchingContext, spec: PairRuleSpec): void 
         seenByLedgerClass[ledgerClass] = bankClass;
         const ledgerIndex = ledgerClasses[ledgerClass]!.members[0]!;
         if (context.ledgerAccountCurrency[ledgerIndex] !== context.bankAccountCurrency[bankIndex]) continue;
-        const amountDiffMinor = absMinor(context.ledger.amountMinor[ledgerIndex]! - bankAmountMinor);
+        const amountDiffMinor = absMinor(context.ledger.amountMinor.at(ledgerIndex) - bankAmountMinor);
         if (amountDiffMinor > spec.amountToleranceMinor) continue;
         const dayDiff = context.dayDistance(ledgerIndex, bankIndex);
         if (dayDiff > spec.valueDateToleranceDays) continue;

@@ -51,11 +51,11 @@ class AmountBuckets {
 }
 
 function ledgerBase(context: MatchingContext, index: number): string {
-  return `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor[index]!}|${context.ledgerDay[index]}`;
+  return `${context.ledgerAccountCurrency[index]}|${context.ledger.amountMinor.at(index)}|${context.ledgerDay[index]}`;
 }
 
 function bankBase(context: MatchingContext, index: number): string {
-  return `${context.bankAccountCurrency[index]}|${context.bank.amountMinor[index]!}|${context.bankDay[index]}`;
+  return `${context.bankAccountCurrency[index]}|${context.bank.amountMinor.at(index)}|${context.bankDay[index]}`;
 }
 
 export function refExactSpec(context: MatchingContext, rule: RefExactRule): PairRuleSpec {
@@ -79,7 +79,7 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger.amountMinor[index]!, out);
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefExact[index]}`, context.ledger.amountMinor.at(index), out);
     },
     bankClassKey: (index) => {
       const references = bankReferencesForMatching(context, index);
@@ -88,7 +88,7 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
     },
     bankJoinKeys: (index, out) => {
       for (const reference of bankReferencesForMatching(context, index))
-        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor[index]!));
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor.at(index)));
     },
   };
 }
@@ -149,7 +149,7 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
       return `${ledgerBase(context, index)}|${reference}`;
     },
     ledgerJoinKeys: (index, out) => {
-      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalisedOf(index)!}`, context.ledger.amountMinor[index]!, out);
+      buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${context.ledgerRefNormalisedOf(index)!}`, context.ledger.amountMinor.at(index), out);
     },
     bankClassKey: (index) => {
       hits ??= prepare();
@@ -158,7 +158,7 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
     bankJoinKeys: (index, out) => {
       hits ??= prepare();
       for (const key of hits.bankKeys.get(index) ?? [])
-        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank.amountMinor[index]!));
+        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${key}`, context.bank.amountMinor.at(index)));
     },
   };
 }
@@ -189,7 +189,7 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
       const reference = context.ledgerRefExact[index]!;
       for (const length of rule.truncatedLengths) {
         if (reference.length > length)
-          buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger.amountMinor[index]!, out);
+          buckets.ledgerKeys(`${context.ledgerAccountCurrency[index]}|${reference.slice(0, length).trimEnd()}`, context.ledger.amountMinor.at(index), out);
       }
     },
     bankClassKey: (index) => {
@@ -198,7 +198,7 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
     },
     bankJoinKeys: (index, out) => {
       for (const reference of bankReferencesForMatching(context, index)) {
-        if (reference.length <= lengthMax) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor[index]!));
+        if (reference.length <= lengthMax) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor.at(index)));
       }
     },
   };
@@ -218,11 +218,11 @@ export function amountDateSpec(context: MatchingContext, rule: AmountDateRule): 
     ledgerClassKey: (index) => `${ledgerBase(context, index)}|${context.ledgerRefExact[index] ?? ''}`,
     ledgerJoinKeys: (index, out) => {
       const space = !rule.onlyWithoutReference || context.ledgerRefExact[index] === undefined ? 'A' : 'N';
-      buckets.ledgerKeys(`${space}|${context.ledgerAccountCurrency[index]}`, context.ledger.amountMinor[index]!, out);
+      buckets.ledgerKeys(`${space}|${context.ledgerAccountCurrency[index]}`, context.ledger.amountMinor.at(index), out);
     },
     bankClassKey: (index) => `${bankBase(context, index)}|${bankPlatformReferences(context, index).join(' ')}`,
     bankJoinKeys: (index, out) => {
-      const amountMinor = context.bank.amountMinor[index]!;
+      const amountMinor = context.bank.amountMinor.at(index);
       out.push(buckets.bankKey(`A|${context.bankAccountCurrency[index]}`, amountMinor));
       if (bankPlatformReferences(context, index).length === 0) out.push(buckets.bankKey(`N|${context.bankAccountCurrency[index]}`, amountMinor));
     },

@@ -383,14 +383,14 @@ function totalsByCurrency(context: MatchingContext, breaks: readonly ReconBreak[
   };
   for (let index = 0; index < context.ledger.length; index += 1) {
     const value = of(context.ledger.currency[index]!);
-    const amountMinor = context.ledger.amountMinor[index]!;
+    const amountMinor = context.ledger.amountMinor.at(index);
     value.ledgerCount += 1;
     value.ledger += amountMinor;
     if (context.ledgerGroup[index] !== -1) value.matchedLedger += amountMinor;
   }
   for (let index = 0; index < context.bank.length; index += 1) {
     const value = of(context.bank.currency[index]!);
-    const amountMinor = context.bank.amountMinor[index]!;
+    const amountMinor = context.bank.amountMinor.at(index);
     value.bankCount += 1;
     value.bank += amountMinor;
     if (context.bankGroup[index] !== -1) value.matchedBank += amountMinor;

@@ -18,7 +18,7 @@ describe(readLedgerColumns.name, () => {
     const columns = await readLedgerColumns(chunksOf(csv), 'csv');
 
     expect([0, 1].map((index) => columns.item(index))).toEqual(await readLedgerFile(chunksOf(csv), 'csv'));
-    expect(columns.amountMinor).toEqual([-2230n, 1000n]);
+    expect(columns.amountMinor.toArray()).toEqual([-2230n, 1000n]);
     const lean = await readLedgerColumns(chunksOf(csv), 'csv', 'ledger', { keepDescriptive: false });
     expect([lean.subAccount, lean.description, lean.kind]).toEqual([
       [undefined, undefined],

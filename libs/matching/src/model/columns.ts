@@ -8,10 +8,58 @@ import type { BankItem, BankTransactionPart, LedgerItem } from './items';
  * engine reads the fields it needs by index. `item(index)` rebuilds the object form where one is needed
  * (explaining a break, hashing the inputs), which concerns a few items, not all.
  */
+/**
+ * Signed minor units, one per item: a BigInt64Array (8 bytes a value, no heap object) while every value fits in
+ * 64 bits, which is every real amount; from the first one that does not, a plain array of bigints, so that
+ * amounts stay exact whatever their size.
+ */
+export class AmountColumn {
+  private packed: BigInt64Array | undefined = new BigInt64Array(1024);
+  private wide: bigint[] | undefined;
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  at(index: number): bigint {
+    return this.packed !== undefined ? this.packed[index]! : this.wide![index]!;
+  }
+
+  push(value: bigint): void {
+    const packed = this.packed;
+    if (packed !== undefined) {
+      if (value >= INT64_MIN && value <= INT64_MAX) {
+        if (this.size === packed.length) {
+          const grown = new BigInt64Array(packed.length * 2);
+          grown.set(packed);
+          this.packed = grown;
+        }
+        this.packed![this.size] = value;
+        this.size += 1;
+        return;
+      }
+      this.wide = Array.from(packed.subarray(0, this.size));
+      this.packed = undefined;
+    }
+    this.wide!.push(value);
+    this.size += 1;
+  }
+
+  toArray(): bigint[] {
+    const out: bigint[] = [];
+    for (let index = 0; index < this.size; index += 1) out.push(this.at(index));
+    return out;
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 export class LedgerColumns {
   readonly entryId: string[] = [];
   readonly account: string[] = [];
-  readonly amountMinor: bigint[] = [];
+  readonly amountMinor = new AmountColumn();
   readonly currency: string[] = [];
   readonly valueDate: string[] = [];
   readonly reference: (string | undefined)[] = [];
@@ -50,7 +98,7 @@ export class LedgerColumns {
     const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = {
       entryId: this.entryId[index]!,
       account: this.account[index]!,
-      amountMinor: this.amountMinor[index]!,
+      amountMinor: this.amountMinor.at(index),
       currency: this.currency[index]!,
       valueDate: this.valueDate[index]!,
     };
@@ -66,6 +114,7 @@ export class LedgerColumns {
   /** The same entries in order `order` (a permutation of the indexes). */
   permuted(order: readonly number[]): LedgerColumns {
     const out = new LedgerColumns();
+    for (const index of order) out.amountMinor.push(this.amountMinor.at(index));
     for (const key of LEDGER_COLUMN_KEYS) {
       const from = this[key] as unknown[];
       const to = out[key] as unknown[];
@@ -78,7 +127,6 @@ export class LedgerColumns {
 const LEDGER_COLUMN_KEYS = [
   'entryId',
   'account',
-  'amountMinor',
   'currency',
   'valueDate',
   'reference',
@@ -95,7 +143,7 @@ export class BankColumns {
   readonly statementId: string[] = [];
   readonly lineNo: number[] = [];
   readonly account: string[] = [];
-  readonly amountMinor: bigint[] = [];
+  readonly amountMinor = new AmountColumn();
   readonly currency: string[] = [];
   readonly valueDate: (string | undefined)[] = [];
   readonly bookingDate: (string | undefined)[] = [];
@@ -143,7 +191,7 @@ export class BankColumns {
       statementId: this.statementId[index]!,
       lineNo: this.lineNo[index]!,
       account: this.account[index]!,
-      amountMinor: this.amountMinor[index]!,
+      amountMinor: this.amountMinor.at(index),
       currency: this.currency[index]!,
       reversal: this.reversal[index]!,
     };
@@ -161,6 +209,7 @@ export class BankColumns {
 
   permuted(order: readonly number[]): BankColumns {
     const out = new BankColumns();
+    for (const index of order) out.amountMinor.push(this.amountMinor.at(index));
     for (const key of BANK_COLUMN_KEYS) {
       const from = this[key] as unknown[];
       const to = out[key] as unknown[];
@@ -175,7 +224,6 @@ const BANK_COLUMN_KEYS = [
   'statementId',
   'lineNo',
   'account',
-  'amountMinor',
   'currency',
   'valueDate',
   'bookingDate',
