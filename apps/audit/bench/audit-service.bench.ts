@@ -3,6 +3,7 @@
  * audit service appending them (inbox, head lock, leaf, Merkle nodes, checkpoint every 1000), then the export and
  * its offline verification. Runs against the local Postgres and NATS in an isolated schema and namespace.
  */
+import * as os from 'node:os';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseVerifierKeyFile, verifyExport } from '@recon/audit-log';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const nats = await connect({ servers: config.NATS_SERVERS });
   const js = jetstream(nats);
   try {
+    const loadAtStart = os.loadavg()[0]!;
+    const cpuAtStart = process.cpuUsage();
     const started = process.hrtime.bigint();
     const pending: Promise<unknown>[] = [];
     for (let index = 0; index < eventCount; index += 1) {
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const appended = process.hrtime.bigint();
+    // This process publishes too: the CPU per event covers publishing and appending.
+    const cpu = process.cpuUsage(cpuAtStart);
     const prepared = await app.get(ExportAuditLogQuery).prepare({ fromSeq: 0 });
     const lines: string[] = [];
     let bytes = 0;
@@ -73,6 +78,8 @@ async function main(): Promise<void> {
         `  appended       ${seconds(started, appended).toFixed(2)} s from the first publish: ${rate(eventCount, started, appended)} events/s`,
         `  exported       ${seconds(appended, exported).toFixed(2)} s, ${(bytes / 1024 / 1024).toFixed(1)} MiB: ${rate(eventCount, appended, exported)} records/s`,
         `  verified       ${seconds(exported, verified).toFixed(2)} s: ${rate(eventCount, exported, verified)} records/s`,
+        `  CPU            ${((cpu.user + cpu.system) / 1000 / eventCount).toFixed(3)} ms per event until appended (publisher included)`,
+        `  load average   ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at the end (${os.cpus().length} CPUs)`,
         '',
       ].join('\n'),
     );
