@@ -75,8 +75,9 @@ export interface InboxConsumerOptions {
   readonly handler?: InboxHandler;
   /**
    * Batch mode: the messages at hand (up to `batchSize`) are handled in one transaction, one batch at a time, in
-   * stream order (`concurrency` does not apply; the one-by-one fallback after a failed batch is sequential too). A pull's messages are handed
-   * over as they arrive: a quiet stream makes batches of one, a busy one fills them while the previous commits.
+   * stream order (`concurrency` does not apply; the one-by-one fallback after a failed batch is sequential too).
+   * A pull's messages are handed over as they arrive: a quiet stream makes batches of one, a busy one fills them
+   * while the previous batch commits.
    */
   readonly batchHandler?: InboxBatchHandler;
   /** Deliveries before a failing message is dead-lettered. */
