@@ -20,12 +20,14 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { streamNameFor } from '@recon/messaging';
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate, TEST_ADMIN_URL } from '@recon/testing';
 import { Client } from 'pg';
 import { bankLine, movement, ReconEventPublisher } from '../apps/reconciliation/test/recon-events.fixture';
+import { CONSUMERS, ReconConsumers } from '../apps/reconciliation/src/matching/interface/recon.consumers';
 import { createReconciliationApp, migrateReconciliation } from '../apps/reconciliation/src/reconciliation.app';
 import { loadReconciliationConfig, loadReconciliationSettings } from '../apps/reconciliation/src/reconciliation.config';
 
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   const app = await createReconciliationApp(config, telemetry, { settings });
   await app.init();
   const nats = await connect({ servers: config.NATS_SERVERS });
+  const jsm = await jetstreamManager(nats);
   const admin = new Client({ connectionString: TEST_ADMIN_URL });
   await admin.connect();
   await admin.query(`SET search_path TO ${isolation.schema}`);
@@ -181,6 +184,15 @@ async function main(): Promise<void> {
       matchRate: Number((matches / LINES_TOTAL).toFixed(4)),
       allMatchedAfterSeconds: Number(((matchedMs - startedMs) / 1000).toFixed(2)),
       peakRssMiB: Math.round(peakRssBytes / 1024 / 1024),
+      // Batches committed, batches handled again one by one, handler failures, and JetStream's redeliveries, per durable.
+      consumers: await Promise.all(
+        app.get(ReconConsumers).consumers.map(async (consumer, index) => {
+          const durable = CONSUMERS[index]!.durableName;
+          const info = await jsm.consumers.info(streamNameFor(isolation.namespace, CONSUMERS[index]!.stream), durable);
+          const { batchCount, batchFallbackCount, failedCount, duplicateCount } = consumer.stats;
+          return { durable, batchCount, batchFallbackCount, failedCount, duplicateCount, redelivered: info.num_redelivered };
+        }),
+      ),
       targets: { linesPerSecondMin: 2_000, p99MsMax: 1_000 },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -15,6 +15,13 @@ export const INBOX_FETCH_BATCH_SIZE_DEFAULT = 100;
 export const INBOX_FETCH_BATCH_SIZE_MAX = 1_000;
 /** JetStream's floor for a pull request's expiry. */
 export const INBOX_FETCH_EXPIRES_MS_DEFAULT = 1_000;
+/**
+ * Batch mode's pull expiry. The client ends a pull after two missed idle heartbeats (expiry / 2 each), and an event
+ * loop busy for that long (a large batch on a loaded machine) looks the same to it: the messages the server then
+ * sends to the dead pull wait a whole ack wait. Batch mode hands messages over as they arrive, so a long pull costs
+ * no latency, and stop() ends it at once.
+ */
+export const INBOX_BATCH_FETCH_EXPIRES_MS_DEFAULT = 10_000;
 export const INBOX_CONCURRENCY_MAX = 64;
 export const INBOX_RETRY_BASE_MS_DEFAULT = 1_000;
 export const INBOX_RETRY_DELAY_MS_MAX = 5 * 60_000;
@@ -178,7 +185,8 @@ export class InboxConsumer {
     this.batchSize = boundedInteger('batchSize', options.batchSize ?? INBOX_FETCH_BATCH_SIZE_DEFAULT, 1, INBOX_FETCH_BATCH_SIZE_MAX);
     this.concurrency = boundedInteger('concurrency', options.concurrency ?? 1, 1, INBOX_CONCURRENCY_MAX);
     this.retryBaseMs = boundedInteger('retryBaseMs', options.retryBaseMs ?? INBOX_RETRY_BASE_MS_DEFAULT, 1, INBOX_RETRY_DELAY_MS_MAX);
-    this.fetchExpiresMs = boundedInteger('fetchExpiresMs', options.fetchExpiresMs ?? INBOX_FETCH_EXPIRES_MS_DEFAULT, 1_000, 60_000);
+    const fetchExpiresDefault = batchHandler === undefined ? INBOX_FETCH_EXPIRES_MS_DEFAULT : INBOX_BATCH_FETCH_EXPIRES_MS_DEFAULT;
+    this.fetchExpiresMs = boundedInteger('fetchExpiresMs', options.fetchExpiresMs ?? fetchExpiresDefault, 1_000, 60_000);
     this.handlerTimeoutMs = boundedInteger('handlerTimeoutMs', options.handlerTimeoutMs ?? INBOX_HANDLER_TIMEOUT_MS_DEFAULT, 1_000, 24 * 60 * 60_000);
   }
 

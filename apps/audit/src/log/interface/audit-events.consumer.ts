@@ -21,7 +21,6 @@ export const AUDIT_LOG_DURABLE_NAME = 'audit-log';
  * longer lets the client end the pull (which, with one transaction per event, forced batches of 5).
  */
 export const AUDIT_CONSUMER_BATCH_SIZE = 200;
-export const AUDIT_CONSUMER_FETCH_EXPIRES_MS = 2_000;
 /** How often the timer looks for records waiting for a checkpoint, as a fraction of AUDIT_CHECKPOINT_EVERY_MS. */
 const CHECKPOINT_TIMER_DIVISOR = 4;
 const CHECKPOINT_TIMER_MS_MIN = 25;
@@ -79,7 +78,6 @@ export class AuditEventsConsumer implements OnApplicationBootstrap, BeforeApplic
       durableName: AUDIT_LOG_DURABLE_NAME,
       transaction: this.db,
       batchSize: AUDIT_CONSUMER_BATCH_SIZE,
-      fetchExpiresMs: AUDIT_CONSUMER_FETCH_EXPIRES_MS,
       logger: this.logger,
       // In stream order, under the head lock: a failed batch is appended again one event at a time.
       batchHandler: async (events, executor) => {
