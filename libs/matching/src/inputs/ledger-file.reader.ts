@@ -2,6 +2,7 @@ import { currencyCode, minorDigitsOf, MoneyFormatError, parseDecimalToMinor, Unk
 import { isIsoDate } from '../model/iso-date';
 import { LedgerColumns } from '../model/columns';
 import type { LedgerItem } from '../model/items';
+import { CsvByteRows } from './csv-byte-rows';
 import { csvRows } from './csv-rows';
 import { InputFileError, linesOfChunks } from './input-error';
 import { ownString, StringInterner } from './strings';
@@ -37,10 +38,16 @@ export function ledgerFormatOf(path: string): LedgerFileFormat {
  * Reads the platform's ledger entries (CSV with a header row, or JSONL with the same keys in camelCase).
  * Every row is validated; the first bad one throws InputFileError naming the row and the column.
  */
-export async function readLedgerFile(chunks: AsyncIterable<string | Buffer>, format: LedgerFileFormat, source = 'ledger'): Promise<LedgerItem[]> {
+export async function readLedgerFile(
+  chunks: AsyncIterable<string | Buffer>,
+  format: LedgerFileFormat,
+  source = 'ledger',
+  options: LedgerReadOptions = {},
+): Promise<LedgerItem[]> {
   const items: LedgerItem[] = [];
   const ids: string[] = [];
-  await readLedgerRows(chunks, format, source, ids, (item) => {
+  await readLedgerRows(chunks, format, source, ids, true, options, (row) => {
+    const item = compactItem(row);
     items.push(item);
     ids.push(item.entryId);
   });
@@ -59,11 +66,20 @@ export async function readLedgerColumns(
 ): Promise<LedgerColumns> {
   const columns = new LedgerColumns();
   const keepDescriptive = options.keepDescriptive ?? true;
-  await readLedgerRows(chunks, format, source, columns.entryId, (item) => columns.push(item, keepDescriptive));
+  await readLedgerRows(chunks, format, source, columns.entryId, keepDescriptive, options, (item) => columns.push(item, keepDescriptive));
   return columns;
 }
 
-export interface LedgerColumnsOptions {
+export interface LedgerReadOptions {
+  /**
+   * true: CSV is decoded to text and split by `csvRows` (the reader before the byte-level one, kept as the
+   * reference the byte-level reader is tested against). Default false: Buffer chunks are read at the byte level
+   * (`CsvByteRows`); a stream whose first chunk is a string is always read as text.
+   */
+  readonly textReader?: boolean;
+}
+
+export interface LedgerColumnsOptions extends LedgerReadOptions {
   /**
    * false: `subAccount`, `description` and `kind` are validated but not kept. Matching never reads them, and
    * `recon reconcile` hashes the file itself, so a day's million descriptions need not stay in memory. Default true.
@@ -77,12 +93,14 @@ async function readLedgerRows(
   format: LedgerFileFormat,
   source: string,
   ids: readonly string[],
+  keepDescriptive: boolean,
+  options: LedgerReadOptions,
   addItem: (item: LedgerItem) => void,
 ): Promise<void> {
   let count = 0;
   const lineNos: number[] = [];
   const interner = new StringInterner();
-  const row = new RowFields(source, format, interner);
+  const row = new RowFields(source, format, interner, keepDescriptive);
   const add = (lineNo: number): void => {
     if (count >= LEDGER_ENTRIES_MAX) throw new InputFileError(`${source}: more than ${LEDGER_ENTRIES_MAX} entries`);
     row.lineNo = lineNo;
@@ -109,8 +127,19 @@ async function readLedgerRows(
     checkUnique();
     return;
   }
+  let textChunks = chunks;
+  if (options.textReader !== true) {
+    const iterator = chunks[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done !== true && typeof first.value !== 'string') {
+      await readCsvBytes(first.value, iterator, row, add);
+      checkUnique();
+      return;
+    }
+    textChunks = replayed(first, iterator);
+  }
   let header: string[] | undefined;
-  for await (const rows of csvRows(chunks, LEDGER_LINE_LENGTH_MAX, source)) {
+  for await (const rows of csvRows(textChunks, LEDGER_LINE_LENGTH_MAX, source)) {
     for (const csvRow of rows) {
       if (header === undefined) {
         header = checkHeader(csvRow.fields, source);
@@ -125,6 +154,46 @@ async function readLedgerRows(
   }
   if (header === undefined) throw new InputFileError(`${source}: the file is empty (no header row)`);
   checkUnique();
+}
+
+/** The CSV rows of Buffer chunks, read at the byte level: the same checks in the same order as through `csvRows`. */
+async function readCsvBytes(first: Buffer, rest: AsyncIterator<string | Buffer>, row: RowFields, add: (lineNo: number) => void): Promise<void> {
+  const rows = new CsvByteRows(LEDGER_LINE_LENGTH_MAX, row.source);
+  row.rows = rows;
+  let header: string[] | undefined;
+  const takeRows = (): void => {
+    for (let index = 0; index < rows.rowCount; index += 1) {
+      const firstField = rows.rowField[index]!;
+      const fieldCount = rows.rowFieldCount[index]!;
+      const lineNo = rows.rowLineNo[index]!;
+      if (header === undefined) {
+        const names: string[] = [];
+        for (let field = 0; field < fieldCount; field += 1) names.push(rows.fieldText(firstField + field));
+        header = checkHeader(names, row.source);
+        row.useHeader(header);
+        continue;
+      }
+      if (fieldCount !== header.length) throw new InputFileError(`${row.source} line ${lineNo}: ${fieldCount} fields, but the header row has ${header.length}`);
+      row.firstField = firstField;
+      add(lineNo);
+    }
+  };
+  rows.push(first);
+  takeRows();
+  for (let next = await rest.next(); next.done !== true; next = await rest.next()) {
+    rows.push(typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value);
+    takeRows();
+  }
+  rows.finish();
+  takeRows();
+  if (header === undefined) throw new InputFileError(`${row.source}: the file is empty (no header row)`);
+}
+
+/** The stream again, its first chunk already taken. */
+async function* replayed<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  if (first.done === true) return;
+  yield first.value;
+  for (let next = await rest.next(); next.done !== true; next = await rest.next()) yield next.value;
 }
 
 /**
@@ -160,19 +229,27 @@ function checkHeader(header: string[], source: string): string[] {
 type LedgerKey = (typeof COLUMNS)[number][1];
 
 /**
- * The row being read, for CSV (fields by the header's column positions) and JSONL (an object) alike: one
- * object for the whole file instead of closures per row.
+ * The row being read, for CSV (fields by the header's column positions, as strings or as byte ranges of
+ * `CsvByteRows`) and JSONL (an object) alike: one object for the whole file instead of closures per row.
  */
 class RowFields {
   lineNo = 0;
   fields: readonly string[] = [];
   object: Record<string, unknown> | undefined;
+  /** Byte-level CSV: the rows and the current row's first field. */
+  rows: CsvByteRows | undefined;
+  firstField = 0;
   private readonly columnAt = new Map<string, number>();
+  /** Per column, the last value made from bytes: a day's file repeats its accounts, currencies and dates. */
+  private readonly lastBytes = new Map<LedgerKey, { bytes: Buffer; length: number; value: string }>();
+  /** Currency text (as in the file) → code and minor digits, for the last one seen. */
+  private lastCurrency: { bytes: Buffer; length: number; code: string; minorDigits: number } | undefined;
 
   constructor(
     readonly source: string,
     readonly format: LedgerFileFormat,
     readonly interner: StringInterner,
+    readonly keepDescriptive: boolean,
   ) {}
 
   useHeader(header: readonly string[]): void {
@@ -182,7 +259,8 @@ class RowFields {
   value(key: LedgerKey): unknown {
     if (this.object !== undefined) return this.object[key];
     const at = this.columnAt.get(key);
-    return at === undefined ? undefined : this.fields[at];
+    if (at === undefined) return undefined;
+    return this.rows !== undefined ? this.rows.fieldText(this.firstField + at) : this.fields[at];
   }
 
   fail(key: LedgerKey, problem: string): never {
@@ -190,8 +268,100 @@ class RowFields {
     throw new InputFileError(`${this.source} line ${this.lineNo}, column ${column}: ${problem}`);
   }
 
+  /**
+   * The field's byte range when it can be taken as it is: byte-level CSV, unquoted, no space or non-ASCII
+   * character at either end (so trimming changes nothing) and at most `lengthMax` bytes (so at most as many
+   * characters). -1 for an absent column or an empty field; undefined when the string path must decide.
+   */
+  private plain(key: LedgerKey, lengthMax: number): number | undefined {
+    const rows = this.rows;
+    if (rows === undefined) return undefined;
+    const at = this.columnAt.get(key);
+    if (at === undefined) return -1;
+    const field = this.firstField + at;
+    if (rows.fieldQuoted[field] === 1) return undefined;
+    const start = rows.fieldStart[field]!;
+    const end = rows.fieldEnd[field]!;
+    if (end === start) return -1;
+    if (end - start > lengthMax) return undefined;
+    const bytes = rows.bytes;
+    const first = bytes[start]!;
+    const last = bytes[end - 1]!;
+    if (first <= 0x20 || first >= 0x80 || last <= 0x20 || last >= 0x80) return undefined;
+    return field;
+  }
+
   /** A trimmed, length-checked text field, or undefined when empty and optional. */
   text(key: LedgerKey, required: boolean, interned: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined {
+    const field = this.plain(key, lengthMax);
+    if (field !== undefined) {
+      if (field === -1) {
+        if (required) this.fail(key, 'is empty');
+        return undefined;
+      }
+      const rows = this.rows!;
+      const start = rows.fieldStart[field]!;
+      const end = rows.fieldEnd[field]!;
+      if (!interned) return rows.bytes.toString('utf8', start, end);
+      const last = this.lastBytes.get(key);
+      if (last !== undefined && sameBytes(rows.bytes, start, end, last.bytes, last.length)) return last.value;
+      const value = this.interner.intern(rows.bytes.toString('utf8', start, end));
+      this.lastBytes.set(key, remembered(last, rows.bytes, start, end, value));
+      return value;
+    }
+    return this.textOfValue(key, required, interned, lengthMax);
+  }
+
+  /** `text` for a field that is only validated, not kept. */
+  check(key: LedgerKey, interned: boolean, lengthMax = LEDGER_FIELD_LENGTH_MAX): string | undefined {
+    if (this.plain(key, lengthMax) !== undefined) return undefined;
+    return this.textOfValue(key, false, interned, lengthMax);
+  }
+
+  /** The currency column: its code (interned) and minor digits, or the error of an unknown code. */
+  currency(): { code: string; minorDigits: number } {
+    const field = this.plain('currency', LEDGER_FIELD_LENGTH_MAX);
+    const rows = this.rows;
+    const last = this.lastCurrency;
+    if (field !== undefined && field !== -1 && last !== undefined) {
+      if (sameBytes(rows!.bytes, rows!.fieldStart[field]!, rows!.fieldEnd[field]!, last.bytes, last.length)) return last;
+    }
+    const currencyText = this.text('currency', true, true)!;
+    let code: string;
+    try {
+      code = this.interner.intern(currencyCode(currencyText.toUpperCase()));
+    } catch (error: unknown) {
+      if (error instanceof UnknownCurrencyError) return this.fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
+      throw error;
+    }
+    const minorDigits = minorDigitsOf(code);
+    if (field !== undefined && field !== -1) {
+      const remembered = { ...rememberedBytes(last, rows!.bytes, rows!.fieldStart[field]!, rows!.fieldEnd[field]!), code, minorDigits };
+      this.lastCurrency = remembered;
+    }
+    return { code, minorDigits };
+  }
+
+  /**
+   * The amount in minor units. Plain decimals of at most 15 digits (`-123.45`) are read from the bytes as exact
+   * integers in a double; anything else goes through `parseDecimalToMinor` and its errors.
+   */
+  amount(currency: string, minorDigits: number): bigint {
+    const field = this.plain('amount', LEDGER_FIELD_LENGTH_MAX);
+    if (field !== undefined && field !== -1) {
+      const minor = plainDecimalMinor(this.rows!.bytes, this.rows!.fieldStart[field]!, this.rows!.fieldEnd[field]!, minorDigits);
+      if (minor !== undefined) return BigInt(minor);
+    }
+    const amountText = this.text('amount', true, false)!;
+    try {
+      return parseDecimalToMinor(amountText, minorDigits, { allowTrailingZeros: true });
+    } catch (error: unknown) {
+      if (error instanceof MoneyFormatError) return this.fail('amount', `${error.message} for ${currency}`);
+      throw error;
+    }
+  }
+
+  private textOfValue(key: LedgerKey, required: boolean, interned: boolean, lengthMax: number): string | undefined {
     const value = this.value(key);
     if (value === undefined || value === null || value === '') {
       if (required) this.fail(key, 'is empty');
@@ -209,41 +379,111 @@ class RowFields {
   }
 }
 
+function sameBytes(bytes: Buffer, start: number, end: number, other: Buffer, otherLength: number): boolean {
+  if (end - start !== otherLength) return false;
+  for (let index = 0; index < otherLength; index += 1) if (bytes[start + index] !== other[index]) return false;
+  return true;
+}
+
+function rememberedBytes(last: { bytes: Buffer } | undefined, bytes: Buffer, start: number, end: number): { bytes: Buffer; length: number } {
+  const length = end - start;
+  const into = last !== undefined && last.bytes.length >= length ? last.bytes : Buffer.alloc(Math.max(64, length));
+  for (let index = 0; index < length; index += 1) into[index] = bytes[start + index]!;
+  return { bytes: into, length };
+}
+
+function remembered(
+  last: { bytes: Buffer } | undefined,
+  bytes: Buffer,
+  start: number,
+  end: number,
+  value: string,
+): { bytes: Buffer; length: number; value: string } {
+  return { ...rememberedBytes(last, bytes, start, end), value };
+}
+
+/** Digits of a plain decimal that a double holds exactly (below 2^53). */
+const PLAIN_DIGITS_MAX = 15;
+
+/**
+ * `parseDecimalToMinor(text, minorDigits, { allowTrailingZeros: true })` for `[+-]?\d+(\.\d+)?` with at most 15
+ * significant places after scaling; undefined for anything else (which the general parser then reads or refuses).
+ */
+function plainDecimalMinor(bytes: Buffer, start: number, end: number, minorDigits: number): number | undefined {
+  let position = start;
+  let negative = false;
+  const sign = bytes[position];
+  if (sign === 45 || sign === 43) {
+    negative = sign === 45;
+    position += 1;
+  }
+  let whole = 0;
+  let wholeDigits = 0;
+  while (position < end) {
+    const code = bytes[position]!;
+    if (code < 48 || code > 57) break;
+    whole = whole * 10 + (code - 48);
+    wholeDigits += 1;
+    position += 1;
+  }
+  if (wholeDigits === 0 || wholeDigits + minorDigits > PLAIN_DIGITS_MAX) return undefined;
+  let fraction = 0;
+  let fractionDigits = 0;
+  if (position < end) {
+    if (bytes[position] !== 46) return undefined;
+    position += 1;
+    if (position === end) return undefined;
+    while (position < end) {
+      const code = bytes[position]!;
+      if (code < 48 || code > 57) return undefined;
+      if (fractionDigits < minorDigits) {
+        fraction = fraction * 10 + (code - 48);
+        fractionDigits += 1;
+      } else if (code !== 48) return undefined;
+      position += 1;
+    }
+  }
+  for (let digit = fractionDigits; digit < minorDigits; digit += 1) fraction *= 10;
+  const minor = whole * 10 ** minorDigits + fraction;
+  return negative ? -minor : minor;
+}
+
 /** Fields whose values repeat across rows (accounts, currencies, dates, kinds, batches) are interned; the rest copied. */
 function ledgerItemOf(row: RowFields): LedgerItem {
   const entryId = row.text('entryId', true, false)!;
   const account = row.text('account', true, true)!;
-  const currencyText = row.text('currency', true, true)!;
-  let currency: string;
-  try {
-    currency = row.interner.intern(currencyCode(currencyText.toUpperCase()));
-  } catch (error: unknown) {
-    if (error instanceof UnknownCurrencyError) return row.fail('currency', `'${currencyText}' is not an ISO 4217 currency code`);
-    throw error;
-  }
-  const amountText = row.text('amount', true, false)!;
-  let amountMinor: bigint;
-  try {
-    amountMinor = parseDecimalToMinor(amountText, minorDigitsOf(currency), { allowTrailingZeros: true });
-  } catch (error: unknown) {
-    if (error instanceof MoneyFormatError) return row.fail('amount', `${error.message} for ${currency}`);
-    throw error;
-  }
+  const { code: currency, minorDigits } = row.currency();
+  const amountMinor = row.amount(currency, minorDigits);
   const valueDate = row.text('valueDate', true, true)!;
   if (!row.interner.isValidDate(valueDate, isIsoDate)) row.fail('valueDate', `'${valueDate}' is not a YYYY-MM-DD date`);
   const bookingDate = row.text('bookingDate', false, true);
-  if (bookingDate !== undefined && !isIsoDate(bookingDate)) row.fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
+  if (bookingDate !== undefined && !row.interner.isValidDate(bookingDate, isIsoDate)) row.fail('bookingDate', `'${bookingDate}' is not a YYYY-MM-DD date`);
   const reference = row.text('reference', false, false);
-  const subAccount = row.text('subAccount', false, false);
-  const description = row.text('description', false, false, LEDGER_DESCRIPTION_LENGTH_MAX);
-  const kind = row.text('kind', false, true);
+  const keep = row.keepDescriptive;
+  const subAccount = keep ? row.text('subAccount', false, false) : row.check('subAccount', false);
+  const description = keep
+    ? row.text('description', false, false, LEDGER_DESCRIPTION_LENGTH_MAX)
+    : row.check('description', false, LEDGER_DESCRIPTION_LENGTH_MAX);
+  const kind = keep ? row.text('kind', false, true) : row.check('kind', true);
   const batchReference = row.text('batchReference', false, true);
-  const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = { entryId, account, amountMinor, currency, valueDate };
-  if (reference !== undefined) item.reference = reference;
-  if (subAccount !== undefined) item.subAccount = subAccount;
-  if (bookingDate !== undefined) item.bookingDate = bookingDate;
-  if (description !== undefined) item.description = description;
-  if (kind !== undefined) item.kind = kind;
-  if (batchReference !== undefined) item.batchReference = batchReference;
+  // Every key present (undefined when absent): one object shape for all rows keeps the column pushes monomorphic.
+  return { entryId, account, amountMinor, currency, valueDate, reference, subAccount, bookingDate, description, kind, batchReference };
+}
+
+/** The item as the object readers return it: absent fields left out rather than undefined. */
+function compactItem(row: LedgerItem): LedgerItem {
+  const item: { -readonly [K in keyof LedgerItem]: LedgerItem[K] } = {
+    entryId: row.entryId,
+    account: row.account,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    valueDate: row.valueDate,
+  };
+  if (row.reference !== undefined) item.reference = row.reference;
+  if (row.subAccount !== undefined) item.subAccount = row.subAccount;
+  if (row.bookingDate !== undefined) item.bookingDate = row.bookingDate;
+  if (row.description !== undefined) item.description = row.description;
+  if (row.kind !== undefined) item.kind = row.kind;
+  if (row.batchReference !== undefined) item.batchReference = row.batchReference;
   return item;
 }
