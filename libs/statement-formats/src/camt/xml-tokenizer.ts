@@ -188,8 +188,16 @@ export class XmlTokenizer {
   private buffer = '';
   private position = 0;
   private readonly openNames: XmlName[] = [];
+  /** The name-cache slot of each open element's name, for the next-name prediction. */
+  private readonly openSlots: number[] = [];
   private readonly attributes = new XmlAttributes();
   private readonly nameCache: (XmlName | undefined)[] = new Array<XmlName | undefined>(NAME_CACHE_SIZE).fill(undefined);
+  /** Per name-cache slot, 1 + the slot of the name whose start tag last followed its start (or end) tag; 0: none. */
+  private readonly slotAfterOpen = new Uint16Array(NAME_CACHE_SIZE);
+  private readonly slotAfterClose = new Uint16Array(NAME_CACHE_SIZE);
+  /** Slot of the name of the last start or end tag (-1 before the first), and whether it was a start tag. */
+  private lastEventSlot = -1;
+  private lastEventOpened = false;
   private sawRoot = false;
   private closedRoot = false;
   private xmlDeclarationPossible = true;
@@ -386,6 +394,24 @@ export class XmlTokenizer {
   }
 
   /**
+   * The name expected in the next start tag: the one that followed the last start tag (or end tag) of the same
+   * name. Kept as name-cache slots, not name objects, so that evicted names are not held by predictions.
+   */
+  private predictedSlot(): number {
+    const lastSlot = this.lastEventSlot;
+    if (lastSlot < 0) return -1;
+    return (this.lastEventOpened ? this.slotAfterOpen : this.slotAfterClose)[lastSlot]! - 1;
+  }
+
+  /** Records that a start tag of the name in `slot` followed the last event, and makes it the last event. */
+  private learn(slot: number, opened: boolean): void {
+    const lastSlot = this.lastEventSlot;
+    if (lastSlot >= 0) (this.lastEventOpened ? this.slotAfterOpen : this.slotAfterClose)[lastSlot] = slot + 1;
+    this.lastEventSlot = slot;
+    this.lastEventOpened = opened;
+  }
+
+  /**
    * Scans a name starting at `start` (its first character already known to be a name start). Returns the index
    * after it, or -1 when the chunk ends inside it; sets `lastColon` to the first colon's index or -1, and
    * `lastHash` to a hash of the name (for the name cache).
@@ -464,11 +490,25 @@ export class XmlTokenizer {
 
   private readWholeOpenTag(start: number, end: number): number {
     const buffer = this.buffer;
-    const startWidth = this.isNameStartAt(start + 1, end);
-    if (startWidth < 0) return -1;
-    if (startWidth === 0) this.fail('disallowed character in tag name');
-    const nameEnd = this.scanName(start + 1, end);
-    if (nameEnd < 0) return -1;
+    // The name predicted from the previous tag (see `predictedSlot`) is checked first: a camt entry repeats the same
+    // sequence of elements, so most names are recognised by one comparison instead of a scan, a hash and a lookup.
+    // The predicted name sits in the name cache at its own slot, so it is the very object the scan would find.
+    let slot = this.predictedSlot();
+    let name = slot < 0 ? undefined : this.nameCache[slot];
+    let nameEnd = -1;
+    if (name !== undefined) {
+      nameEnd = start + 1 + name.qualified.length;
+      const after = nameEnd < end ? buffer.charCodeAt(nameEnd) : 0;
+      if (!((after === GT || after === SLASH || isSpace(after)) && sameCharacters(buffer, start + 1, name.qualified))) name = undefined;
+    }
+    if (name === undefined) {
+      const startWidth = this.isNameStartAt(start + 1, end);
+      if (startWidth < 0) return -1;
+      if (startWidth === 0) this.fail('disallowed character in tag name');
+      nameEnd = this.scanName(start + 1, end);
+      if (nameEnd < 0) return -1;
+      slot = this.lastHash & (NAME_CACHE_SIZE - 1);
+    }
     const colon = this.lastColon;
     const hash = this.lastHash;
     const attributes = this.attributes;
@@ -503,12 +543,16 @@ export class XmlTokenizer {
     }
     if (this.closedRoot) this.fail('documents may contain only one root.');
     this.sawRoot = true;
-    const name = this.nameAt(start + 1, nameEnd, colon, hash);
+    name ??= this.nameAt(start + 1, nameEnd, colon, hash);
+    this.learn(slot, true);
     this.openNames.push(name);
+    this.openSlots.push(slot);
     this.handler.openTag(name, attributes);
     if (selfClosing) {
       this.openNames.pop();
+      this.openSlots.pop();
       if (this.openNames.length === 0) this.closedRoot = true;
+      this.lastEventOpened = false;
       this.handler.closeTag(name);
     }
     return index + 1;
@@ -592,6 +636,8 @@ export class XmlTokenizer {
       if (buffer.charCodeAt(index) === GT) {
         openNames.pop();
         if (openNames.length === 0) this.closedRoot = true;
+        this.lastEventSlot = this.openSlots.pop()!;
+        this.lastEventOpened = false;
         this.handler.closeTag(top);
         return index + 1;
       }
