@@ -103,8 +103,6 @@ const POOLS: Record<string, readonly string[]> = {
   batch_reference: ['', 'BATCH-1', 'BATCH-2', ' B ', 'b'.repeat(257)],
 };
 
-const fieldOf = (column: string): fc.Arbitrary<string> => fc.constantFrom(...(POOLS[column] ?? TEXTS));
-
 const csvField = (value: string, forceQuotes: boolean): string => (forceQuotes || /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 const ledgerText = fc
@@ -121,7 +119,8 @@ const ledgerText = fc
     emptyLines: fc.array(fc.nat(9), { maxLength: 2 }),
     seeds: fc.array(fc.nat(1_000), { minLength: 13, maxLength: 13 }),
   })
-  .map(({ columns, rows, rowEnd, bom, finalEnd, emptyLines, seeds }) => {
+  .map(({ columns: header, rows, rowEnd, bom, finalEnd, emptyLines, seeds }) => {
+    const columns: readonly string[] = header;
     const lines = [columns.map((name, index) => (index % 3 === 0 ? name.toUpperCase() : name)).join(',')];
     rows.forEach(([quotes, seed], rowIndex) => {
       const values = columns.map((column, index) => {
