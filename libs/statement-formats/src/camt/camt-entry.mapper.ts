@@ -40,10 +40,10 @@ export function mapCamtEntry(ntry: XmlNode, statementId: string, lineNo: number)
 
   const transactionNodes: XmlNode[] = [];
   let batch: XmlNode | undefined;
-  for (const detail of ntry.children) {
+  for (let detail = ntry.firstChild; detail !== undefined; detail = detail.nextSibling) {
     if (detail.name !== 'NtryDtls') continue;
     batch ??= childOf(detail, 'Btch');
-    for (const child of detail.children) if (child.name === 'TxDtls') transactionNodes.push(child);
+    for (let child = detail.firstChild; child !== undefined; child = child.nextSibling) if (child.name === 'TxDtls') transactionNodes.push(child);
   }
   if (transactionNodes.length > TRANSACTIONS_PER_ENTRY_MAX) {
     throw new CamtFieldError(`entry itemises ${transactionNodes.length} transactions, more than the ${TRANSACTIONS_PER_ENTRY_MAX} allowed`);
@@ -120,7 +120,7 @@ export function remittanceOf(transaction: XmlNode): string | undefined {
   if (remittanceInformation === undefined) return textAt(transaction, 'AddtlTxInf');
   // Segments are joined as they are (a space at a segment's end is part of the text), then the whole is trimmed.
   let unstructured = '';
-  for (const child of remittanceInformation.children) if (child.name === 'Ustrd') unstructured += child.text;
+  for (let child = remittanceInformation.firstChild; child !== undefined; child = child.nextSibling) if (child.name === 'Ustrd') unstructured += child.text;
   unstructured = unstructured.trim();
   if (unstructured.length > 0) return unstructured;
   const references = childrenOf(remittanceInformation, 'Strd')

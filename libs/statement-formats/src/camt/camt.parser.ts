@@ -4,7 +4,7 @@ import { CamtFieldError } from './camt-fields';
 import { mapCamtEntry } from './camt-entry.mapper';
 import { type CamtFormat, type CamtMessageType, camtMessageTypeOfAttributes } from './camt-message-type';
 import { CAMT_HEADER_ELEMENTS, type CamtStatementHeader, mapCamtStatementHeader } from './camt-statement.mapper';
-import { type XmlNode, appendChild, newXmlNode, serializeXmlNode } from './xml-node';
+import { type XmlNode, appendChild, childOf, newXmlNode, resetXmlNode, serializeXmlNode } from './xml-node';
 import { DOCTYPE_REFUSED_MESSAGE, XmlAttributes, type XmlName, type XmlTokenHandler, XmlTokenizer, XmlVersionNotHandled } from './xml-tokenizer';
 
 /** Deepest element nesting accepted anywhere in the document; camt needs about 12. */
@@ -17,6 +17,8 @@ export const XML_FIELD_TEXT_LENGTH_MAX = 64 * 1024;
 export const ENTRY_XML_NODES_MAX = 200_000;
 /** Elements kept for one header element (Acct, Bal...). */
 const HEADER_XML_NODES_MAX = 1_000;
+/** Entry nodes kept for reuse after an entry; a bigger entry's extra nodes are dropped. */
+const ENTRY_NODE_POOL_KEPT = 4_096;
 /** Length of the XML snippet kept in a rejected record's `raw`. */
 export const RAW_SNIPPET_LENGTH_MAX = 2_000;
 
@@ -39,6 +41,7 @@ export interface CamtParseOptions {
 interface Capture {
   readonly kind: 'entry' | 'header';
   readonly root: XmlNode;
+  /** Open elements of the subtree; for entries, the parser's one reused stack. */
   readonly stack: XmlNode[];
   readonly startDepth: number;
   readonly entryIndex: number;
@@ -47,7 +50,7 @@ interface Capture {
   /** Why the subtree could not be kept whole (too big, nested entry...); the entry is then rejected. */
   overflowReason: string | undefined;
   /** Indexes of `Ntry` elements illegally nested inside this one; each is rejected on its own. */
-  nestedEntryIndexes: number[];
+  nestedEntryIndexes: number[] | undefined;
   /** The entry does not sit directly in a Stmt/Rpt/Ntfctn. */
   misplaced: boolean;
 }
@@ -86,6 +89,10 @@ export class CamtStreamParser implements XmlTokenHandler {
   private entryIndex = 0;
   private recordCount = 0;
   private textSeen = false;
+  /** Reused storage of the entry subtree (see startCapture). */
+  private readonly nodePool: XmlNode[] = [];
+  private nodesUsed = 0;
+  private readonly entryStack: XmlNode[] = [];
 
   constructor(private readonly options: CamtParseOptions = {}) {
     if (options.xmlReader === 'saxes') this.saxes = new SaxesSource(this);
@@ -150,7 +157,7 @@ export class CamtStreamParser implements XmlTokenHandler {
       if (name === 'Ntry') {
         // Every Ntry gets its index, even one misplaced inside another element, so none goes unaccounted for.
         this.entryIndex += 1;
-        capture.nestedEntryIndexes.push(this.entryIndex);
+        (capture.nestedEntryIndexes ??= []).push(this.entryIndex);
         capture.overflowReason ??= capture.kind === 'entry' ? 'it contains another Ntry element inside it' : 'it contains an Ntry element';
       }
       if (capture.overflowReason !== undefined) return;
@@ -159,7 +166,8 @@ export class CamtStreamParser implements XmlTokenHandler {
         capture.overflowReason = `it has more than ${capture.nodesMax} XML elements`;
         return;
       }
-      const node = newXmlNode(name, attributes.count === 0 ? undefined : attributes.get('Ccy'));
+      const ccy = attributes.count === 0 ? undefined : attributes.get('Ccy');
+      const node = capture.kind === 'entry' ? this.pooledNode(name, ccy) : newXmlNode(name, ccy);
       appendChild(capture.stack[capture.stack.length - 1]!, node);
       capture.stack.push(node);
       return;
@@ -205,19 +213,48 @@ export class CamtStreamParser implements XmlTokenHandler {
   }
 
   private startCapture(kind: Capture['kind'], name: string, attributes: XmlAttributes, misplaced: boolean): void {
-    const root = newXmlNode(name, attributes.count === 0 ? undefined : attributes.get('Ccy'));
+    const ccy = attributes.count === 0 ? undefined : attributes.get('Ccy');
+    let root: XmlNode;
+    let stack: XmlNode[];
+    if (kind === 'entry') {
+      // Entry subtrees are mapped (or serialised) as soon as they close and never kept: their nodes and stack are
+      // reused from entry to entry instead of allocated, which spares most of the garbage per entry. What a huge
+      // entry added to the pool beyond ENTRY_NODE_POOL_KEPT is let go.
+      if (this.nodePool.length > ENTRY_NODE_POOL_KEPT) this.nodePool.length = ENTRY_NODE_POOL_KEPT;
+      this.nodesUsed = 0;
+      root = this.pooledNode(name, ccy);
+      stack = this.entryStack;
+      stack.length = 0;
+      stack.push(root);
+    } else {
+      root = newXmlNode(name, ccy);
+      stack = [root];
+    }
     this.capture = {
       kind,
       root,
-      stack: [root],
+      stack,
       startDepth: this.depth,
       entryIndex: this.entryIndex,
       nodeCount: 1,
       nodesMax: kind === 'entry' ? ENTRY_XML_NODES_MAX : HEADER_XML_NODES_MAX,
       overflowReason: undefined,
-      nestedEntryIndexes: [],
+      nestedEntryIndexes: undefined,
       misplaced,
     };
+  }
+
+  /** A node of the entry pool, set up as a fresh leaf. */
+  private pooledNode(name: string, ccy: string | undefined): XmlNode {
+    const pool = this.nodePool;
+    const index = this.nodesUsed;
+    this.nodesUsed = index + 1;
+    if (index === pool.length) {
+      const node = newXmlNode(name, ccy);
+      pool.push(node);
+      return node;
+    }
+    return resetXmlNode(pool[index]!, name, ccy);
   }
 
   /** XmlTokenHandler: character data, `source.slice(start, end)`. */
@@ -226,7 +263,7 @@ export class CamtStreamParser implements XmlTokenHandler {
     if (capture === undefined || capture.overflowReason !== undefined) return;
     const node = capture.stack[capture.stack.length - 1]!;
     // camt has no mixed content: text beside child elements is indentation, not data.
-    if (node.children.length > 0) return;
+    if (node.firstChild !== undefined) return;
     const length = end - start;
     if (node.text.length + length > XML_FIELD_TEXT_LENGTH_MAX) {
       capture.overflowReason = `its element <${node.name}> has a text longer than ${XML_FIELD_TEXT_LENGTH_MAX} characters`;
@@ -260,7 +297,7 @@ export class CamtStreamParser implements XmlTokenHandler {
     const record = this.record!;
     if (capture.overflowReason !== undefined) {
       this.reject(this.entryIndex + 1, `${STATEMENT_HEADER_REASON_PREFIX}<${capture.root.name}> is unusable: ${capture.overflowReason}`, capture.root);
-      for (const nestedIndex of capture.nestedEntryIndexes) this.reject(nestedIndex, `Ntry inside <${capture.root.name}>; not read`, capture.root);
+      for (const nestedIndex of capture.nestedEntryIndexes ?? []) this.reject(nestedIndex, `Ntry inside <${capture.root.name}>; not read`, capture.root);
       return;
     }
     record.header.nodes.push(capture.root);
@@ -295,10 +332,10 @@ export class CamtStreamParser implements XmlTokenHandler {
       return;
     }
     record.entryCount += 1;
-    if (!record.emitted) this.emitStatement(record, capture.root.children.find((child) => child.name === 'Amt')?.ccy?.trim(), lineNo);
+    if (!record.emitted) this.emitStatement(record, childOf(capture.root, 'Amt')?.ccy?.trim(), lineNo);
     if (capture.overflowReason !== undefined) {
       this.reject(lineNo, `entry ${lineNo} is unreadable: ${capture.overflowReason}`, capture.root);
-      for (const nestedIndex of capture.nestedEntryIndexes) this.reject(nestedIndex, 'Ntry nested inside another Ntry; not read', capture.root);
+      for (const nestedIndex of capture.nestedEntryIndexes ?? []) this.reject(nestedIndex, 'Ntry nested inside another Ntry; not read', capture.root);
       return;
     }
     if (record.statementId === undefined) {

@@ -6,31 +6,50 @@
 export interface XmlNode {
   readonly name: string;
   readonly ccy: string | undefined;
-  /** NO_CHILDREN (shared, frozen) until the first child arrives: most elements are leaves. */
-  children: XmlNode[];
   text: string;
+  /**
+   * Children as a linked list (first child, then each child's next sibling) rather than an array: no array per
+   * element, and a node can be reused for another element by resetting its fields (see `resetXmlNode`).
+   */
+  firstChild: XmlNode | undefined;
+  lastChild: XmlNode | undefined;
+  nextSibling: XmlNode | undefined;
 }
 
-export const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
-
 export function newXmlNode(name: string, ccy: string | undefined): XmlNode {
-  return { name, ccy, children: NO_CHILDREN, text: '' };
+  return { name, ccy, text: '', firstChild: undefined, lastChild: undefined, nextSibling: undefined };
+}
+
+/** Makes `node` a fresh leaf for another element (the parser reuses an entry's nodes for the next entry). */
+export function resetXmlNode(node: XmlNode, name: string, ccy: string | undefined): XmlNode {
+  const mutable = node as { -readonly [K in keyof XmlNode]: XmlNode[K] };
+  mutable.name = name;
+  mutable.ccy = ccy;
+  mutable.text = '';
+  mutable.firstChild = undefined;
+  mutable.lastChild = undefined;
+  mutable.nextSibling = undefined;
+  return node;
 }
 
 export function appendChild(parent: XmlNode, child: XmlNode): void {
-  if (parent.children === NO_CHILDREN) parent.children = [child];
-  else parent.children.push(child);
+  const last = parent.lastChild;
+  if (last === undefined) parent.firstChild = child;
+  else last.nextSibling = child;
+  parent.lastChild = child;
 }
 
 export function childOf(node: XmlNode | undefined, name: string): XmlNode | undefined {
   if (node === undefined) return undefined;
-  for (const child of node.children) if (child.name === name) return child;
+  for (let child = node.firstChild; child !== undefined; child = child.nextSibling) if (child.name === name) return child;
   return undefined;
 }
 
 export function childrenOf(node: XmlNode | undefined, name: string): XmlNode[] {
-  if (node === undefined) return [];
-  return node.children.filter((child) => child.name === name);
+  const found: XmlNode[] = [];
+  if (node === undefined) return found;
+  for (let child = node.firstChild; child !== undefined; child = child.nextSibling) if (child.name === name) found.push(child);
+  return found;
 }
 
 /**
@@ -90,7 +109,7 @@ export function serializeXmlNode(node: XmlNode, lengthMax: number): string {
       length += escaped.length;
     }
     if (length > lengthMax) return false;
-    for (const child of current.children) if (!visit(child)) return false;
+    for (let child = current.firstChild; child !== undefined; child = child.nextSibling) if (!visit(child)) return false;
     const close = `</${current.name}>`;
     parts.push(close);
     length += close.length;
