@@ -50,8 +50,10 @@ export class BreakExplainer {
         byAmount.add(context.ledger.amountMinor.at(index), index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
-        for (const reference of context.bankMatchingRefs[bankIndex]!)
-          this.gather(this.ledgerCandidates, byReference.get(reference), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        const first = context.bankMatchingRef1[bankIndex];
+        if (first !== undefined) this.gather(this.ledgerCandidates, byReference.get(first), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
+        const second = context.bankMatchingRef2[bankIndex];
+        if (second !== undefined) this.gather(this.ledgerCandidates, byReference.get(second), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
         this.gather(this.ledgerCandidates, byAmount.get(context.bank.amountMinor.at(bankIndex)), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
       }
       this.addNearestAmounts(ledgerItems, 'ledger');
@@ -63,7 +65,7 @@ export class BreakExplainer {
       for (const index of bankItems) {
         const item = context.bank.item(index);
         keys.clear();
-        for (const reference of context.bankMatchingRefs[index]!) keys.add(reference);
+        for (const reference of context.bankMatchingRefsOf(index)) keys.add(reference);
         for (const reference of [item.endToEndId, item.customerRef, item.bankRef]) {
           const key = normalisedReferenceKey(reference, context.ignoredReferences);
           if (key !== undefined) keys.add(key);

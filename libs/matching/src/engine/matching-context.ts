@@ -4,6 +4,8 @@ import type { BankItem, LedgerItem } from '../model/items';
 import { exactReferenceKey, normalisedReferenceKey } from '../model/references';
 import type { RuleSet } from '../rules/rule-set';
 
+const NO_REFERENCES: readonly string[] = [];
+
 /** Day number used when a bank line carries no date at all: date criteria are then waived, not guessed. */
 export const DAY_UNKNOWN = -1_000_000_000;
 
@@ -45,10 +47,16 @@ export class MatchingContext {
   readonly ledgerRefExact: readonly (string | undefined)[];
   /** Normalised references, computed on first use: only items that survive ref-exact ever need them. */
   private readonly ledgerRefNormalised: (string | undefined | null)[];
-  /** endToEndId and customerRef as exact keys (the references the platform gave the bank), per bank line. */
-  readonly bankPlatformRefs: readonly (readonly string[])[];
-  /** The platform references, or the bankRef when there are none: what the reference rules join on. */
-  readonly bankMatchingRefs: readonly (readonly string[])[];
+  /**
+   * What the reference rules join a bank line on, as two string columns rather than a small array per line:
+   * endToEndId and customerRef as exact keys (the references the platform gave the bank; the second only when
+   * it differs from the first), or, when the line has neither, its bankRef alone. undefined where there is none.
+   * `bankMatchingRefsOf` and `bankPlatformRefsOf` give them as lists.
+   */
+  readonly bankMatchingRef1: readonly (string | undefined)[];
+  readonly bankMatchingRef2: readonly (string | undefined)[];
+  /** 1 when the line's matching references are platform references, 0 when they are its bankRef (or none). */
+  readonly bankRefsArePlatform: Uint8Array;
   readonly ignoredReferences: ReadonlySet<string>;
   /** Group index per item, -1 while unmatched. */
   readonly ledgerGroup: Int32Array;
@@ -145,29 +153,23 @@ export class MatchingContext {
       this.bankAccount[index] = accountId;
       this.bankAccountCurrency[index] = accountCurrencyId;
     }
-    const platformRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
-    const matchingRefs: (readonly string[])[] = new Array<readonly string[]>(bankCount);
-    const none: readonly string[] = [];
+    const matchingRef1 = new Array<string | undefined>(bankCount);
+    const matchingRef2 = new Array<string | undefined>(bankCount);
+    this.bankRefsArePlatform = new Uint8Array(bankCount);
     for (let index = 0; index < bankCount; index += 1) {
       const endToEnd = exactReferenceKey(bankColumnsSorted.endToEndId[index], this.ignoredReferences);
       const customer = exactReferenceKey(bankColumnsSorted.customerRef[index], this.ignoredReferences);
-      const platform =
-        endToEnd === undefined
-          ? customer === undefined
-            ? none
-            : [customer]
-          : customer === undefined || customer === endToEnd
-            ? [endToEnd]
-            : [endToEnd, customer];
-      platformRefs[index] = platform;
-      if (platform.length > 0) matchingRefs[index] = platform;
-      else {
-        const bankRef = exactReferenceKey(bankColumnsSorted.bankRef[index], this.ignoredReferences);
-        matchingRefs[index] = bankRef === undefined ? none : [bankRef];
+      if (endToEnd !== undefined || customer !== undefined) {
+        matchingRef1[index] = endToEnd ?? customer;
+        matchingRef2[index] = endToEnd !== undefined && customer !== undefined && customer !== endToEnd ? customer : undefined;
+        this.bankRefsArePlatform[index] = 1;
+      } else {
+        matchingRef1[index] = exactReferenceKey(bankColumnsSorted.bankRef[index], this.ignoredReferences);
+        matchingRef2[index] = undefined;
       }
     }
-    this.bankPlatformRefs = platformRefs;
-    this.bankMatchingRefs = matchingRefs;
+    this.bankMatchingRef1 = matchingRef1;
+    this.bankMatchingRef2 = matchingRef2;
     this.ledgerGroup = new Int32Array(ledgerCount).fill(-1);
     this.bankGroup = new Int32Array(bankCount).fill(-1);
   }
@@ -177,6 +179,19 @@ export class MatchingContext {
     const value = this.ledgerRefNormalised[index];
     if (value !== null) return value;
     return normalisedReferenceKey(this.ledger.reference[index], this.ignoredReferences);
+  }
+
+  /** The platform references, or the bankRef when there are none: what the reference rules join on (a new list). */
+  bankMatchingRefsOf(index: number): readonly string[] {
+    const first = this.bankMatchingRef1[index];
+    if (first === undefined) return NO_REFERENCES;
+    const second = this.bankMatchingRef2[index];
+    return second === undefined ? [first] : [first, second];
+  }
+
+  /** endToEndId and customerRef as exact keys (the references the platform gave the bank). */
+  bankPlatformRefsOf(index: number): readonly string[] {
+    return this.bankRefsArePlatform[index] === 1 ? this.bankMatchingRefsOf(index) : NO_REFERENCES;
   }
 
   ledgerRefNormalisedOf(index: number): string | undefined {

@@ -9,11 +9,11 @@ import type { PairRuleSpec } from './pair-rule.runner';
  * bank-side duplicate (same payment booked twice under two bankRefs) from being recognised as a twin.
  */
 export function bankPlatformReferences(context: MatchingContext, bankIndex: number): readonly string[] {
-  return context.bankPlatformRefs[bankIndex]!;
+  return context.bankPlatformRefsOf(bankIndex);
 }
 
 export function bankReferencesForMatching(context: MatchingContext, bankIndex: number): readonly string[] {
-  return context.bankMatchingRefs[bankIndex]!;
+  return context.bankMatchingRefsOf(bankIndex);
 }
 
 /** What identifies a bank line's movement apart from amount and date: its references, else its text. */
@@ -70,7 +70,11 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
         if (reference !== undefined) out.push(reference);
       },
       bank: (index, out) => {
-        for (const reference of context.bankMatchingRefs[index]!) out.push(reference);
+        const first = context.bankMatchingRef1[index];
+        if (first === undefined) return;
+        out.push(first);
+        const second = context.bankMatchingRef2[index];
+        if (second !== undefined) out.push(second);
       },
     },
     ledgerClassKey: (index) => {
@@ -87,8 +91,11 @@ export function refExactSpec(context: MatchingContext, rule: RefExactRule): Pair
       return `${bankBase(context, index)}|${references.join(' ')}`;
     },
     bankJoinKeys: (index, out) => {
-      for (const reference of bankReferencesForMatching(context, index))
-        out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${reference}`, context.bank.amountMinor.at(index)));
+      const first = context.bankMatchingRef1[index];
+      if (first === undefined) return;
+      out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${first}`, context.bank.amountMinor.at(index)));
+      const second = context.bankMatchingRef2[index];
+      if (second !== undefined) out.push(buckets.bankKey(`${context.bankAccountCurrency[index]}|${second}`, context.bank.amountMinor.at(index)));
     },
   };
 }
@@ -177,7 +184,10 @@ export function refTruncatedSpec(context: MatchingContext, rule: RefTruncatedRul
         for (const length of rule.truncatedLengths) if (reference.length > length) out.push(reference.slice(0, length).trimEnd());
       },
       bank: (index, out) => {
-        for (const reference of context.bankMatchingRefs[index]!) if (reference.length <= lengthMax) out.push(reference);
+        const first = context.bankMatchingRef1[index];
+        if (first !== undefined && first.length <= lengthMax) out.push(first);
+        const second = context.bankMatchingRef2[index];
+        if (second !== undefined && second.length <= lengthMax) out.push(second);
       },
     },
     ledgerClassKey: (index) => {
@@ -224,7 +234,7 @@ export function amountDateSpec(context: MatchingContext, rule: AmountDateRule): 
     bankJoinKeys: (index, out) => {
       const amountMinor = context.bank.amountMinor.at(index);
       out.push(buckets.bankKey(`A|${context.bankAccountCurrency[index]}`, amountMinor));
-      if (bankPlatformReferences(context, index).length === 0) out.push(buckets.bankKey(`N|${context.bankAccountCurrency[index]}`, amountMinor));
+      if (context.bankRefsArePlatform[index] === 0) out.push(buckets.bankKey(`N|${context.bankAccountCurrency[index]}`, amountMinor));
     },
   };
 }
