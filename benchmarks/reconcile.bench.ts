@@ -17,6 +17,8 @@ import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { formatMinorToDecimal } from '@recon/money';
 import { runReconcile } from '../apps/cli/src/commands/reconcile.command';
 import type { BankItem, LedgerItem } from '../libs/matching/src';
@@ -33,6 +35,12 @@ const WRITE_BLOCK_CHARACTERS = 1024 * 1024;
  */
 const BANK_LINES_PER_MOVEMENT = 1.02;
 const CAMT_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
+
+/** A full garbage collection on demand (the `--expose-gc` function, obtained at run time). */
+function fullCollection(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 function argument(name: string): string | undefined {
   const at = process.argv.indexOf(name);
@@ -163,7 +171,10 @@ async function main(): Promise<void> {
     `generated ${counts.ledger} ledger entries and a ${counts.bank}-entry camt.053 (${(xmlBytes / 1e6).toFixed(0)} MB) ${reuse ? ' (reused)' : ` in ${((Date.now() - generationStarted) / 1000).toFixed(1)} s (not timed)`}\n`,
   );
 
-  const phases: { name: string; ms: number; cpuMs: number; rssBytes: number; load: number }[] = [];
+  // `--live-heap`: a full collection after every phase (outside the phase's time) to print the heap that is really
+  // live then: what the run must keep, apart from the garbage V8 lets accumulate. Slows the run; off by default.
+  const collect = process.argv.includes('--live-heap') ? fullCollection() : undefined;
+  const phases: { name: string; ms: number; cpuMs: number; rssBytes: number; load: number; liveBytes?: number }[] = [];
   const loadBefore = os.loadavg()[0]!;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -177,6 +188,12 @@ async function main(): Promise<void> {
       phases.push({ name, ms: now - last, cpuMs, rssBytes: process.memoryUsage.rss(), load: os.loadavg()[0]! });
       last = now;
       lastCpu = cpu;
+      if (collect !== undefined) {
+        collect();
+        phases[phases.length - 1]!.liveBytes = process.memoryUsage().heapUsed;
+        last = performance.now();
+        lastCpu = process.cpuUsage();
+      }
     },
   };
   const run = await runReconcile({ ledger: path.join(dir, 'ledger.csv'), bank: [path.join(dir, 'statement.camt053.xml')], out: path.join(dir, 'out') }, clock);
@@ -187,7 +204,7 @@ async function main(): Promise<void> {
 
   for (const phase of phases) {
     process.stdout.write(
-      `  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s  CPU ${(phase.cpuMs / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB   load ${phase.load.toFixed(2)}\n`,
+      `  ${phase.name.padEnd(28)} ${(phase.ms / 1000).toFixed(2).padStart(7)} s  CPU ${(phase.cpuMs / 1000).toFixed(2).padStart(7)} s   RSS after ${(phase.rssBytes / 1024 / 1024).toFixed(0).padStart(5)} MB   load ${phase.load.toFixed(2)}${phase.liveBytes === undefined ? '' : `   live heap ${(phase.liveBytes / 1024 / 1024).toFixed(0)} MB`}\n`,
     );
   }
   const items = counts.ledger + counts.bank;
