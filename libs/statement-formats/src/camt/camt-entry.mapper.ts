@@ -1,7 +1,7 @@
 import type { Money } from '@recon/money';
 import type { BatchTransaction, EntryRecord } from '../canonical';
 import { CamtFieldError, type CreditDebit, accountIdOf, creditDebitOf, dateChoiceOf, moneyOf, signed, signedAmountOf } from './camt-fields';
-import { type XmlNode, childOf, childrenOf, nodeAt, textAt } from './xml-node';
+import { type XmlNode, childOf, childrenOf, detached, nodeAt, textAt } from './xml-node';
 
 /** Most itemised transactions (`TxDtls`) kept for one entry; a bigger batch is rejected, not truncated. */
 export const TRANSACTIONS_PER_ENTRY_MAX = 10_000;
@@ -60,17 +60,18 @@ export function mapCamtEntry(ntry: XmlNode, statementId: string, lineNo: number)
   const transactions = isBatch ? mapTransactions(transactionNodes, entryAmount.currency, indicator) : undefined;
 
   // Keys in CONTRACT.md order; absent fields are left out rather than set to undefined.
-  const record: Record<string, unknown> = { kind: 'entry', statementId, lineNo, amount: entryAmount.amount, currency: entryAmount.currency };
+  const record: Record<string, unknown> = { kind: 'entry', statementId, lineNo, amount: detached(entryAmount.amount), currency: entryAmount.currency };
   if (bookingDate !== undefined) record.bookingDate = bookingDate;
   if (valueDate !== undefined) record.valueDate = valueDate;
-  if (bankRef !== undefined) record.bankRef = bankRef;
-  if (endToEndId !== undefined) record.endToEndId = endToEndId;
-  if (customerRef !== undefined) record.customerRef = customerRef;
+  // Texts are detached from the decoded chunk they were read from: the caller may keep them (see `detached`).
+  if (bankRef !== undefined) record.bankRef = detached(bankRef);
+  if (endToEndId !== undefined) record.endToEndId = detached(endToEndId);
+  if (customerRef !== undefined) record.customerRef = endToEndId === customerRef ? record.endToEndId : detached(customerRef);
   const bankTxCode = bankTxCodeOf(childOf(ntry, 'BkTxCd'));
-  if (bankTxCode !== undefined) record.bankTxCode = bankTxCode;
-  if (counterparty?.name !== undefined) record.counterpartyName = counterparty.name;
-  if (counterparty?.account !== undefined) record.counterpartyAccount = counterparty.account;
-  if (remittance !== undefined) record.remittance = remittance;
+  if (bankTxCode !== undefined) record.bankTxCode = detached(bankTxCode);
+  if (counterparty?.name !== undefined) record.counterpartyName = detached(counterparty.name);
+  if (counterparty?.account !== undefined) record.counterpartyAccount = detached(counterparty.account);
+  if (remittance !== undefined) record.remittance = detached(remittance);
   record.reversal = reversal;
   if (transactions !== undefined && transactions.length > 0) record.transactions = transactions;
   return record as unknown as EntryRecord;
@@ -190,15 +191,15 @@ function mapTransaction(transaction: XmlNode, index: number, count: number, entr
   const indicator = textAt(transaction, 'CdtDbtInd') === undefined ? entryIndicator : creditDebitOf(transaction, position);
   const part: Record<string, unknown> = { amount: signed(amount, indicator).toDecimalString() };
   const endToEndId = endToEndIdOf(transaction);
-  if (endToEndId !== undefined) part.endToEndId = endToEndId;
+  if (endToEndId !== undefined) part.endToEndId = detached(endToEndId);
   const remittance = remittanceOf(transaction);
-  if (remittance !== undefined) part.remittance = remittance;
+  if (remittance !== undefined) part.remittance = detached(remittance);
   const bankRef = textAt(transaction, 'Refs', 'AcctSvcrRef');
-  if (bankRef !== undefined) part.bankRef = bankRef;
+  if (bankRef !== undefined) part.bankRef = detached(bankRef);
   const customerRef = customerRefOf(transaction);
-  if (customerRef !== undefined) part.customerRef = customerRef;
+  if (customerRef !== undefined) part.customerRef = detached(customerRef);
   const counterparty = counterpartyOf(transaction, indicator);
-  if (counterparty?.name !== undefined) part.counterpartyName = counterparty.name;
-  if (counterparty?.account !== undefined) part.counterpartyAccount = counterparty.account;
+  if (counterparty?.name !== undefined) part.counterpartyName = detached(counterparty.name);
+  if (counterparty?.account !== undefined) part.counterpartyAccount = detached(counterparty.account);
   return part as unknown as BatchTransaction;
 }

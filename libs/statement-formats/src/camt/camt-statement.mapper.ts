@@ -2,7 +2,7 @@ import { type Money, isCurrencyCode } from '@recon/money';
 import type { DatedAmount, StatementRecord } from '../canonical';
 import { CamtFieldError, accountIdOf, creditDebitOf, dateChoiceOf, isoDateOf, moneyOf, signed } from './camt-fields';
 import type { CamtFormat } from './camt-message-type';
-import { type XmlNode, childOf, textAt } from './xml-node';
+import { type XmlNode, childOf, detached, textAt } from './xml-node';
 
 /** The children of one Stmt/Rpt/Ntfctn that come before its entries and that the mapping reads. */
 export const CAMT_HEADER_ELEMENTS: ReadonlySet<string> = new Set(['Id', 'ElctrncSeqNb', 'LglSeqNb', 'FrToDt', 'Acct', 'Bal']);
@@ -94,8 +94,9 @@ export function mapCamtStatementHeader(header: CamtStatementHeader, format: Camt
   const closingBalance = balanceOf(closingNode, 'closing');
 
   // Keys in CONTRACT.md order; absent fields are left out.
-  const record: Record<string, unknown> = { kind: 'statement', format, statementId, account: accountId, currency };
-  if (sequence !== undefined) record.sequence = sequence;
+  // Texts are detached from the decoded chunk they were read from: the caller may keep them (see `detached`).
+  const record: Record<string, unknown> = { kind: 'statement', format, statementId: detached(statementId), account: detached(accountId), currency };
+  if (sequence !== undefined) record.sequence = detached(sequence);
   if (from !== undefined) record.from = from;
   if (to !== undefined) record.to = to;
   if (openingBalance !== undefined) record.openingBalance = openingBalance;

@@ -78,6 +78,20 @@ export function textAt(node: XmlNode | undefined, first?: string, second?: strin
   return trimmed.length === 0 ? undefined : trimmed;
 }
 
+/**
+ * A copy of `text` that does not keep the decoded chunk it was cut from alive. V8 makes a substring of 13 or more
+ * characters a view into its parent, here a 64 KiB piece of the file: a record field kept by the caller (the
+ * matching engine keeps every bank line's remittance) would keep its whole piece, and so the whole file, in
+ * memory. Shorter strings are copies already. `text` is trimmed, so trimming `text + ' '` gives it back, as a copy.
+ */
+export function detached(text: string): string;
+export function detached(text: string | undefined): string | undefined;
+export function detached(text: string | undefined): string | undefined {
+  if (text === undefined || text.length < 13) return text;
+  const copy = `${text} `.trim();
+  return copy.length === text.length ? copy : text;
+}
+
 /** Conservative: anything that might be whitespace to String.prototype.trim (controls, space, non-ASCII) says yes. */
 function isWhitespaceCode(code: number): boolean {
   return code <= 32 || code >= 0x80;
