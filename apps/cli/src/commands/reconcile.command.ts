@@ -70,6 +70,12 @@ function fullCollection(): (() => void) | undefined {
   }
 }
 
+/** The file's size, or undefined when it cannot be known up front (a pipe, or an error the read will report). */
+async function fileSize(file: string): Promise<number | undefined> {
+  const stat = await fs.stat(file).catch(() => undefined);
+  return stat?.isFile() === true ? stat.size : undefined;
+}
+
 /** Records time per phase (for the benchmark); the CLI passes none. */
 export interface PhaseClock {
   phase(name: string): void;
@@ -90,8 +96,12 @@ export async function runReconcile(options: ReconcileCommandOptions, clock?: Pha
   const rulesHash = ruleText === undefined ? undefined : { path: options.rules, sha256: sha256Of(ruleText) };
 
   const ledgerHash = createHash('sha256');
+  const ledgerBytes = await fileSize(options.ledger);
   const ledger = await guardAsync(() =>
-    readLedgerColumns(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger, { keepDescriptive: false }),
+    readLedgerColumns(hashedChunks(options.ledger, ledgerHash), ledgerFormatOf(options.ledger), options.ledger, {
+      keepDescriptive: false,
+      sizeBytes: ledgerBytes,
+    }),
   );
   const ledgerFile: InputFileHash = { path: options.ledger, sha256: ledgerHash.digest('hex') };
   phaseEnd('read ledger');

@@ -194,6 +194,25 @@ describe('readLedgerColumns at the byte level', () => {
     expect(await expectSameOutcome(long, 1_000)).toEqual({ error: 'ledger: the row starting on line 2 is longer than 16384 characters' });
   });
 
+  it('sizes the columns from the file size without changing what is read, whether the estimate is short or long', async () => {
+    const rows = Array.from(
+      { length: 700 },
+      (_, index) => `L${String(index).padStart(5, '0')},A,${index}.5,EUR,2025-01-02,R${index},,,${'d'.repeat(index % 50)},,`,
+    );
+    const bytes = Buffer.from(`${COLUMNS.join(',')}\n${rows.join('\n')}\n`, 'utf8');
+    const expected = await columnsOutcome(bytes, 997, true, false);
+    for (const sizeBytes of [bytes.length, Math.floor(bytes.length / 3), bytes.length * 40, 0]) {
+      const columns = await readLedgerColumns(chunksOf(bytes, 997), 'csv', 'ledger', { keepDescriptive: false, sizeBytes });
+      expect(columns.length).toBe(700);
+      expect(columns.entryId.length).toBe(700);
+      expect({ items: Array.from({ length: columns.length }, (_, index) => columns.item(index)) }).toEqual(expected);
+    }
+    const duplicated = Buffer.concat([bytes, Buffer.from(`${rows[3]!}\n`)]);
+    await expect(readLedgerColumns(chunksOf(duplicated, 997), 'csv', 'ledger', { sizeBytes: duplicated.length })).rejects.toThrow(
+      "ledger line 702, column entry_id: 'L00003' is already used on line 5",
+    );
+  });
+
   it('reads a string stream as text, and an empty stream as an empty file', async () => {
     async function* strings(): AsyncGenerator<string> {
       yield `${COLUMNS.join(',')}\nL1,A,1.5,EUR,2025-01-02,R,,,,,\n`;

@@ -66,7 +66,8 @@ export async function readLedgerColumns(
 ): Promise<LedgerColumns> {
   const columns = new LedgerColumns();
   const keepDescriptive = options.keepDescriptive ?? true;
-  await readLedgerRows(chunks, format, source, columns.entryId, keepDescriptive, options, (item) => columns.push(item, keepDescriptive));
+  const sizing = options.sizeBytes === undefined ? undefined : { fileBytes: options.sizeBytes, columns };
+  await readLedgerRows(chunks, format, source, columns.entryId, keepDescriptive, options, (item) => columns.push(item, keepDescriptive), sizing);
   return columns;
 }
 
@@ -80,6 +81,11 @@ export interface LedgerReadOptions {
 }
 
 export interface LedgerColumnsOptions extends LedgerReadOptions {
+  /**
+   * The file's size in bytes, when known: the byte-level reader then sizes the columns once, from the size
+   * and the bytes per row of the first chunk, instead of growing them entry by entry.
+   */
+  readonly sizeBytes?: number;
   /**
    * false: `subAccount`, `description` and `kind` are validated but not kept. Matching never reads them, and
    * `recon reconcile` hashes the file itself, so a day's million descriptions need not stay in memory. Default true.
@@ -96,6 +102,7 @@ async function readLedgerRows(
   keepDescriptive: boolean,
   options: LedgerReadOptions,
   addItem: (item: LedgerItem) => void,
+  sizing?: ColumnSizing,
 ): Promise<void> {
   let count = 0;
   const lineNos: number[] = [];
@@ -109,6 +116,7 @@ async function readLedgerRows(
     count += 1;
   };
   const checkUnique = (): void => {
+    sizing?.columns.trim();
     assertUniqueEntryIds(ids, lineNos, source, format === 'csv' ? 'entry_id' : 'entryId');
   };
   if (format === 'jsonl') {
@@ -132,7 +140,7 @@ async function readLedgerRows(
     const iterator = chunks[Symbol.asyncIterator]();
     const first = await iterator.next();
     if (first.done !== true && typeof first.value !== 'string') {
-      await readCsvBytes(first.value, iterator, row, add);
+      await readCsvBytes(first.value, iterator, row, add, sizing);
       checkUnique();
       return;
     }
@@ -157,7 +165,23 @@ async function readLedgerRows(
 }
 
 /** The CSV rows of Buffer chunks, read at the byte level: the same checks in the same order as through `csvRows`. */
-async function readCsvBytes(first: Buffer, rest: AsyncIterator<string | Buffer>, row: RowFields, add: (lineNo: number) => void): Promise<void> {
+async function readCsvBytes(
+  first: Buffer,
+  rest: AsyncIterator<string | Buffer>,
+  row: RowFields,
+  add: (lineNo: number) => void,
+  sizing: ColumnSizing | undefined,
+): Promise<void> {
+  let bytesRead = 0;
+  let rowsRead = 0;
+  let sized = sizing === undefined;
+  // Once a chunk has shown how long rows are: the columns sized for the whole file, with 5% to spare.
+  const size = (): void => {
+    if (sized || rowsRead < SIZING_ROWS_MIN) return;
+    sized = true;
+    const estimate = Math.ceil((sizing!.fileBytes / bytesRead) * rowsRead * 1.05) + 1_024;
+    sizing!.columns.reserve(Math.min(estimate, LEDGER_ENTRIES_MAX + 1));
+  };
   const rows = new CsvByteRows(LEDGER_LINE_LENGTH_MAX, row.source);
   row.rows = rows;
   let header: string[] | undefined;
@@ -179,15 +203,30 @@ async function readCsvBytes(first: Buffer, rest: AsyncIterator<string | Buffer>,
     }
   };
   rows.push(first);
+  bytesRead += first.length;
+  rowsRead += rows.rowCount;
+  size();
   takeRows();
   for (let next = await rest.next(); next.done !== true; next = await rest.next()) {
-    rows.push(typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value);
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+    rows.push(chunk);
+    bytesRead += chunk.length;
+    rowsRead += rows.rowCount;
+    size();
     takeRows();
   }
   rows.finish();
   takeRows();
   if (header === undefined) throw new InputFileError(`${row.source}: the file is empty (no header row)`);
 }
+
+interface ColumnSizing {
+  readonly fileBytes: number;
+  readonly columns: LedgerColumns;
+}
+
+/** Rows read before the columns are sized from the bytes per row seen so far. */
+const SIZING_ROWS_MIN = 64;
 
 /** The stream again, its first chunk already taken. */
 async function* replayed<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
