@@ -22,6 +22,21 @@ const ENTRY_NODE_POOL_KEPT = 4_096;
 /** Length of the XML snippet kept in a rejected record's `raw`. */
 export const RAW_SNIPPET_LENGTH_MAX = 2_000;
 
+/**
+ * Element names the camt mapping looks for, given to the tokenizer so that element names come out as these very
+ * (interned) strings and every name comparison in the parser and mappers is a reference check.
+ */
+const CAMT_ELEMENT_NAMES: ReadonlyMap<string, string> = new Map(
+  [
+    ...['Document', 'BkToCstmrStmt', 'BkToCstmrAcctRpt', 'BkToCstmrDbtCdtNtfctn', 'Stmt', 'Rpt', 'Ntfctn', 'Ntry', 'NtryDtls', 'Btch', 'TxDtls'],
+    ...['Id', 'ElctrncSeqNb', 'LglSeqNb', 'FrToDt', 'FrDt', 'FrDtTm', 'ToDt', 'ToDtTm', 'Acct', 'Ccy', 'Bal', 'Tp', 'CdOrPrtry', 'Cd', 'Prtry'],
+    ...['IBAN', 'Othr', 'PrtryAcct', 'BBAN', 'UPIC', 'Amt', 'CdtDbtInd', 'Sts', 'RvslInd', 'BookgDt', 'ValDt', 'Dt', 'DtTm', 'AcctSvcrRef'],
+    ...['BkTxCd', 'Domn', 'Fmly', 'SubFmlyCd', 'Refs', 'EndToEndId', 'InstrId', 'PmtInfId', 'MsgId', 'RltdPties', 'Dbtr', 'Cdtr', 'UltmtDbtr'],
+    ...['UltmtCdtr', 'DbtrAcct', 'CdtrAcct', 'Nm', 'Pty', 'Agt', 'FinInstnId', 'RmtInf', 'Ustrd', 'Strd', 'CdtrRefInf', 'Ref', 'AddtlTxInf'],
+    ...['AddtlNtryInf', 'AmtDtls', 'TxAmt', 'CntrValAmt', 'InstdAmt'],
+  ].map((name) => [name, name]),
+);
+
 /** Largest piece of text handed to the XML tokenizer at once by parseCamt. */
 export const CAMT_WRITE_CHARACTERS_MAX = 1024 * 1024;
 
@@ -96,7 +111,7 @@ export class CamtStreamParser implements XmlTokenHandler {
 
   constructor(private readonly options: CamtParseOptions = {}) {
     if (options.xmlReader === 'saxes') this.saxes = new SaxesSource(this);
-    else this.tokenizer = new XmlTokenizer(this, XML_TOKEN_LENGTH_MAX);
+    else this.tokenizer = new XmlTokenizer(this, XML_TOKEN_LENGTH_MAX, CAMT_ELEMENT_NAMES);
   }
 
   get format(): CamtFormat | undefined {

@@ -210,6 +210,12 @@ export class XmlTokenizer {
   constructor(
     private readonly handler: XmlTokenHandler,
     private readonly tokenLengthMax: number,
+    /**
+     * Local names the handler compares with string literals, each mapped to itself (the literal). A name found here
+     * is reported as that very string, so the handler's comparisons are identity checks rather than character
+     * comparisons (V8 compares two internalised strings by reference). Looked up once per new name.
+     */
+    private readonly knownNames?: ReadonlyMap<string, string>,
   ) {}
 
   /** The elements open at this point, outermost first (read-only for callers). */
@@ -390,7 +396,8 @@ export class XmlTokenizer {
     const cached = this.nameCache[slot];
     if (cached !== undefined && cached.qualified.length === end - start && sameCharacters(buffer, start, cached.qualified)) return cached;
     const qualified = buffer.slice(start, end);
-    const name: XmlName = { qualified, local: colon < 0 ? qualified : qualified.slice(colon - start + 1) };
+    const local = colon < 0 ? qualified : qualified.slice(colon - start + 1);
+    const name: XmlName = { qualified, local: this.knownNames?.get(local) ?? local };
     this.nameCache[slot] = name;
     return name;
   }
