@@ -21,7 +21,7 @@ export const OUTBOX_ENQUEUE_EVENTS_MAX = 10_000;
 
 // One statement for any number of events: arrays unnested in order, so `position` follows the caller's order.
 const INSERT_OUTBOX_SQL = `INSERT INTO outbox_messages (message_id, subject, schema_version, payload, headers)
-SELECT event.message_id, event.subject, event.schema_version, event.payload::jsonb, event.headers::jsonb
+SELECT event.message_id, event.subject, event.schema_version, event.payload::json, event.headers::json
 FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[])
   WITH ORDINALITY AS event(message_id, subject, schema_version, payload, headers, ordinal)
 ORDER BY event.ordinal`;
