@@ -45,14 +45,15 @@ export interface ReconcileRun {
 }
 
 /**
- * Phases after which most of what the run made is garbage: the statement parser's buffers and records, each
- * reference rule's maps and keys, the classifier's indexes. V8 sets its next full collection by the heap it
+ * Phases after which most of what the run made is garbage: the statement parser's buffers and records, the
+ * first two reference rules' maps and keys (the largest). After classification too would save another ~70 MB
+ * of peak for ~0.7 s of CPU, so not there. V8 sets its next full collection by the heap it
  * found live at its last one and, with a million items a side, lets the heap grow about 500 MB past the live
  * data (at most about 560 MB) before collecting again: a peak RSS of 1.1-1.2 GB. A full collection at these
  * points keeps the peak near the live heap (docs/matching.md, "Performance", has the figures); each takes a
  * few hundred milliseconds, about what V8's own collections would have cost.
  */
-const COLLECTED_AFTER = new Set(['read bank', 'match: rule ref-exact', 'match: rule ref-in-text', 'match: classify']);
+const COLLECTED_AFTER = new Set(['read bank', 'match: rule ref-exact', 'match: rule ref-in-text']);
 
 /**
  * The runtime's full garbage collection (V8's `gc`, exposed at run time for this process), or undefined where
