@@ -1,6 +1,6 @@
 import { type CanonicalRecord, type EntryRecord, type RejectedRecord, type StatementRecord, UnreadableStatementError } from '../canonical';
 import { collect } from '../parser.port';
-import { type CamtKind, camtDocument, camtEntryXml, standardRecord } from '../../test-fixtures/camt-builder';
+import { type CamtKind, type EntrySpec, camtDocument, camtEntryXml, standardRecord } from '../../test-fixtures/camt-builder';
 import { CamtStreamParser, STATEMENT_HEADER_REASON_PREFIX, XML_DEPTH_MAX, parseCamt } from './camt.parser';
 import { CAMT_VERSION_MAX } from './camt-message-type';
 
@@ -181,6 +181,34 @@ describe(CamtStreamParser.name, () => {
         { amount: '-200.00', endToEndId: 'E2E-2', bankRef: 'TX-2', customerRef: 'E2E-2', counterpartyName: 'Bob', counterpartyAccount: 'ACC-2' },
       ],
     });
+  });
+
+  it('reads the entries after one bigger than the reused node pool exactly as after a small one', async () => {
+    // Entry nodes are reused from entry to entry and the pool is cut back after a big entry: nothing may leak across.
+    const parts = Array.from({ length: 2_500 }, (_, index) => ({
+      amount: '1.00',
+      endToEndId: `E2E-${index}`,
+      unstructured: [`part ${index} of a long batch`],
+    }));
+    const following = [
+      {
+        amount: '12.30',
+        indicator: 'CRDT' as const,
+        bankRef: 'REF-AFTER-BIG-ENTRY-1',
+        transactions: [{ amount: '12.30', unstructured: ['one single transaction'] }],
+      },
+      { amount: '-4.00', indicator: 'DBIT' as const },
+      { amount: '7.00', indicator: 'DBIT' as const, status: 'PDNG' },
+    ];
+    const documentWith = (first: EntrySpec): string =>
+      camtDocument({ kind: '053', version: 8, records: [standardRecord({ balances: [], entries: [first, ...following] })] });
+
+    const afterBig = await parse(documentWith({ amount: '2500.00', indicator: 'CRDT', transactions: parts }));
+    const afterSmall = await parse(documentWith({ amount: '1.00', indicator: 'CRDT' }));
+
+    expect(entriesOf(afterBig)[0]?.transactions).toHaveLength(2_500);
+    expect(afterBig.slice(2)).toEqual(afterSmall.slice(2));
+    expect(afterBig.slice(2).map((record) => record.kind)).toEqual(['entry', 'rejected', 'rejected']);
   });
 
   it('reads 001.02 batch parts from AmtDtls/TxAmt', async () => {
