@@ -30,6 +30,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { BreakRecorder, SERVICE_ACTOR } from '../breaks/application/break-recorder';
 import { RULE_SET } from '../matching/application/continuous-matcher';
+import { startWhenStreamExists } from '../matching/interface/recon.consumers';
 import { RECONCILIATION_SETTINGS } from '../runs/application/account-settings';
 import type { ReconciliationSettings } from '../reconciliation.config';
 
@@ -393,21 +394,5 @@ export class BankCorrectionsConsumer implements OnApplicationBootstrap, OnApplic
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.consumers.map((consumer) => consumer.stop()));
-  }
-}
-
-const STREAM_WAIT_ATTEMPTS_MAX = 50;
-const STREAM_WAIT_MS = 100;
-
-/** PlatformLifecycle provisions the streams in its own bootstrap hook: wait until they exist. */
-async function startWhenStreamExists(consumer: InboxConsumer): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await consumer.start();
-      return;
-    } catch (error) {
-      if (attempt >= STREAM_WAIT_ATTEMPTS_MAX) throw error;
-      await new Promise((resolve) => setTimeout(resolve, STREAM_WAIT_MS));
-    }
   }
 }

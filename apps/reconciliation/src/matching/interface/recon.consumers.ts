@@ -84,7 +84,8 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
 const STREAM_WAIT_ATTEMPTS_MAX = 50;
 const STREAM_WAIT_MS = 100;
 
-async function startWhenStreamExists(consumer: InboxConsumer): Promise<void> {
+/** Starts a consumer once its stream exists: PlatformLifecycle provisions the streams in its own bootstrap hook. */
+export async function startWhenStreamExists(consumer: InboxConsumer): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await consumer.start();
