@@ -10,7 +10,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { AuthGuard, CREDENTIAL_VERIFIER, StaticKeyVerifier } from '@recon/auth';
@@ -50,7 +50,6 @@ class PlatformLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject('PLATFORM_OPTIONS') private readonly options: PlatformOptions,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(JETSTREAM_MANAGER) private readonly jsm: JetStreamManager,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(REDIS) private readonly redis?: Redis,
