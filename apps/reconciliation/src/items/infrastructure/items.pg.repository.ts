@@ -407,43 +407,19 @@ export class ItemsPgRepository {
   /** Open ledger entries that could pair with a bank line: same account and currency, by reference keys or by amount near its date. */
   async openLedgerCandidates(
     executor: SqlExecutor,
-    query: { bankAccount: string; currency: string; keys: readonly string[]; amountsMinor: readonly bigint[]; date: string; toleranceDays: number },
+    query: CandidateQuery & { toleranceDays: number },
     limit: number = CANDIDATES_MAX,
   ): Promise<LedgerItemRecord[]> {
-    return queryRows<LedgerItemRecord>(
-      executor,
-      ledgerCandidatesSql({
-        account: '$1',
-        currency: '$2',
-        keys: '$3::text[]',
-        amounts: '$4::numeric[]',
-        date: '$5::date',
-        toleranceDays: '$6::int',
-        limit: '$7',
-      }),
-      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
-    );
+    return queryRows<LedgerItemRecord>(executor, ledgerCandidatesSql(SINGLE_CANDIDATE_QUERY_PARAMETERS), candidateParametersOf(query, limit));
   }
 
   /** Open bank lines that could pair with ledger entries: same account and currency, by reference keys or by amount near the date. */
   async openBankCandidates(
     executor: SqlExecutor,
-    query: { bankAccount: string; currency: string; keys: readonly string[]; amountsMinor: readonly bigint[]; date: string; toleranceDays: number },
+    query: CandidateQuery & { toleranceDays: number },
     limit: number = CANDIDATES_MAX,
   ): Promise<BankItemRecord[]> {
-    return queryRows<BankItemRecord>(
-      executor,
-      bankCandidatesSql({
-        account: '$1',
-        currency: '$2',
-        keys: '$3::text[]',
-        amounts: '$4::numeric[]',
-        date: '$5::date',
-        toleranceDays: '$6::int',
-        limit: '$7',
-      }),
-      [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit],
-    );
+    return queryRows<BankItemRecord>(executor, bankCandidatesSql(SINGLE_CANDIDATE_QUERY_PARAMETERS), candidateParametersOf(query, limit));
   }
 
   /** Every open item of an account up to a date (plus the tolerance), locked until the run commits. */
@@ -561,4 +537,18 @@ export class ConcurrentMatchError extends Error {
     super(`items ${[...ledger, ...bank].join(', ')} were matched by another transaction; retrying`);
     this.name = 'ConcurrentMatchError';
   }
+}
+
+const SINGLE_CANDIDATE_QUERY_PARAMETERS = {
+  account: '$1',
+  currency: '$2',
+  keys: '$3::text[]',
+  amounts: '$4::numeric[]',
+  date: '$5::date',
+  toleranceDays: '$6::int',
+  limit: '$7',
+};
+
+function candidateParametersOf(query: CandidateQuery & { toleranceDays: number }, limit: number): unknown[] {
+  return [query.bankAccount, query.currency, query.keys, query.amountsMinor.map(String), query.date, query.toleranceDays, limit];
 }
