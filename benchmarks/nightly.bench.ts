@@ -1,0 +1,412 @@
+/**
+ * `npm run bench:nightly [-- --entries N --fault-rate R]`: the nightly run of the reconciliation service
+ * (`RunBusinessDayUseCase`, in process) over one account and business day already in Postgres. Target: under 15 s
+ * for 1,000,000 ledger entries and about as many bank lines.
+ *
+ * A child process (so that its memory is not counted) generates the day with `generateScenario` (the generator of
+ * `bench:reconcile`: references in end-to-end ids, in free text, truncated; batches, split settlements, fees; about
+ * 2% injected faults: missing partners, amount, date and currency differences, duplicates, batch sums) and COPYs it
+ * straight into `ledger_items` and `bank_items` of an isolated schema (indexes built after the load, then VACUUM
+ * ANALYZE, as autovacuum would have done by night), with the day's statement and the account's settings (grace 0
+ * days, so that every break found is opened: the most work a run can have). None of that is timed.
+ *
+ * The run's external checks are answered by real local stand-ins, as in the medium specs: the required balance over
+ * NATS request/reply (the ledger side's sum), the ledger's CSV export and the gateway's lines of the statement file
+ * over HTTP. The stand-ins list no entries and no lines (the day arrived completely as events), so the completeness
+ * checks cost their round trips but not the comparison of a million exported entries: that part is not measured.
+ *
+ * Prints JSON: the run's phases (wall and CPU seconds, RSS, load average at the end of each), items per second,
+ * peak RSS, CPU seconds, counts of matches and breaks, and `uptime`'s load average before and after. Leaves nothing
+ * behind (schema, role, streams and Redis keys are dropped).
+ */
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import { finished } from 'node:stream/promises';
+import type { Msg } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { LEDGER_REQUIRED_BALANCE_RPC, rpcSubjectFor } from '@recon/messaging';
+import { formatMinorToDecimal } from '@recon/money';
+import { startMetricsOnlyTelemetry } from '@recon/observability';
+import { isolate, TEST_ADMIN_URL, TEST_KEYS } from '@recon/testing';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { normalisedReferenceKey } from '../libs/matching/src';
+import { generateScenario } from '../libs/matching/src/testing/scenario.generator';
+import { bankReferenceKeys, ignoredReferencesOf } from '../apps/reconciliation/src/items/domain/recon-items';
+import { createReconciliationApp, migrateReconciliation } from '../apps/reconciliation/src/reconciliation.app';
+import { loadReconciliationConfig, loadReconciliationSettings } from '../apps/reconciliation/src/reconciliation.config';
+import { RunBusinessDayUseCase } from '../apps/reconciliation/src/runs/application/run-business-day.use-case';
+import { defaultRuleSet } from '../libs/matching/src';
+
+const DEFAULT_ENTRIES = 1_000_000;
+const DEFAULT_FAULT_RATE = 0.02;
+const TARGET_SECONDS = 15;
+/** Bank lines per generated movement (as in bench:reconcile): both sides come out near the requested count. */
+const BANK_LINES_PER_MOVEMENT = 1.02;
+const SEED_FLAG = '--seed-into';
+const COPY_CHUNK_CHARACTERS = 1 << 20;
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
+function uptimeLoad(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average:\s*/, '');
+  } catch {
+    return os
+      .loadavg()
+      .map((value) => value.toFixed(2))
+      .join(', ');
+  }
+}
+
+interface SeedResult {
+  readonly account: string;
+  readonly currency: string;
+  readonly day: string;
+  readonly fileId: string;
+  readonly ledger: number;
+  readonly bank: number;
+  readonly injectedBreaks: number;
+  readonly ledgerSumMinor: string;
+  readonly seedSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const entries = Number(argument('--entries') ?? process.env.BENCH_ENTRIES ?? DEFAULT_ENTRIES);
+  const faultRate = Number(argument('--fault-rate') ?? DEFAULT_FAULT_RATE);
+  if (!Number.isInteger(entries) || entries < 1 || entries > 5_000_000) throw new Error('--entries must be an integer in 1..5000000');
+  if (!(faultRate >= 0 && faultRate <= 0.5)) throw new Error('--fault-rate must be in 0..0.5');
+  const isolation = isolate('recon_nightly');
+  const stand = new StandIns();
+  const standInUrl = await stand.start();
+  const config = loadReconciliationConfig(isolation.env({ LOG_LEVEL: 'error', NATS_REQUEST_TIMEOUT_MS: '5000' }));
+  const settings = loadReconciliationSettings({
+    RECON_SCHEDULER_ENABLED: 'false',
+    RECON_CONSUMERS_ENABLED: 'false',
+    RECON_LEDGER_URL: standInUrl,
+    RECON_GATEWAY_URL: standInUrl,
+    RECON_SERVICE_API_KEY: TEST_KEYS.service,
+  });
+  const telemetry = startMetricsOnlyTelemetry();
+  const nats = await connect({ servers: config.NATS_SERVERS });
+  let app: Awaited<ReturnType<typeof createReconciliationApp>> | undefined;
+  try {
+    await migrateReconciliation(config);
+    const seed = await new Promise<SeedResult>((resolve, reject) => {
+      const child = fork(__filename, [SEED_FLAG, isolation.schema, '--entries', String(entries), '--fault-rate', String(faultRate)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      child.on('message', (message: SeedResult) => resolve(message));
+      child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`seeding exited with ${code}`))));
+    });
+    process.stderr.write(`seeded ${seed.ledger} ledger entries and ${seed.bank} bank lines in ${seed.seedSeconds.toFixed(1)} s (not timed)\n`);
+    // The ledger's required balance: its side's sum (the bank's closing differs by the injected faults).
+    nats.subscribe(rpcSubjectFor(isolation.namespace, LEDGER_REQUIRED_BALANCE_RPC), {
+      callback: (_error: Error | null, message: Msg) => {
+        const asked = JSON.parse(message.string()) as { asOfDate: string };
+        const requiredBalance = formatMinorToDecimal(BigInt(seed.ledgerSumMinor), 2);
+        message.respond(
+          JSON.stringify({
+            ok: true,
+            balances: [{ custodyAccount: 'custody:bench', bankAccount: seed.account, currency: seed.currency, asOfDate: asked.asOfDate, requiredBalance }],
+          }),
+        );
+      },
+    });
+    app = await createReconciliationApp(config, telemetry, { settings, runOutboxRelay: false });
+    await app.init();
+    const useCase = app.get(RunBusinessDayUseCase);
+
+    const phases: { name: string; seconds: number; cpuSeconds: number; rssMiB: number; load1m: number }[] = [];
+    const loadBefore = uptimeLoad();
+    const started = performance.now();
+    const cpuStarted = process.cpuUsage();
+    let last = started;
+    let lastCpu = cpuStarted;
+    const clock = {
+      phase: (name: string): void => {
+        const now = performance.now();
+        const cpu = process.cpuUsage();
+        phases.push({
+          name,
+          seconds: round((now - last) / 1000),
+          cpuSeconds: round((cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1e6),
+          rssMiB: Math.round(process.memoryUsage.rss() / 1024 / 1024),
+          load1m: round(os.loadavg()[0]!),
+        });
+        last = now;
+        lastCpu = cpu;
+      },
+    };
+    const runId = await useCase.execute({
+      bankAccount: seed.account,
+      businessDate: seed.day,
+      trigger: 'api',
+      actor: { id: 'bench-nightly', roles: ['ops'] },
+      checks: true,
+      phases: clock,
+    } as Parameters<RunBusinessDayUseCase['execute']>[0]);
+    const totalSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
+    const loadAfter = uptimeLoad();
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1024 / 1024);
+
+    const admin = new Client({ connectionString: TEST_ADMIN_URL });
+    await admin.connect();
+    let runRow: { status: string; error: string | null; result: Record<string, unknown> | null };
+    let stored: Record<string, number>;
+    try {
+      await admin.query(`SET search_path TO ${isolation.schema}`);
+      runRow = (await admin.query('SELECT status, error, result FROM runs WHERE run_id = $1', [runId])).rows[0];
+      stored = (
+        await admin.query(
+          `SELECT (SELECT count(*) FROM matches)::int AS matches, (SELECT count(*) FROM breaks)::int AS breaks,
+                  (SELECT count(*) FROM ledger_items WHERE matched_at IS NULL)::int AS "openLedger",
+                  (SELECT count(*) FROM bank_items WHERE matched_at IS NULL)::int AS "openBank",
+                  (SELECT count(*) FROM outbox_messages)::int AS "outboxMessages"`,
+        )
+      ).rows[0];
+    } finally {
+      await admin.end();
+    }
+    const result = runRow.result as { counts?: Record<string, unknown>; timingsMs?: Record<string, number>; warnings?: string[]; autoMatchRate?: number } | null;
+    const items = seed.ledger + seed.bank;
+    const report = {
+      entries: { ledger: seed.ledger, bank: seed.bank, faultRate, injectedBreaks: seed.injectedBreaks },
+      excluded: 'the completeness checks compare against stand-ins that list no entries and no lines (round trips measured, per-entry comparison not)',
+      cpus: os.cpus().length,
+      loadAverage: { before: loadBefore, after: loadAfter },
+      status: runRow.status,
+      ...(runRow.error === null ? {} : { error: runRow.error }),
+      totalSeconds: round(totalSeconds),
+      cpuSeconds: round(cpuSeconds),
+      itemsPerSecond: Math.round(items / totalSeconds),
+      peakRssMiB,
+      phases,
+      runTimingsMs: result?.timingsMs,
+      counts: result?.counts,
+      autoMatchRate: result?.autoMatchRate,
+      warnings: result?.warnings,
+      stored,
+      target: { seconds: TARGET_SECONDS, met: totalSeconds < TARGET_SECONDS && runRow.status.startsWith('completed') },
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (!report.target.met) process.exitCode = 1;
+  } finally {
+    await app?.close();
+    await nats.close();
+    await stand.stop();
+    await isolation.cleanup();
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** The ledger's export and the gateway's file listing: a day that arrived completely as events (nothing missing). */
+class StandIns {
+  private readonly server = http.createServer((req, res) => {
+    if (req.headers['x-api-key'] !== TEST_KEYS.service) {
+      res.writeHead(401).end();
+      return;
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/exports/ledger.csv')) {
+      res
+        .writeHead(200, { 'content-type': 'text/csv' })
+        .end('entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n');
+      return;
+    }
+    if (req.method === 'GET' && /^\/v1\/files\/[0-9a-f-]+\/lines/.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ lines: [] }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** COPY text format: tab-separated, \N for NULL, backslash escapes. */
+function copyField(value: string | number | bigint | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = String(value);
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (character) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[character]!) : text;
+}
+
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`;
+}
+
+async function copyRows(client: Client, sql: string, rows: Iterable<string>): Promise<void> {
+  const stream = client.query(copyFrom(sql));
+  let block = '';
+  for (const row of rows) {
+    block += row;
+    if (block.length >= COPY_CHUNK_CHARACTERS) {
+      if (!stream.write(block)) await new Promise((resolve) => stream.once('drain', resolve));
+      block = '';
+    }
+  }
+  stream.end(block);
+  await finished(stream);
+}
+
+/** The child: generates the day and COPYs it into the schema's tables (indexes dropped during the load and rebuilt). */
+async function seedInto(schema: string): Promise<void> {
+  const started = Date.now();
+  const entries = Number(argument('--entries'));
+  const faultRate = Number(argument('--fault-rate'));
+  const scenario = generateScenario({ seed: 20250102, movements: Math.ceil(entries / BANK_LINES_PER_MOVEMENT), faultRate });
+  const ignored = ignoredReferencesOf(defaultRuleSet());
+  const receivedAt = `${scenario.day}T17:00:00Z`;
+  const fileId = randomUUID();
+  const client = new Client({ connectionString: TEST_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO ${schema}`);
+    const indexes = (
+      await client.query(
+        `SELECT i.indexname, i.indexdef FROM pg_indexes i
+          WHERE i.schemaname = $1 AND i.tablename IN ('ledger_items', 'bank_items')
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.connamespace = $1::regnamespace)`,
+        [schema],
+      )
+    ).rows as { indexname: string; indexdef: string }[];
+    const options = (
+      await client.query(
+        `SELECT c.relname, array_to_string(c.reloptions, ', ') AS options FROM pg_class c
+          WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'i' AND c.reloptions IS NOT NULL`,
+        [schema],
+      )
+    ).rows as { relname: string; options: string }[];
+    for (const index of indexes) await client.query(`DROP INDEX ${index.indexname}`);
+    let ledgerSumMinor = 0n;
+    await copyRows(
+      client,
+      `COPY ledger_items (entry_id, bank_account, currency, amount_minor, value_date, reference, ref_key, batch_ref_key, sub_account, description, kind,
+                          batch_reference, source, received_at) FROM STDIN`,
+      (function* () {
+        for (const item of scenario.ledger) {
+          ledgerSumMinor += item.amountMinor;
+          yield `${[
+            item.entryId,
+            item.account,
+            item.currency,
+            item.amountMinor,
+            item.valueDate,
+            item.reference,
+            normalisedReferenceKey(item.reference, ignored),
+            normalisedReferenceKey(item.batchReference, ignored),
+            item.subAccount,
+            item.description,
+            item.kind,
+            item.batchReference,
+            'event',
+            receivedAt,
+          ]
+            .map(copyField)
+            .join('\t')}\n`;
+        }
+      })(),
+    );
+    let bankSumMinor = 0n;
+    await copyRows(
+      client,
+      `COPY bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date, effective_date,
+                        bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions, ref_keys, source,
+                        received_at) FROM STDIN`,
+      (function* () {
+        for (const item of scenario.bank) {
+          bankSumMinor += item.amountMinor;
+          const keys = bankReferenceKeys(item as never, ignored);
+          yield `${[
+            randomUUID(),
+            item.id,
+            fileId,
+            item.statementId,
+            item.lineNo,
+            item.account,
+            item.currency,
+            item.amountMinor,
+            item.valueDate,
+            item.bookingDate,
+            item.valueDate ?? item.bookingDate ?? scenario.day,
+            item.bankRef,
+            item.endToEndId,
+            item.customerRef,
+            item.bankTxCode,
+            item.counterpartyName,
+            item.remittance,
+            item.reversal,
+            item.transactions === undefined ? undefined : JSON.stringify(item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() }))),
+            arrayLiteral(keys),
+            'event',
+            receivedAt,
+          ]
+            .map(copyField)
+            .join('\t')}\n`;
+        }
+      })(),
+    );
+    for (const index of indexes) await client.query(index.indexdef);
+    for (const option of options) await client.query(`ALTER INDEX ${option.relname} SET (${option.options})`);
+    await client.query(
+      `INSERT INTO statements (statement_key, statement_id, file_id, format, bank_account, currency, sequence, from_date, to_date, opening_amount,
+                               opening_date, closing_amount, closing_date, entry_count, rejected_count, received_at)
+       VALUES ($1, $2, $3, 'camt.053', $4, $5, '1', $6, $6, '0.00', $6, $7, $6, $8, 0, $9)`,
+      [
+        `${fileId}:${scenario.statementId}`,
+        scenario.statementId,
+        fileId,
+        scenario.account,
+        scenario.currency,
+        scenario.day,
+        formatMinorToDecimal(bankSumMinor, 2),
+        scenario.bank.length,
+        receivedAt,
+      ],
+    );
+    await client.query(
+      `INSERT INTO reconciliation_accounts (bank_account, grace_days, cut_off, time_zone, updated_at, updated_by) VALUES ($1, 0, '18:00', 'UTC', now(), 'bench')`,
+      [scenario.account],
+    );
+    await client.query('VACUUM ANALYZE ledger_items');
+    await client.query('VACUUM ANALYZE bank_items');
+    process.send!({
+      account: scenario.account,
+      currency: scenario.currency,
+      day: scenario.day,
+      fileId,
+      ledger: scenario.ledger.length,
+      bank: scenario.bank.length,
+      injectedBreaks: scenario.expected.length,
+      ledgerSumMinor: ledgerSumMinor.toString(),
+      seedSeconds: (Date.now() - started) / 1000,
+    } satisfies SeedResult);
+  } finally {
+    await client.end();
+    process.disconnect?.();
+  }
+}
+
+const schemaToSeed = argument(SEED_FLAG);
+(schemaToSeed === undefined ? main() : seedInto(schemaToSeed)).catch((error: unknown) => {
+  process.stderr.write(`bench:nightly failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(2);
+});
