@@ -34,20 +34,16 @@ interface CandidateSqlInputs {
 
 /**
  * The open ledger entries that could pair with a bank line: same account and currency, sharing a reference key
- * (reference, batch reference, 16/35-character prefixes) or the same amount within the tolerance of its date;
- * the nearest value date first. One branch per index, each with only its index's criteria (the account and
- * currency, and the date window of an amount's match, are checked after the union, behind OFFSET 0 so that the
- * planner does not push them back into the branches; the amount indexes lead with the amount, migration 0003):
- * then every branch uses its own index whatever the table's statistics say. A fresh table has none,
- * and one OR over all criteria was planned as a scan of the account's whole day (seconds per batch).
+ * (`lookup_keys`: reference, batch reference, 16/35-character prefixes; migration 0004) or the same amount within
+ * the tolerance of its date; the nearest value date first. One branch per index, each with only its index's
+ * criteria (the account and currency, and the date window of an amount's match, are checked after the union,
+ * behind OFFSET 0 so that the planner does not push them back into the branches; the amount indexes lead with the
+ * amount, migration 0003). A fresh table has no statistics, and one OR over all criteria was planned as a scan of
+ * the account's whole day (seconds per batch).
  */
 function ledgerCandidatesSql(p: CandidateSqlInputs): string {
-  const byKey = `SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, true AS wanted FROM ledger_items WHERE matched_at IS NULL`;
   return `SELECT ${LEDGER_OUTPUT} FROM (
-            ${byKey} AND ref_key = ANY(${p.keys})
-      UNION ${byKey} AND batch_ref_key = ANY(${p.keys})
-      UNION ${byKey} AND left(ref_key, 16) = ANY(${p.keys})
-      UNION ${byKey} AND left(ref_key, 35) = ANY(${p.keys})
+            SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, true AS wanted FROM ledger_items WHERE matched_at IS NULL AND lookup_keys && ${p.keys}
       UNION SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, value_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
               FROM ledger_items WHERE matched_at IS NULL AND amount_minor = ANY(${p.amounts})
       OFFSET 0) AS candidate
