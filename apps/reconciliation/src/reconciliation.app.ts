@@ -6,6 +6,7 @@ import type { Telemetry } from '@recon/observability';
 import { createHttpApp, prepareDatabase, serviceMigrations } from '@recon/platform';
 import { loadReconciliationSettings, type ReconciliationSettings } from './reconciliation.config';
 import { ReconciliationModule } from './reconciliation.module';
+import { RULE_SET_BODY_PATH, ruleSetBodyParser } from './rules/interface/rule-set-body.middleware';
 
 export const RECONCILIATION_MIGRATIONS_DIRECTORY = path.join(__dirname, 'database', 'migrations');
 
@@ -30,7 +31,8 @@ export async function createReconciliationApp(
   const platform = { config, telemetry, usesRedis: true, ...(options.runOutboxRelay === undefined ? {} : { runOutboxRelay: options.runOutboxRelay }) };
   return createHttpApp(ReconciliationModule.register(platform, settings, options.ruleSet ?? defaultRuleSet()) as never, config, {
     title: 'Reconciliation',
+    configure: (app) => app.use(RULE_SET_BODY_PATH, ruleSetBodyParser()),
     description:
-      'Continuous and nightly reconciliation of the ledger against the custody bank: runs, breaks and their review workflow (assign, comment, resolve, four-eyes adjustments).',
+      'Continuous and nightly reconciliation of the ledger against the custody bank: runs, breaks and their review workflow (assign, comment, resolve, four-eyes adjustments), versioned matching rule sets (preview, four-eyes activation).',
   });
 }

@@ -9,6 +9,8 @@ export const CONSUMER_CONCURRENCY_MAX = 64;
 export const CONSUMER_CONCURRENCY_DEFAULT = 16;
 export const PENDING_SWEEP_INTERVAL_MS_MIN = 1_000;
 export const HTTP_TIMEOUT_MS_MAX = 120_000;
+export const RULES_RECHECK_INTERVAL_MS_DEFAULT = 5_000;
+export const RULES_RECHECK_INTERVAL_MS_MAX = 60_000;
 
 const cutOffSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day HH:MM');
 const timeZoneSchema = z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin');
@@ -46,6 +48,8 @@ export const reconciliationSettingsSchema = z
     /** Retries of an approved adjustment the ledger did not accept yet (BullMQ, exponential back-off). */
     RECON_ADJUSTMENT_POST_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1_000).default(50),
     RECON_ADJUSTMENT_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+    /** How long an instance matches continuously with the rule set it last read before re-reading the active version. */
+    RECON_RULES_RECHECK_INTERVAL_MS: z.coerce.number().int().min(0).max(RULES_RECHECK_INTERVAL_MS_MAX).default(RULES_RECHECK_INTERVAL_MS_DEFAULT),
   })
   .transform((value) => ({
     ledgerUrl: value.RECON_LEDGER_URL.replace(/\/+$/, ''),
@@ -61,6 +65,7 @@ export const reconciliationSettingsSchema = z
     pendingSweepIntervalMs: value.RECON_PENDING_SWEEP_INTERVAL_MS,
     adjustmentPostAttemptsMax: value.RECON_ADJUSTMENT_POST_ATTEMPTS_MAX,
     adjustmentRetryBaseMs: value.RECON_ADJUSTMENT_RETRY_BASE_MS,
+    rulesRecheckIntervalMs: value.RECON_RULES_RECHECK_INTERVAL_MS,
   }));
 
 export type ReconciliationSettings = z.output<typeof reconciliationSettingsSchema>;

@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { PlatformConfig } from '@recon/config';
 import type { RuleSet } from '@recon/matching';
-import { NATS_CONNECTION, PLATFORM_CONFIG, PlatformModule, type PlatformOptions } from '@recon/platform';
+import { CLOCK, type Clock, NATS_CONNECTION, PLATFORM_CONFIG, PlatformModule, type PlatformOptions } from '@recon/platform';
 import { BreakRecorder } from './breaks/application/break-recorder';
 import { BreakWorkflowUseCase } from './breaks/application/break-workflow.use-case';
 import { PostAdjustmentUseCase } from './breaks/application/post-adjustment.use-case';
@@ -20,6 +20,10 @@ import { LedgerHttpClient } from './runs/infrastructure/ledger.http.client';
 import { ReconJobs } from './runs/infrastructure/recon-jobs';
 import { AccountsHttpController } from './runs/interface/accounts.http.controller';
 import { RunsHttpController } from './runs/interface/runs.http.controller';
+import { ActiveRuleSetProvider } from './rules/application/active-rule-set';
+import { RuleSetVersionsUseCase } from './rules/application/rule-set-versions.use-case';
+import { RuleSetsPgRepository } from './rules/infrastructure/rule-sets.pg.repository';
+import { RulesHttpController } from './rules/interface/rules.http.controller';
 
 @Module({})
 export class ReconciliationModule {
@@ -27,10 +31,17 @@ export class ReconciliationModule {
     return {
       module: ReconciliationModule,
       imports: [PlatformModule.forService(platform)],
-      controllers: [RunsHttpController, BreaksHttpController, AccountsHttpController],
+      controllers: [RunsHttpController, BreaksHttpController, AccountsHttpController, RulesHttpController],
       providers: [
         { provide: RECONCILIATION_SETTINGS, useValue: settings },
         { provide: RULE_SET, useValue: ruleSet },
+        {
+          // The rule set in force: the latest activated version, else `ruleSet` (the built-in one).
+          provide: ActiveRuleSetProvider,
+          inject: [CLOCK],
+          useFactory: (clock: Clock) => new ActiveRuleSetProvider(ruleSet, new RuleSetsPgRepository(), clock, settings.rulesRecheckIntervalMs),
+        },
+        RuleSetVersionsUseCase,
         { provide: LEDGER_HTTP_CLIENT, useFactory: () => new LedgerHttpClient(settings) },
         { provide: GATEWAY_HTTP_CLIENT, useFactory: () => new GatewayHttpClient(settings) },
         {
