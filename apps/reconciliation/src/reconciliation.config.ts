@@ -1,5 +1,6 @@
 import { loadConfig, platformConfigSchema, type PlatformConfig } from '@recon/config';
 import { z } from 'zod';
+import { isPreviousDayCutOff, PREVIOUS_DAY_CUT_OFF_BEFORE } from './runs/domain/business-day';
 
 export const RECONCILIATION_DEFAULTS = { serviceName: 'reconciliation', httpPort: 3003, databaseSchema: 'reconciliation' } as const;
 
@@ -29,6 +30,11 @@ export const reconciliationSettingsSchema = z
     RECON_GRACE_DAYS_DEFAULT: z.coerce.number().int().min(0).max(GRACE_DAYS_MAX).default(GRACE_DAYS_DEFAULT),
     RECON_CUTOFF_DEFAULT: cutOffSchema.default('18:00'),
     RECON_TIME_ZONE_DEFAULT: timeZoneSchema.default('UTC'),
+    /** Whether the default cut-off is after midnight and closes the previous calendar day (then before 12:00). */
+    RECON_CUTOFF_CLOSES_PREVIOUS_DAY_DEFAULT: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
     RECON_CONSUMERS_ENABLED: z
       .enum(['true', 'false'])
       .default('true')
@@ -51,6 +57,10 @@ export const reconciliationSettingsSchema = z
     /** How long an instance matches continuously with the rule set it last read before re-reading the active version. */
     RECON_RULES_RECHECK_INTERVAL_MS: z.coerce.number().int().min(0).max(RULES_RECHECK_INTERVAL_MS_MAX).default(RULES_RECHECK_INTERVAL_MS_DEFAULT),
   })
+  .refine((value) => !value.RECON_CUTOFF_CLOSES_PREVIOUS_DAY_DEFAULT || isPreviousDayCutOff(value.RECON_CUTOFF_DEFAULT), {
+    message: `a cut-off that closes the previous day is after midnight and before ${PREVIOUS_DAY_CUT_OFF_BEFORE}`,
+    path: ['RECON_CUTOFF_DEFAULT'],
+  })
   .transform((value) => ({
     ledgerUrl: value.RECON_LEDGER_URL.replace(/\/+$/, ''),
     gatewayUrl: value.RECON_GATEWAY_URL.replace(/\/+$/, ''),
@@ -59,6 +69,7 @@ export const reconciliationSettingsSchema = z
     graceDaysDefault: value.RECON_GRACE_DAYS_DEFAULT,
     cutOffDefault: value.RECON_CUTOFF_DEFAULT,
     timeZoneDefault: value.RECON_TIME_ZONE_DEFAULT,
+    cutOffClosesPreviousDayDefault: value.RECON_CUTOFF_CLOSES_PREVIOUS_DAY_DEFAULT,
     consumersEnabled: value.RECON_CONSUMERS_ENABLED,
     schedulerEnabled: value.RECON_SCHEDULER_ENABLED,
     consumerConcurrency: value.RECON_CONSUMER_CONCURRENCY,

@@ -447,7 +447,7 @@ describe('reconciliation service', () => {
       const saved = (
         await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(200)
       ).body;
-      expect(saved).toEqual({ bankAccount: ACCOUNT, graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' });
+      expect(saved).toEqual({ bankAccount: ACCOUNT, graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin', closesPreviousDay: false });
       expect(await schedulerOf()).toMatchObject({ pattern: '30 17 * * *', tz: 'Europe/Berlin' });
       await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Mars/Olympus' })).expect(400);
     } finally {

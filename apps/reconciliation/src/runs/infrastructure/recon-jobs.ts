@@ -8,8 +8,9 @@ import { Redis } from 'ioredis';
 import { PostAdjustmentUseCase } from '../../breaks/application/post-adjustment.use-case';
 import { SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import type { ReconciliationSettings } from '../../reconciliation.config';
-import { type AccountSettings, allAccountSettings, calendarDateIn, cronOfCutOff, RECONCILIATION_SETTINGS } from '../application/account-settings';
+import { type AccountSettings, accountSettingsOf, allAccountSettings, cronOfCutOff, RECONCILIATION_SETTINGS } from '../application/account-settings';
 import { RunBusinessDayUseCase } from '../application/run-business-day.use-case';
+import { businessDateAt, businessDateClosedAt } from '../domain/business-day';
 import { LedgerHttpError } from './ledger.http.client';
 
 export const RECON_QUEUE_NAME = 'reconciliation';
@@ -108,13 +109,10 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     const data = job.data;
     switch (data.kind) {
       case 'nightly': {
-        const account = (await this.db.transaction((executor) => allAccountSettings(executor, this.settings))).find(
-          (item) => item.bankAccount === data.bankAccount,
-        );
-        const timeZone = account?.timeZone ?? this.settings.timeZoneDefault;
-        // The job fires at the cut-off: the business day it closes is that day's date in the account's time zone. A
-        // scheduler's job is created ahead of time and delayed until its slot: the slot is timestamp + delay.
-        const businessDate = calendarDateIn(new Date(job.timestamp + (job.delay ?? 0)), timeZone);
+        const account = await this.db.transaction((executor) => accountSettingsOf(executor, data.bankAccount, this.settings));
+        // The job fires at the cut-off: the business day it closes is that day's date in the account's time zone, or the
+        // day before for a cut-off after midnight that closes the previous day.
+        const businessDate = businessDateClosedAt(nightlySlotOf(job), account);
         return this.runs.execute({ bankAccount: data.bankAccount, businessDate, trigger: 'schedule', actor: SERVICE_ACTOR, checks: true });
       }
       case 'sweep':
@@ -152,11 +150,14 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     const settings = await this.db.transaction((executor) => allAccountSettings(executor, this.settings));
     const runIds: string[] = [];
     for (const { bank_account: bankAccount } of accounts) {
-      const timeZone = settings.find((item) => item.bankAccount === bankAccount)?.timeZone ?? this.settings.timeZoneDefault;
+      const account =
+        settings.find((item) => item.bankAccount === bankAccount) ??
+        (await this.db.transaction((executor) => accountSettingsOf(executor, bankAccount, this.settings)));
       runIds.push(
         await this.runs.execute({
           bankAccount,
-          businessDate: calendarDateIn(this.clock.now(), timeZone),
+          // The day in progress, as the nightly run sees it: for a cut-off after midnight the previous day until then.
+          businessDate: businessDateAt(this.clock.now(), account),
           trigger: 'sweep',
           actor: SERVICE_ACTOR,
           checks: false,
@@ -165,4 +166,14 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     }
     return runIds;
   }
+}
+
+/**
+ * The slot a scheduler's job was created for. BullMQ creates it ahead of time, delayed until the slot, and keeps the
+ * slot in `opts.prevMillis`; `timestamp + delay` says the same until the job is promoted (then delay is 0), so it is
+ * only the fallback for jobs created without a scheduler.
+ */
+export function nightlySlotOf(job: Pick<Job, 'opts' | 'timestamp' | 'delay'>): Date {
+  const slotMs = job.opts.prevMillis;
+  return new Date(typeof slotMs === 'number' && slotMs > 0 ? slotMs : job.timestamp + (job.delay ?? 0));
 }

@@ -7,6 +7,7 @@ import type { TransactionRunner } from '@recon/persistence';
 import { z } from 'zod';
 import { GRACE_DAYS_MAX, isTimeZone, type ReconciliationSettings } from '../../reconciliation.config';
 import { accountSettingsOf, RECONCILIATION_SETTINGS } from '../application/account-settings';
+import { isPreviousDayCutOff, PREVIOUS_DAY_CUT_OFF_BEFORE } from '../domain/business-day';
 import { ReconJobs } from '../infrastructure/recon-jobs';
 
 const SETTINGS_ROLES: Role[] = ['admin'];
@@ -17,8 +18,14 @@ const settingsSchema = z
     graceDays: z.number().int().min(0).max(GRACE_DAYS_MAX),
     cutOff: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day HH:MM'),
     timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin'),
+    /** The cut-off is after midnight and closes the previous calendar day; omitted: it closes its own day. */
+    closesPreviousDay: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .refine((input) => !input.closesPreviousDay || isPreviousDayCutOff(input.cutOff), {
+    message: `a cut-off that closes the previous day is after midnight and before ${PREVIOUS_DAY_CUT_OFF_BEFORE}`,
+    path: ['cutOff'],
+  });
 
 @ApiTags('accounts')
 @Controller('v1/accounts')
@@ -40,16 +47,20 @@ export class AccountsHttpController {
 
   @Put(':bankAccount/settings')
   @Roles(...SETTINGS_ROLES)
-  @ApiOperation({ summary: "A custody account's grace window (days) and the bank's cut-off (time of day in its time zone) that schedules the nightly run" })
+  @ApiOperation({
+    summary:
+      "A custody account's grace window (days) and the bank's cut-off (time of day in its time zone) that schedules the nightly run; closesPreviousDay: a cut-off after midnight closes the previous day",
+  })
   async put(@CurrentActor() actor: Actor, @Param('bankAccount') bankAccount: string, @Body() body: unknown) {
     const account = accountSchema.parse(bankAccount);
     const input = settingsSchema.parse(body);
     const saved = await this.db.transaction(async (executor) => {
       const before = await accountSettingsOf(executor, account, this.settings);
       await executor.query(
-        `INSERT INTO reconciliation_accounts (bank_account, grace_days, cut_off, time_zone, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (bank_account) DO UPDATE SET grace_days = $2, cut_off = $3, time_zone = $4, updated_at = $5, updated_by = $6`,
-        [account, input.graceDays, input.cutOff, input.timeZone, this.clock.now(), actor.id],
+        `INSERT INTO reconciliation_accounts (bank_account, grace_days, cut_off, time_zone, closes_previous_day, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (bank_account) DO UPDATE SET grace_days = $2, cut_off = $3, time_zone = $4, closes_previous_day = $5, updated_at = $6, updated_by = $7`,
+        [account, input.graceDays, input.cutOff, input.timeZone, input.closesPreviousDay, this.clock.now(), actor.id],
       );
       const after = { bankAccount: account, ...input };
       await this.audit.record(executor, {
