@@ -4,7 +4,7 @@ import type { BankItem, LedgerItem } from '../model/items';
 import { bankItem, ledgerItem } from '../testing/items.fixtures';
 import { generateScenario } from '../testing/scenario.generator';
 import { BankColumns, LedgerColumns } from '../model/columns';
-import { reconcile, reconcileToSink } from './reconcile';
+import { matchOnly, reconcile, reconcileToSink } from './reconcile';
 
 const ruleSet = defaultRuleSet();
 
@@ -149,6 +149,29 @@ describe(`${reconcileToSink.name} properties`, () => {
 
     expect(actual.summary).toEqual(expected.summary);
     expect(actual.matches.split('\n').length - 1).toBe(expected.matches.length);
+  });
+});
+
+describe(`${matchOnly.name} properties`, () => {
+  it('finds exactly the match groups reconcile finds, in the same order', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, fc.integer(), (ledgerSpec, bankSpec, seed) => {
+        const ledger = toLedger(ledgerSpec);
+        const bank = toBank(bankSpec);
+        const expected = reconcile({ ledger, bank }, ruleSet).matches;
+        expect(matchOnly({ ledger, bank }, ruleSet)).toEqual(expected);
+        expect(matchOnly({ ledger: shuffle(ledger, seed), bank: shuffle(bank, seed + 1) }, ruleSet)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('finds the match groups of a generated day with injected faults as reconcile does', () => {
+    const scenario = generateScenario({ seed: 7, movements: 2_000, faultRate: 0.05 });
+    const expected = reconcile({ ledger: scenario.ledger, bank: scenario.bank }, ruleSet).matches;
+
+    expect(expected.length).toBeGreaterThan(1_000);
+    expect(matchOnly({ ledger: scenario.ledger, bank: scenario.bank }, ruleSet)).toEqual(expected);
   });
 });
 

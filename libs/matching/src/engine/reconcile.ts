@@ -141,6 +141,20 @@ export function reconcileToSink(inputs: ReconcileInputs, ruleSet: RuleSet, sink:
   return summary;
 }
 
+/**
+ * The match groups alone, in the order of matches.jsonl: the rule chain of `reconcile`, without classifying what is
+ * left into breaks, without the summary and without any hash. For callers that pair a few items at a time (the
+ * service's continuous matching) and leave breaks to a later full run: the groups are exactly `reconcile`'s.
+ */
+export function matchOnly(inputs: ReconcileInputs, ruleSet: RuleSet): MatchOutput[] {
+  validateCurrencies(inputs.ledger, inputs.bank);
+  const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
+  runRules(context, ruleSet);
+  const matches: MatchOutput[] = [];
+  emitMatches(context, (rule, ledger, bank) => matches.push({ rule, ledger, bank }));
+  return matches;
+}
+
 /** Output handed to a sink in blocks of about this many characters. */
 const SINK_BLOCK_CHARACTERS = 1 << 20;
 
@@ -156,26 +170,7 @@ function runEngine(
   validateCurrencies(inputs.ledger, inputs.bank);
   const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
   timer?.phase('index');
-  for (const rule of ruleSet.rules) {
-    switch (rule.type) {
-      case 'ref-exact':
-        runPairRule(context, refExactSpec(context, rule));
-        break;
-      case 'ref-in-text':
-        runPairRule(context, refInTextSpec(context, rule));
-        break;
-      case 'ref-truncated':
-        runPairRule(context, refTruncatedSpec(context, rule));
-        break;
-      case 'amount-date':
-        runPairRule(context, amountDateSpec(context, rule));
-        break;
-      case 'batch':
-        runBatchRule(context, rule);
-        break;
-    }
-    timer?.phase(`rule ${rule.id}`);
-  }
+  runRules(context, ruleSet, timer);
   const breaks = new BreakClassifier(context, ruleSet).classify(inputs);
   timer?.phase('classify');
   const sortedBreaks = breaks.sort(compareBreaks);
@@ -202,6 +197,30 @@ function runEngine(
   const summary = summarise(context, ruleSet, counts, sortedBreaks, options.inputHashes, resultHash);
   timer?.phase('summary');
   return { breaks: sortedBreaks, summary };
+}
+
+/** The rule chain, in order: each rule pairs what the ones before it left open. */
+function runRules(context: MatchingContext, ruleSet: RuleSet, timer?: ReconcilePhaseTimer): void {
+  for (const rule of ruleSet.rules) {
+    switch (rule.type) {
+      case 'ref-exact':
+        runPairRule(context, refExactSpec(context, rule));
+        break;
+      case 'ref-in-text':
+        runPairRule(context, refInTextSpec(context, rule));
+        break;
+      case 'ref-truncated':
+        runPairRule(context, refTruncatedSpec(context, rule));
+        break;
+      case 'amount-date':
+        runPairRule(context, amountDateSpec(context, rule));
+        break;
+      case 'batch':
+        runBatchRule(context, rule);
+        break;
+    }
+    timer?.phase(`rule ${rule.id}`);
+  }
 }
 
 /**

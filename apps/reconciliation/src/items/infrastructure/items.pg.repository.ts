@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import type { BankItemRecord, BankItemRow, CustodyAccountRef, LedgerItemRecord, LedgerItemRow } from '../domain/recon-items';
 
@@ -99,8 +98,16 @@ export async function lockRunOf(executor: SqlExecutor, bankAccount: string): Pro
   await executor.query(`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':recon-run:' || $1, 0))`, [bankAccount]);
 }
 
+/**
+ * FNV-1a over the key's UTF-16 code units: spreads keys evenly enough over the buckets at a fraction of a
+ * cryptographic hash's cost (nothing here needs one). Every instance must bucket alike: instances of two versions
+ * with different bucket functions, side by side during a deploy, could miss a partner arriving at the same moment
+ * (it then waits, pending, for the grace sweep or the nightly run's full matching: late, never lost).
+ */
 function lockBucketOf(key: string): number {
-  return createHash('sha256').update(key).digest().readUInt32BE(0) % MATCH_LOCK_BUCKETS;
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) hash = Math.imul(hash ^ key.charCodeAt(index), 0x01000193);
+  return (hash >>> 0) % MATCH_LOCK_BUCKETS;
 }
 
 /** What one new item looks for on the other side: same account and currency, a shared key, or the same amount near its date. */

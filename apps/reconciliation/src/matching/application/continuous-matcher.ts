@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BankLineReceivedV1, BankStatementReceivedV1, LedgerAccountOpenedV1, LedgerTransactionPostedV1 } from '@recon/contracts';
 import { EventSubjects } from '@recon/contracts';
-import { reconcile, type RuleSet } from '@recon/matching';
+import { matchOnly, type RuleSet } from '@recon/matching';
 import type { IncomingEvent } from '@recon/messaging';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from '@recon/platform';
 import type { SqlExecutor } from '@recon/persistence';
@@ -309,11 +309,11 @@ export class ContinuousMatcher {
     if (ledger.length === 0 || bank.length === 0) return 0;
     const ledgerItems = [...new Map(ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)])).values()];
     const bankItems = [...new Map(bank.map((row) => [row.item_ref, engineBankItemOf(row)])).values()];
-    const result = reconcile({ ledger: ledgerItems, bank: bankItems }, this.ruleSet);
+    const found = matchOnly({ ledger: ledgerItems, bank: bankItems }, this.ruleSet);
     const matches =
       involving === undefined
-        ? result.matches
-        : result.matches.filter(
+        ? found
+        : found.filter(
             (match) =>
               (involving.ledger !== undefined && match.ledger.includes(involving.ledger)) ||
               (involving.bank !== undefined && match.bank.includes(involving.bank)),
