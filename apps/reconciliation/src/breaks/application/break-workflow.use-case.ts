@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Actor, effectiveRole } from '@recon/auth';
 import type { Role } from '@recon/config';
+import { REASON_LENGTH_MAX, RECON_BREAK_OPENED_V1, BREAK_ITEMS_MAX } from '@recon/contracts';
+import { enqueueEvent } from '@recon/messaging';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANSACTIONS } from '@recon/platform';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BreakRecorder } from './break-recorder';
@@ -17,7 +19,21 @@ export const RESOLUTION_CODES = [
 ] as const;
 export type ResolutionCode = (typeof RESOLUTION_CODES)[number];
 
-export type WorkflowErrorCode = 'BREAK.NOT_FOUND' | 'BREAK.CLOSED' | 'ADJUSTMENT.NOT_FOUND' | 'ADJUSTMENT.NOT_PROPOSED' | 'ADJUSTMENT.FOUR_EYES';
+export type WorkflowErrorCode =
+  | 'BREAK.NOT_FOUND'
+  | 'BREAK.CLOSED'
+  | 'ADJUSTMENT.NOT_FOUND'
+  | 'ADJUSTMENT.NOT_PROPOSED'
+  | 'ADJUSTMENT.FOUR_EYES'
+  | 'ADJUSTMENT.CANCEL_FORBIDDEN'
+  | 'ADJUSTMENT.POSTED'
+  | 'ADJUSTMENT.POSTING_OUTCOME_UNKNOWN'
+  | 'ADJUSTMENT.NOT_CANCELLABLE';
+
+/** Who may cancel: a proposal its proposer, ops or an approver; an approved adjustment only an approver (admin passes every check). */
+const CANCEL_PROPOSED_ROLES: readonly Role[] = ['ops', 'approver', 'admin'];
+const CANCEL_APPROVED_ROLES: readonly Role[] = ['approver', 'admin'];
+export const CANCEL_REASON_LENGTH_MAX = 2_000;
 
 export class WorkflowError extends Error {
   constructor(
@@ -180,6 +196,164 @@ export class BreakWorkflowUseCase {
       });
       return { breakId: adjustment.break_id };
     });
+  }
+
+  /**
+   * Cancels an adjustment that will not be posted: a proposal (by its proposer, ops or an approver), or an approved
+   * one (approver or admin) for which no posting attempt has started, or whose posting the ledger refused outright
+   * (then it holds nothing under the adjustment's Idempotency-Key). Never a posted one, nor one with a posting attempt
+   * whose outcome is unknown (the ledger may hold it). The row lock orders it against the posting worker's claim:
+   * exactly one of them wins. A break resolved by the cancelled approval is open again, so that a new resolution can
+   * be proposed. Idempotent: cancelling a cancelled adjustment changes and records nothing.
+   */
+  async cancelAdjustment(actor: Actor, adjustmentId: string, reason: string): Promise<{ breakId: string; cancelled: boolean }> {
+    return this.db.transaction(async (executor) => {
+      const rows = await queryRows<{
+        break_id: string;
+        status: string;
+        proposed_by: string;
+        post_attempts: number;
+        ledger_refused_at: Date | null;
+        last_error: string | null;
+        ledger_transaction_id: string | null;
+      }>(
+        executor,
+        `SELECT break_id, status, proposed_by, post_attempts, ledger_refused_at, last_error, ledger_transaction_id
+           FROM adjustments WHERE adjustment_id = $1 FOR UPDATE`,
+        [adjustmentId],
+      );
+      const adjustment = rows[0];
+      if (adjustment === undefined) throw new WorkflowError('ADJUSTMENT.NOT_FOUND', `no adjustment '${adjustmentId}'`);
+      if (adjustment.status === 'cancelled') return { breakId: adjustment.break_id, cancelled: false };
+      if (adjustment.status === 'posted') {
+        throw new WorkflowError(
+          'ADJUSTMENT.POSTED',
+          `adjustment '${adjustmentId}' was posted to the ledger (transaction ${adjustment.ledger_transaction_id ?? '?'}): it cannot be cancelled; propose a reversing adjustment instead`,
+        );
+      }
+      let allowed: readonly Role[];
+      if (adjustment.status === 'proposed') {
+        allowed = CANCEL_PROPOSED_ROLES;
+        if (adjustment.proposed_by !== actor.id && effectiveRole(actor, allowed) === undefined) {
+          throw new WorkflowError(
+            'ADJUSTMENT.CANCEL_FORBIDDEN',
+            `adjustment '${adjustmentId}' is proposed: only its proposer, ops or an approver may cancel it`,
+          );
+        }
+      } else if (adjustment.status === 'approved-pending-posting') {
+        allowed = CANCEL_APPROVED_ROLES;
+        if (effectiveRole(actor, allowed) === undefined) {
+          throw new WorkflowError('ADJUSTMENT.CANCEL_FORBIDDEN', `adjustment '${adjustmentId}' is approved: only an approver or admin may cancel it`);
+        }
+        if (adjustment.post_attempts > 0 && adjustment.ledger_refused_at === null) {
+          throw new WorkflowError(
+            'ADJUSTMENT.POSTING_OUTCOME_UNKNOWN',
+            `adjustment '${adjustmentId}' is being posted to the ledger (${adjustment.post_attempts} attempt(s)${adjustment.last_error === null ? '' : `, last error: ${adjustment.last_error.slice(0, 300)}`}): the ledger may hold it, so it can be cancelled only once the ledger has refused it`,
+          );
+        }
+      } else {
+        throw new WorkflowError(
+          'ADJUSTMENT.NOT_CANCELLABLE',
+          `adjustment '${adjustmentId}' is ${adjustment.status}: only proposed or approved, unposted adjustments can be cancelled`,
+        );
+      }
+      const role = effectiveRole(actor, allowed) ?? 'ops';
+      const now = this.clock.now();
+      await executor.query(`UPDATE adjustments SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4 WHERE adjustment_id = $1`, [
+        adjustmentId,
+        now,
+        actor.id,
+        reason,
+      ]);
+      const breakReopened =
+        adjustment.status === 'approved-pending-posting' &&
+        (await this.reopenAfterCancelledApproval(executor, adjustment.break_id, adjustmentId, actor, role, now));
+      await this.audit.record(executor, {
+        actor,
+        role,
+        action: 'adjustment.cancel',
+        entity: { type: 'adjustment', id: adjustmentId },
+        before: { status: adjustment.status },
+        after: { status: 'cancelled' },
+        details: {
+          breakId: adjustment.break_id,
+          reason: reason.slice(0, 500),
+          proposedBy: adjustment.proposed_by,
+          postAttempts: adjustment.post_attempts,
+          ...(adjustment.ledger_refused_at === null ? {} : { ledgerRefusedAt: adjustment.ledger_refused_at.toISOString() }),
+          breakReopened,
+        },
+      });
+      return { breakId: adjustment.break_id, cancelled: true };
+    });
+  }
+
+  /**
+   * The approval resolved the break (`adjusted_in_ledger`); with the adjustment cancelled the difference is there
+   * again, unless another approved or posted adjustment of the same break still resolves it.
+   */
+  private async reopenAfterCancelledApproval(
+    executor: SqlExecutor,
+    breakId: string,
+    adjustmentId: string,
+    actor: Actor,
+    role: Role,
+    now: Date,
+  ): Promise<boolean> {
+    const [reopened] = await queryRows<{
+      type: string;
+      category: string;
+      severity: string;
+      currency: string;
+      amount: string;
+      bank_account: string;
+      business_date: string;
+      ledger_ids: string[];
+      bank_ids: string[];
+      reason: string;
+      run_id: string | null;
+      status: string;
+    }>(
+      executor,
+      `UPDATE breaks SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'assigned' END, closed_at = NULL, resolution_code = NULL, resolution_note = NULL,
+              resolved_by = NULL
+        WHERE break_id = $1 AND status = 'resolved' AND resolution_code = 'adjusted_in_ledger'
+          AND NOT EXISTS (SELECT 1 FROM adjustments a WHERE a.break_id = $1 AND a.adjustment_id <> $2 AND a.status IN ('approved-pending-posting', 'posted'))
+        RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
+                  reason, run_id::text, status`,
+      [breakId, adjustmentId],
+    );
+    if (reopened === undefined) return false;
+    await enqueueEvent(executor, {
+      messageId: this.ids.uuid(),
+      subject: RECON_BREAK_OPENED_V1.subject,
+      schemaVersion: RECON_BREAK_OPENED_V1.schemaVersion,
+      payload: {
+        breakId,
+        ...(reopened.run_id === null ? {} : { runId: reopened.run_id }),
+        openedAt: now.toISOString(),
+        businessDate: reopened.business_date,
+        account: reopened.bank_account,
+        type: reopened.type,
+        category: reopened.category,
+        severity: reopened.severity,
+        currency: reopened.currency,
+        amount: reopened.amount,
+        ledger: reopened.ledger_ids.slice(0, BREAK_ITEMS_MAX),
+        bank: reopened.bank_ids.slice(0, BREAK_ITEMS_MAX),
+        reason: reopened.reason.slice(0, REASON_LENGTH_MAX),
+      },
+    });
+    await this.audit.record(executor, {
+      actor,
+      role,
+      action: 'break.reopen',
+      entity: { type: 'break', id: breakId },
+      before: { status: 'resolved', resolutionCode: 'adjusted_in_ledger' },
+      after: { status: reopened.status },
+      details: { type: reopened.type, account: reopened.bank_account, reason: `adjustment ${adjustmentId} cancelled` },
+    });
+    return true;
   }
 
   private async existingBreak(executor: SqlExecutor, breakId: string): Promise<BreakStateRow> {

@@ -169,10 +169,14 @@ interface AdjustmentRow {
   ledger_transaction_id: string | null;
   post_attempts: number;
   last_error: string | null;
+  ledger_refused_at: Date | null;
+  cancelled_at: Date | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
 }
 
 const ADJUSTMENT_COLUMNS =
-  'adjustment_id, break_id, status, transaction, reason_code, proposed_by, proposed_at, approved_by, approved_at, posted_at, ledger_transaction_id, post_attempts, last_error';
+  'adjustment_id, break_id, status, transaction, reason_code, proposed_by, proposed_at, approved_by, approved_at, posted_at, ledger_transaction_id, post_attempts, last_error, ledger_refused_at, cancelled_at, cancelled_by, cancel_reason';
 
 function adjustmentView(row: AdjustmentRow) {
   return {
@@ -189,5 +193,9 @@ function adjustmentView(row: AdjustmentRow) {
     ledgerTransactionId: row.ledger_transaction_id,
     postAttempts: row.post_attempts,
     lastError: row.last_error,
+    ledgerRefusedAt: row.ledger_refused_at?.toISOString() ?? null,
+    cancelledAt: row.cancelled_at?.toISOString() ?? null,
+    cancelledBy: row.cancelled_by,
+    cancelReason: row.cancel_reason,
   };
 }

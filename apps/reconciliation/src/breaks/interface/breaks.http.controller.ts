@@ -23,12 +23,14 @@ import { CLOCK, type Clock, TRANSACTIONS } from '@recon/platform';
 import type { TransactionRunner } from '@recon/persistence';
 import { z } from 'zod';
 import { ReconJobs } from '../../runs/infrastructure/recon-jobs';
-import { BreakWorkflowUseCase, RESOLUTION_CODES, WorkflowError } from '../application/break-workflow.use-case';
+import { BreakWorkflowUseCase, CANCEL_REASON_LENGTH_MAX, RESOLUTION_CODES, WorkflowError } from '../application/break-workflow.use-case';
 import { BREAKS_PAGE_SIZE_MAX, BreaksQuery } from '../infrastructure/breaks.query';
 
 const READ_ROLES: Role[] = ['ops', 'approver', 'auditor', 'service'];
 const REVIEW_ROLES: Role[] = ['ops'];
 const APPROVE_ROLES: Role[] = ['approver'];
+/** Who may ask; which adjustment each may cancel is the use case's rule (a proposal: ops or approver; approved: approver). */
+const CANCEL_ROLES: Role[] = ['ops', 'approver', 'admin'];
 export const COMMENT_LENGTH_MAX = 2_000;
 export const ADJUSTMENT_LINES_MAX = 20;
 
@@ -57,6 +59,7 @@ const listSchema = z
 
 const assignSchema = z.object({ assignee: z.string().regex(/^[A-Za-z0-9._@-]{1,128}$/, 'an identity') }).strict();
 const commentSchema = z.object({ body: z.string().min(1).max(COMMENT_LENGTH_MAX) }).strict();
+const cancelSchema = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(CANCEL_REASON_LENGTH_MAX) }).strict();
 const resolveSchema = z.object({ reasonCode: z.enum(RESOLUTION_CODES), note: z.string().max(COMMENT_LENGTH_MAX).optional() }).strict();
 const adjustmentSchema = z
   .object({
@@ -93,8 +96,12 @@ export function toHttpError(error: unknown): unknown {
       return new NotFoundException({ statusCode: 404, ...body });
     case 'BREAK.CLOSED':
     case 'ADJUSTMENT.NOT_PROPOSED':
+    case 'ADJUSTMENT.POSTED':
+    case 'ADJUSTMENT.POSTING_OUTCOME_UNKNOWN':
+    case 'ADJUSTMENT.NOT_CANCELLABLE':
       return new ConflictException({ statusCode: 409, ...body });
     case 'ADJUSTMENT.FOUR_EYES':
+    case 'ADJUSTMENT.CANCEL_FORBIDDEN':
       return new ForbiddenException({ statusCode: 403, ...body });
     default:
       return new HttpException(body, 500);
@@ -201,6 +208,19 @@ export class BreaksHttpController {
   async approve(@CurrentActor() actor: Actor, @Param('adjustmentId', new ParseUUIDPipe()) adjustmentId: string) {
     await mapped(() => this.workflow.approveAdjustment(actor, APPROVE_ROLES, adjustmentId));
     await this.jobs.enqueueAdjustmentPosting(adjustmentId);
+    return this.adjustment(adjustmentId);
+  }
+
+  @Post('adjustments/:adjustmentId/cancel')
+  @Roles(...CANCEL_ROLES)
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Cancel an adjustment that will not be posted, with a reason: a proposal (its proposer, ops or an approver), or an approved one not posted (approver or admin) whose posting has not started or was refused by the ledger; never a posted one. Idempotent; a break its approval resolved is open again',
+  })
+  async cancel(@CurrentActor() actor: Actor, @Param('adjustmentId', new ParseUUIDPipe()) adjustmentId: string, @Body() body: unknown) {
+    const input = cancelSchema.parse(body);
+    await mapped(() => this.workflow.cancelAdjustment(actor, adjustmentId, input.reason));
     return this.adjustment(adjustmentId);
   }
 

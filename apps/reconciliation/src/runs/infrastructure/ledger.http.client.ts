@@ -12,6 +12,18 @@ export class LedgerHttpError extends Error {
   }
 }
 
+/**
+ * The ledger refused a transaction outright (4xx other than 408 timeout and 429 throttling): asking again will not
+ * change its answer. It also proves that the ledger holds no transaction under the request's Idempotency-Key, since it
+ * answers a key it knows with the stored transaction before it checks anything else. Everything else (unreachable, a
+ * timeout, 5xx, 408, 429) leaves the outcome unknown and is worth retrying.
+ */
+export function isLedgerRefusal(error: unknown): error is LedgerHttpError {
+  return (
+    error instanceof LedgerHttpError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429
+  );
+}
+
 export interface LedgerHttpSettings {
   readonly ledgerUrl: string;
   readonly serviceApiKey: string;

@@ -11,7 +11,7 @@ import type { ReconciliationSettings } from '../../reconciliation.config';
 import { type AccountSettings, accountSettingsOf, allAccountSettings, cronOfCutOff, RECONCILIATION_SETTINGS } from '../application/account-settings';
 import { RunBusinessDayUseCase } from '../application/run-business-day.use-case';
 import { businessDateAt, businessDateClosedAt } from '../domain/business-day';
-import { LedgerHttpError } from './ledger.http.client';
+import { isLedgerRefusal } from './ledger.http.client';
 
 export const RECON_QUEUE_NAME = 'reconciliation';
 /** Jobs of one kind worked at once per instance: runs lock their account, so a few in parallel is plenty. */
@@ -119,20 +119,12 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
         return this.sweep();
       case 'post-adjustment':
         try {
+          // A cancelled adjustment ends its job here ('cancelled'): nothing is posted, nothing retried.
           return await this.postAdjustment.execute(data.adjustmentId);
         } catch (error) {
-          // The ledger refusing the transaction itself (4xx other than timeouts and throttling) will not change by
-          // retrying: stop, and leave the adjustment approved-pending-posting with the ledger's answer for a person.
-          if (
-            error instanceof LedgerHttpError &&
-            error.status !== undefined &&
-            error.status >= 400 &&
-            error.status < 500 &&
-            error.status !== 408 &&
-            error.status !== 429
-          ) {
-            throw new UnrecoverableError(error.message);
-          }
+          // The ledger refusing the transaction itself will not change by retrying: stop, and leave the adjustment
+          // approved-pending-posting with the ledger's answer for a person (who may cancel it).
+          if (isLedgerRefusal(error)) throw new UnrecoverableError(error.message);
           throw error;
         }
     }
