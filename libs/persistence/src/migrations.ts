@@ -3,12 +3,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { databaseNameOf, quoteIdentifier } from './identifiers';
+import { splitSqlStatements } from './sql-statements';
 
 /**
  * Reviewed SQL migrations, never `synchronize` (R14). Each service owns a schema and a role; the runner
  * connects as an administrator, creates both when missing, and applies the pending migrations in id order,
  * each in its own transaction, under an advisory lock so that two instances starting together do not race.
  * In SQL, `{{service_role}}` stands for the service's quoted role name, so grants live in the migrations.
+ *
+ * A file whose first line is `-- migrate:no-transaction` runs outside a transaction, statement by statement (for
+ * what Postgres refuses inside one: CREATE INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY, ALTER TYPE … ADD VALUE
+ * before its use), still under the advisory lock, checksummed and recorded once every statement succeeded. A
+ * statement that fails leaves the ones before it applied and the migration unrecorded: such a file must be safe to
+ * run again from the top (IF EXISTS / IF NOT EXISTS), and the next run does exactly that. Because a failed CREATE
+ * INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would then keep, the runner refuses to record the
+ * migration while the schema holds an invalid index.
  */
 export interface Migration {
   readonly id: string;
@@ -31,6 +40,13 @@ export class MigrationError extends Error {
 }
 
 const MIGRATION_ID_PATTERN = /^\d{4}-[a-z0-9-]+$/;
+/** The first line of a migration file that must run outside a transaction (see above). */
+export const NO_TRANSACTION_DIRECTIVE = '-- migrate:no-transaction';
+
+/** Whether the file asks to run outside a transaction: its first line is the directive, exactly (whitespace aside). */
+export function runsOutsideTransaction(sql: string): boolean {
+  return (sql.replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '').trim() === NO_TRANSACTION_DIRECTIVE;
+}
 
 export function checksumOf(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
@@ -116,6 +132,12 @@ export async function runMigrations(target: MigrationTarget): Promise<string[]> 
         if (previous !== checksum) throw new MigrationError(`migration '${migration.id}' was changed after it was applied to schema ${target.schema}`);
         continue;
       }
+      if (runsOutsideTransaction(migration.sql)) {
+        await applyOutsideTransaction(client, target.schema, migration, checksum, role);
+        applied.push(migration.id);
+        log(`applied migration ${migration.id} to schema ${target.schema} (outside a transaction)`);
+        continue;
+      }
       await client.query('BEGIN');
       try {
         await client.query(`SET LOCAL search_path TO ${schema}`);
@@ -134,6 +156,45 @@ export async function runMigrations(target: MigrationTarget): Promise<string[]> 
     await client.end();
   }
   return applied;
+}
+
+/** Runs a `-- migrate:no-transaction` file statement by statement in autocommit, then records it (see above). */
+async function applyOutsideTransaction(client: Client, schemaName: string, migration: Migration, checksum: string, role: string): Promise<void> {
+  const schema = quoteIdentifier(schemaName);
+  let statements: string[];
+  try {
+    statements = splitSqlStatements(migration.sql.replaceAll('{{service_role}}', role));
+  } catch (error: unknown) {
+    throw new MigrationError(`migration '${migration.id}' cannot be split into statements: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  await client.query(`SET search_path TO ${schema}`);
+  try {
+    for (const [index, statement] of statements.entries()) {
+      try {
+        await client.query(statement);
+      } catch (error: unknown) {
+        throw new MigrationError(
+          `migration '${migration.id}' failed at statement ${index + 1} of ${statements.length} (outside a transaction: the statements before it ` +
+            `stay applied, the migration is not recorded, and the next run starts it again from the top): ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    const invalid = await client.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND NOT i.indisvalid ORDER BY c.relname`,
+      [schemaName],
+    );
+    if (invalid.rows.length > 0) {
+      throw new MigrationError(
+        `migration '${migration.id}' is not recorded: schema ${schemaName} holds invalid indexes (${invalid.rows.map((row) => row.name).join(', ')}), ` +
+          'left by a CREATE INDEX CONCURRENTLY that failed; drop them (DROP INDEX CONCURRENTLY) and run the migrations again',
+      );
+    }
+    await client.query(`INSERT INTO ${schema}.schema_migrations (migration_id, checksum_sha256) VALUES ($1, $2)`, [migration.id, checksum]);
+  } finally {
+    await client.query('RESET search_path');
+  }
 }
 
 /** Drops a schema and its service role. For tests and `recon` development resets only. */
