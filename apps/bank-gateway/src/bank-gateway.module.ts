@@ -7,6 +7,7 @@ import { CONNECTION_SAVED_LISTENER, SaveConnectionUseCase } from './connections/
 import { ConnectionsHttpController } from './connections/interface/connections.http.controller';
 import { IngestFileUseCase } from './ingestion/application/ingest-file.use-case';
 import { IngestionQueries } from './ingestion/application/ingestion.queries';
+import { PublishedLinesQuery } from './ingestion/application/published-lines.query';
 import { ReprocessFileUseCase } from './ingestion/application/reprocess-file.use-case';
 import { ResolveFindingUseCase } from './ingestion/application/resolve-finding.use-case';
 import { StatementsHttpController } from './ingestion/interface/statements.http.controller';
@@ -35,6 +36,7 @@ export class BankGatewayModule {
         ReprocessFileUseCase,
         ResolveFindingUseCase,
         IngestionQueries,
+        PublishedLinesQuery,
         SaveConnectionUseCase,
         PullConnectionUseCase,
         PullScheduler,

@@ -14,10 +14,11 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { type Actor, CurrentActor, effectiveRole, Roles } from '@recon/auth';
 import type { Role } from '@recon/config';
-import { TRANSACTIONS } from '@recon/platform';
+import { isoDateSchema } from '@recon/contracts';
+import { AuditRecorder, TRANSACTIONS } from '@recon/platform';
 import type { TransactionRunner } from '@recon/persistence';
 import { type EncodingOption, type FormatOption, isEncodingOption, isFormatOption } from '@recon/statement-formats';
 import type { Request, Response } from 'express';
@@ -25,6 +26,7 @@ import { z } from 'zod';
 import { findConnection } from '../../connections/application/connection.queries';
 import { FILE_NAME_LENGTH_MAX, IngestFileUseCase, type IngestOutcome } from '../application/ingest-file.use-case';
 import { IngestionQueries, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../application/ingestion.queries';
+import { PublishedLinesQuery } from '../application/published-lines.query';
 import { ReprocessFileUseCase, reprocessSchema } from '../application/reprocess-file.use-case';
 import { resolveFindingSchema, ResolveFindingUseCase } from '../application/resolve-finding.use-case';
 import type { UploadedStatement } from './upload-body.middleware';
@@ -45,6 +47,8 @@ const uploadQuerySchema = z
 const pageLimit = z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT);
 const filesQuerySchema = z.object({ connection: z.string().uuid().optional(), after: z.string().uuid().optional(), limit: pageLimit }).strict();
 const linesQuerySchema = z.object({ after: z.coerce.number().int().min(0).max(2_147_483_647).default(0), limit: pageLimit }).strict();
+/** The account as statements name it (statements.account is 1-64 characters). */
+const dayLinesQuerySchema = z.object({ account: z.string().min(1).max(64), date: isoDateSchema }).strict();
 const quarantineQuerySchema = z
   .object({
     file: z.string().uuid().optional(),
@@ -83,6 +87,8 @@ export class StatementsHttpController {
     private readonly reprocessFile: ReprocessFileUseCase,
     private readonly queries: IngestionQueries,
     private readonly resolve: ResolveFindingUseCase,
+    private readonly publishedLines: PublishedLinesQuery,
+    private readonly audit: AuditRecorder,
     @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
   ) {}
 
@@ -155,6 +161,56 @@ export class StatementsHttpController {
   async lines(@Param('id', new ParseUUIDPipe()) fileId: string, @Query() query: unknown) {
     const filter = linesQuerySchema.parse(query);
     return this.queries.lines(fileId, filter.after, filter.limit);
+  }
+
+  @Get('lines')
+  @Roles(...READING_ROLES)
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({
+    summary:
+      'Every published line (bank.line.received payload) of an account and business date: booked on `date`, or value-dated on it, or without ' +
+      'either date and received on it; held and retracted lines excluded. Streamed NDJSON from one snapshot, in lineId order, ending with ' +
+      '{"end":true,"lines":N}: a stream without that last line was cut short.',
+  })
+  async dayLines(@CurrentActor() actor: Actor, @Query() query: unknown, @Res() response: Response): Promise<void> {
+    const filter = dayLinesQuerySchema.parse(query);
+    // A read of the bank's whole record of a day, audited like the ledger's export: who asked for which account and day.
+    await this.db.transaction((executor) =>
+      this.audit.record(executor, {
+        actor,
+        role: effectiveRole(actor, READING_ROLES),
+        action: 'lines.export',
+        entity: { type: 'account', id: filter.account },
+        details: { account: filter.account, date: filter.date },
+      }),
+    );
+    let closed = false;
+    response.on('close', () => {
+      closed = true;
+    });
+    let count = 0;
+    let started = false;
+    try {
+      for await (const page of this.publishedLines.pagesOf(filter.account, filter.date)) {
+        if (closed) return;
+        if (!started) {
+          response.status(200).type('application/x-ndjson; charset=utf-8');
+          started = true;
+        }
+        count += page.length;
+        // Back-pressure: the next page is fetched only once the client has taken this one.
+        if (!response.write(page.map((line) => `${JSON.stringify(line)}\n`).join(''))) await drained(response);
+      }
+    } catch (error) {
+      // Once lines are out, the status is sent: cutting the stream (no end line) tells the client it is incomplete.
+      if (started) {
+        response.destroy(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      throw error;
+    }
+    if (!started) response.status(200).type('application/x-ndjson; charset=utf-8');
+    response.end(`${JSON.stringify({ end: true, lines: count })}\n`);
   }
 
   @Post('files/:id/reprocess')
@@ -233,6 +289,19 @@ export class StatementsHttpController {
         return assertUnreachable(result.code);
     }
   }
+}
+
+/** Resolves when the response can take more, or the client went away. */
+function drained(response: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 function assertUnreachable(value: never): never {
