@@ -7,6 +7,7 @@ import { sampleAuditEvent, sampleTransactionPosted } from '../../contracts/test-
 import { createMessagingTestEnv, eventually, type MessagingTestEnv } from '../test/messaging-test-env';
 import { DeadLetterReplayError, listDeadLetters, replayDeadLetter } from './dead-letters';
 import { purgeInbox } from './housekeeping';
+import { InboxBatchGroup } from './inbox-batch-group';
 import { type IncomingEvent, InboxConsumer, type InboxConsumerOptions } from './inbox-consumer';
 import { enqueueEvent } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -587,6 +588,91 @@ describe(InboxConsumer.name, () => {
       await stopped;
       expect(await handledCount()).toBe(6);
       expect(sut.stats.processedCount).toBe(6);
+    });
+
+    describe('with a batch group (consumers sharing transactions)', () => {
+      beforeAll(async () => {
+        await env.pool.query('CREATE TABLE grouped_events (consumer text NOT NULL, message_id text NOT NULL, txid bigint NOT NULL)');
+      });
+
+      beforeEach(async () => {
+        await env.pool.query('TRUNCATE grouped_events');
+      });
+
+      /** Two durables on the same stream (each gets every message), sharing one group; the first batch waits for `release`. */
+      async function startGroupedPair(fail: (consumer: string, events: readonly IncomingEvent[]) => boolean = () => false) {
+        const group = new InboxBatchGroup(env.pool);
+        const names = [`grouped-a-${randomUUID().slice(0, 8)}`, `grouped-b-${randomUUID().slice(0, 8)}`];
+        let calls = 0;
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const consumers = await Promise.all(
+          names.map((durableName) =>
+            startConsumer({
+              durableName,
+              handler: undefined,
+              maxDeliver: 3,
+              batchGroup: group,
+              batchHandler: async (events, executor) => {
+                calls += 1;
+                if (calls === 1) await gate;
+                if (fail(durableName, events)) throw new Error(`poison in ${durableName}'s batch`);
+                await executor.query('INSERT INTO grouped_events (consumer, message_id, txid) SELECT $1, unnest($2::text[]), txid_current()', [
+                  durableName,
+                  events.map((event) => event.messageId),
+                ]);
+              },
+            }),
+          ),
+        );
+        return { consumers, names, release, calls: () => calls };
+      }
+
+      const groupedCount = () => countOf('SELECT count(*) AS count FROM grouped_events');
+
+      it("commits both consumers' batches in one transaction, each message once per consumer, and acknowledges them", async () => {
+        const { consumers, names, release, calls } = await startGroupedPair();
+        await publishThroughOutbox(1);
+        expect(await eventually(async () => calls() >= 1)).toBe(true);
+        await publishThroughOutbox(20);
+        release();
+        expect(await eventually(async () => (await groupedCount()) === 42)).toBe(true);
+        expect(await countOf('SELECT count(*) AS count FROM (SELECT DISTINCT consumer, message_id FROM grouped_events) AS d')).toBe(42);
+        const shared = await countOf('SELECT count(*) AS count FROM (SELECT txid FROM grouped_events GROUP BY txid HAVING count(DISTINCT consumer) = 2) AS t');
+        expect(shared).toBeGreaterThanOrEqual(1);
+        for (const [index, consumer] of consumers.entries()) {
+          expect(consumer.stats).toMatchObject({ processedCount: 21, duplicateCount: 0, failedCount: 0, batchFallbackCount: 0 });
+          expect(await countOf(`SELECT count(*) AS count FROM inbox_messages WHERE consumer = '${names[index]}'`)).toBe(21);
+          const durable = consumer.consumerConfig().durable_name!;
+          expect(await eventually(async () => (await env.jsm.consumers.info(streamNameFor(env.namespace, 'LEDGER'), durable)).num_ack_pending === 0)).toBe(
+            true,
+          );
+        }
+      });
+
+      it("a poison message in one consumer's batch fails the shared transaction: both handle their messages one by one, nothing lost or doubled", async () => {
+        const poison = randomUUID();
+        let poisonOwner = '';
+        const { consumers, names, release, calls } = await startGroupedPair((consumer, events) => {
+          if (poisonOwner === '') poisonOwner = consumer;
+          return consumer === poisonOwner && events.some((event) => event.messageId === poison);
+        });
+        await publishThroughOutbox(1);
+        expect(await eventually(async () => calls() >= 1)).toBe(true);
+        const ids = await publishThroughOutbox(4);
+        await env.js.publish(subjectFor(env.namespace, 'ledger.transaction.posted'), JSON.stringify(sampleTransactionPosted({ transactionId: poison })), {
+          headers: msgHdrsOf({ 'Nats-Msg-Id': poison, 'Recon-Schema-Version': '1' }),
+        });
+        release();
+        // Every message for both consumers, except the poison for its owner, which is dead-lettered after 3 deliveries.
+        expect(await eventually(async () => (await groupedCount()) === 2 * 6 - 1 && (await deadLetterCount()) === 1, 20_000)).toBe(true);
+        expect(await countOf('SELECT count(*) AS count FROM (SELECT DISTINCT consumer, message_id FROM grouped_events) AS d')).toBe(11);
+        expect(await countOf(`SELECT count(*) AS count FROM grouped_events WHERE message_id IN ('${ids.join("','")}')`)).toBe(8);
+        const owner = names.indexOf(poisonOwner);
+        expect(consumers[owner]!.stats).toMatchObject({ processedCount: 5, deadLetterCount: 1 });
+        expect(consumers[1 - owner]!.stats).toMatchObject({ processedCount: 6, deadLetterCount: 0 });
+        expect(consumers[0]!.stats.batchFallbackCount + consumers[1]!.stats.batchFallbackCount).toBeGreaterThanOrEqual(2);
+      });
     });
   });
 

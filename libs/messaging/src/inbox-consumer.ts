@@ -67,6 +67,23 @@ export type InboxHandler = (event: IncomingEvent, executor: SqlExecutor) => Prom
  */
 export type InboxBatchHandler = (events: readonly IncomingEvent[], executor: SqlExecutor) => Promise<void>;
 
+/** One consumer's batch handed to a shared transaction: its distinct events (each message id once) and its handler. */
+export interface InboxBatchPart {
+  readonly consumer: string;
+  readonly events: readonly IncomingEvent[];
+  readonly handler: InboxBatchHandler;
+  /** Whether the consumer has read more messages since: asked once the batch committed. */
+  readonly hasMore?: () => boolean;
+}
+
+/**
+ * Commits a consumer's batch, inbox rows and handler, possibly in one transaction with other consumers' batches
+ * (`InboxBatchGroup`); resolves, once committed, with the message ids that were new to the inbox.
+ */
+export interface InboxBatchCommitter {
+  commit(part: InboxBatchPart): Promise<ReadonlySet<string>>;
+}
+
 export interface InboxConsumerOptions {
   readonly jetstream: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -87,6 +104,11 @@ export interface InboxConsumerOptions {
    * while the previous batch commits.
    */
   readonly batchHandler?: InboxBatchHandler;
+  /**
+   * Batch mode: commit each batch through this (an `InboxBatchGroup` shared with other consumers of the process)
+   * instead of a transaction of the consumer's own.
+   */
+  readonly batchGroup?: InboxBatchCommitter;
   /** Deliveries before a failing message is dead-lettered. */
   readonly maxDeliver?: number;
   readonly ackWaitMs?: number;
@@ -170,6 +192,7 @@ export class InboxConsumer {
     }
     const { handler, batchHandler } = options;
     if ((handler === undefined) === (batchHandler === undefined)) throw new Error('InboxConsumer needs exactly one of handler and batchHandler');
+    if (options.batchGroup !== undefined && batchHandler === undefined) throw new Error('InboxConsumer: a batchGroup needs a batchHandler');
     this.messageHandler = handler ?? ((event, executor) => batchHandler!([event], executor));
     this.transactions = toTransactionRunner(options.transaction);
     this.logger = options.logger ?? SILENT_LOGGER;
@@ -392,19 +415,27 @@ export class InboxConsumer {
     );
     let processed: ReadonlySet<string>;
     try {
+      const group = this.options.batchGroup;
       processed = await context.with(trace.setSpan(parent, batchSpan), () =>
-        this.transactions.transaction(async (executor) => {
-          const inserted = await queryRows<{ message_id: string }>(executor, INSERT_INBOX_BATCH_SQL, [
-            this.options.durableName,
-            distinct.map((event) => event.messageId),
-            distinct.map((event) => event.subject),
-            distinct.map((event) => event.streamSequence),
-          ]);
-          const fresh = new Set(inserted.map((row) => row.message_id));
-          const events = distinct.filter((event) => fresh.has(event.messageId));
-          if (events.length > 0) await this.options.batchHandler!(events, executor);
-          return fresh;
-        }),
+        group !== undefined
+          ? group.commit({
+              consumer: this.options.durableName,
+              events: distinct,
+              handler: this.options.batchHandler!,
+              hasMore: () => this.buffer.length > 0,
+            })
+          : this.transactions.transaction(async (executor) => {
+              const inserted = await queryRows<{ message_id: string }>(executor, INSERT_INBOX_BATCH_SQL, [
+                this.options.durableName,
+                distinct.map((event) => event.messageId),
+                distinct.map((event) => event.subject),
+                distinct.map((event) => event.streamSequence),
+              ]);
+              const fresh = new Set(inserted.map((row) => row.message_id));
+              const events = distinct.filter((event) => fresh.has(event.messageId));
+              if (events.length > 0) await this.options.batchHandler!(events, executor);
+              return fresh;
+            }),
       );
     } catch (error) {
       clearInterval(keepAlive);

@@ -10,3 +10,4 @@ export * from './sql-executor';
 export * from './streams';
 export * from './trace-context';
 export * from './rpc';
+export * from './inbox-batch-group';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { PlatformConfig } from '@recon/config';
-import { InboxConsumer, type StreamKey } from '@recon/messaging';
+import { InboxBatchGroup, InboxConsumer, type StreamKey } from '@recon/messaging';
 import type { Logger } from '@recon/observability';
 import { DATA_SOURCE, JETSTREAM, JETSTREAM_MANAGER, LOGGER, PLATFORM_CONFIG } from '@recon/platform';
 import type { Pool } from 'pg';
@@ -46,6 +46,10 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
     // The data source's own pg pool (same connections, same search_path): plain BEGIN/COMMIT costs less than a
     // TypeORM query runner.
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    // The ledger and the bank consumer lock the same match keys (an entry and its line arrive together): in
+    // transactions of their own, each would wait for the other's commit. Sharing them, neither waits, and a
+    // line finds its entry of the same moment in the same transaction.
+    const batchGroup = new InboxBatchGroup(pool);
     for (const definition of CONSUMERS) {
       const consumer = new InboxConsumer({
         jetstream: this.jetstream,
@@ -65,6 +69,7 @@ export class ReconConsumers implements OnApplicationBootstrap, OnApplicationShut
             }
           }
         },
+        batchGroup,
         batchSize: CONSUMER_BATCH_SIZE,
         maxDeliver: CONSUMER_MAX_DELIVER,
         retryBaseMs: CONSUMER_RETRY_BASE_MS,
