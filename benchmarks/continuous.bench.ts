@@ -30,6 +30,7 @@ import { bankLine, movement, ReconEventPublisher } from '../apps/reconciliation/
 import { CONSUMERS, ReconConsumers } from '../apps/reconciliation/src/matching/interface/recon.consumers';
 import { createReconciliationApp, migrateReconciliation } from '../apps/reconciliation/src/reconciliation.app';
 import { loadReconciliationConfig, loadReconciliationSettings } from '../apps/reconciliation/src/reconciliation.config';
+import { backendCpuMs, backendPids, type CpuSnapshot, cpuSince, processCpuMs } from './process-cpu';
 
 const LINES_TOTAL = Number(process.env.BENCH_LINES ?? argument('--lines') ?? 20_000);
 /**
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     });
     // The clock starts when the publisher (its modules loaded, connected) publishes its first line.
     let loadAtStart = 0;
+    let cpuBefore: CpuSnapshot | undefined;
     let cpuAtStart = process.cpuUsage();
     let startedMs = 0;
     const publishedMs = await new Promise<number>((resolve, reject) => {
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
           void (async () => {
             while ((await count('matches')) < WARMUP_LINES) await new Promise((resolve) => setTimeout(resolve, 100));
             await admin.query('ANALYZE ledger_items, bank_items');
+            const pids = await backendPids(config.DATABASE_URL);
+            cpuBefore = { node: process.cpuUsage(), postgres: processCpuMs('postgres'), nats: processCpuMs('nats-server'), backends: backendCpuMs(pids) };
             publisher.send({ go: true });
           })().catch(reject);
         }
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) throw new Error('timed out waiting for the service to store every item');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    const spent = cpuSince(cpuBefore!, await backendPids(config.DATABASE_URL));
     polling = false;
     await polled;
     await poller.end();
@@ -170,6 +175,15 @@ async function main(): Promise<void> {
       // Polling the counts above costs a little of it too.
       serviceCpuMsPerLine: Number(((cpu.user + cpu.system) / 1000 / LINES_TOTAL).toFixed(3)),
       serviceCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+      // CPU per bank line (with its entry) until every item was stored, in microseconds: this process (the service,
+      // and the bench's polling), the Postgres backends of the service's role, the whole Postgres server (other
+      // users of the shared server included) and NATS (the publisher's publishes included).
+      cpuMicrosPerLine: {
+        service: Math.round(((spent.nodeUserMs + spent.nodeSystemMs) * 1000) / LINES_TOTAL),
+        postgres: Math.round((spent.postgresBackendsMs * 1000) / LINES_TOTAL),
+        postgresServer: spent.postgresMs === undefined ? null : Math.round((spent.postgresMs * 1000) / LINES_TOTAL),
+        nats: spent.natsMs === undefined ? null : Math.round((spent.natsMs * 1000) / LINES_TOTAL),
+      },
       latencyMs: {
         p50: Math.round(percentile(visible, 0.5)),
         p99: Math.round(percentile(visible, 0.99)),
