@@ -57,7 +57,9 @@ function argument(name: string): string | undefined {
 
 function uptimeLoad(): string {
   try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average:\s*/, '');
+    return execFileSync('uptime', { encoding: 'utf8' })
+      .trim()
+      .replace(/^.*load average:\s*/, '');
   } catch {
     return os
       .loadavg()
@@ -152,7 +154,8 @@ async function main(): Promise<void> {
       actor: { id: 'bench-nightly', roles: ['ops'] },
       checks: true,
       phases: clock,
-    } as Parameters<RunBusinessDayUseCase['execute']>[0]);
+    });
+    clock.phase('commit');
     const totalSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     const loadAfter = uptimeLoad();
@@ -177,7 +180,12 @@ async function main(): Promise<void> {
     } finally {
       await admin.end();
     }
-    const result = runRow.result as { counts?: Record<string, unknown>; timingsMs?: Record<string, number>; warnings?: string[]; autoMatchRate?: number } | null;
+    const result = runRow.result as {
+      counts?: Record<string, unknown>;
+      timingsMs?: Record<string, number>;
+      warnings?: string[];
+      autoMatchRate?: number;
+    } | null;
     const items = seed.ledger + seed.bank;
     const report = {
       entries: { ledger: seed.ledger, bank: seed.bank, faultRate, injectedBreaks: seed.injectedBreaks },
@@ -354,7 +362,9 @@ async function seedInto(schema: string): Promise<void> {
             item.counterpartyName,
             item.remittance,
             item.reversal,
-            item.transactions === undefined ? undefined : JSON.stringify(item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() }))),
+            item.transactions === undefined
+              ? undefined
+              : JSON.stringify(item.transactions.map((part) => ({ ...part, amountMinor: part.amountMinor.toString() }))),
             arrayLiteral(keys),
             'event',
             receivedAt,

@@ -1,23 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Actor } from '@recon/auth';
 import { bankLineReceivedV1Schema, RECON_RUN_COMPLETED_V1 } from '@recon/contracts';
-import { dayNumberOf, isoDateOfDayNumber, type LedgerBalance, reconcile, type RuleSet, type StatementBalance, type StatementFinding } from '@recon/matching';
+import {
+  dayNumberOf,
+  isoDateOfDayNumber,
+  type LedgerBalance,
+  reconcile,
+  type ReconBreak,
+  type ReconcilePhaseTimer,
+  type RuleSet,
+  type StatementBalance,
+  type StatementFinding,
+} from '@recon/matching';
 import { enqueueEvent } from '@recon/messaging';
 import { Money } from '@recon/money';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, LOGGER, TRANSACTIONS } from '@recon/platform';
 import type { Logger } from '@recon/observability';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
-import { BreakRecorder } from '../../breaks/application/break-recorder';
-import {
-  bankItemOfLine,
-  engineBankItemOf,
-  engineLedgerItemOf,
-  ignoredReferencesOf,
-  type LedgerItemRow,
-  valueDateToleranceDaysMax,
-} from '../../items/domain/recon-items';
+import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
+import { bankItemOfLine, ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
+import { openItemColumnsForRun, recordRunMatches, type RunOpenItems } from '../../items/infrastructure/items.bulk';
 import { ItemsPgRepository, lockMatchKeys, lockRunOf } from '../../items/infrastructure/items.pg.repository';
-import { ContinuousMatcher, RULE_SET } from '../../matching/application/continuous-matcher';
+import { RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { statementFindings, type StoredStatement } from '../domain/statement-continuity';
@@ -39,6 +43,8 @@ export interface RunBusinessDayCommand {
   readonly actor: Actor;
   /** The day's completeness and balance checks (nightly and API runs); the grace sweep only matches and ages. */
   readonly checks: boolean;
+  /** Told when each phase of the run ends (checks, load, the engine's phases, write matches, write breaks, finish): `bench:nightly`'s clock. */
+  readonly phases?: ReconcilePhaseTimer;
 }
 
 const ITEM_BREAK_TYPES = new Set([
@@ -70,7 +76,6 @@ export class RunBusinessDayUseCase {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly matcher: ContinuousMatcher,
     private readonly breaks: BreakRecorder,
     private readonly audit: AuditRecorder,
   ) {}
@@ -125,27 +130,29 @@ export class RunBusinessDayUseCase {
       balances = await this.requiredBalances(command, warnings);
     }
     const checksDoneAt = this.clock.now();
+    const phases = command.phases;
+    phases?.phase('checks');
     await this.db.transaction(async (executor) => {
       // One run per account at a time; continuous matching waits on the rows this run locks.
       await lockRunOf(executor, command.bankAccount);
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
-      const open = await this.items.openItemsForRun(executor, command.bankAccount, throughDate);
+      // Streamed out of Postgres into the engine's columns (COPY), locked until the run commits.
+      const open = await openItemColumnsForRun(executor, command.bankAccount, throughDate);
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
-      const result = reconcile(
-        { ledger: open.ledger.map(engineLedgerItemOf), bank: open.bank.map(engineBankItemOf), statements, balances, findings },
-        this.ruleSet,
-      );
-      const matched = await this.matcher.recordMatches(executor, result.matches, runId);
-      const dateOf = new Map<string, number>([
-        ...open.ledger.map((row) => [`L:${row.entry_id}`, dayNumberOf(row.value_date)!] as const),
-        ...open.bank.map((row) => [`B:${row.item_ref}`, dayNumberOf(row.effective_date)!] as const),
-      ]);
+      phases?.phase('load');
+      const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, this.ruleSet, {
+        ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
+      });
+      const matched = await this.recordMatches(executor, result.matches, runId, phases);
+      phases?.phase('write matches');
+      const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
+      const dateOf = itemDatesOf(open, itemBreaks);
       const foundByType: Record<string, number> = {};
       const openedByType: Record<string, number> = {};
       let pendingBreaks = 0;
-      for (const found of result.breaks) {
+      const toOpen = result.breaks.filter((found) => {
         if (ITEM_BREAK_TYPES.has(found.type)) {
           const latestDay = Math.max(
             ...found.ledger.map((id) => dateOf.get(`L:${id}`) ?? businessDay),
@@ -154,13 +161,17 @@ export class RunBusinessDayUseCase {
           // Still inside its grace window: the partner may yet arrive; it stays pending.
           if (latestDay + account.graceDays > businessDay) {
             pendingBreaks += 1;
-            continue;
+            return false;
           }
         }
         foundByType[found.type] = (foundByType[found.type] ?? 0) + 1;
-        const breakId = await this.breaks.open(executor, found, { bankAccount: command.bankAccount, businessDate: command.businessDate, runId });
-        if (breakId !== undefined) openedByType[found.type] = (openedByType[found.type] ?? 0) + 1;
-      }
+        return true;
+      });
+      const breakIds = await this.breaks.openAll(executor, toOpen, { bankAccount: command.bankAccount, businessDate: command.businessDate, runId });
+      toOpen.forEach((found, index) => {
+        if (breakIds[index] !== undefined) openedByType[found.type] = (openedByType[found.type] ?? 0) + 1;
+      });
+      phases?.phase('write breaks');
       const autoMatchRate = await this.autoMatchRate(executor, command.bankAccount, command.businessDate);
       const finishedAt = this.clock.now();
       const breaksOpened = Object.values(openedByType).reduce((sum, count) => sum + count, 0);
@@ -228,7 +239,36 @@ export class RunBusinessDayUseCase {
           resultHash: result.summary.run.resultHash,
         },
       });
+      phases?.phase('finish');
     });
+  }
+
+  /**
+   * Records the run's match groups set-wise (COPY and one update per side) and closes the breaks their items were in
+   * (a late partner), as continuous matching records its matches.
+   */
+  private async recordMatches(
+    executor: SqlExecutor,
+    matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
+    runId: string,
+    phases: ReconcilePhaseTimer | undefined,
+  ): Promise<{ matchGroups: number; breaksClosed: number }> {
+    const matchIds = matches.map(() => this.ids.uuid());
+    const breaksOf = await recordRunMatches(executor, matches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
+    let breaksClosed = 0;
+    for (const [index, match] of matches.entries()) {
+      for (const breakId of breaksOf.get(matchIds[index]!.toLowerCase()) ?? []) {
+        const closed = await this.breaks.close(executor, breakId, {
+          status: 'closed',
+          resolutionCode: 'late_partner',
+          note: `late partner: ledger ${match.ledger.join(', ')} and bank ${match.bank.join(', ')} matched by rule ${match.rule}`,
+          actor: SERVICE_ACTOR,
+          matchId: matchIds[index]!,
+        });
+        if (closed) breaksClosed += 1;
+      }
+    }
+    return { matchGroups: matches.length, breaksClosed };
   }
 
   /** Entries the ledger exported for the day that never arrived as events: stored now, noted, never lost. */
@@ -450,4 +490,20 @@ function storedOf(row: StatementRow): StoredStatement {
     receivedLineCount: Number(row.received_count),
     receivedSumMinor: BigInt(row.received_sum),
   };
+}
+
+/** The grace window's day of every item in these breaks (ledger value date, bank effective date), by `L:`/`B:` id: one pass over the columns. */
+function itemDatesOf(open: RunOpenItems, breaks: readonly ReconBreak[]): Map<string, number> {
+  const ledgerIds = new Set(breaks.flatMap((found) => found.ledger));
+  const bankIds = new Set(breaks.flatMap((found) => found.bank));
+  const dates = new Map<string, number>();
+  for (let index = 0; index < open.ledger.length; index += 1) {
+    const id = open.ledger.entryId[index]!;
+    if (ledgerIds.has(id)) dates.set(`L:${id}`, dayNumberOf(open.ledger.valueDate[index]!)!);
+  }
+  for (let index = 0; index < open.bank.length; index += 1) {
+    const id = open.bank.id[index]!;
+    if (bankIds.has(id)) dates.set(`B:${id}`, dayNumberOf(open.bankEffectiveDate[index]!)!);
+  }
+  return dates;
 }

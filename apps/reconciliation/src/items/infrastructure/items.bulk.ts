@@ -1,0 +1,362 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
+import { BankColumns, type BankTransactionPart, LedgerColumns, type ReconcilePhaseTimer } from '@recon/matching';
+import { queryRows, type SqlExecutor } from '@recon/persistence';
+import type { PoolClient } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { ConcurrentMatchError } from './items.pg.repository';
+
+/**
+ * The nightly run's bulk access to the item tables: a day of a million items per side is moved with COPY (out as
+ * columns, in as rows) and updated set-wise, instead of row objects and statements of a thousand.
+ */
+
+/** Open items a full run takes per side and account; a backlog beyond this is matched over several runs. */
+export const RUN_OPEN_ITEMS_MAX = 2_000_000;
+/** Memory for the run's sorts and hash joins (a million-row join spills to disk at the default 4 MB). */
+const RUN_WORK_MEM = '256MB';
+/** Rows are written to a COPY stream in chunks of about this many characters. */
+const COPY_CHUNK_CHARACTERS = 1 << 20;
+
+/**
+ * The driver's client under an executor: a TypeORM EntityManager of a transaction (its query runner is connected,
+ * and `connect()` returns that connection) or a pg client itself. COPY needs it; it is the same connection, so the
+ * COPY is part of the caller's transaction.
+ */
+export async function rawClientOf(executor: SqlExecutor): Promise<PoolClient> {
+  const queryRunner = (executor as { queryRunner?: { connect(): Promise<unknown> } }).queryRunner;
+  if (queryRunner !== undefined) return (await queryRunner.connect()) as PoolClient;
+  if (typeof (executor as { release?: unknown }).release === 'function' || 'connectionParameters' in (executor as object)) return executor as PoolClient;
+  throw new Error('the nightly run needs a transaction on a pg connection (COPY)');
+}
+
+export interface RunOpenItems {
+  /** Sorted by entry id (code point order, as the engine sorts), locked until the run commits. */
+  readonly ledger: LedgerColumns;
+  readonly bank: BankColumns;
+  /** The date a bank line's grace window counts from (value date, else booking date, else the day it arrived), per line. */
+  readonly bankEffectiveDate: readonly string[];
+}
+
+const LEDGER_COPY_COLUMNS = `entry_id, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'), reference, batch_reference, sub_account,
+  description, kind`;
+const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'),
+  to_char(booking_date, 'YYYY-MM-DD'), to_char(effective_date, 'YYYY-MM-DD'), bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name,
+  remittance, reversal, transactions`;
+
+/**
+ * Every open item of an account up to a date (plus the tolerance), locked until the run commits (FOR UPDATE, as
+ * `ItemsPgRepository.openItemsForRun`), streamed out of Postgres with COPY straight into the engine's columns: no
+ * row object per item. Both sides come sorted by id in code point order (COLLATE "C"), which is the engine's own
+ * order, so it does not sort them again.
+ */
+export async function openItemColumnsForRun(
+  executor: SqlExecutor,
+  bankAccount: string,
+  throughDate: string,
+  limit = RUN_OPEN_ITEMS_MAX,
+): Promise<RunOpenItems> {
+  const client = await rawClientOf(executor);
+  await client.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'`);
+  const account = client.escapeLiteral(bankAccount);
+  const through = client.escapeLiteral(throughDate);
+  const ledger = new LedgerColumns();
+  await readCopy(
+    client.query(
+      copyTo(`COPY (SELECT ${LEDGER_COPY_COLUMNS} FROM ledger_items WHERE matched_at IS NULL AND bank_account = ${account} AND value_date <= ${through}::date
+                  ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE) TO STDOUT`),
+    ),
+    10,
+    (row) => {
+      // Straight into the columns (as LedgerColumns.push would store an item whose absent fields are undefined).
+      ledger.entryId.push(row.text(0)!);
+      ledger.account.push(row.repeated(1)!);
+      ledger.currency.push(row.repeated(2)!);
+      ledger.amountMinor.push(row.bigint(3));
+      ledger.valueDate.push(row.repeated(4)!);
+      ledger.reference.push(row.text(5));
+      ledger.batchReference.push(row.repeated(6));
+      ledger.subAccount.push(row.repeated(7));
+      ledger.description.push(row.text(8));
+      ledger.kind.push(row.repeated(9));
+      ledger.bookingDate.push(undefined);
+    },
+  );
+  const bank = new BankColumns();
+  const bankEffectiveDate: string[] = [];
+  await readCopy(
+    client.query(
+      copyTo(`COPY (SELECT ${BANK_COPY_COLUMNS} FROM bank_items WHERE matched_at IS NULL AND bank_account = ${account} AND effective_date <= ${through}::date
+                  ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE) TO STDOUT`),
+    ),
+    17,
+    (row) => {
+      bank.id.push(row.text(0)!);
+      bank.statementId.push(row.repeated(1)!);
+      bank.lineNo.push(row.int(2));
+      bank.account.push(row.repeated(3)!);
+      bank.currency.push(row.repeated(4)!);
+      bank.amountMinor.push(row.bigint(5));
+      bank.valueDate.push(row.repeated(6));
+      bank.bookingDate.push(row.repeated(7));
+      bankEffectiveDate.push(row.repeated(8)!);
+      bank.bankRef.push(row.text(9));
+      bank.endToEndId.push(row.text(10));
+      bank.customerRef.push(row.text(11));
+      bank.bankTxCode.push(row.repeated(12));
+      bank.counterpartyName.push(row.repeated(13));
+      bank.remittance.push(row.text(14));
+      bank.reversal.push(row.isTrue(15));
+      bank.transactions.push(row.isNull(16) ? undefined : transactionsOf(row.text(16)!));
+    },
+  );
+  return { ledger, bank, bankEffectiveDate };
+}
+
+/** A batch line's itemised parts as stored (amounts as decimal strings of minor units), as `engineBankItemOf` reads them. */
+function transactionsOf(json: string): BankTransactionPart[] {
+  return (JSON.parse(json) as { amountMinor: string; endToEndId?: string; remittance?: string }[]).map((part) => ({
+    amountMinor: BigInt(part.amountMinor),
+    ...(part.endToEndId === undefined ? {} : { endToEndId: part.endToEndId }),
+    ...(part.remittance === undefined ? {} : { remittance: part.remittance }),
+  }));
+}
+
+/**
+ * One row of COPY's text format (fields separated by TAB, `\N` for NULL, backslash escapes) as byte offsets into
+ * the chunk that holds it: strings are made only of the fields read, each a fresh string (a slice of a large
+ * decoded chunk would keep the whole chunk alive for as long as the item lives), and a field equal to the same
+ * column's previous value (accounts, currencies, dates) is the previous string again.
+ */
+class CopyRow {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly previousBytes: (Buffer | undefined)[] = [];
+  private readonly previousText: string[] = [];
+
+  constructor(readonly columns: number) {
+    this.starts.length = columns;
+    this.ends.length = columns;
+  }
+
+  /** Points at the row in buffer[start, end) (without its LF); throws unless it has exactly `columns` fields. */
+  set(buffer: Buffer, start: number, end: number): void {
+    this.buffer = buffer;
+    const last = this.columns - 1;
+    let from = start;
+    for (let field = 0; field < last; field += 1) {
+      const to = buffer.indexOf(9, from);
+      if (to === -1 || to >= end) throw new Error(`COPY row has ${field + 1} fields, expected ${this.columns}`);
+      this.starts[field] = from;
+      this.ends[field] = to;
+      from = to + 1;
+    }
+    const extra = buffer.indexOf(9, from);
+    if (extra !== -1 && extra < end) throw new Error(`COPY row has more than ${this.columns} fields`);
+    this.starts[last] = from;
+    this.ends[last] = end;
+  }
+
+  isNull(field: number): boolean {
+    const start = this.starts[field]!;
+    return this.ends[field]! - start === 2 && this.buffer[start] === 92 && this.buffer[start + 1] === 78;
+  }
+
+  text(field: number): string | undefined {
+    if (this.isNull(field)) return undefined;
+    const start = this.starts[field]!;
+    const end = this.ends[field]!;
+    const index = this.buffer.indexOf(92, start);
+    const text = this.buffer.toString('utf8', start, end);
+    return index !== -1 && index < end ? unescapeCopy(text) : text;
+  }
+
+  /** `text`, reusing the string of this column's previous row when the bytes are the same. */
+  repeated(field: number): string | undefined {
+    if (this.isNull(field)) return undefined;
+    const start = this.starts[field]!;
+    const end = this.ends[field]!;
+    const previous = this.previousBytes[field];
+    if (previous !== undefined && previous.length === end - start && this.buffer.compare(previous, 0, previous.length, start, end) === 0)
+      return this.previousText[field];
+    const text = this.text(field)!;
+    this.previousBytes[field] = Buffer.from(this.buffer.subarray(start, end));
+    this.previousText[field] = text;
+    return text;
+  }
+
+  bigint(field: number): bigint {
+    return BigInt(this.buffer.toString('latin1', this.starts[field]!, this.ends[field]!));
+  }
+
+  int(field: number): number {
+    return Number(this.buffer.toString('latin1', this.starts[field]!, this.ends[field]!));
+  }
+
+  /** A boolean column: `t` or `f`. */
+  isTrue(field: number): boolean {
+    return this.buffer[this.starts[field]!] === 116;
+  }
+}
+
+/** Reads a COPY ... TO STDOUT stream (text format) row by row; `row` is handed the same CopyRow, pointed at each row. */
+async function readCopy(stream: Readable, columns: number, row: (fields: CopyRow) => void): Promise<void> {
+  const fields = new CopyRow(columns);
+  let rest: Buffer | undefined;
+  for await (const received of stream) {
+    const chunk = rest === undefined ? (received as Buffer) : Buffer.concat([rest, received as Buffer]);
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(10, start);
+      if (end === -1) break;
+      fields.set(chunk, start, end);
+      row(fields);
+      start = end + 1;
+    }
+    rest = start < chunk.length ? chunk.subarray(start) : undefined;
+  }
+  if (rest !== undefined) throw new Error('COPY output ended inside a row');
+}
+
+const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+
+function unescapeCopy(raw: string): string {
+  return raw.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_match, code: string) => {
+    if (code.length > 1 && code[0] === 'x') return String.fromCharCode(parseInt(code.slice(1), 16));
+    if (/^[0-7]+$/.test(code)) return String.fromCharCode(parseInt(code, 8));
+    return COPY_UNESCAPES[code] ?? code;
+  });
+}
+
+/** COPY text format of one field. */
+function copyField(value: string | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (character) => COPY_ESCAPES[character]!) : value;
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const ARRAY_ELEMENT_SPECIAL = /[\\"\t\n\r]/;
+
+/** A text[] literal (each element quoted), as one COPY field. */
+function textArrayField(values: readonly string[]): string {
+  let literal = '{';
+  let plain = true;
+  for (let index = 0; index < values.length; index += 1) {
+    const value = values[index]!;
+    if (ARRAY_ELEMENT_SPECIAL.test(value)) plain = false;
+    literal += `${index === 0 ? '' : ','}"${value}"`;
+  }
+  literal += '}';
+  if (plain) return literal;
+  return copyField(`{${values.map((value) => `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`);
+}
+
+/** Writes rows (each in COPY text format, with its LF) to a COPY ... FROM STDIN in chunks, respecting back-pressure. */
+async function writeCopy(stream: Writable, rows: Iterable<string>): Promise<void> {
+  let block = '';
+  try {
+    for (const row of rows) {
+      block += row;
+      if (block.length < COPY_CHUNK_CHARACTERS) continue;
+      const chunk = block;
+      block = '';
+      if (!stream.write(chunk)) await once(stream, 'drain');
+    }
+  } catch (error) {
+    stream.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  stream.end(block);
+  await finished(stream);
+}
+
+export interface RunMatch {
+  readonly rule: string;
+  readonly ledger: readonly string[];
+  readonly bank: readonly string[];
+}
+
+/**
+ * Records a run's match groups and closes their items, set-wise: the match rows with one COPY, each side's
+ * (item, match) pairs with one COPY into a temporary table, and one UPDATE ... FROM per side joining it to the
+ * items by primary key. Every item must still be open (the run holds their row locks, so they are): when one is
+ * not, this throws ConcurrentMatchError and the caller's transaction rolls back, as `recordMatches` does. Returns,
+ * per match id, the ids of the breaks its items were in (a late partner closes them); only matches with such a
+ * break are listed.
+ */
+export async function recordRunMatches(
+  executor: SqlExecutor,
+  matches: readonly RunMatch[],
+  matchIds: readonly string[],
+  recorded: { runId: string; matchedAt: Date },
+  phases?: ReconcilePhaseTimer,
+): Promise<Map<string, string[]>> {
+  if (matchIds.length !== matches.length) throw new Error('recordRunMatches: one match id per match');
+  const breaksOfMatch = new Map<string, string[]>();
+  if (matches.length === 0) return breaksOfMatch;
+  const client = await rawClientOf(executor);
+  await client.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'`);
+  const runId = copyField(recorded.runId);
+  const matchedAt = copyField(recorded.matchedAt.toISOString());
+  await writeCopy(
+    client.query(copyFrom('COPY matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) FROM STDIN')),
+    (function* () {
+      for (let index = 0; index < matches.length; index += 1) {
+        const match = matches[index]!;
+        yield `${matchIds[index]}\t${copyField(match.rule)}\t${textArrayField(match.ledger)}\t${textArrayField(match.bank)}\t${runId}\t${matchedAt}\n`;
+      }
+    })(),
+  );
+  phases?.phase('write matches: COPY matches');
+  let ledgerCount = 0;
+  let bankCount = 0;
+  for (const match of matches) {
+    ledgerCount += match.ledger.length;
+    bankCount += match.bank.length;
+  }
+  // Dropped at commit, or here when the same transaction records matches again.
+  await client.query('DROP TABLE IF EXISTS pg_temp.run_ledger_matches, pg_temp.run_bank_matches');
+  await client.query(
+    `CREATE TEMPORARY TABLE run_ledger_matches (entry_id text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP;
+     CREATE TEMPORARY TABLE run_bank_matches (item_ref text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP`,
+  );
+  const pairs = function* (side: 'ledger' | 'bank'): Generator<string> {
+    for (let index = 0; index < matches.length; index += 1) for (const id of matches[index]![side]) yield `${copyField(id)}\t${matchIds[index]}\n`;
+  };
+  await writeCopy(client.query(copyFrom('COPY run_ledger_matches (entry_id, match_id) FROM STDIN')), pairs('ledger'));
+  await writeCopy(client.query(copyFrom('COPY run_bank_matches (item_ref, match_id) FROM STDIN')), pairs('bank'));
+  await client.query('ANALYZE run_ledger_matches, run_bank_matches');
+  phases?.phase('write matches: COPY item pairs');
+  const sides = [
+    { table: 'ledger_items', key: 'entry_id', staged: 'run_ledger_matches', expected: ledgerCount, side: 'ledger' },
+    { table: 'bank_items', key: 'item_ref', staged: 'run_bank_matches', expected: bankCount, side: 'bank' },
+  ] as const;
+  for (const side of sides) {
+    const [row] = await queryRows<{ updated: number; breaks: { match_id: string; break_id: string }[] | null }>(
+      client,
+      `WITH updated AS (
+         UPDATE ${side.table} i SET matched_at = $1, match_id = x.match_id
+           FROM ${side.staged} x
+          WHERE i.${side.key} = x.${side.key} AND i.matched_at IS NULL
+         RETURNING x.match_id, i.break_id)
+       SELECT count(*)::int AS updated,
+              json_agg(json_build_object('match_id', match_id, 'break_id', break_id)) FILTER (WHERE break_id IS NOT NULL) AS breaks
+         FROM updated`,
+      [recorded.matchedAt],
+    );
+    if (row === undefined || row.updated !== side.expected) {
+      throw new ConcurrentMatchError([`${side.expected - (row?.updated ?? 0)} ${side.side} items of this run`], []);
+    }
+    for (const { match_id: matchId, break_id: breakId } of row.breaks ?? []) {
+      const breakIds = breaksOfMatch.get(matchId) ?? [];
+      if (!breakIds.includes(breakId)) breakIds.push(breakId);
+      breaksOfMatch.set(matchId, breakIds);
+    }
+    phases?.phase(`write matches: UPDATE ${side.table}`);
+  }
+  return breaksOfMatch;
+}

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { defaultRuleSet, reconcile } from '@recon/matching';
+import { isolate, type TestIsolation } from '@recon/testing';
+import { Client } from 'pg';
+import { bankReferenceKeys, type BankItemRow, engineBankItemOf, engineLedgerItemOf, type LedgerItemRow } from '../src/items/domain/recon-items';
+import { openItemColumnsForRun, recordRunMatches } from '../src/items/infrastructure/items.bulk';
+import { ConcurrentMatchError, ItemsPgRepository } from '../src/items/infrastructure/items.pg.repository';
+import { migrateReconciliation } from '../src/reconciliation.app';
+import { loadReconciliationConfig } from '../src/reconciliation.config';
+
+const ACCOUNT = 'DE44500105175407324931';
+const OTHER_ACCOUNT = 'DE89370400440532013000';
+const DAY = '2025-03-04';
+const THROUGH = '2025-03-06';
+/** Text COPY must escape, and text around it: tabs, line breaks, backslashes (also `\N` as text), quotes, commas, braces, non-ASCII. */
+const AWKWARD = ['tab\there', 'line\nbreak\r\nend', 'back\\slash', '\\N', 'quote " and , comma {brace}', 'Grüße – 払い 💶', ' padded '];
+
+/**
+ * The nightly run's bulk access (`items.bulk.ts`) against the row-by-row path it replaces, on the real Postgres:
+ * the same open items (every field, awkward text included) and so the same engine result, and matches recorded
+ * exactly, or refused when an item is no longer open.
+ */
+describe('reconciliation: bulk access of the nightly run', () => {
+  let isolation: TestIsolation;
+  let client: Client;
+  const items = new ItemsPgRepository();
+
+  const ledgerRow = (index: number, extra: Partial<LedgerItemRow> = {}): LedgerItemRow => ({
+    entryId: `${randomUUID()}:${index}`,
+    bankAccount: ACCOUNT,
+    currency: 'EUR',
+    amountMinor: BigInt(1_000 + index),
+    valueDate: DAY,
+    reference: `PLAT-D-${String(index).padStart(6, '0')}`,
+    refKey: `PLATD${String(index).padStart(6, '0')}`,
+    batchReference: undefined,
+    batchRefKey: undefined,
+    subAccount: undefined,
+    description: undefined,
+    kind: undefined,
+    ...extra,
+  });
+  const bankRow = (index: number, extra: Partial<BankItemRow> = {}): BankItemRow => {
+    const row = {
+      lineId: randomUUID(),
+      fileId: randomUUID(),
+      statementId: 'STMT-0304',
+      lineNo: index,
+      bankAccount: ACCOUNT,
+      currency: 'EUR',
+      amountMinor: BigInt(1_000 + index),
+      valueDate: DAY,
+      bookingDate: DAY,
+      effectiveDate: DAY,
+      bankRef: `B${index}`,
+      endToEndId: `PLAT-D-${String(index).padStart(6, '0')}`,
+      customerRef: undefined,
+      bankTxCode: 'PMNT/RCDT/ESCT',
+      counterpartyName: undefined,
+      remittance: undefined,
+      reversal: false,
+      transactions: undefined,
+      refKeys: [] as string[],
+      receivedAt: `${DAY}T10:00:00Z`,
+      ...extra,
+    };
+    return { ...row, refKeys: bankReferenceKeys(row as never, new Set()) };
+  };
+
+  beforeAll(async () => {
+    isolation = isolate('recon_bulk');
+    const config = loadReconciliationConfig(isolation.env({}));
+    await migrateReconciliation(config);
+    // The service's own role, as the run connects: COPY, FOR UPDATE and temporary tables need no more than it has.
+    client = new Client({ connectionString: isolation.databaseUrl, options: `-c search_path=${isolation.schema}` });
+    await client.connect();
+    const ledger = [
+      ...Array.from({ length: 40 }, (_, index) => ledgerRow(index + 1)),
+      ...AWKWARD.map((text, index) =>
+        ledgerRow(100 + index, { entryId: `awkward ${text} ${index}`, reference: text, description: text, subAccount: text, kind: 'deposit' }),
+      ),
+      ledgerRow(200, { amountMinor: -(10n ** 25n), batchReference: 'BATCH-7', batchRefKey: 'BATCH7' }),
+      ledgerRow(201, { valueDate: '2025-03-07' }), // after the window: not the run's
+      ledgerRow(202, { bankAccount: OTHER_ACCOUNT }),
+    ];
+    const bank = [
+      ...Array.from({ length: 40 }, (_, index) => bankRow(index + 1)),
+      ...AWKWARD.map((text, index) =>
+        bankRow(100 + index, {
+          bankRef: `awkward "${text}" ${index}`,
+          remittance: text,
+          counterpartyName: text,
+          customerRef: text,
+          endToEndId: undefined,
+        }),
+      ),
+      bankRow(200, {
+        amountMinor: 10n ** 25n,
+        valueDate: undefined,
+        bookingDate: undefined,
+        effectiveDate: '2025-03-05',
+        reversal: true,
+        transactions: [
+          { amountMinor: 10n ** 24n, endToEndId: 'PART-1', remittance: 'part\tone' },
+          { amountMinor: 9n * 10n ** 24n, remittance: 'Grüße' },
+        ],
+      }),
+      bankRow(201, { effectiveDate: '2025-03-07', valueDate: '2025-03-07' }),
+    ];
+    await client.query('BEGIN');
+    await items.insertLedgerItems(client, ledger, 'event', `${DAY}T10:00:00Z`);
+    await items.insertBankItems(client, bank);
+    await client.query('COMMIT');
+  });
+
+  afterAll(async () => {
+    await client?.end();
+    await isolation?.cleanup();
+  });
+
+  it('loads the same open items as the row-by-row path, every field, so the engine gives the same result', async () => {
+    await client.query('BEGIN');
+    try {
+      const rows = await items.openItemsForRun(client, ACCOUNT, THROUGH);
+      const columns = await openItemColumnsForRun(client, ACCOUNT, THROUGH);
+      expect(columns.ledger.length).toBe(rows.ledger.length);
+      expect(columns.bank.length).toBe(rows.bank.length);
+      expect(columns.ledger.length).toBe(48);
+      expect(columns.bank.length).toBe(48);
+      const ledgerById = new Map(rows.ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)]));
+      const bankById = new Map(rows.bank.map((row) => [row.item_ref, { item: engineBankItemOf(row), effective: row.effective_date }]));
+      for (let index = 0; index < columns.ledger.length; index += 1) {
+        const item = columns.ledger.item(index);
+        expect(item).toEqual(ledgerById.get(item.entryId));
+      }
+      for (let index = 0; index < columns.bank.length; index += 1) {
+        const item = columns.bank.item(index);
+        expect(item).toEqual(bankById.get(item.id)!.item);
+        expect(columns.bankEffectiveDate[index]).toBe(bankById.get(item.id)!.effective);
+      }
+      expect(columns.ledger.item(columns.ledger.entryId.indexOf('awkward \\N 3'))).toMatchObject({ reference: '\\N', description: '\\N' });
+      // Sorted as the engine sorts (code point order), so it does not sort them again.
+      expect([...columns.ledger.entryId].sort()).toEqual(columns.ledger.entryId);
+      expect([...columns.bank.id].sort()).toEqual(columns.bank.id);
+      const ruleSet = defaultRuleSet();
+      const fromRows = reconcile({ ledger: rows.ledger.map(engineLedgerItemOf), bank: rows.bank.map(engineBankItemOf) }, ruleSet);
+      const fromColumns = reconcile({ ledger: columns.ledger, bank: columns.bank }, ruleSet);
+      expect(fromColumns.summary.run).toEqual(fromRows.summary.run);
+      expect(fromColumns.matches).toEqual(fromRows.matches);
+      expect(fromColumns.breaks).toEqual(fromRows.breaks);
+      expect(fromColumns.matches.length).toBeGreaterThan(40);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
+  it('records matches set-wise, awkward ids included, and refuses items that are no longer open', async () => {
+    const runId = randomUUID();
+    const matchedAt = new Date('2025-03-04T20:00:00Z');
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `INSERT INTO runs (run_id, bank_account, business_date, trigger, requested_by, status, started_at) VALUES ($1, $2, $3, 'api', 't', 'running', now())`,
+        [runId, ACCOUNT, DAY],
+      );
+      const columns = await openItemColumnsForRun(client, ACCOUNT, THROUGH);
+      const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet());
+      const matchIds = result.matches.map(() => randomUUID());
+      const breaksOf = await recordRunMatches(client, result.matches, matchIds, { runId, matchedAt });
+      expect(breaksOf.size).toBe(0);
+      const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text FROM matches ORDER BY match_id')).rows;
+      expect(stored).toEqual(
+        result.matches
+          .map((match, index) => ({ match_id: matchIds[index], rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank, run_id: runId }))
+          .sort((a, b) => (a.match_id! < b.match_id! ? -1 : 1)),
+      );
+      const matchedLedger = (await client.query('SELECT entry_id, match_id::text FROM ledger_items WHERE matched_at = $1', [matchedAt])).rows;
+      expect(new Map(matchedLedger.map((row) => [row.entry_id, row.match_id]))).toEqual(
+        new Map(result.matches.flatMap((match, index) => match.ledger.map((id) => [id, matchIds[index]]))),
+      );
+      const matchedBank = (await client.query('SELECT item_ref, match_id::text FROM bank_items WHERE matched_at = $1', [matchedAt])).rows;
+      expect(new Map(matchedBank.map((row) => [row.item_ref, row.match_id]))).toEqual(
+        new Map(result.matches.flatMap((match, index) => match.bank.map((id) => [id, matchIds[index]]))),
+      );
+      expect(matchedBank.map((row) => row.item_ref)).toContain('awkward "back\\slash" 2');
+      // The same items again: already matched, so the whole recording is refused (the caller rolls back).
+      await expect(recordRunMatches(client, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt })).rejects.toThrow(ConcurrentMatchError);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+});
