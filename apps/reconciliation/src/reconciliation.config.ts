@@ -51,6 +51,13 @@ export const reconciliationSettingsSchema = z
       .min(PENDING_SWEEP_INTERVAL_MS_MIN)
       .max(24 * 3_600_000)
       .default(15 * 60_000),
+    /** How often retractions that overtook their lines (tombstones) are applied to the lines that have arrived since. */
+    RECON_RETRACTION_SWEEP_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(PENDING_SWEEP_INTERVAL_MS_MIN)
+      .max(24 * 3_600_000)
+      .default(60_000),
     /** Retries of an approved adjustment the ledger did not accept yet (BullMQ, exponential back-off). */
     RECON_ADJUSTMENT_POST_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1_000).default(50),
     RECON_ADJUSTMENT_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
@@ -74,6 +81,7 @@ export const reconciliationSettingsSchema = z
     schedulerEnabled: value.RECON_SCHEDULER_ENABLED,
     consumerConcurrency: value.RECON_CONSUMER_CONCURRENCY,
     pendingSweepIntervalMs: value.RECON_PENDING_SWEEP_INTERVAL_MS,
+    retractionSweepIntervalMs: value.RECON_RETRACTION_SWEEP_INTERVAL_MS,
     adjustmentPostAttemptsMax: value.RECON_ADJUSTMENT_POST_ATTEMPTS_MAX,
     adjustmentRetryBaseMs: value.RECON_ADJUSTMENT_RETRY_BASE_MS,
     rulesRecheckIntervalMs: value.RECON_RULES_RECHECK_INTERVAL_MS,

@@ -7,6 +7,7 @@ import { BreakRecorder } from './breaks/application/break-recorder';
 import { BreakWorkflowUseCase } from './breaks/application/break-workflow.use-case';
 import { PostAdjustmentUseCase } from './breaks/application/post-adjustment.use-case';
 import { BankCorrectionsConsumer, BankCorrectionsHandler } from './corrections/bank-corrections.consumer';
+import { BankLineWithdrawals } from './corrections/bank-line-withdrawals';
 import { BreaksHttpController } from './breaks/interface/breaks.http.controller';
 import { ContinuousMatcher, RULE_SET } from './matching/application/continuous-matcher';
 import { ReconConsumers } from './matching/interface/recon.consumers';
@@ -59,6 +60,7 @@ export class ReconciliationModule {
         ReconMetrics,
         BankCorrectionsHandler,
         BankCorrectionsConsumer,
+        BankLineWithdrawals,
       ],
     };
   }

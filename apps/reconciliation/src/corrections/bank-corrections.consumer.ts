@@ -8,29 +8,18 @@ import {
   type BankLineRejectedV1,
   type BankLineRejectionResolvedV1,
   type BankLineRetractedV1,
-  RECON_BREAK_OPENED_V1,
 } from '@recon/contracts';
-import { reconcile, type ReconBreak, type RuleSet } from '@recon/matching';
-import { enqueueEvent, InboxConsumer, type IncomingEvent, isEventOf } from '@recon/messaging';
+import { reconcile, type RuleSet } from '@recon/matching';
+import { InboxConsumer, type IncomingEvent, isEventOf } from '@recon/messaging';
 import type { Logger } from '@recon/observability';
-import {
-  AuditRecorder,
-  CLOCK,
-  type Clock,
-  DATA_SOURCE,
-  ID_GENERATOR,
-  type IdGenerator,
-  JETSTREAM,
-  JETSTREAM_MANAGER,
-  LOGGER,
-  PLATFORM_CONFIG,
-} from '@recon/platform';
+import { CLOCK, type Clock, DATA_SOURCE, JETSTREAM, JETSTREAM_MANAGER, LOGGER, PLATFORM_CONFIG } from '@recon/platform';
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { BreakRecorder, SERVICE_ACTOR } from '../breaks/application/break-recorder';
 import { RULE_SET } from '../matching/application/continuous-matcher';
 import { startWhenStreamExists } from '../matching/interface/recon.consumers';
+import { BankLineWithdrawals, type RetractionFacts } from './bank-line-withdrawals';
 import { RECONCILIATION_SETTINGS } from '../runs/application/account-settings';
 import type { ReconciliationSettings } from '../reconciliation.config';
 
@@ -44,30 +33,20 @@ export const CORRECTION_CONSUMERS: readonly { readonly durableName: string; read
   { durableName: 'reconciliation-bank-rejected', subject: BANK_LINE_REJECTED_V1.subject },
   { durableName: 'reconciliation-bank-rejection-resolved', subject: BANK_LINE_REJECTION_RESOLVED_V1.subject },
 ];
-/** A retraction or resolution can overtake the line it names (other consumers): it is retried until the line is here. */
+/**
+ * A rejection-resolved can overtake its bank.line.rejected (other consumers): it is retried until that is here. (A
+ * retraction that overtakes its lines is not retried: it leaves tombstones, see BankLineWithdrawals.)
+ */
 export const CORRECTION_MAX_DELIVER = 30;
 export const CORRECTION_RETRY_BASE_MS = 500;
-/** The rule name of the pseudo-match that takes a withdrawn bank line out of the open set. */
-export const WITHDRAWN_RULE = 'withdrawn';
-export const WITHDRAWN_RESOLUTION = 'withdrawn';
+export { WITHDRAWN_RESOLUTION, WITHDRAWN_RULE } from './bank-line-withdrawals';
 export const REPROCESSED_RESOLUTION = 'reprocessed';
-/** Line ids listed in one audit event (the count is always complete). */
-const AUDITED_IDS_MAX = 100;
 
 export class BankLineNotReceivedError extends Error {
   constructor(what: string) {
     super(`${what} has not arrived yet; retrying`);
     this.name = 'BankLineNotReceivedError';
   }
-}
-
-interface WithdrawnItemRow {
-  line_id: string;
-  item_ref: string;
-  match_id: string | null;
-  match_rule: string | null;
-  break_id: string | null;
-  withdrawn: boolean;
 }
 
 /**
@@ -78,6 +57,7 @@ interface WithdrawnItemRow {
  *   `withdrawn` match takes it out of the open set. A match it was in is undone (`matches.undone_at`, with the
  *   reason); the other items of that match go back to pending, and a break their match had closed as a late partner
  *   is reopened. An open break of the line is closed (`withdrawn`); other items of that break go back to pending.
+ *   A line not received yet gets a tombstone, applied when it arrives (BankLineWithdrawals).
  *   The retracted statement leaves `statements` (kept in `retracted_statements`).
  * - `bank.line.rejected`: a `rejected_line` break (interface) per quarantined line, named `quarantine:<id>`.
  * - `bank.line.rejection-resolved`: that break is closed (`reprocessed`); the line itself arrives as bank.line.received.
@@ -86,10 +66,9 @@ interface WithdrawnItemRow {
 export class BankCorrectionsHandler {
   constructor(
     private readonly breaks: BreakRecorder,
-    private readonly audit: AuditRecorder,
+    private readonly withdrawals: BankLineWithdrawals,
     @Inject(RULE_SET) private readonly ruleSet: RuleSet,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
 
   async handle(event: IncomingEvent, executor: SqlExecutor): Promise<void> {
@@ -98,175 +77,27 @@ export class BankCorrectionsHandler {
     if (isEventOf(event, BANK_LINE_REJECTION_RESOLVED_V1)) return this.rejectionResolved(event.payload, executor);
   }
 
+  /**
+   * Withdraws the named lines that are here; for those not received yet (the retraction overtook them on its own
+   * consumer) it leaves a tombstone that the retractions job or the account's next run applies once they arrive
+   * (BankLineWithdrawals). Either way the message is acknowledged: nothing waits for a retry.
+   */
   async retracted(retraction: BankLineRetractedV1, executor: SqlExecutor): Promise<void> {
-    const now = this.clock.now();
-    const items = await queryRows<WithdrawnItemRow>(
-      executor,
-      `SELECT b.line_id::text, b.item_ref, b.match_id::text, m.rule AS match_rule, b.break_id::text, (w.line_id IS NOT NULL) AS withdrawn
-         FROM bank_items b LEFT JOIN matches m ON m.match_id = b.match_id LEFT JOIN bank_line_withdrawals w ON w.line_id = b.line_id
-        WHERE b.line_id = ANY($1::uuid[]) ORDER BY b.line_id FOR UPDATE OF b`,
-      [retraction.lineIds],
-    );
-    const found = new Set(items.map((item) => item.line_id));
-    const missing = retraction.lineIds.filter((lineId) => !found.has(lineId));
-    if (missing.length > 0) throw new BankLineNotReceivedError(`bank line ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''} (retracted)`);
-    const pending = items.filter((item) => !item.withdrawn);
-    const note = `retracted by gateway finding ${retraction.findingId} (${retraction.retractedBy}): ${retraction.reason}`.slice(0, 2_000);
-    const undone = new Map<string, string>();
-    const closedBreaks = new Map<string, string>();
-    if (pending.length > 0) {
-      const retractedIds = pending.map((item) => item.line_id);
-      for (const matchId of new Set(pending.filter((item) => item.match_id !== null && item.match_rule !== WITHDRAWN_RULE).map((item) => item.match_id!))) {
-        await this.undoMatch(executor, matchId, retractedIds, note, now);
-        for (const item of pending) if (item.match_id === matchId) undone.set(item.line_id, matchId);
-      }
-      for (const breakId of new Set(pending.filter((item) => item.break_id !== null).map((item) => item.break_id!))) {
-        const closed = await this.breaks.close(executor, breakId, { status: 'closed', resolutionCode: WITHDRAWN_RESOLUTION, note, actor: SERVICE_ACTOR });
-        if (!closed) continue;
-        for (const item of pending) if (item.break_id === breakId) closedBreaks.set(item.line_id, breakId);
-        // The break's other items are differences still: pending again, a run or the sweep opens their own break.
-        await executor.query('UPDATE ledger_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL', [breakId]);
-        await executor.query('UPDATE bank_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL AND NOT (line_id = ANY($2::uuid[]))', [
-          breakId,
-          retractedIds,
-        ]);
-      }
-      const withdrawalId = this.ids.uuid();
-      await executor.query(
-        `WITH recorded AS (INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, matched_at) VALUES ($1, $2, '{}'::text[], $3::text[], $4) RETURNING match_id)
-         UPDATE bank_items SET matched_at = $4, match_id = $1 WHERE line_id = ANY($5::uuid[]) AND EXISTS (SELECT 1 FROM recorded)`,
-        [withdrawalId, WITHDRAWN_RULE, pending.map((item) => item.item_ref), now, retractedIds],
-      );
-      await executor.query(
-        `INSERT INTO bank_line_withdrawals (line_id, item_ref, finding_id, file_id, replaced_by_file_id, reason, retracted_by, retracted_at, undone_match_id,
-                                            withdrawal_match_id, closed_break_id, withdrawn_at)
-         SELECT t.line_id, t.item_ref, $3, $4, $5, $6, $7, $8, t.undone, $9, t.closed, $10
-           FROM unnest($1::uuid[], $2::text[], $11::uuid[], $12::uuid[]) AS t (line_id, item_ref, undone, closed)`,
-        [
-          retractedIds,
-          pending.map((item) => item.item_ref),
-          retraction.findingId,
-          retraction.fileId,
-          retraction.replacedByFileId ?? null,
-          retraction.reason,
-          retraction.retractedBy,
-          retraction.retractedAt,
-          withdrawalId,
-          now,
-          pending.map((item) => undone.get(item.line_id) ?? null),
-          pending.map((item) => closedBreaks.get(item.line_id) ?? null),
-        ],
-      );
-      await this.audit.record(executor, {
-        actor: SERVICE_ACTOR,
-        role: 'service',
-        action: 'bank-line.withdraw',
-        entity: { type: 'gateway_finding', id: retraction.findingId },
-        details: {
-          findingId: retraction.findingId,
-          fileId: retraction.fileId,
-          statementId: retraction.statementId,
-          part: retraction.part,
-          count: pending.length,
-          itemRefs: pending.slice(0, AUDITED_IDS_MAX).map((item) => item.item_ref),
-          undoneMatches: [...new Set(undone.values())].slice(0, AUDITED_IDS_MAX),
-          closedBreaks: [...new Set(closedBreaks.values())].slice(0, AUDITED_IDS_MAX),
-          retractedBy: retraction.retractedBy,
-          reason: retraction.reason.slice(0, 500),
-        },
-      });
-    }
-    // The retracted version no longer counts for continuity and completeness: the accepted one arrives as a new statement.
-    await executor.query(
-      `WITH gone AS (DELETE FROM statements WHERE statement_key = $1 RETURNING *)
-       INSERT INTO retracted_statements (statement_key, finding_id, statement, retracted_at) SELECT statement_key, $2, to_jsonb(gone), $3 FROM gone
-       ON CONFLICT (statement_key) DO NOTHING`,
-      [`${retraction.fileId}:${retraction.statementId}`, retraction.findingId, now],
-    );
-  }
-
-  /** Undoes a match of a withdrawn line: its other items are open again, with the reason recorded on the match. */
-  private async undoMatch(executor: SqlExecutor, matchId: string, retractedIds: readonly string[], note: string, now: Date): Promise<void> {
-    const [match] = await queryRows<{ rule: string; ledger_ids: string[]; bank_ids: string[] }>(
-      executor,
-      'UPDATE matches SET undone_at = $2, undo_reason = $3 WHERE match_id = $1 AND undone_at IS NULL RETURNING rule, ledger_ids, bank_ids',
-      [matchId, now, note],
-    );
-    if (match === undefined) return;
-    const freed = await queryRows<{ break_id: string | null }>(
-      executor,
-      `WITH ledger AS (UPDATE ledger_items SET matched_at = NULL, match_id = NULL WHERE match_id = $1 RETURNING break_id),
-            bank AS (UPDATE bank_items SET matched_at = NULL, match_id = NULL WHERE match_id = $1 AND NOT (line_id = ANY($2::uuid[])) RETURNING break_id)
-       SELECT break_id::text FROM ledger UNION SELECT break_id::text FROM bank`,
-      [matchId, retractedIds],
-    );
-    await this.audit.record(executor, {
-      actor: SERVICE_ACTOR,
-      role: 'service',
-      action: 'match.undo',
-      entity: { type: 'match', id: matchId },
-      details: {
-        rule: match.rule,
-        ledger: match.ledger_ids.slice(0, AUDITED_IDS_MAX),
-        bank: match.bank_ids.slice(0, AUDITED_IDS_MAX),
-        reason: note.slice(0, 500),
-      },
-    });
-    // A break this match had closed as a late partner is a difference again.
-    for (const breakId of new Set(freed.map((row) => row.break_id).filter((id): id is string => id !== null))) {
-      await this.reopenLatePartnerBreak(executor, breakId, note, now);
-    }
-  }
-
-  private async reopenLatePartnerBreak(executor: SqlExecutor, breakId: string, note: string, now: Date): Promise<void> {
-    const [reopened] = await queryRows<{
-      type: ReconBreak['type'];
-      category: ReconBreak['category'];
-      severity: ReconBreak['severity'];
-      currency: string;
-      amount: string;
-      bank_account: string;
-      business_date: string;
-      ledger_ids: string[];
-      bank_ids: string[];
-      reason: string;
-      run_id: string | null;
-    }>(
-      executor,
-      `UPDATE breaks SET status = 'open', closed_at = NULL, resolution_code = NULL, resolution_note = NULL, resolved_by = NULL
-        WHERE break_id = $1 AND status = 'closed' AND resolution_code = 'late_partner'
-        RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
-                  reason, run_id::text`,
-      [breakId],
-    );
-    if (reopened === undefined) return;
-    await enqueueEvent(executor, {
-      messageId: this.ids.uuid(),
-      subject: RECON_BREAK_OPENED_V1.subject,
-      schemaVersion: RECON_BREAK_OPENED_V1.schemaVersion,
-      payload: {
-        breakId,
-        ...(reopened.run_id === null ? {} : { runId: reopened.run_id }),
-        openedAt: now.toISOString(),
-        businessDate: reopened.business_date,
-        account: reopened.bank_account,
-        type: reopened.type,
-        category: reopened.category,
-        severity: reopened.severity,
-        currency: reopened.currency,
-        amount: reopened.amount,
-        ledger: reopened.ledger_ids.slice(0, 1_000),
-        bank: reopened.bank_ids.slice(0, 1_000),
-        reason: reopened.reason,
-      },
-    });
-    await this.audit.record(executor, {
-      actor: SERVICE_ACTOR,
-      role: 'service',
-      action: 'break.reopen',
-      entity: { type: 'break', id: breakId },
-      details: { type: reopened.type, account: reopened.bank_account, reason: note.slice(0, 500) },
-    });
+    const facts: RetractionFacts = {
+      findingId: retraction.findingId,
+      fileId: retraction.fileId,
+      account: retraction.account,
+      statementId: retraction.statementId,
+      part: retraction.part,
+      replacedByFileId: retraction.replacedByFileId,
+      reason: retraction.reason,
+      retractedBy: retraction.retractedBy,
+      retractedAt: retraction.retractedAt,
+    };
+    const found = await this.withdrawals.withdraw(executor, facts, retraction.lineIds, false);
+    const missing = retraction.lineIds.filter((lineId) => !found.has(lineId.toLowerCase()));
+    if (missing.length > 0) await this.withdrawals.recordTombstones(executor, facts, missing);
+    await this.withdrawals.retireStatement(executor, retraction.fileId, retraction.statementId, retraction.findingId);
   }
 
   async rejected(line: BankLineRejectedV1, executor: SqlExecutor): Promise<void> {

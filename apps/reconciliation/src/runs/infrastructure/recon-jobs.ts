@@ -6,6 +6,7 @@ import { queryRows, type TransactionRunner } from '@recon/persistence';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PostAdjustmentUseCase } from '../../breaks/application/post-adjustment.use-case';
+import { BankLineWithdrawals } from '../../corrections/bank-line-withdrawals';
 import { SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { type AccountSettings, accountSettingsOf, allAccountSettings, cronOfCutOff, RECONCILIATION_SETTINGS } from '../application/account-settings';
@@ -19,7 +20,7 @@ export const RECON_WORKER_CONCURRENCY = 4;
 export const COMPLETED_JOBS_KEPT = 1_000;
 export const FAILED_JOBS_KEPT = 5_000;
 
-type ReconJob = { kind: 'nightly'; bankAccount: string } | { kind: 'sweep' } | { kind: 'post-adjustment'; adjustmentId: string };
+type ReconJob = { kind: 'nightly'; bankAccount: string } | { kind: 'sweep' } | { kind: 'retractions' } | { kind: 'post-adjustment'; adjustmentId: string };
 
 /**
  * The service's BullMQ jobs: one repeatable nightly run per custody account at its cut-off in its own time zone
@@ -40,6 +41,7 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly runs: RunBusinessDayUseCase,
     private readonly postAdjustment: PostAdjustmentUseCase,
+    private readonly withdrawals: BankLineWithdrawals,
   ) {}
 
   /** BullMQ adds its own ':' separators and refuses ioredis key prefixes: the prefix goes in its `prefix` option. */
@@ -67,6 +69,12 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
       'sweep',
       { every: this.settings.pendingSweepIntervalMs },
       { name: 'sweep', data: { kind: 'sweep' }, opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT } },
+    );
+    // Retractions that overtook their lines: withdrawn soon after the lines arrive, not only at the next run.
+    await this.queue.upsertJobScheduler(
+      'retractions',
+      { every: this.settings.retractionSweepIntervalMs },
+      { name: 'retractions', data: { kind: 'retractions' }, opts: { removeOnComplete: COMPLETED_JOBS_KEPT, removeOnFail: FAILED_JOBS_KEPT } },
     );
   }
 
@@ -117,6 +125,8 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
       }
       case 'sweep':
         return this.sweep();
+      case 'retractions':
+        return this.withdrawals.applyArrivedEverywhere();
       case 'post-adjustment':
         try {
           // A cancelled adjustment ends its job here ('cancelled'): nothing is posted, nothing retried.
