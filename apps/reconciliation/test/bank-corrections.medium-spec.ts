@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { BankLineRejectedV1, BankLineRetractedV1 } from '@recon/contracts';
+import { streamNameFor } from '@recon/messaging';
 import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
 import { Client } from 'pg';
 import request from 'supertest';
+import { BankLineWithdrawals } from '../src/corrections/bank-line-withdrawals';
 import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
 import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
 import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
@@ -36,6 +38,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
   let admin: Client;
   let nats: NatsConnection;
   let events: ReconEventPublisher;
+  let jsm: JetStreamManager;
 
   const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
   const one = async <T>(sql: string, params: unknown[] = []) => (await rows<T>(sql, params))[0];
@@ -70,6 +73,12 @@ describe('reconciliation: corrections from the bank gateway', () => {
       'SELECT finding_id, undone_match_id, closed_break_id, reason FROM bank_line_withdrawals WHERE line_id = $1',
       [lineId],
     );
+  const tombstoneOf = (lineId: string) =>
+    one<{ finding_id: string; bank_account: string; applied: boolean }>(
+      'SELECT finding_id, bank_account, applied_at IS NOT NULL AS applied FROM bank_line_retractions WHERE line_id = $1',
+      [lineId],
+    );
+  const retractedConsumer = () => jsm.consumers.info(streamNameFor(isolation.namespace, 'BANK'), 'reconciliation-bank-retracted');
   const breakOf = (breakId: string) =>
     one<{ status: string; resolution_code: string | null; type: string }>('SELECT status, resolution_code, type FROM breaks WHERE break_id = $1', [breakId]);
   const auditCount = async (action: string) =>
@@ -81,7 +90,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
         .set('X-Api-Key', TEST_KEYS.ops)
         .send({ custodyAccount: ACCOUNT, businessDate: DAY })
         .expect((response) => expect([200, 201]).toContain(response.status))
-    ).body as { status: string };
+    ).body as { status: string; counts: Record<string, unknown> };
 
   beforeAll(async () => {
     isolation = isolate('reconciliation');
@@ -93,6 +102,8 @@ describe('reconciliation: corrections from the bank gateway', () => {
       RECON_HTTP_TIMEOUT_MS: '500',
       RECON_GRACE_DAYS_DEFAULT: '0',
       RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+      // No BullMQ worker: what the retractions job does is called below when a test wants it, so a run's own pass is tested alone.
+      RECON_SCHEDULER_ENABLED: 'false',
       RECON_CONSUMER_CONCURRENCY: '4',
     });
     await migrateReconciliation(config);
@@ -104,6 +115,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
     await admin.query(`SET search_path TO ${isolation.schema}`);
     nats = await connect({ servers: config.NATS_SERVERS });
     events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
+    jsm = await jetstreamManager(nats);
     await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
     await eventually(
       async () => ((await rows('SELECT 1 FROM custody_accounts WHERE account_id = $1', [CUSTODY_ID])).length > 0 ? true : undefined),
@@ -187,7 +199,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
     await eventually(async () => ((await breakOf(unbankedBreak))?.status === 'closed' ? true : undefined), 'the late partner');
     expect((await breakOf(unbankedBreak))?.resolution_code).toBe('late_partner');
 
-    // Both lines are retracted (possibly before they arrived: the consumer retries until they have).
+    // Both lines are retracted.
     const retracted = retraction([stray.lineId, partner.lineId]);
     await events.publish('bank.line.retracted', retracted);
     await eventually(() => withdrawalOf(partner.lineId), 'the withdrawals');
@@ -203,13 +215,71 @@ describe('reconciliation: corrections from the bank gateway', () => {
     expect(breaks.map((item) => item.breakId)).not.toContain(strayBreak);
   });
 
-  it('applies a retraction that overtakes its line once the line arrives', async () => {
-    const late = line(4, '12.34', { bankRef: 'C4' });
-    await events.publish('bank.line.retracted', retraction([late.lineId]));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  it('a retraction that overtakes its line leaves a tombstone and is acknowledged; the run withdraws the line before it matches or opens breaks', async () => {
+    const deposit = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount: '12.34', currency: 'EUR', valueDate: DAY, reference: 'PLAT-C-000004' });
+    const entryId = `${deposit.transactionId}:1`;
+    const late = line(4, '12.34', { bankRef: 'C4', endToEndId: 'PLAT-C-000004' });
+    const retracted = retraction([late.lineId]);
+    const delivered = (await retractedConsumer()).delivered.consumer_seq;
+    await events.publish('bank.line.retracted', retracted);
+    // Delivered again under another message id before the line arrives: still one tombstone.
+    await events.publish('bank.line.retracted', retracted, randomUUID());
+    await eventually(async () => ((await retractedConsumer()).delivered.consumer_seq >= delivered + 2 ? true : undefined), 'both deliveries');
+    await eventually(async () => ((await retractedConsumer()).num_ack_pending === 0 ? true : undefined), 'the acknowledgements');
+    expect(await tombstoneOf(late.lineId)).toMatchObject({ finding_id: retracted.findingId, bank_account: ACCOUNT, applied: false });
+    expect((await retractedConsumer()).num_redelivered).toBe(0);
+    expect(await auditCount('bank-line.withdraw-deferred')).toBe(1);
+
+    // The line and its ledger partner arrive; continuous matching pairs them, as it would any line (it never looks at tombstones).
+    await events.transactionPosted(deposit);
+    await eventually(async () => (await ledgerItem(entryId)) ?? undefined, 'the deposit');
     await events.lineReceived(late);
-    await eventually(() => withdrawalOf(late.lineId), 'the delayed withdrawal');
-    expect(await bankItem(late.lineId)).toMatchObject({ rule: 'withdrawn' });
+    const matchId = await eventually(async () => (await ledgerItem(entryId))?.match_id ?? undefined, 'the continuous match');
+
+    const run = await runDay();
+    expect(run.status).toMatch(/^completed/);
+    expect(run.counts).toMatchObject({ retractionsApplied: 1 });
+    expect(await withdrawalOf(late.lineId)).toMatchObject({ finding_id: retracted.findingId, undone_match_id: matchId });
+    expect(await bankItem(late.lineId)).toMatchObject({ rule: 'withdrawn', break_id: null });
+    expect(await tombstoneOf(late.lineId)).toMatchObject({ applied: true });
+    // Its partner lost its match and is a difference again (past grace 0: a missing_in_bank break), never the line.
+    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null });
+    expect(await rows(`SELECT 1 FROM breaks WHERE $1 = ANY(bank_ids)`, [(await bankItem(late.lineId))!.item_ref])).toHaveLength(0);
+    const withdrawAudits = async () =>
+      (
+        await rows<{ payload: { details: { deferred: boolean } } }>(
+          `SELECT payload FROM outbox_messages WHERE subject = 'audit.reconciliation.bank-line.withdraw' AND payload->'details'->>'findingId' = $1`,
+          [retracted.findingId],
+        )
+      ).map((row) => row.payload.details.deferred);
+    expect(await withdrawAudits()).toEqual([true]);
+
+    // Run again, and the retractions job: nothing is withdrawn twice.
+    expect((await runDay()).counts).toMatchObject({ retractionsApplied: 0 });
+    expect(await app.get(BankLineWithdrawals).applyArrivedEverywhere()).toBe(0);
+    expect(await rows('SELECT 1 FROM bank_line_withdrawals WHERE finding_id = $1', [retracted.findingId])).toHaveLength(1);
+    expect(await withdrawAudits()).toEqual([true]);
+  });
+
+  it('the retractions job withdraws a line that arrives after its retraction, without a run; lines already here are withdrawn at once', async () => {
+    const present = line(5, '-7.00', { bankRef: 'C5' });
+    await events.lineReceived(present);
+    await eventually(async () => (await bankItem(present.lineId)) ?? undefined, 'the present line');
+    const absent = line(6, '-8.00', { bankRef: 'C6' });
+    const retracted = retraction([present.lineId, absent.lineId]);
+    await events.publish('bank.line.retracted', retracted);
+    await eventually(() => withdrawalOf(present.lineId), 'the withdrawal of the line that was here');
+    expect(await tombstoneOf(present.lineId)).toBeUndefined();
+    expect(await tombstoneOf(absent.lineId)).toMatchObject({ applied: false });
+
+    await events.lineReceived(absent);
+    await eventually(async () => (await bankItem(absent.lineId)) ?? undefined, 'the late line');
+    // What the job scheduled every RECON_RETRACTION_SWEEP_INTERVAL_MS runs.
+    expect(await app.get(BankLineWithdrawals).applyArrivedEverywhere()).toBe(1);
+    expect(await bankItem(absent.lineId)).toMatchObject({ rule: 'withdrawn', break_id: null });
+    expect(await tombstoneOf(absent.lineId)).toMatchObject({ applied: true });
+    expect(await rows(`SELECT 1 FROM bank_line_withdrawals WHERE finding_id = $1`, [retracted.findingId])).toHaveLength(2);
+    expect((await retractedConsumer()).num_redelivered).toBe(0);
   });
 
   it('opens a rejected_line break per quarantined line and closes it when a reprocess reads the line', async () => {

@@ -27,10 +27,12 @@ const BOTH_ROLES_KEY = 'alice-both-roles-key-0001';
 
 /**
  * A stand-in for the ledger's HTTP API (the day's CSV export, transaction posting that can be made to fail) and for
- * the bank gateway's record of a file's lines.
+ * the bank gateway's record of the lines it published (`GET /v1/lines?account&date`, NDJSON ending in an end line).
  */
 class FakeLedger {
-  gatewayLines = new Map<string, Record<string, unknown>[]>();
+  /** Every line the gateway published (bank.line.received payloads), whether or not its event reached reconciliation. */
+  readonly gatewayLines: Record<string, unknown>[] = [];
+  readonly gatewayDaysAsked: string[] = [];
   exportCsv = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
   failPosting = false;
   readonly postings: { idempotencyKey: string | undefined; body: unknown }[] = [];
@@ -54,10 +56,14 @@ class FakeLedger {
       res.writeHead(200, { 'content-type': 'text/csv' }).end(this.exportCsv);
       return;
     }
-    const filesMatch = /^\/v1\/files\/([0-9a-f-]+)\/lines\?after=(\d+)/.exec(req.url ?? '');
-    if (req.method === 'GET' && filesMatch !== null) {
-      const lines = (this.gatewayLines.get(filesMatch[1]!) ?? []).filter((line) => (line.lineNo as number) > Number(filesMatch[2]));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ lines }));
+    if (req.method === 'GET' && req.url?.startsWith('/v1/lines?')) {
+      const query = new URL(req.url, 'http://gateway').searchParams;
+      const [account, date] = [query.get('account'), query.get('date')];
+      this.gatewayDaysAsked.push(`${account}:${date}`);
+      const lines = this.gatewayLines.filter((line) => line.account === account && (line.bookingDate === date || line.valueDate === date));
+      res
+        .writeHead(200, { 'content-type': 'application/x-ndjson' })
+        .end([...lines, { end: true, lines: lines.length }].map((line) => `${JSON.stringify(line)}\n`).join(''));
       return;
     }
     if (req.method === 'POST' && req.url === '/v1/transactions') {
@@ -170,10 +176,7 @@ describe('reconciliation service', () => {
   beforeAll(async () => {
     isolation = isolate('reconciliation');
     const ledgerUrl = await ledger.start();
-    ledger.gatewayLines.set(
-      statementFileId,
-      [...lines, silentLine].map(({ fileId: _fileId, ...rest }) => rest),
-    );
+    ledger.gatewayLines.push(...lines, silentLine);
     const config = loadReconciliationConfig(
       isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }),
     );
@@ -443,6 +446,8 @@ describe('reconciliation service', () => {
     try {
       const schedulerOf = async () => (await queue.getJobSchedulers()).find((scheduler) => scheduler.key === `nightly:${ACCOUNT}`);
       expect(await schedulerOf()).toMatchObject({ pattern: '0 18 * * *', tz: 'UTC' });
+      // Retractions that overtook their lines are applied by their own job (RECON_RETRACTION_SWEEP_INTERVAL_MS).
+      expect((await queue.getJobSchedulers()).find((scheduler) => scheduler.key === 'retractions')).toMatchObject({ every: 60_000 });
       await as(TEST_KEYS.ops, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(403);
       const saved = (
         await as(TEST_KEYS.admin, api.put(`/v1/accounts/${ACCOUNT}/settings`).send({ graceDays: 1, cutOff: '17:30', timeZone: 'Europe/Berlin' })).expect(200)
@@ -482,5 +487,64 @@ describe('reconciliation service', () => {
       ['sequence_gap', '0.00', 'high'],
     ]);
     expect(await count(`SELECT count(*) FROM breaks WHERE status = 'resolved'`)).toBe(resolvedBefore);
+  });
+
+  it("finds a statement's lines when neither its bank.statement.received nor its lines ever arrived, and reports them as breaks", async () => {
+    // Another custody account (grace 0, no statements of its own): the file of this day is known only to the gateway.
+    const account = 'DE02120300000000202051';
+    const day = '2025-01-06';
+    const lostFileId = randomUUID();
+    await events.custodyAccountOpened({ accountId: 'custody-eur-2', bankAccount: account, currency: 'EUR' });
+    const deposit = movement({
+      custodyAccountId: 'custody-eur-2',
+      kind: 'deposit',
+      amount: '80.00',
+      currency: 'EUR',
+      valueDate: day,
+      reference: 'PLAT-D-LOST-1',
+    });
+    await events.transactionPosted(deposit);
+    const lost = (lineNo: number, amount: string, extra: Record<string, unknown>) =>
+      bankLine({ account, currency: 'EUR', statementId: 'STMT-LOST', lineNo, amount, valueDate: day, bookingDate: day, fileId: lostFileId, ...extra });
+    ledger.gatewayLines.push(
+      lost(1, '80.00', { bankRef: 'LOST1', endToEndId: 'PLAT-D-LOST-1' }),
+      lost(2, '45.00', { bankRef: 'LOST2', endToEndId: 'SOMEONE-ELSE-LOST' }),
+      lost(3, '-19.99', { bankRef: 'LOST3' }),
+      // Another day of the same file: not this run's.
+      lost(4, '5.00', { bankRef: 'LOST4', valueDate: '2025-01-07', bookingDate: '2025-01-07' }),
+    );
+    await eventually(
+      async () => ((await count(`SELECT count(*) FROM ledger_items WHERE entry_id = '${deposit.transactionId}:1'`)) === 1 ? true : undefined),
+      'the deposit',
+    );
+    expect(await count(`SELECT count(*) FROM statements WHERE file_id = '${lostFileId}'`)).toBe(0);
+
+    const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: account, businessDate: day })).expect(201)).body;
+    expect(ledger.gatewayDaysAsked).toContain(`${account}:${day}`);
+    expect(run.warnings).toEqual([]);
+    expect(run.counts).toMatchObject({ missingBankLineEvents: 3, matchGroups: 1, breaksOpenedByType: { missing_in_ledger: 1, unauthorized_debit: 1 } });
+    const breaks = (await as(TEST_KEYS.ops, api.get(`/v1/breaks?account=${account}&limit=100`)).expect(200)).body.breaks as Record<string, unknown>[];
+    expect(breaks.map((item) => `${item.type}:${item.category}:${item.amount}:${(item.bank as string[]).join(',')}`).sort()).toEqual([
+      'missing_in_ledger:data_sync:45.00:LOST2',
+      'unauthorized_debit:misappropriation:19.99:LOST3',
+    ]);
+    for (const item of breaks) {
+      expect(item.bankItems).toEqual([expect.objectContaining({ source: 'gateway', file_id: lostFileId, note: expect.stringContaining('missing event') })]);
+    }
+    // The line whose partner was there matched it: no missing_in_bank for the deposit.
+    expect(await rows(`SELECT rule, bank_ids FROM matches WHERE ledger_ids = ARRAY['${deposit.transactionId}:1']`)).toEqual([
+      { rule: 'ref-exact', bank_ids: ['LOST1'] },
+    ]);
+    expect(await count(`SELECT count(*) FROM bank_items WHERE item_ref = 'LOST4'`)).toBe(0);
+    const audited = await rows<{ payload: { entity: { id: string }; details: { missingBankLineEvents: number; fileIds: string[] } } }>(
+      `SELECT payload FROM outbox_messages WHERE subject = 'audit.reconciliation.items.import-missing' AND payload->'entity'->>'id' = $1`,
+      [account],
+    );
+    expect(audited.map((row) => row.payload.details)).toEqual([expect.objectContaining({ missingBankLineEvents: 3, fileIds: [lostFileId] })]);
+
+    // Again: everything is known now; nothing is stored or opened twice.
+    const again = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: account, businessDate: day })).expect(201)).body;
+    expect(again.counts).toMatchObject({ missingBankLineEvents: 0, breaksOpened: 0 });
+    expect(await count(`SELECT count(*) FROM bank_items WHERE file_id = '${lostFileId}'`)).toBe(3);
   });
 });

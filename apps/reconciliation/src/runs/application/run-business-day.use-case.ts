@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Actor } from '@recon/auth';
-import { bankLineReceivedV1Schema, RECON_RUN_COMPLETED_V1 } from '@recon/contracts';
+import { RECON_RUN_COMPLETED_V1 } from '@recon/contracts';
 import {
   dayNumberOf,
   isoDateOfDayNumber,
@@ -17,15 +17,17 @@ import { Money } from '@recon/money';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, LOGGER, TRANSACTIONS } from '@recon/platform';
 import type { Logger } from '@recon/observability';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
+import { BankLineWithdrawals } from '../../corrections/bank-line-withdrawals';
 import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
-import { bankItemOfLine, ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
+import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
 import { openItemColumnsForRun, recordRunMatches, type RunOpenItems } from '../../items/infrastructure/items.bulk';
-import { ItemsPgRepository, lockMatchKeys, lockRunOf } from '../../items/infrastructure/items.pg.repository';
+import { ItemsPgRepository, lockRunOf } from '../../items/infrastructure/items.pg.repository';
 import { RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { statementFindings, type StoredStatement } from '../domain/statement-continuity';
 import { GatewayHttpClient } from '../infrastructure/gateway.http.client';
+import { GatewayCompletenessCheck } from './gateway-completeness';
 import { LedgerBalanceRpcClient } from '../infrastructure/ledger-balance.rpc.client';
 import { LedgerHttpClient } from '../infrastructure/ledger.http.client';
 import { accountSettingsOf, RECONCILIATION_SETTINGS } from './account-settings';
@@ -78,6 +80,7 @@ export class RunBusinessDayUseCase {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly breaks: BreakRecorder,
     private readonly audit: AuditRecorder,
+    private readonly withdrawals: BankLineWithdrawals,
   ) {}
 
   async execute(command: RunBusinessDayCommand): Promise<string> {
@@ -126,7 +129,11 @@ export class RunBusinessDayUseCase {
     let balances: LedgerBalance[] = [];
     if (command.checks) {
       missingEvents = await this.importMissingLedgerEntries(command, warnings);
-      missingLines = await this.importMissingBankLines(command, warnings);
+      // The gateway's record of the day against the bank items (gateway-completeness.ts).
+      missingLines = await new GatewayCompletenessCheck(this.db, this.gateway, this.items, this.audit, this.clock, this.ruleSet).importMissingBankLines(
+        command,
+        warnings,
+      );
       balances = await this.requiredBalances(command, warnings);
     }
     const checksDoneAt = this.clock.now();
@@ -135,6 +142,8 @@ export class RunBusinessDayUseCase {
     await this.db.transaction(async (executor) => {
       // One run per account at a time; continuous matching waits on the rows this run locks.
       await lockRunOf(executor, command.bankAccount);
+      // Retractions that overtook their lines: withdrawn before anything is matched or opened (corrections/bank-line-withdrawals.ts).
+      const retractionsApplied = await this.withdrawals.applyArrived(executor, command.bankAccount);
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
@@ -182,6 +191,7 @@ export class RunBusinessDayUseCase {
           openBankItems: open.bank.length,
           missingEvents,
           missingBankLineEvents: missingLines,
+          retractionsApplied,
           matchGroups: result.matches.length,
           matchesByRule: result.summary.matchesByRule,
           breaksFoundByType: foundByType,
@@ -320,76 +330,6 @@ export class RunBusinessDayUseCase {
       }
       return inserted.size;
     });
-  }
-
-  /**
-   * Lines the gateway stored for the day's statement files that never arrived as bank.line.received: stored now,
-   * noted, never lost. The gateway lists lines per file (`GET /v1/files/{id}/lines`), and this service knows the
-   * day's files from the statements it received; a file whose statement event was lost too is not seen here.
-   */
-  private async importMissingBankLines(command: RunBusinessDayCommand, warnings: string[]): Promise<number> {
-    const files = await this.db.transaction((executor) =>
-      queryRows<{ file_id: string }>(
-        executor,
-        `SELECT DISTINCT file_id FROM statements WHERE bank_account = $1 AND ($2::date BETWEEN coalesce(from_date, to_date) AND to_date OR closing_date = $2::date) ORDER BY file_id`,
-        [command.bankAccount, command.businessDate],
-      ),
-    );
-    if (files.length === 0) {
-      warnings.push(`bank gateway completeness not checked: no statement of ${command.businessDate} received for ${command.bankAccount}`);
-      return 0;
-    }
-    const ignored = ignoredReferencesOf(this.ruleSet);
-    let imported = 0;
-    for (const { file_id: fileId } of files) {
-      let listed;
-      try {
-        listed = await this.gateway.linesOfFile(fileId);
-      } catch (error) {
-        warnings.push(`bank gateway completeness not checked for file ${fileId}: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
-      }
-      if (!listed.complete) warnings.push(`bank gateway file ${fileId} has more lines than one run reads; checked in part`);
-      const candidates = listed.lines.filter((line) => line.account === command.bankAccount && line.heldByFindingId === undefined);
-      imported += await this.db.transaction(async (executor) => {
-        const known = new Set(
-          (
-            await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
-              candidates.map((line) => String(line.lineId)),
-            ])
-          ).map((row) => row.line_id),
-        );
-        let count = 0;
-        for (const line of candidates) {
-          if (known.has(String(line.lineId))) continue;
-          const parsed = bankLineReceivedV1Schema.safeParse({ ...line, fileId });
-          if (!parsed.success) {
-            warnings.push(`bank gateway line ${String(line.lineId)} of file ${fileId} is not a valid bank line: ${parsed.error.issues[0]?.message ?? ''}`);
-            continue;
-          }
-          const row = bankItemOfLine(parsed.data, ignored);
-          await lockMatchKeys(executor, [`A:${row.bankAccount}:${row.currency}:${row.amountMinor < 0n ? -row.amountMinor : row.amountMinor}`]);
-          const { itemRef } = await this.items.insertBankItemWithCandidates(executor, row, { keys: [], amountsMinor: [], toleranceDays: 0 });
-          if (itemRef === undefined) continue;
-          await executor.query(`UPDATE bank_items SET source = 'gateway', note = $2 WHERE line_id = $1`, [
-            row.lineId,
-            "missing event: in the gateway's record of the file but never received as bank.line.received",
-          ]);
-          count += 1;
-        }
-        if (count > 0) {
-          await this.audit.record(executor, {
-            actor: command.actor,
-            role: 'service',
-            action: 'items.import-missing',
-            entity: { type: 'file', id: fileId },
-            details: { businessDate: command.businessDate, account: command.bankAccount, missingBankLineEvents: count },
-          });
-        }
-        return count;
-      });
-    }
-    return imported;
   }
 
   private async requiredBalances(command: RunBusinessDayCommand, warnings: string[]): Promise<LedgerBalance[]> {

@@ -1,14 +1,7 @@
-import { z } from 'zod';
-
-/** Lines asked per page of `GET /v1/files/{id}/lines` (the gateway's own maximum is 1,000). */
-export const GATEWAY_LINES_PAGE_SIZE = 500;
-/** Pages read per file: a file of more lines than this is checked only in part, and the run says so. */
-export const GATEWAY_PAGES_PER_FILE_MAX = 2_000;
-
-const pageSchema = z.object({
-  lines: z.array(z.record(z.string(), z.unknown())).max(GATEWAY_LINES_PAGE_SIZE),
-  nextAfter: z.number().int().min(0).optional(),
-});
+/** Lines handed to the caller at a time: what the run holds in memory of the gateway's record of a day. */
+export const GATEWAY_LINES_CHUNK_SIZE = 1_000;
+/** One NDJSON line of the gateway's answer (one bank line's payload) is never longer than this. */
+export const GATEWAY_LINE_BYTES_MAX = 1_048_576;
 
 export class GatewayHttpError extends Error {
   constructor(message: string) {
@@ -17,29 +10,101 @@ export class GatewayHttpError extends Error {
   }
 }
 
-/** The bank gateway's record of a file's parsed lines, as its HTTP API lists them. */
+/** The bank gateway's record of the lines it published, as its HTTP API streams them. */
 export class GatewayHttpClient {
   constructor(private readonly settings: { readonly gatewayUrl: string; readonly serviceApiKey: string; readonly httpTimeoutMs: number }) {}
 
-  /** Every stored line of a file (each `{lineId, account, statementId, lineNo, amount, currency, ...}`), in line order. */
-  async linesOfFile(fileId: string): Promise<{ lines: Record<string, unknown>[]; complete: boolean }> {
-    const lines: Record<string, unknown>[] = [];
-    let after = 0;
-    for (let page = 0; page < GATEWAY_PAGES_PER_FILE_MAX; page += 1) {
-      const url = `${this.settings.gatewayUrl}/v1/files/${encodeURIComponent(fileId)}/lines?after=${after}&limit=${GATEWAY_LINES_PAGE_SIZE}`;
-      let response: Response;
-      try {
-        response = await fetch(url, { headers: { 'x-api-key': this.settings.serviceApiKey }, signal: AbortSignal.timeout(this.settings.httpTimeoutMs) });
-      } catch (error) {
-        throw new GatewayHttpError(`bank gateway at ${this.settings.gatewayUrl} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  /**
+   * Every line the gateway published for an account and business day (`GET /v1/lines?account&date`: booked on the
+   * day, value-dated on it, or undated and received on it), each the `bank.line.received` payload, in chunks of at
+   * most GATEWAY_LINES_CHUNK_SIZE. The next chunk is read only once the caller has taken this one, so a day of a
+   * million lines never sits in memory. Throws GatewayHttpError when the gateway cannot be reached, answers
+   * otherwise than 200, stalls for longer than the HTTP timeout, or ends the stream without its end line (the
+   * record was cut short: what was yielded before is still valid).
+   */
+  async *linesOfDay(bankAccount: string, businessDate: string): AsyncGenerator<Record<string, unknown>[]> {
+    const url = `${this.settings.gatewayUrl}/v1/lines?${new URLSearchParams({ account: bankAccount, date: businessDate }).toString()}`;
+    const abort = new AbortController();
+    const reader = await this.open(url, abort);
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let pending = '';
+    let chunk: Record<string, unknown>[] = [];
+    let count = 0;
+    let ended: number | undefined;
+    try {
+      for (;;) {
+        const { done, value } = await this.read(reader, abort, url);
+        pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
+        let newline = pending.indexOf('\n');
+        while (newline !== -1) {
+          const text = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          newline = pending.indexOf('\n');
+          if (text.trim().length === 0) continue;
+          if (ended !== undefined) throw new GatewayHttpError(`bank gateway ${url} sent lines after its end line`);
+          const parsed = parseObject(text, url);
+          if (parsed.end === true) {
+            ended = typeof parsed.lines === 'number' ? parsed.lines : -1;
+            continue;
+          }
+          chunk.push(parsed);
+          count += 1;
+          if (chunk.length === GATEWAY_LINES_CHUNK_SIZE) {
+            yield chunk;
+            chunk = [];
+          }
+        }
+        if (pending.length > GATEWAY_LINE_BYTES_MAX) throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
+        if (done) break;
       }
-      if (response.status !== 200) throw new GatewayHttpError(`bank gateway ${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
-      const parsed = pageSchema.safeParse(await response.json());
-      if (!parsed.success) throw new GatewayHttpError(`bank gateway ${url} answered an unexpected page: ${parsed.error.issues[0]?.message ?? ''}`);
-      lines.push(...parsed.data.lines);
-      if (parsed.data.nextAfter === undefined) return { lines, complete: true };
-      after = parsed.data.nextAfter;
+      if (chunk.length > 0) yield chunk;
+      if (ended === undefined)
+        throw new GatewayHttpError(`bank gateway ${url} ended its answer without the end line after ${count} lines: the record was cut short`);
+      if (ended !== count) throw new GatewayHttpError(`bank gateway ${url} announced ${ended} lines and sent ${count}`);
+    } finally {
+      abort.abort();
+      reader.releaseLock();
     }
-    return { lines, complete: false };
   }
+
+  private async open(url: string, abort: AbortController): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+    const timer = setTimeout(() => abort.abort(), this.settings.httpTimeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { 'x-api-key': this.settings.serviceApiKey, accept: 'application/x-ndjson' }, signal: abort.signal });
+    } catch (error) {
+      throw new GatewayHttpError(`bank gateway at ${this.settings.gatewayUrl} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.status !== 200 || response.body === null) {
+      const text = await response.text().catch(() => '');
+      throw new GatewayHttpError(`bank gateway ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+    }
+    return response.body.getReader();
+  }
+
+  /** One read of the body; the HTTP timeout applies to each wait for data, not to the whole day's stream. */
+  private async read(reader: ReadableStreamDefaultReader<Uint8Array>, abort: AbortController, url: string): Promise<{ done: boolean; value?: Uint8Array }> {
+    const timer = setTimeout(() => abort.abort(), this.settings.httpTimeoutMs);
+    try {
+      return await reader.read();
+    } catch (error) {
+      throw new GatewayHttpError(`bank gateway ${url} stopped sending: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function parseObject(text: string, url: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new GatewayHttpError(`bank gateway ${url} sent a line that is not JSON: ${text.slice(0, 100)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new GatewayHttpError(`bank gateway ${url} sent a line that is not an object`);
+  return parsed as Record<string, unknown>;
 }

@@ -1,0 +1,128 @@
+import type { Actor } from '@recon/auth';
+import { bankLineReceivedV1Schema } from '@recon/contracts';
+import type { RuleSet } from '@recon/matching';
+import type { AuditRecorder, Clock } from '@recon/platform';
+import { queryRows, type TransactionRunner } from '@recon/persistence';
+import { bankItemOfLine, type BankItemRow, ignoredReferencesOf } from '../../items/domain/recon-items';
+import { type ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
+import type { GatewayHttpClient } from '../infrastructure/gateway.http.client';
+
+/** The note a bank item imported from the gateway's record carries (shown with its break). */
+export const MISSING_BANK_LINE_NOTE = "missing event: in the gateway's record of the day but never received as bank.line.received";
+/** Invalid lines named one by one in the run's warnings; the count is always complete. */
+const INVALID_LINES_WARNED_MAX = 20;
+/** Line ids listed in one audit event. */
+const AUDITED_IDS_MAX = 20;
+
+export interface GatewayCompletenessRequest {
+  readonly bankAccount: string;
+  readonly businessDate: string;
+  readonly actor: Actor;
+}
+
+/**
+ * The run's check of its bank items against the gateway's COMPLETE record of the day (`GET /v1/lines?account&date`:
+ * every line the gateway published for the account, booked or value-dated that day), not against the statement
+ * files this service happens to know: a line whose bank.line.received was lost is found even when its file's
+ * bank.statement.received was lost too. Each missing line is stored (`source: gateway`, noted `missing event`) and
+ * takes part in the run's matching like any other; unmatched past its grace window it is a break of the type the
+ * engine gives it (a credit `missing_in_ledger`, an unexplained debit `unauthorized_debit`).
+ *
+ * The record is read in chunks, each checked and stored in its own transaction: memory stays at one chunk, and
+ * what was stored before a broken stream stays stored (a re-run finds it known and stores nothing twice).
+ */
+export class GatewayCompletenessCheck {
+  private readonly ignoredReferences: ReadonlySet<string>;
+
+  constructor(
+    private readonly db: TransactionRunner,
+    private readonly gateway: GatewayHttpClient,
+    private readonly items: ItemsPgRepository,
+    private readonly audit: AuditRecorder,
+    private readonly clock: Clock,
+    ruleSet: RuleSet,
+  ) {
+    this.ignoredReferences = ignoredReferencesOf(ruleSet);
+  }
+
+  /** Returns how many lines were missing and are stored now; what could not be checked goes to `warnings`. */
+  async importMissingBankLines(request: GatewayCompletenessRequest, warnings: string[]): Promise<number> {
+    let imported = 0;
+    let listed = 0;
+    const invalid = { count: 0 };
+    try {
+      for await (const chunk of this.gateway.linesOfDay(request.bankAccount, request.businessDate)) {
+        listed += chunk.length;
+        imported += await this.importChunk(request, chunk, warnings, invalid);
+      }
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      warnings.push(`bank gateway completeness ${listed === 0 ? 'not checked' : `checked only for the first ${listed} lines`}: ${why}`);
+    }
+    if (invalid.count > INVALID_LINES_WARNED_MAX) warnings.push(`${invalid.count - INVALID_LINES_WARNED_MAX} more invalid bank gateway lines not named`);
+    return imported;
+  }
+
+  private async importChunk(
+    request: GatewayCompletenessRequest,
+    chunk: readonly Record<string, unknown>[],
+    warnings: string[],
+    invalid: { count: number },
+  ): Promise<number> {
+    const rows: BankItemRow[] = [];
+    for (const line of chunk) {
+      const parsed = bankLineReceivedV1Schema.safeParse(line);
+      if (!parsed.success) {
+        invalid.count += 1;
+        if (invalid.count <= INVALID_LINES_WARNED_MAX) {
+          warnings.push(`bank gateway line ${String(line.lineId)} is not a valid bank line: ${parsed.error.issues[0]?.message ?? ''}`);
+        }
+        continue;
+      }
+      // The gateway lists the account asked for; anything else is not this run's to store.
+      if (parsed.data.account !== request.bankAccount) continue;
+      rows.push(bankItemOfLine(parsed.data, this.ignoredReferences));
+    }
+    if (rows.length === 0) return 0;
+    return this.db.transaction(async (executor) => {
+      const known = new Set(
+        (
+          await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
+            rows.map((row) => row.lineId),
+          ])
+        ).map((row) => row.line_id),
+      );
+      const missing = rows.filter((row) => !known.has(row.lineId.toLowerCase()));
+      if (missing.length === 0) return 0;
+      // Named set-wise as continuous matching names lines (bankRef, else statementId:lineNo, #2..); not matched here:
+      // the run's full matching that follows pairs them.
+      const inserted = await this.items.insertBankItems(executor, missing);
+      if (inserted.size === 0) return 0;
+      const stored = missing.filter((row) => inserted.has(row.lineId));
+      // As a new line's own transaction does: a continuous batch that holds these amounts' locks cannot see the rows.
+      await lockMatchKeySets(
+        executor,
+        stored.map((row) => [`A:${row.bankAccount}:${row.currency}:${row.amountMinor < 0n ? -row.amountMinor : row.amountMinor}`]),
+      );
+      await executor.query(`UPDATE bank_items SET source = 'gateway', note = $2 WHERE line_id = ANY($1::uuid[])`, [
+        stored.map((row) => row.lineId),
+        MISSING_BANK_LINE_NOTE,
+      ]);
+      await this.audit.record(executor, {
+        actor: request.actor,
+        role: 'service',
+        action: 'items.import-missing',
+        entity: { type: 'account', id: request.bankAccount },
+        details: {
+          businessDate: request.businessDate,
+          account: request.bankAccount,
+          missingBankLineEvents: stored.length,
+          itemRefs: stored.slice(0, AUDITED_IDS_MAX).map((row) => inserted.get(row.lineId)!),
+          fileIds: [...new Set(stored.map((row) => row.fileId))].slice(0, AUDITED_IDS_MAX),
+          checkedAt: this.clock.now().toISOString(),
+        },
+      });
+      return stored.length;
+    });
+  }
+}
