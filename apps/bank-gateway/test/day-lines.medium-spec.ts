@@ -107,7 +107,7 @@ describe('bank-gateway: published lines of an account and day', () => {
     expect((await dayLines(CAMT_ACCOUNT, '2025-01-02')).lines).toHaveLength(3);
   });
 
-  it('streams a day of more lines than a cursor page, in lineId order, without repeating or losing one', async () => {
+  it('streams a day of more lines than a cursor page without repeating or losing one', async () => {
     await upload(
       mt940(
         'DAY-BULK',
@@ -118,7 +118,6 @@ describe('bank-gateway: published lines of an account and day', () => {
     expect(end).toEqual({ end: true, lines: BULK_LINES });
     const ids = lines.map((line) => line.lineId as string);
     expect(new Set(ids).size).toBe(BULK_LINES);
-    expect(ids).toEqual([...ids].sort());
     expect(new Set(lines.map((line) => line.amount))).toEqual(new Set(Array.from({ length: BULK_LINES }, (_, index) => `${index + 1}.00`)));
   });
 

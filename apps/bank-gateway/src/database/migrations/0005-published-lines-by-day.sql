@@ -1,8 +1,8 @@
 -- migrate:no-transaction
 -- GET /v1/lines?account&date (reconciliation's completeness check against the gateway's record of a day): the
 -- published lines of an account booked on a date, value-dated on it, or without either date and received on it.
--- One partial index per branch of that query, each ending in line_id, so the day streams in line_id order from a
--- merge of three index walks with no sort however many lines it has.
+-- One partial index per branch of that query (the branches are disjoint and appended unordered, so the day streams
+-- from the index scans with no sort however many lines it has).
 --
 -- Built CONCURRENTLY (statement_lines is the gateway's largest table; a plain CREATE INDEX would block every ingest
 -- while it builds), hence outside a transaction (libs/persistence: first line `-- migrate:no-transaction`). Each

@@ -169,7 +169,7 @@ export class StatementsHttpController {
   @ApiOperation({
     summary:
       'Every published line (bank.line.received payload) of an account and business date: booked on `date`, or value-dated on it, or without ' +
-      'either date and received on it; held and retracted lines excluded. Streamed NDJSON from one snapshot, in lineId order, ending with ' +
+      'either date and received on it; held and retracted lines excluded. Streamed NDJSON from one snapshot, each line once (no particular order), ending with ' +
       '{"end":true,"lines":N}: a stream without that last line was cut short.',
   })
   async dayLines(@CurrentActor() actor: Actor, @Query() query: unknown, @Res() response: Response): Promise<void> {
