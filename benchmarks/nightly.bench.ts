@@ -1,5 +1,5 @@
 /**
- * `npm run bench:nightly [-- --entries N --fault-rate R]`: the nightly run of the reconciliation service
+ * `npm run bench:nightly [-- --entries N --fault-rate R --full-checks]`: the nightly run of the reconciliation service
  * (`RunBusinessDayUseCase`, in process) over one account and business day already in Postgres. Target: under 15 s
  * for 1,000,000 ledger entries and about as many bank lines.
  *
@@ -11,9 +11,11 @@
  * days, so that every break found is opened: the most work a run can have). None of that is timed.
  *
  * The run's external checks are answered by real local stand-ins, as in the medium specs: the required balance over
- * NATS request/reply (the ledger side's sum), the ledger's CSV export and the gateway's lines of the statement file
- * over HTTP. The stand-ins list no entries and no lines (the day arrived completely as events), so the completeness
- * checks cost their round trips but not the comparison of a million exported entries: that part is not measured.
+ * NATS request/reply (the ledger side's sum), the ledger's CSV export and the gateway's record of the day
+ * (`GET /v1/lines`, NDJSON) over HTTP. By default the stand-ins list no entries and no lines, so the completeness
+ * checks cost their round trips but not the comparison of a million exported entries and gateway lines with the
+ * stored items: the run's own work over Postgres is what is measured. `--full-checks` serves the whole day instead
+ * (every entry of the day in the export, every line in the gateway's record, all of them already stored).
  *
  * Prints JSON: the run's phases (wall and CPU seconds, RSS, load average at the end of each), items per second,
  * peak RSS, CPU seconds, counts of matches and breaks, and `uptime`'s load average before and after. Leaves nothing
@@ -22,7 +24,9 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import { finished } from 'node:stream/promises';
@@ -49,6 +53,8 @@ const TARGET_SECONDS = 15;
 const BANK_LINES_PER_MOVEMENT = 1.02;
 const SEED_FLAG = '--seed-into';
 const COPY_CHUNK_CHARACTERS = 1 << 20;
+const FULL_CHECKS_FLAG = '--full-checks';
+const LEDGER_CSV_HEADER = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference';
 
 function argument(name: string): string | undefined {
   const at = process.argv.indexOf(name);
@@ -77,6 +83,9 @@ interface SeedResult {
   readonly bank: number;
   readonly injectedBreaks: number;
   readonly ledgerSumMinor: string;
+  /** Lines of the export and of the gateway's record of the day (written only with --full-checks; counted always). */
+  readonly exportedEntries: number;
+  readonly gatewayLines: number;
   readonly seedSeconds: number;
 }
 
@@ -85,7 +94,9 @@ async function main(): Promise<void> {
   const faultRate = Number(argument('--fault-rate') ?? DEFAULT_FAULT_RATE);
   if (!Number.isInteger(entries) || entries < 1 || entries > 5_000_000) throw new Error('--entries must be an integer in 1..5000000');
   if (!(faultRate >= 0 && faultRate <= 0.5)) throw new Error('--fault-rate must be in 0..0.5');
+  const fullChecks = process.argv.includes(FULL_CHECKS_FLAG);
   const isolation = isolate('recon_nightly');
+  const filesDir = await fs.mkdtemp(path.join(os.tmpdir(), 'recon-nightly-'));
   const stand = new StandIns();
   const standInUrl = await stand.start();
   const config = loadReconciliationConfig(isolation.env({ LOG_LEVEL: 'error', NATS_REQUEST_TIMEOUT_MS: '5000' }));
@@ -102,13 +113,14 @@ async function main(): Promise<void> {
   try {
     await migrateReconciliation(config);
     const seed = await new Promise<SeedResult>((resolve, reject) => {
-      const child = fork(__filename, [SEED_FLAG, isolation.schema, '--entries', String(entries), '--fault-rate', String(faultRate)], {
+      const child = fork(__filename, [SEED_FLAG, isolation.schema, '--entries', String(entries), '--fault-rate', String(faultRate), '--files', filesDir], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       child.on('message', (message: SeedResult) => resolve(message));
       child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`seeding exited with ${code}`))));
     });
     process.stderr.write(`seeded ${seed.ledger} ledger entries and ${seed.bank} bank lines in ${seed.seedSeconds.toFixed(1)} s (not timed)\n`);
+    if (fullChecks) stand.files = { ledgerCsv: path.join(filesDir, 'ledger.csv'), linesNdjson: path.join(filesDir, 'lines.ndjson'), lines: seed.gatewayLines };
     // The ledger's required balance: its side's sum (the bank's closing differs by the injected faults).
     nats.subscribe(rpcSubjectFor(isolation.namespace, LEDGER_REQUIRED_BALANCE_RPC), {
       callback: (_error: Error | null, message: Msg) => {
@@ -189,7 +201,9 @@ async function main(): Promise<void> {
     const items = seed.ledger + seed.bank;
     const report = {
       entries: { ledger: seed.ledger, bank: seed.bank, faultRate, injectedBreaks: seed.injectedBreaks },
-      excluded: 'the completeness checks compare against stand-ins that list no entries and no lines (round trips measured, per-entry comparison not)',
+      checks: fullChecks
+        ? `full: the ledger stand-in exports the day's ${seed.exportedEntries} entries, the gateway stand-in streams its ${seed.gatewayLines} lines`
+        : 'excluded: the ledger and gateway stand-ins list no entries and no lines (round trips measured, the per-entry comparison not; --full-checks for it)',
       cpus: os.cpus().length,
       loadAverage: { before: loadBefore, after: loadAfter },
       status: runRow.status,
@@ -213,6 +227,7 @@ async function main(): Promise<void> {
     await nats.close();
     await stand.stop();
     await isolation.cleanup();
+    await fs.rm(filesDir, { recursive: true, force: true });
   }
 }
 
@@ -222,19 +237,29 @@ function round(value: number): number {
 
 /** The ledger's export and the gateway's file listing: a day that arrived completely as events (nothing missing). */
 class StandIns {
+  /** With `--full-checks`: the day's export and the gateway's record of the day, as files the seeding wrote. */
+  files: { ledgerCsv: string; linesNdjson: string; lines: number } | undefined;
   private readonly server = http.createServer((req, res) => {
     if (req.headers['x-api-key'] !== TEST_KEYS.service) {
       res.writeHead(401).end();
       return;
     }
     if (req.method === 'GET' && req.url?.startsWith('/v1/exports/ledger.csv')) {
-      res
-        .writeHead(200, { 'content-type': 'text/csv' })
-        .end('entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n');
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      if (this.files === undefined) res.end(`${LEDGER_CSV_HEADER}\n`);
+      else createReadStream(this.files.ledgerCsv).pipe(res);
       return;
     }
-    if (req.method === 'GET' && /^\/v1\/files\/[0-9a-f-]+\/lines/.test(req.url ?? '')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ lines: [] }));
+    if (req.method === 'GET' && req.url?.startsWith('/v1/lines?')) {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      if (this.files === undefined) {
+        res.end(`${JSON.stringify({ end: true, lines: 0 })}\n`);
+        return;
+      }
+      const lines = this.files.lines;
+      const stream = createReadStream(this.files.linesNdjson);
+      stream.on('end', () => res.end(`${JSON.stringify({ end: true, lines })}\n`));
+      stream.pipe(res, { end: false });
       return;
     }
     res.writeHead(404).end();
@@ -255,6 +280,11 @@ function copyField(value: string | number | bigint | boolean | null | undefined)
   if (value === null || value === undefined) return '\\N';
   const text = String(value);
   return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (character) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[character]!) : text;
+}
+
+function csvField(value: string | undefined): string {
+  if (value === undefined) return '';
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function arrayLiteral(values: readonly string[]): string {
@@ -284,6 +314,7 @@ async function seedInto(schema: string): Promise<void> {
   const ignored = ignoredReferencesOf(defaultRuleSet());
   const receivedAt = `${scenario.day}T17:00:00Z`;
   const fileId = randomUUID();
+  const lineIds = scenario.bank.map(() => randomUUID());
   const client = new Client({ connectionString: TEST_ADMIN_URL });
   await client.connect();
   try {
@@ -340,11 +371,11 @@ async function seedInto(schema: string): Promise<void> {
                         bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions, ref_keys, source,
                         received_at) FROM STDIN`,
       (function* () {
-        for (const item of scenario.bank) {
+        for (const [index, item] of scenario.bank.entries()) {
           bankSumMinor += item.amountMinor;
           const keys = bankReferenceKeys(item as never, ignored);
           yield `${[
-            randomUUID(),
+            lineIds[index],
             item.id,
             fileId,
             item.statementId,
@@ -396,6 +427,56 @@ async function seedInto(schema: string): Promise<void> {
       `INSERT INTO reconciliation_accounts (bank_account, grace_days, cut_off, time_zone, updated_at, updated_by) VALUES ($1, 0, '18:00', 'UTC', now(), 'bench')`,
       [scenario.account],
     );
+    const files = argument('--files')!;
+    const ledgerCsv = createWriteStream(path.join(files, 'ledger.csv'));
+    const linesNdjson = createWriteStream(path.join(files, 'lines.ndjson'));
+    const writeAll = process.argv.includes(FULL_CHECKS_FLAG);
+    let exportedEntries = 0;
+    let gatewayLines = 0;
+    const write = async (stream: WriteStream, text: string): Promise<void> => {
+      if (writeAll && !stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    };
+    await write(ledgerCsv, `${LEDGER_CSV_HEADER}\n`);
+    for (const item of scenario.ledger) {
+      if (item.valueDate !== scenario.day) continue;
+      exportedEntries += 1;
+      const fields = [item.entryId, item.account, formatMinorToDecimal(item.amountMinor, 2), item.currency, item.valueDate, item.reference, item.subAccount];
+      await write(ledgerCsv, `${[...fields, undefined, item.description, item.kind, item.batchReference].map(csvField).join(',')}\n`);
+    }
+    for (const [index, item] of scenario.bank.entries()) {
+      if (item.bookingDate !== scenario.day && item.valueDate !== scenario.day) continue;
+      gatewayLines += 1;
+      const line = {
+        fileId,
+        lineId: lineIds[index],
+        account: item.account,
+        receivedAt,
+        statementId: item.statementId,
+        lineNo: item.lineNo,
+        amount: formatMinorToDecimal(item.amountMinor, 2),
+        currency: item.currency,
+        reversal: item.reversal,
+        ...(item.bookingDate === undefined ? {} : { bookingDate: item.bookingDate }),
+        ...(item.valueDate === undefined ? {} : { valueDate: item.valueDate }),
+        ...(item.bankRef === undefined ? {} : { bankRef: item.bankRef }),
+        ...(item.endToEndId === undefined ? {} : { endToEndId: item.endToEndId }),
+        ...(item.customerRef === undefined ? {} : { customerRef: item.customerRef }),
+        ...(item.remittance === undefined ? {} : { remittance: item.remittance }),
+        ...(item.counterpartyName === undefined ? {} : { counterpartyName: item.counterpartyName }),
+        ...(item.bankTxCode === undefined ? {} : { bankTxCode: item.bankTxCode }),
+        ...(item.transactions === undefined
+          ? {}
+          : {
+              transactions: item.transactions.map((part) => ({
+                amount: formatMinorToDecimal(part.amountMinor, 2),
+                ...(part.endToEndId === undefined ? {} : { endToEndId: part.endToEndId }),
+                ...(part.remittance === undefined ? {} : { remittance: part.remittance }),
+              })),
+            }),
+      };
+      await write(linesNdjson, `${JSON.stringify(line)}\n`);
+    }
+    await Promise.all([ledgerCsv, linesNdjson].map((stream) => new Promise<void>((resolve) => stream.end(() => resolve()))));
     await client.query('VACUUM ANALYZE ledger_items');
     await client.query('VACUUM ANALYZE bank_items');
     process.send!({
@@ -407,6 +488,8 @@ async function seedInto(schema: string): Promise<void> {
       bank: scenario.bank.length,
       injectedBreaks: scenario.expected.length,
       ledgerSumMinor: ledgerSumMinor.toString(),
+      exportedEntries,
+      gatewayLines,
       seedSeconds: (Date.now() - started) / 1000,
     } satisfies SeedResult);
   } finally {
