@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { dropSchemaAndRole, type Migration, MigrationError, runMigrations, serviceRoleFor } from './index';
+import { dropSchemaAndRole, ensureDatabase, type Migration, MigrationError, runMigrations, serviceRoleFor } from './index';
 
-const ADMIN_URL = process.env.RECON_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SHARED_ADMIN_URL = process.env.RECON_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * A database of its own: CREATE INDEX CONCURRENTLY waits for every older transaction of its database, and the shared
+ * test database may hold other suites' (or benchmarks') long ones.
+ */
+const ADMIN_URL = (() => {
+  const url = new URL(SHARED_ADMIN_URL);
+  url.pathname = `/persistence_t${randomBytes(5).toString('hex')}`;
+  return url.toString();
+})();
 
 /** The migration runner against the real Postgres, in a schema of its own per test. */
 describe(runMigrations.name, () => {
@@ -50,6 +59,7 @@ GRANT SELECT ON items TO {{service_role}};
   };
 
   beforeAll(async () => {
+    await ensureDatabase(ADMIN_URL);
     admin = new Client({ connectionString: ADMIN_URL });
     await admin.connect();
   });
@@ -57,6 +67,13 @@ GRANT SELECT ON items TO {{service_role}};
   afterAll(async () => {
     for (const schema of schemas) await dropSchemaAndRole(ADMIN_URL, schema, serviceRoleFor(schema));
     await admin.end();
+    const shared = new Client({ connectionString: SHARED_ADMIN_URL });
+    await shared.connect();
+    try {
+      await shared.query(`DROP DATABASE IF EXISTS ${new URL(ADMIN_URL).pathname.slice(1)} WITH (FORCE)`);
+    } finally {
+      await shared.end();
+    }
   });
 
   it('runs a -- migrate:no-transaction file statement by statement outside a transaction, and records it with its checksum', async () => {
