@@ -33,6 +33,8 @@ class FakeLedger {
   /** Every line the gateway published (bank.line.received payloads), whether or not its event reached reconciliation. */
   readonly gatewayLines: Record<string, unknown>[] = [];
   readonly gatewayDaysAsked: string[] = [];
+  /** The gateway fails midway: its answer ends without the end line. */
+  gatewayCutShort = false;
   exportCsv = 'entry_id,account,amount,currency,value_date,reference,sub_account,booking_date,description,kind,batch_reference\n';
   failPosting = false;
   readonly postings: { idempotencyKey: string | undefined; body: unknown }[] = [];
@@ -63,7 +65,7 @@ class FakeLedger {
       const lines = this.gatewayLines.filter((line) => line.account === account && (line.bookingDate === date || line.valueDate === date));
       res
         .writeHead(200, { 'content-type': 'application/x-ndjson' })
-        .end([...lines, { end: true, lines: lines.length }].map((line) => `${JSON.stringify(line)}\n`).join(''));
+        .end([...lines, ...(this.gatewayCutShort ? [] : [{ end: true, lines: lines.length }])].map((line) => `${JSON.stringify(line)}\n`).join(''));
       return;
     }
     if (req.method === 'POST' && req.url === '/v1/transactions') {
@@ -546,5 +548,24 @@ describe('reconciliation service', () => {
     const again = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: account, businessDate: day })).expect(201)).body;
     expect(again.counts).toMatchObject({ missingBankLineEvents: 0, breaksOpened: 0 });
     expect(await count(`SELECT count(*) FROM bank_items WHERE file_id = '${lostFileId}'`)).toBe(3);
+  });
+
+  it('keeps what a cut-short gateway record gave and says the check was partial', async () => {
+    const account = 'DE02120300000000202051';
+    const day = '2025-01-08';
+    const fileId = randomUUID();
+    ledger.gatewayLines.push(
+      bankLine({ account, currency: 'EUR', statementId: 'STMT-CUT', lineNo: 1, amount: '1.00', bankRef: 'CUT1', valueDate: day, bookingDate: day, fileId }),
+      bankLine({ account, currency: 'EUR', statementId: 'STMT-CUT', lineNo: 2, amount: '2.00', bankRef: 'CUT2', valueDate: day, bookingDate: day, fileId }),
+    );
+    ledger.gatewayCutShort = true;
+    try {
+      const run = (await as(TEST_KEYS.ops, api.post('/v1/runs').send({ custodyAccount: account, businessDate: day })).expect(201)).body;
+      expect(run).toMatchObject({ status: 'completed_with_warnings', counts: expect.objectContaining({ missingBankLineEvents: 2 }) });
+      expect(run.warnings).toEqual([expect.stringMatching(/^bank gateway completeness checked only for the first 2 lines: .*without the end line/)]);
+    } finally {
+      ledger.gatewayCutShort = false;
+    }
+    expect(await count(`SELECT count(*) FROM bank_items WHERE file_id = '${fileId}' AND source = 'gateway'`)).toBe(2);
   });
 });
