@@ -13,6 +13,12 @@ export const MISSING_BANK_LINE_NOTE = "missing event: in the gateway's record of
 const INVALID_LINES_WARNED_MAX = 20;
 /** Line ids listed in one audit event. */
 const AUDITED_IDS_MAX = 20;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** bank_items.line_id is a uuid: the id as Postgres prints it, or undefined for anything else. */
+function uuidOf(value: unknown): string | undefined {
+  return typeof value === 'string' && UUID_PATTERN.test(value) ? value.toLowerCase() : undefined;
+}
 
 export interface GatewayCompletenessRequest {
   readonly bankAccount: string;
@@ -69,30 +75,35 @@ export class GatewayCompletenessCheck {
     warnings: string[],
     invalid: { count: number },
   ): Promise<number> {
-    const rows: BankItemRow[] = [];
-    for (const line of chunk) {
-      const parsed = bankLineReceivedV1Schema.safeParse(line);
-      if (!parsed.success) {
-        invalid.count += 1;
-        if (invalid.count <= INVALID_LINES_WARNED_MAX) {
-          warnings.push(`bank gateway line ${String(line.lineId)} is not a valid bank line: ${parsed.error.issues[0]?.message ?? ''}`);
-        }
-        continue;
-      }
-      // The gateway lists the account asked for; anything else is not this run's to store.
-      if (parsed.data.account !== request.bankAccount) continue;
-      rows.push(bankItemOfLine(parsed.data, this.ignoredReferences));
-    }
-    if (rows.length === 0) return 0;
     return this.db.transaction(async (executor) => {
+      // Known lines first, by id alone: on a normal day every line is known, and none of them is parsed at all.
       const known = new Set(
         (
           await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
-            rows.map((row) => row.lineId),
+            chunk.flatMap((line) => {
+              const lineId = uuidOf(line.lineId);
+              return lineId === undefined ? [] : [lineId];
+            }),
           ])
         ).map((row) => row.line_id),
       );
-      const missing = rows.filter((row) => !known.has(row.lineId.toLowerCase()));
+      const missing: BankItemRow[] = [];
+      for (const line of chunk) {
+        const lineId = uuidOf(line.lineId);
+        if (lineId !== undefined && known.has(lineId)) continue;
+        const parsed = bankLineReceivedV1Schema.safeParse(line);
+        if (!parsed.success || lineId === undefined) {
+          invalid.count += 1;
+          if (invalid.count <= INVALID_LINES_WARNED_MAX) {
+            const why = parsed.success ? 'its lineId is not a UUID' : (parsed.error.issues[0]?.message ?? '');
+            warnings.push(`bank gateway line ${String(line.lineId)} is not a valid bank line: ${why}`);
+          }
+          continue;
+        }
+        // The gateway lists the account asked for; anything else is not this run's to store.
+        if (parsed.data.account !== request.bankAccount) continue;
+        missing.push(bankItemOfLine(parsed.data, this.ignoredReferences));
+      }
       if (missing.length === 0) return 0;
       // Named set-wise as continuous matching names lines (bankRef, else statementId:lineNo, #2..); not matched here:
       // the run's full matching that follows pairs them.
