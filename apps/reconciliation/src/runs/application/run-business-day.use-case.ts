@@ -20,7 +20,7 @@ import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/pers
 import { BankLineWithdrawals } from '../../corrections/bank-line-withdrawals';
 import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
-import { openItemColumnsForRun, recordRunMatches, type RunOpenItems } from '../../items/infrastructure/items.bulk';
+import { openItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
 import { ItemsPgRepository, lockRunOf } from '../../items/infrastructure/items.pg.repository';
 import { RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
@@ -149,6 +149,10 @@ export class RunBusinessDayUseCase {
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
       // Streamed out of Postgres into the engine's columns (COPY), locked until the run commits.
       const open = await openItemColumnsForRun(executor, command.bankAccount, throughDate);
+      if (open.ledger.length >= RUN_OPEN_ITEMS_MAX || open.bank.length >= RUN_OPEN_ITEMS_MAX)
+        warnings.push(
+          `more than ${RUN_OPEN_ITEMS_MAX} open items on a side: this run took the first ${RUN_OPEN_ITEMS_MAX} by id, the rest waits for the next run`,
+        );
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
       phases?.phase('load');
       const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, this.ruleSet, {
