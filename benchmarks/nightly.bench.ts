@@ -113,9 +113,23 @@ async function main(): Promise<void> {
   try {
     await migrateReconciliation(config);
     const seed = await new Promise<SeedResult>((resolve, reject) => {
-      const child = fork(__filename, [SEED_FLAG, isolation.schema, '--entries', String(entries), '--fault-rate', String(faultRate), '--files', filesDir], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const child = fork(
+        __filename,
+        [
+          SEED_FLAG,
+          isolation.schema,
+          '--entries',
+          String(entries),
+          '--fault-rate',
+          String(faultRate),
+          '--files',
+          filesDir,
+          ...(fullChecks ? [FULL_CHECKS_FLAG] : []),
+        ],
+        {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
       child.on('message', (message: SeedResult) => resolve(message));
       child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`seeding exited with ${code}`))));
     });
