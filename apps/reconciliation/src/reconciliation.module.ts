@@ -8,6 +8,7 @@ import { BreakWorkflowUseCase } from './breaks/application/break-workflow.use-ca
 import { PostAdjustmentUseCase } from './breaks/application/post-adjustment.use-case';
 import { BankCorrectionsConsumer, BankCorrectionsHandler } from './corrections/bank-corrections.consumer';
 import { BankLineWithdrawals } from './corrections/bank-line-withdrawals';
+import { IntradayConfirmations } from './corrections/intraday-confirmations';
 import { BreaksHttpController } from './breaks/interface/breaks.http.controller';
 import { ContinuousMatcher, RULE_SET } from './matching/application/continuous-matcher';
 import { ReconConsumers } from './matching/interface/recon.consumers';
@@ -61,6 +62,7 @@ export class ReconciliationModule {
         BankCorrectionsHandler,
         BankCorrectionsConsumer,
         BankLineWithdrawals,
+        IntradayConfirmations,
       ],
     };
   }

@@ -51,6 +51,18 @@ interface TombstoneRow {
 }
 
 /**
+ * After a break was closed because some of its bank lines left the open set (`leaving`): its other items are
+ * differences still, pending again, and a run or the sweep opens their own break.
+ */
+export async function releaseOtherItemsOfBreak(executor: SqlExecutor, breakId: string, leaving: readonly string[]): Promise<void> {
+  await executor.query('UPDATE ledger_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL', [breakId]);
+  await executor.query('UPDATE bank_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL AND NOT (line_id = ANY($2::uuid[]))', [
+    breakId,
+    leaving,
+  ]);
+}
+
+/**
  * Withdrawing bank lines the gateway retracted, now or once they arrive.
  *
  * A retraction names lines by id; on another durable consumer than the lines themselves it may be handled first.
@@ -106,12 +118,7 @@ export class BankLineWithdrawals {
       const closed = await this.breaks.close(executor, breakId, { status: 'closed', resolutionCode: WITHDRAWN_RESOLUTION, note, actor: SERVICE_ACTOR });
       if (!closed) continue;
       for (const item of pending) if (item.break_id === breakId) closedBreaks.set(item.line_id, breakId);
-      // The break's other items are differences still: pending again, a run or the sweep opens their own break.
-      await executor.query('UPDATE ledger_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL', [breakId]);
-      await executor.query('UPDATE bank_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL AND NOT (line_id = ANY($2::uuid[]))', [
-        breakId,
-        retractedIds,
-      ]);
+      await releaseOtherItemsOfBreak(executor, breakId, retractedIds);
     }
     const withdrawalId = this.ids.uuid();
     await executor.query(

@@ -18,6 +18,7 @@ import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, LOGGE
 import type { Logger } from '@recon/observability';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BankLineWithdrawals } from '../../corrections/bank-line-withdrawals';
+import { IntradayConfirmations } from '../../corrections/intraday-confirmations';
 import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
 import { openItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
@@ -81,6 +82,7 @@ export class RunBusinessDayUseCase {
     private readonly breaks: BreakRecorder,
     private readonly audit: AuditRecorder,
     private readonly withdrawals: BankLineWithdrawals,
+    private readonly intraday: IntradayConfirmations,
   ) {}
 
   async execute(command: RunBusinessDayCommand): Promise<string> {
@@ -144,6 +146,8 @@ export class RunBusinessDayUseCase {
       await lockRunOf(executor, command.bankAccount);
       // Retractions that overtook their lines: withdrawn before anything is matched or opened (corrections/bank-line-withdrawals.ts).
       const retractionsApplied = await this.withdrawals.applyArrived(executor, command.bankAccount);
+      // The same movement reported intraday and in the end-of-day statement: one copy withdrawn (corrections/intraday-confirmations.ts).
+      const intradayConfirmed = await this.intraday.apply(executor, command.bankAccount, runId);
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
@@ -196,6 +200,7 @@ export class RunBusinessDayUseCase {
           missingEvents,
           missingBankLineEvents: missingLines,
           retractionsApplied,
+          intradayConfirmed,
           matchGroups: result.matches.length,
           matchesByRule: result.summary.matchesByRule,
           breaksFoundByType: foundByType,
