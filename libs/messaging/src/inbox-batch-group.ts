@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
 import type { IncomingEvent, InboxBatchCommitter, InboxBatchPart } from './inbox-consumer';
 import { toTransactionRunner, type TransactionSource } from './sql-executor';
@@ -78,7 +79,7 @@ export class InboxBatchGroup implements InboxBatchCommitter {
             for (const part of parts) {
               const fresh = freshOf.get(part.consumer)!;
               const events: IncomingEvent[] = part.events.filter((event) => fresh.has(event.messageId));
-              if (events.length > 0) await part.handler(events, executor);
+              if (events.length > 0) await context.with(part.context ?? context.active(), () => part.handler(events, executor));
             }
             return freshOf;
           });

@@ -604,6 +604,7 @@ describe(InboxConsumer.name, () => {
         const group = new InboxBatchGroup(env.pool);
         const names = [`grouped-a-${randomUUID().slice(0, 8)}`, `grouped-b-${randomUUID().slice(0, 8)}`];
         let calls = 0;
+        const spanNames: { durableName: string; span: string | undefined }[] = [];
         let release!: () => void;
         const gate = new Promise<void>((resolve) => (release = resolve));
         const consumers = await Promise.all(
@@ -615,6 +616,7 @@ describe(InboxConsumer.name, () => {
               batchGroup: group,
               batchHandler: async (events, executor) => {
                 calls += 1;
+                spanNames.push({ durableName, span: (trace.getActiveSpan() as unknown as { name?: string } | undefined)?.name });
                 if (calls === 1) await gate;
                 if (fail(durableName, events)) throw new Error(`poison in ${durableName}'s batch`);
                 await executor.query('INSERT INTO grouped_events (consumer, message_id, txid) SELECT $1, unnest($2::text[]), txid_current()', [
@@ -625,13 +627,13 @@ describe(InboxConsumer.name, () => {
             }),
           ),
         );
-        return { consumers, names, release, calls: () => calls };
+        return { consumers, names, release, calls: () => calls, spanNames };
       }
 
       const groupedCount = () => countOf('SELECT count(*) AS count FROM grouped_events');
 
       it("commits both consumers' batches in one transaction, each message once per consumer, and acknowledges them", async () => {
-        const { consumers, names, release, calls } = await startGroupedPair();
+        const { consumers, names, release, calls, spanNames } = await startGroupedPair();
         await publishThroughOutbox(1);
         expect(await eventually(async () => calls() >= 1)).toBe(true);
         await publishThroughOutbox(20);
@@ -640,6 +642,8 @@ describe(InboxConsumer.name, () => {
         expect(await countOf('SELECT count(*) AS count FROM (SELECT DISTINCT consumer, message_id FROM grouped_events) AS d')).toBe(42);
         const shared = await countOf('SELECT count(*) AS count FROM (SELECT txid FROM grouped_events GROUP BY txid HAVING count(DISTINCT consumer) = 2) AS t');
         expect(shared).toBeGreaterThanOrEqual(1);
+        // Each handler runs in its own consumer's batch span, whichever consumer's call runs the shared transaction.
+        for (const { durableName, span } of spanNames) expect(span).toBe(`process batch ${durableName}`);
         for (const [index, consumer] of consumers.entries()) {
           expect(consumer.stats).toMatchObject({ processedCount: 21, duplicateCount: 0, failedCount: 0, batchFallbackCount: 0 });
           expect(await countOf(`SELECT count(*) AS count FROM inbox_messages WHERE consumer = '${names[index]}'`)).toBe(21);

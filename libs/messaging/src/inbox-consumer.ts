@@ -74,6 +74,8 @@ export interface InboxBatchPart {
   readonly handler: InboxBatchHandler;
   /** Whether the consumer has read more messages since: asked once the batch committed. */
   readonly hasMore?: () => boolean;
+  /** The trace context the handler runs in (the consumer's batch span), whichever consumer's call runs the transaction. */
+  readonly context?: Context;
 }
 
 /**
@@ -423,6 +425,7 @@ export class InboxConsumer {
               events: distinct,
               handler: this.options.batchHandler!,
               hasMore: () => this.buffer.length > 0,
+              context: context.active(),
             })
           : this.transactions.transaction(async (executor) => {
               const inserted = await queryRows<{ message_id: string }>(executor, INSERT_INBOX_BATCH_SQL, [
