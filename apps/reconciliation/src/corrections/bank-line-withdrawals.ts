@@ -1,7 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RECON_BREAK_OPENED_V1 } from '@recon/contracts';
-import type { ReconBreak } from '@recon/matching';
-import { enqueueEvent } from '@recon/messaging';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANSACTIONS } from '@recon/platform';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BreakRecorder, SERVICE_ACTOR } from '../breaks/application/break-recorder';
@@ -318,58 +315,16 @@ export class BankLineWithdrawals {
     });
     // A break this match had closed as a late partner is a difference again.
     for (const breakId of new Set(freed.map((row) => row.break_id).filter((id): id is string => id !== null))) {
-      await this.reopenLatePartnerBreak(executor, breakId, note, now);
+      await this.reopenLatePartnerBreak(executor, breakId, note);
     }
   }
 
-  private async reopenLatePartnerBreak(executor: SqlExecutor, breakId: string, note: string, now: Date): Promise<void> {
-    const [reopened] = await queryRows<{
-      type: ReconBreak['type'];
-      category: ReconBreak['category'];
-      severity: ReconBreak['severity'];
-      currency: string;
-      amount: string;
-      bank_account: string;
-      business_date: string;
-      ledger_ids: string[];
-      bank_ids: string[];
-      reason: string;
-      run_id: string | null;
-    }>(
-      executor,
-      `UPDATE breaks SET status = 'open', closed_at = NULL, resolution_code = NULL, resolution_note = NULL, resolved_by = NULL
-        WHERE break_id = $1 AND status = 'closed' AND resolution_code = 'late_partner'
-        RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
-                  reason, run_id::text`,
-      [breakId],
-    );
-    if (reopened === undefined) return;
-    await enqueueEvent(executor, {
-      messageId: this.ids.uuid(),
-      subject: RECON_BREAK_OPENED_V1.subject,
-      schemaVersion: RECON_BREAK_OPENED_V1.schemaVersion,
-      payload: {
-        breakId,
-        ...(reopened.run_id === null ? {} : { runId: reopened.run_id }),
-        openedAt: now.toISOString(),
-        businessDate: reopened.business_date,
-        account: reopened.bank_account,
-        type: reopened.type,
-        category: reopened.category,
-        severity: reopened.severity,
-        currency: reopened.currency,
-        amount: reopened.amount,
-        ledger: reopened.ledger_ids.slice(0, 1_000),
-        bank: reopened.bank_ids.slice(0, 1_000),
-        reason: reopened.reason,
-      },
-    });
-    await this.audit.record(executor, {
+  private async reopenLatePartnerBreak(executor: SqlExecutor, breakId: string, note: string): Promise<void> {
+    await this.breaks.reopen(executor, breakId, {
+      condition: `status = 'closed' AND resolution_code = 'late_partner'`,
       actor: SERVICE_ACTOR,
       role: 'service',
-      action: 'break.reopen',
-      entity: { type: 'break', id: breakId },
-      details: { type: reopened.type, account: reopened.bank_account, reason: note.slice(0, 500) },
+      audit: { before: { status: 'closed', resolutionCode: 'late_partner' }, reason: note },
     });
   }
 }

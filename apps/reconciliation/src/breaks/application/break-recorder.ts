@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Actor } from '@recon/auth';
+import type { Role } from '@recon/config';
 import { BREAK_ITEMS_MAX, REASON_LENGTH_MAX, RECON_ALERT_RAISED_V1, RECON_BREAK_CLOSED_V1, RECON_BREAK_OPENED_V1 } from '@recon/contracts';
 import type { ReconBreak } from '@recon/matching';
 import { enqueueEvent, enqueueEvents, type OutgoingEvent } from '@recon/messaging';
@@ -51,6 +52,12 @@ function alertKindOf(found: ReconBreak): string | undefined {
   if (found.type === 'balance_mismatch') return 'shortfall';
   if (found.type === 'unauthorized_debit') return 'unauthorized_debit';
   return undefined;
+}
+
+/** What the `break.reopen` audit event says besides the break: its state before, and why. */
+export interface AuditFacts {
+  readonly before?: Record<string, unknown>;
+  readonly reason: string;
 }
 
 /**
@@ -282,6 +289,72 @@ export class BreakRecorder {
       });
     }
     return events;
+  }
+
+  /**
+   * Opens a closed break again when `condition` (SQL over the `breaks` row, `$1` its id, then `parameters`) still
+   * holds: status back to open (assigned when it has an assignee), resolution cleared, `recon.break.opened` again
+   * and a `break.reopen` audit event. Returns the reopened status, or undefined when the condition did not hold.
+   */
+  async reopen(
+    executor: SqlExecutor,
+    breakId: string,
+    reopening: { condition: string; parameters?: readonly unknown[]; actor: Actor; role: Role; audit: AuditFacts },
+  ): Promise<string | undefined> {
+    const now = this.clock.now();
+    const [reopened] = await queryRows<{
+      type: ReconBreak['type'];
+      category: ReconBreak['category'];
+      severity: ReconBreak['severity'];
+      currency: string;
+      amount: string;
+      bank_account: string;
+      business_date: string;
+      ledger_ids: string[];
+      bank_ids: string[];
+      reason: string;
+      run_id: string | null;
+      status: string;
+    }>(
+      executor,
+      `UPDATE breaks SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'assigned' END, closed_at = NULL, resolution_code = NULL,
+              resolution_note = NULL, resolved_by = NULL
+        WHERE break_id = $1 AND (${reopening.condition})
+        RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
+                  reason, run_id::text, status`,
+      [breakId, ...(reopening.parameters ?? [])],
+    );
+    if (reopened === undefined) return undefined;
+    await enqueueEvent(executor, {
+      messageId: this.ids.uuid(),
+      subject: RECON_BREAK_OPENED_V1.subject,
+      schemaVersion: RECON_BREAK_OPENED_V1.schemaVersion,
+      payload: {
+        breakId,
+        ...(reopened.run_id === null ? {} : { runId: reopened.run_id }),
+        openedAt: now.toISOString(),
+        businessDate: reopened.business_date,
+        account: reopened.bank_account,
+        type: reopened.type,
+        category: reopened.category,
+        severity: reopened.severity,
+        currency: reopened.currency,
+        amount: reopened.amount,
+        ledger: reopened.ledger_ids.slice(0, BREAK_ITEMS_MAX),
+        bank: reopened.bank_ids.slice(0, BREAK_ITEMS_MAX),
+        reason: reopened.reason.slice(0, REASON_LENGTH_MAX),
+      },
+    });
+    await this.audit.record(executor, {
+      actor: reopening.actor,
+      role: reopening.role,
+      action: 'break.reopen',
+      entity: { type: 'break', id: breakId },
+      ...(reopening.audit.before === undefined ? {} : { before: reopening.audit.before }),
+      after: { status: reopened.status },
+      details: { type: reopened.type, account: reopened.bank_account, reason: reopening.audit.reason.slice(0, 500) },
+    });
+    return reopened.status;
   }
 
   /** Takes an open break out of the open set; a break already closed stays as it is (returns false). */

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Actor, effectiveRole } from '@recon/auth';
 import type { Role } from '@recon/config';
-import { REASON_LENGTH_MAX, RECON_BREAK_OPENED_V1, BREAK_ITEMS_MAX } from '@recon/contracts';
-import { enqueueEvent } from '@recon/messaging';
 import { AuditRecorder, CLOCK, type Clock, ID_GENERATOR, type IdGenerator, TRANSACTIONS } from '@recon/platform';
 import { queryRows, type SqlExecutor, type TransactionRunner } from '@recon/persistence';
 import { BreakRecorder } from './break-recorder';
@@ -266,8 +264,7 @@ export class BreakWorkflowUseCase {
         reason,
       ]);
       const breakReopened =
-        adjustment.status === 'approved-pending-posting' &&
-        (await this.reopenAfterCancelledApproval(executor, adjustment.break_id, adjustmentId, actor, role, now));
+        adjustment.status === 'approved-pending-posting' && (await this.reopenAfterCancelledApproval(executor, adjustment.break_id, adjustmentId, actor, role));
       await this.audit.record(executor, {
         actor,
         role,
@@ -292,68 +289,16 @@ export class BreakWorkflowUseCase {
    * The approval resolved the break (`adjusted_in_ledger`); with the adjustment cancelled the difference is there
    * again, unless another approved or posted adjustment of the same break still resolves it.
    */
-  private async reopenAfterCancelledApproval(
-    executor: SqlExecutor,
-    breakId: string,
-    adjustmentId: string,
-    actor: Actor,
-    role: Role,
-    now: Date,
-  ): Promise<boolean> {
-    const [reopened] = await queryRows<{
-      type: string;
-      category: string;
-      severity: string;
-      currency: string;
-      amount: string;
-      bank_account: string;
-      business_date: string;
-      ledger_ids: string[];
-      bank_ids: string[];
-      reason: string;
-      run_id: string | null;
-      status: string;
-    }>(
-      executor,
-      `UPDATE breaks SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'assigned' END, closed_at = NULL, resolution_code = NULL, resolution_note = NULL,
-              resolved_by = NULL
-        WHERE break_id = $1 AND status = 'resolved' AND resolution_code = 'adjusted_in_ledger'
-          AND NOT EXISTS (SELECT 1 FROM adjustments a WHERE a.break_id = $1 AND a.adjustment_id <> $2 AND a.status IN ('approved-pending-posting', 'posted'))
-        RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
-                  reason, run_id::text, status`,
-      [breakId, adjustmentId],
-    );
-    if (reopened === undefined) return false;
-    await enqueueEvent(executor, {
-      messageId: this.ids.uuid(),
-      subject: RECON_BREAK_OPENED_V1.subject,
-      schemaVersion: RECON_BREAK_OPENED_V1.schemaVersion,
-      payload: {
-        breakId,
-        ...(reopened.run_id === null ? {} : { runId: reopened.run_id }),
-        openedAt: now.toISOString(),
-        businessDate: reopened.business_date,
-        account: reopened.bank_account,
-        type: reopened.type,
-        category: reopened.category,
-        severity: reopened.severity,
-        currency: reopened.currency,
-        amount: reopened.amount,
-        ledger: reopened.ledger_ids.slice(0, BREAK_ITEMS_MAX),
-        bank: reopened.bank_ids.slice(0, BREAK_ITEMS_MAX),
-        reason: reopened.reason.slice(0, REASON_LENGTH_MAX),
-      },
-    });
-    await this.audit.record(executor, {
+  private async reopenAfterCancelledApproval(executor: SqlExecutor, breakId: string, adjustmentId: string, actor: Actor, role: Role): Promise<boolean> {
+    const status = await this.breaks.reopen(executor, breakId, {
+      condition: `status = 'resolved' AND resolution_code = 'adjusted_in_ledger'
+        AND NOT EXISTS (SELECT 1 FROM adjustments a WHERE a.break_id = $1 AND a.adjustment_id <> $2 AND a.status IN ('approved-pending-posting', 'posted'))`,
+      parameters: [adjustmentId],
       actor,
       role,
-      action: 'break.reopen',
-      entity: { type: 'break', id: breakId },
-      before: { status: 'resolved', resolutionCode: 'adjusted_in_ledger' },
-      after: { status: reopened.status },
-      details: { type: reopened.type, account: reopened.bank_account, reason: `adjustment ${adjustmentId} cancelled` },
+      audit: { before: { status: 'resolved', resolutionCode: 'adjusted_in_ledger' }, reason: `adjustment ${adjustmentId} cancelled` },
     });
-    return true;
+    return status !== undefined;
   }
 
   private async existingBreak(executor: SqlExecutor, breakId: string): Promise<BreakStateRow> {
