@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
-import { Client } from 'pg';
+import { TEST_KEYS } from '@recon/testing';
+import type { Client } from 'pg';
 import request from 'supertest';
 import { PostAdjustmentUseCase } from '../src/breaks/application/post-adjustment.use-case';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
-import { bankLine, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { bankLine } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE75512108001245126199';
 const DAY = '2025-02-03';
@@ -90,22 +83,11 @@ class FakeLedger {
   }
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('reconciliation: cancelling an adjustment', () => {
-  let isolation: TestIsolation;
+  let harness: ReconTestApp;
   let app: NestExpressApplication;
   let api: ReturnType<typeof request>;
   let admin: Client;
-  let nats: NatsConnection;
   const ledger = new FakeLedger();
   const breakIds: string[] = [];
 
@@ -149,26 +131,20 @@ describe('reconciliation: cancelling an adjustment', () => {
     ).filter((row) => JSON.stringify(row.payload).includes(entityId));
 
   beforeAll(async () => {
-    isolation = isolate('reconciliation');
     const ledgerUrl = await ledger.start();
-    const config = loadReconciliationConfig(isolation.env({ NATS_REQUEST_TIMEOUT_MS: '500' }));
-    const settings = loadReconciliationSettings({
-      RECON_LEDGER_URL: ledgerUrl,
-      RECON_GATEWAY_URL: ledgerUrl,
-      RECON_GRACE_DAYS_DEFAULT: '0',
-      RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
-      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+    harness = await ReconTestApp.start({
+      env: { NATS_REQUEST_TIMEOUT_MS: '500' },
+      settings: {
+        RECON_LEDGER_URL: ledgerUrl,
+        RECON_GATEWAY_URL: ledgerUrl,
+        RECON_GRACE_DAYS_DEFAULT: '0',
+        RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
+        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+      },
+      custody: { accountId: 'custody-cancel-eur', bankAccount: ACCOUNT, currency: 'EUR' },
     });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    api = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
-    const events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
-    await events.custodyAccountOpened({ accountId: 'custody-cancel-eur', bankAccount: ACCOUNT, currency: 'EUR' });
+    ({ app, api, admin } = harness);
+    const events = harness.events;
     for (let lineNo = 1; lineNo <= BREAKS; lineNo += 1) {
       await events.lineReceived(
         bankLine({
@@ -191,11 +167,8 @@ describe('reconciliation: cancelling an adjustment', () => {
 
   afterAll(async () => {
     ledger.release();
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
+    await harness?.close();
     await ledger.stop();
-    await isolation?.cleanup();
   });
 
   it('lets the proposer, ops, an approver or admin cancel a proposal, with a reason, and keeps the break open', async () => {

@@ -1,34 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { BankLineRejectedV1, BankLineRetractedV1 } from '@recon/contracts';
 import { streamNameFor } from '@recon/messaging';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
-import { Client } from 'pg';
+import { TEST_KEYS, type TestIsolation } from '@recon/testing';
+import type { Client } from 'pg';
 import request from 'supertest';
 import { BankLineWithdrawals } from '../src/corrections/bank-line-withdrawals';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
-import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { bankLine, movement, type ReconEventPublisher } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE44500105175407324931';
 const CUSTODY_ID = 'custody-corrections-eur';
 const DAY = '2025-03-03';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** bank.line.retracted, bank.line.rejected and bank.line.rejection-resolved applied over real NATS and Postgres. */
 describe('reconciliation: corrections from the bank gateway', () => {
@@ -36,7 +20,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
   let app: NestExpressApplication;
   let api: ReturnType<typeof request>;
   let admin: Client;
-  let nats: NatsConnection;
+  let harness: ReconTestApp;
   let events: ReconEventPublisher;
   let jsm: JetStreamManager;
 
@@ -93,41 +77,27 @@ describe('reconciliation: corrections from the bank gateway', () => {
     ).body as { status: string; counts: Record<string, unknown> };
 
   beforeAll(async () => {
-    isolation = isolate('reconciliation');
-    const config = loadReconciliationConfig(isolation.env({ NATS_REQUEST_TIMEOUT_MS: '300' }));
-    const settings = loadReconciliationSettings({
-      // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
-      RECON_LEDGER_URL: 'http://127.0.0.1:9',
-      RECON_GATEWAY_URL: 'http://127.0.0.1:9',
-      RECON_HTTP_TIMEOUT_MS: '500',
-      RECON_GRACE_DAYS_DEFAULT: '0',
-      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
-      // No BullMQ worker: what the retractions job does is called below when a test wants it, so a run's own pass is tested alone.
-      RECON_SCHEDULER_ENABLED: 'false',
-      RECON_CONSUMER_CONCURRENCY: '4',
+    harness = await ReconTestApp.start({
+      env: { NATS_REQUEST_TIMEOUT_MS: '300' },
+      settings: {
+        // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
+        RECON_LEDGER_URL: 'http://127.0.0.1:9',
+        RECON_GATEWAY_URL: 'http://127.0.0.1:9',
+        RECON_HTTP_TIMEOUT_MS: '500',
+        RECON_GRACE_DAYS_DEFAULT: '0',
+        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+        // No BullMQ worker: what the retractions job does is called below when a test wants it, so a run's own pass is tested alone.
+        RECON_SCHEDULER_ENABLED: 'false',
+        RECON_CONSUMER_CONCURRENCY: '4',
+      },
+      custody: { accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' },
     });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    api = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
-    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
-    jsm = await jetstreamManager(nats);
-    await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
-    await eventually(
-      async () => ((await rows('SELECT 1 FROM custody_accounts WHERE account_id = $1', [CUSTODY_ID])).length > 0 ? true : undefined),
-      'the account',
-    );
+    ({ isolation, app, api, admin, events } = harness);
+    jsm = await jetstreamManager(harness.nats);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
-    await isolation?.cleanup();
+    await harness?.close();
   });
 
   it('withdraws a matched line: its match is undone with the reason, the ledger side is pending and pairs with the accepted version', async () => {

@@ -1,31 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, type TestIsolation } from '@recon/testing';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { ReconConsumers } from '../src/matching/interface/recon.consumers';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
-import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { bankLine, movement, type ReconEventPublisher } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE02120300000000202051';
 const CUSTODY_ID = 'custody-batch-eur';
 const DAY = '2025-02-03';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * Continuous matching in batch mode (one transaction per pull, items inserted, looked up and matched set-wise) over
@@ -33,10 +15,9 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
  * up its batch, and lines repeated or sharing a name within one batch.
  */
 describe('reconciliation: continuous matching in batches', () => {
-  let isolation: TestIsolation;
+  let harness: ReconTestApp;
   let app: NestExpressApplication;
   let admin: Client;
-  let nats: NatsConnection;
   let events: ReconEventPublisher;
 
   const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
@@ -46,25 +27,16 @@ describe('reconciliation: continuous matching in batches', () => {
     bankLine({ account: ACCOUNT, currency: 'EUR', statementId, lineNo, amount, valueDate: DAY, bookingDate: DAY, ...extra });
 
   beforeAll(async () => {
-    isolation = isolate('recon_batch');
-    const config = loadReconciliationConfig(isolation.env({}));
-    const settings = loadReconciliationSettings({ RECON_SCHEDULER_ENABLED: 'false', RECON_GRACE_DAYS_DEFAULT: '0' });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
-    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
-    await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
+    harness = await ReconTestApp.start({
+      prefix: 'recon_batch',
+      settings: { RECON_SCHEDULER_ENABLED: 'false', RECON_GRACE_DAYS_DEFAULT: '0' },
+      custody: { accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' },
+    });
+    ({ app, admin, events } = harness);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
-    await isolation?.cleanup();
+    await harness?.close();
   });
 
   it('matches many entries and lines handled a batch at a time, each with its own partner and rule', async () => {

@@ -1,36 +1,19 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
 import { CLOCK, type Clock } from '@recon/platform';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
+import { TEST_KEYS, TEST_REDIS_URL } from '@recon/testing';
 import { type Job, Queue } from 'bullmq';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
 import { RECON_QUEUE_NAME } from '../src/runs/infrastructure/recon-jobs';
-import { bankLine, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { bankLine, type ReconEventPublisher } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 /** A bank whose business day ends at 02:00 Berlin time, closing the calendar day before. */
 const NIGHT_ACCOUNT = 'DE02120300000000202051';
 /** An account left on the defaults (18:00 UTC, closing its own day): its behaviour must not change. */
 const EVENING_ACCOUNT = 'DE02500105170137075030';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The calendar date at an instant in a zone, worked out here independently of the service's own function. */
 function dateIn(instant: Date, timeZone: string): string {
@@ -53,11 +36,10 @@ function emptyLedgerAndGateway(): http.Server {
 }
 
 describe('reconciliation: cut-off after midnight', () => {
-  let isolation: TestIsolation;
+  let harness: ReconTestApp;
   let app: NestExpressApplication;
   let api: ReturnType<typeof request>;
   let admin: Client;
-  let nats: NatsConnection;
   let events: ReconEventPublisher;
   let queue: Queue;
   const server = emptyLedgerAndGateway();
@@ -94,34 +76,20 @@ describe('reconciliation: cut-off after midnight', () => {
   };
 
   beforeAll(async () => {
-    isolation = isolate('reconciliation');
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const config = loadReconciliationConfig(isolation.env({ NATS_REQUEST_TIMEOUT_MS: '500' }));
-    const settings = loadReconciliationSettings({
-      RECON_LEDGER_URL: url,
-      RECON_GATEWAY_URL: url,
-      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+    harness = await ReconTestApp.start({
+      env: { NATS_REQUEST_TIMEOUT_MS: '500' },
+      settings: { RECON_LEDGER_URL: url, RECON_GATEWAY_URL: url, RECON_PENDING_SWEEP_INTERVAL_MS: '3600000' },
     });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    api = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
-    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
-    queue = new Queue(RECON_QUEUE_NAME, { connection: { url: TEST_REDIS_URL }, prefix: isolation.redisKeyPrefix.replace(/:+$/, '') });
+    ({ app, api, admin, events } = harness);
+    queue = new Queue(RECON_QUEUE_NAME, { connection: { url: TEST_REDIS_URL }, prefix: harness.isolation.redisKeyPrefix.replace(/:+$/, '') });
   });
 
   afterAll(async () => {
     await queue?.close();
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
+    await harness?.close();
     await new Promise((resolve) => server.close(resolve));
-    await isolation?.cleanup();
   });
 
   it('accepts closesPreviousDay only for a cut-off after midnight, and only from admin', async () => {

@@ -1,43 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { BankLineReceivedV1 } from '@recon/contracts';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
-import { Client } from 'pg';
-import request from 'supertest';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
-import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { TEST_KEYS } from '@recon/testing';
+import { bankLine, movement } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE02120300000000202051';
 const CUSTODY_ID = 'custody-intraday-eur';
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The same movement in an intraday report (camt.054) and in the day's statement (camt.053), over real NATS and Postgres. */
 describe('reconciliation: intraday reports confirmed by the statement', () => {
-  let isolation: TestIsolation;
-  let app: NestExpressApplication;
-  let api: ReturnType<typeof request>;
-  let admin: Client;
-  let nats: NatsConnection;
-  let events: ReconEventPublisher;
+  let harness: ReconTestApp;
 
-  const rows = async <T>(sql: string, params: unknown[] = []) => (await admin.query(sql, params)).rows as T[];
-  const one = async <T>(sql: string, params: unknown[] = []) => (await rows<T>(sql, params))[0];
+  const rows = <T>(sql: string, params: unknown[] = []) => harness.rows<T>(sql, params);
+  const one = <T>(sql: string, params: unknown[] = []) => harness.one<T>(sql, params);
   const bankItem = (lineId: string) =>
     one<{ matched: boolean; rule: string | null; ledger_ids: string[] | null; break_id: string | null }>(
       `SELECT b.matched_at IS NOT NULL AS matched, m.rule, m.ledger_ids, b.break_id::text
@@ -47,7 +22,7 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
   const stored = (lineId: string) => eventually(async () => ((await bankItem(lineId)) === undefined ? undefined : true), `line ${lineId}`);
   const runDay = async (day: string) =>
     (
-      await api
+      await harness.api
         .post('/v1/runs')
         .set('X-Api-Key', TEST_KEYS.ops)
         .send({ custodyAccount: ACCOUNT, businessDate: day })
@@ -60,7 +35,7 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
   async function deliver(format: 'camt.053' | 'camt.054', day: string, lines: readonly { amount: string; bankRef: string; endToEndId?: string }[]) {
     const fileId = randomUUID();
     const statementId = `${format === 'camt.054' ? 'NTFCTN' : 'STMT'}-${randomUUID().slice(0, 8)}`;
-    await events.statementReceived({
+    await harness.events.statementReceived({
       fileId,
       receivedAt: new Date().toISOString(),
       format,
@@ -84,7 +59,7 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
         bankRef: line.bankRef,
         ...(line.endToEndId === undefined ? {} : { endToEndId: line.endToEndId }),
       });
-      await events.lineReceived(received);
+      await harness.events.lineReceived(received);
       published.push(received);
     }
     for (const line of published) await stored(line.lineId);
@@ -93,44 +68,29 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
 
   async function deposit(day: string, amount: string, reference: string): Promise<string> {
     const posted = movement({ custodyAccountId: CUSTODY_ID, kind: 'deposit', amount, currency: 'EUR', valueDate: day, reference });
-    await events.transactionPosted(posted);
+    await harness.events.transactionPosted(posted);
     return `${posted.transactionId}:1`;
   }
 
   beforeAll(async () => {
-    isolation = isolate('reconciliation');
-    const config = loadReconciliationConfig(isolation.env({ NATS_REQUEST_TIMEOUT_MS: '300' }));
-    const settings = loadReconciliationSettings({
-      // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
-      RECON_LEDGER_URL: 'http://127.0.0.1:9',
-      RECON_GATEWAY_URL: 'http://127.0.0.1:9',
-      RECON_HTTP_TIMEOUT_MS: '500',
-      RECON_GRACE_DAYS_DEFAULT: '0',
-      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
-      RECON_SCHEDULER_ENABLED: 'false',
-      RECON_CONSUMER_CONCURRENCY: '4',
+    harness = await ReconTestApp.start({
+      env: { NATS_REQUEST_TIMEOUT_MS: '300' },
+      settings: {
+        // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
+        RECON_LEDGER_URL: 'http://127.0.0.1:9',
+        RECON_GATEWAY_URL: 'http://127.0.0.1:9',
+        RECON_HTTP_TIMEOUT_MS: '500',
+        RECON_GRACE_DAYS_DEFAULT: '0',
+        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+        RECON_SCHEDULER_ENABLED: 'false',
+        RECON_CONSUMER_CONCURRENCY: '4',
+      },
+      custody: { accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' },
     });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    api = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
-    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
-    await events.custodyAccountOpened({ accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' });
-    await eventually(
-      async () => ((await rows('SELECT 1 FROM custody_accounts WHERE account_id = $1', [CUSTODY_ID])).length > 0 ? true : undefined),
-      'the account',
-    );
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
-    await isolation?.cleanup();
+    await harness?.close();
   });
 
   it('confirms a matched intraday line with its statement copy: no duplicate break, and a re-run changes nothing', async () => {
