@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DEVELOPMENT_API_KEYS } from '@recon/config';
 import { LEDGER_REQUIRED_BALANCE_RPC, rpcSubjectFor, streamNameFor, subjectFor } from '@recon/messaging';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
+import { TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
 import { Queue } from 'bullmq';
 import { RECON_QUEUE_NAME } from '../src/runs/infrastructure/recon-jobs';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
-import { createReconciliationApp, migrateReconciliation } from '../src/reconciliation.app';
-import { loadReconciliationConfig, loadReconciliationSettings } from '../src/reconciliation.config';
-import { bankLine, movement, ReconEventPublisher } from './recon-events.fixture';
-
-const telemetry = startMetricsOnlyTelemetry();
+import { bankLine, movement, type ReconEventPublisher } from './recon-events.fixture';
+import { eventually, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE89370400440532013000';
 const CUSTODY_ID = 'custody-eur';
@@ -85,19 +79,9 @@ class FakeLedger {
   }
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('reconciliation service', () => {
+  let harness: ReconTestApp;
   let isolation: TestIsolation;
-  let app: NestExpressApplication;
   let api: ReturnType<typeof request>;
   let admin: Client;
   let nats: NatsConnection;
@@ -176,30 +160,21 @@ describe('reconciliation service', () => {
   const silentLine = line(8, '-12.00', { bankRef: 'B8' });
 
   beforeAll(async () => {
-    isolation = isolate('reconciliation');
     const ledgerUrl = await ledger.start();
     ledger.gatewayLines.push(...lines, silentLine);
-    const config = loadReconciliationConfig(
-      isolation.env({ API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' }),
-    );
-    const settings = loadReconciliationSettings({
-      RECON_LEDGER_URL: ledgerUrl,
-      RECON_GATEWAY_URL: ledgerUrl,
-      RECON_GRACE_DAYS_DEFAULT: '0',
-      RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
-      RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
-      RECON_CONSUMER_CONCURRENCY: '4',
+    harness = await ReconTestApp.start({
+      env: { API_KEYS: `${DEVELOPMENT_API_KEYS},${BOTH_ROLES_KEY}=alice:ops|approver`, NATS_REQUEST_TIMEOUT_MS: '1000' },
+      settings: {
+        RECON_LEDGER_URL: ledgerUrl,
+        RECON_GATEWAY_URL: ledgerUrl,
+        RECON_GRACE_DAYS_DEFAULT: '0',
+        RECON_ADJUSTMENT_RETRY_BASE_MS: '100',
+        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+        RECON_CONSUMER_CONCURRENCY: '4',
+      },
     });
-    await migrateReconciliation(config);
-    app = await createReconciliationApp(config, telemetry, { settings });
-    await app.init();
-    api = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`SET search_path TO ${isolation.schema}`);
-    nats = await connect({ servers: config.NATS_SERVERS });
+    ({ isolation, api, admin, nats, events } = harness);
     jsm = await jetstreamManager(nats);
-    events = new ReconEventPublisher(jetstream(nats), isolation.namespace);
     // The ledger's required-balance RPC, answered here so that the test does not need the ledger process.
     nats.subscribe(rpcSubjectFor(isolation.namespace, LEDGER_REQUIRED_BALANCE_RPC), {
       callback: (_error, message) => {
@@ -225,11 +200,8 @@ describe('reconciliation service', () => {
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
+    await harness?.close();
     await ledger.stop();
-    await isolation?.cleanup();
   });
 
   it('matches a day continuously, then the run opens exactly the expected breaks and raises the shortfall', async () => {
