@@ -457,28 +457,20 @@ function quoted(text: string | undefined): string {
 }
 
 function hashLedger(ledger: LedgerColumns): string {
-  return hashItems({ length: ledger.length, at: (index) => ledger.item(index) }, ledgerHashLine);
+  return hashItems(
+    { length: ledger.length, at: (index) => ledger.item(index) },
+    (item) =>
+      `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`,
+  );
 }
 
 function hashBank(bank: BankColumns): string {
-  return hashItems({ length: bank.length, at: (index) => bank.item(index) }, bankHashLine);
-}
-
-/**
- * One ledger entry's line of the run record's `ledgerHash` when it is computed from the items (no `inputHashes`):
- * the SHA-256 of these lines of all entries in id order. Exported so that a caller reading the items in that order
- * anyway (the service's nightly run, from Postgres) can hash them on the way and pass `inputHashes`: the same value.
- */
-export function ledgerHashLine(item: LedgerItem): string {
-  return `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`;
-}
-
-/** One bank line's line of the run record's `bankHash` (see ledgerHashLine). */
-export function bankHashLine(item: BankItem): string {
-  return (
-    `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
-    `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +
-    `${(item.transactions ?? []).map((part) => `${part.amountMinor}/${quoted(part.endToEndId)}/${quoted(part.remittance)}`).join(';')}\n`
+  return hashItems(
+    { length: bank.length, at: (index) => bank.item(index) },
+    (item) =>
+      `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
+      `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +
+      `${(item.transactions ?? []).map((part) => `${part.amountMinor}/${quoted(part.endToEndId)}/${quoted(part.remittance)}`).join(';')}\n`,
   );
 }
 
