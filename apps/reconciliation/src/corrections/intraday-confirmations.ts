@@ -66,24 +66,37 @@ export class IntradayConfirmations {
 
   /** Pairs the account's open lines with their other copies and withdraws one of each pair; returns the pairs made. */
   async apply(executor: SqlExecutor, bankAccount: string, runId?: string): Promise<number> {
+    // Most accounts never receive intraday reports: one look at the (small) statements table spares the rest.
+    const [reported] = await queryRows<{ any: boolean }>(
+      executor,
+      'SELECT EXISTS (SELECT 1 FROM statements WHERE bank_account = $1 AND format = ANY($2::text[])) AS any',
+      [bankAccount, INTRADAY_FORMATS],
+    );
+    if (reported?.any !== true) return 0;
+    // Set-wise (hash joins, no look-up per line): the open lines, the lines of their days that could be their other
+    // copy (not withdrawn or confirmed already, in a match that stands or in none), joined on the movement's key.
     const candidates = await queryRows<CandidateRow>(
       executor,
-      `WITH open_lines AS (
+      `WITH open_lines AS MATERIALIZED (
          SELECT b.line_id, b.currency, b.amount_minor, b.bank_ref, b.effective_date, s.format = ANY($2::text[]) AS intraday
            FROM bank_items b JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
-          WHERE b.bank_account = $1 AND b.matched_at IS NULL AND b.bank_ref IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.intraday_line_id = b.line_id OR c.statement_line_id = b.line_id))
+          WHERE b.bank_account = $1 AND b.matched_at IS NULL AND b.bank_ref IS NOT NULL),
+       others AS MATERIALIZED (
+         SELECT b.line_id, b.currency, b.amount_minor, b.bank_ref, b.effective_date, b.matched_at IS NOT NULL AS matched,
+                s.format = ANY($2::text[]) AS intraday
+           FROM (SELECT DISTINCT effective_date FROM open_lines) AS d
+           JOIN bank_items b ON b.bank_account = $1 AND b.effective_date = d.effective_date
+           JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
+           LEFT JOIN matches m ON m.match_id = b.match_id
+          WHERE b.bank_ref IS NOT NULL AND (m.match_id IS NULL OR (m.undone_at IS NULL AND m.rule <> ALL($3::text[])))
+            AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.intraday_line_id = b.line_id)
+            AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.statement_line_id = b.line_id))
        SELECT o.line_id::text AS line_id, o.intraday, p.line_id::text AS partner_line_id, p.matched AS partner_matched
          FROM open_lines o
-         JOIN LATERAL (
-           SELECT b.line_id, b.matched_at IS NOT NULL AS matched
-             FROM bank_items b JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
-             LEFT JOIN matches m ON m.match_id = b.match_id
-            WHERE b.bank_account = $1 AND b.effective_date = o.effective_date AND b.currency = o.currency AND b.amount_minor = o.amount_minor
-              AND b.bank_ref = o.bank_ref AND b.line_id <> o.line_id AND (s.format = ANY($2::text[])) <> o.intraday
-              AND (m.match_id IS NULL OR (m.undone_at IS NULL AND m.rule <> ALL($3::text[])))
-              AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.intraday_line_id = b.line_id OR c.statement_line_id = b.line_id)
-         ) AS p ON true`,
+         JOIN others p ON p.effective_date = o.effective_date AND p.currency = o.currency AND p.amount_minor = o.amount_minor
+                      AND p.bank_ref = o.bank_ref AND p.intraday <> o.intraday
+        WHERE NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.intraday_line_id = o.line_id)
+          AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.statement_line_id = o.line_id)`,
       [bankAccount, INTRADAY_FORMATS, [WITHDRAWN_RULE, INTRADAY_CONFIRMED_RULE]],
     );
     const pairs = pairIntradayLines(candidates);
