@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BankLineReceivedV1, BankStatementReceivedV1, LedgerAccountOpenedV1, LedgerTransactionPostedV1 } from '@recon/contracts';
 import { EventSubjects } from '@recon/contracts';
-import { matchOnly, type RuleSet } from '@recon/matching';
+import { matchOnly } from '@recon/matching';
 import type { IncomingEvent } from '@recon/messaging';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from '@recon/platform';
 import type { SqlExecutor } from '@recon/persistence';
@@ -16,15 +16,15 @@ import {
   type CustodyAccountRef,
   engineBankItemOf,
   engineLedgerItemOf,
-  ignoredReferencesOf,
   ledgerItemsOfTransaction,
   ledgerLookupKeys,
   type LedgerItemRecord,
   type LedgerItemRow,
-  valueDateToleranceDaysMax,
 } from '../../items/domain/recon-items';
+import { type ActiveRuleSet, ActiveRuleSetProvider } from '../../rules/application/active-rule-set';
 import { CANDIDATES_MAX, ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
 
+/** The built-in rule set: what applies until a version is activated (ActiveRuleSetProvider answers the active one). */
 export const RULE_SET = Symbol('RULE_SET');
 
 export interface MatchOutcome {
@@ -41,22 +41,15 @@ export interface MatchOutcome {
 @Injectable()
 export class ContinuousMatcher {
   private readonly items = new ItemsPgRepository();
-  private readonly ignoredReferences: ReadonlySet<string>;
-  private readonly toleranceDays: number;
-  private readonly exactAmounts: boolean;
   /** Custody accounts never change their bank account: a cache saves a query per transaction. */
   private readonly custodyAccounts = new Map<string, CustodyAccountRef>();
 
   constructor(
-    @Inject(RULE_SET) private readonly ruleSet: RuleSet,
+    private readonly activeRules: ActiveRuleSetProvider,
     private readonly breaks: BreakRecorder,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
-  ) {
-    this.ignoredReferences = ignoredReferencesOf(ruleSet);
-    this.toleranceDays = valueDateToleranceDaysMax(ruleSet);
-    this.exactAmounts = ruleSet.rules.every((rule) => rule.amountToleranceMinor === 0n);
-  }
+  ) {}
 
   /** One event (the consumers' one-by-one path): the same set-based path as a batch of one. */
   async handle(event: IncomingEvent, executor: SqlExecutor): Promise<void> {
@@ -92,8 +85,11 @@ export class ContinuousMatcher {
           break; // other events of the streams are not ours to act on
       }
     }
-    if (transactions.length > 0) await this.transactionsPosted(transactions, executor);
-    if (lines.length > 0) await this.linesReceived(lines, executor);
+    if (transactions.length === 0 && lines.length === 0) return;
+    // The active rule set for the whole batch: from memory, re-read at most once per RECON_RULES_RECHECK_INTERVAL_MS.
+    const rules = await this.activeRules.current(executor);
+    if (transactions.length > 0) await this.transactionsPosted(transactions, executor, rules);
+    if (lines.length > 0) await this.linesReceived(lines, executor, rules);
   }
 
   private async accountOpened(account: LedgerAccountOpenedV1, executor: SqlExecutor): Promise<void> {
@@ -109,14 +105,14 @@ export class ContinuousMatcher {
     return this.custodyAccounts;
   }
 
-  private async transactionsPosted(transactions: readonly LedgerTransactionPostedV1[], executor: SqlExecutor): Promise<void> {
+  private async transactionsPosted(transactions: readonly LedgerTransactionPostedV1[], executor: SqlExecutor, rules: ActiveRuleSet): Promise<void> {
     const custodyIds = transactions.flatMap((transaction) => transaction.lines.filter((line) => line.accountKind === 'custody').map((line) => line.accountId));
     if (custodyIds.length === 0) return;
     const known = await this.custodyAccountsOf(executor, custodyIds);
     const byEntryId = new Map<string, { row: LedgerItemRow; receivedAt: string }>();
     for (const transaction of transactions) {
       // Throws UnknownCustodyAccountError while the account's opening event is still in flight: the consumer retries.
-      for (const row of ledgerItemsOfTransaction(transaction, (accountId) => known.get(accountId), this.ignoredReferences)) {
+      for (const row of ledgerItemsOfTransaction(transaction, (accountId) => known.get(accountId), rules.ignoredReferences)) {
         if (!byEntryId.has(row.entryId)) byEntryId.set(row.entryId, { row, receivedAt: transaction.postedAt });
       }
     }
@@ -135,14 +131,14 @@ export class ContinuousMatcher {
     await lockMatchKeySets(
       executor,
       fresh.map((row) => [
-        this.amountLockKey(row.bankAccount, row.currency, row.amountMinor),
-        ...ledgerLookupKeys(row, this.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
+        this.amountLockKey(rules, row.bankAccount, row.currency, row.amountMinor),
+        ...ledgerLookupKeys(row, rules.ruleSet).map((key) => `K:${row.bankAccount}:${key}`),
       ]),
     );
     const queryOf = (row: LedgerItemRow, amountsMinor: readonly bigint[]) => ({
       bankAccount: row.bankAccount,
       currency: row.currency,
-      keys: ledgerLookupKeys(row, this.ruleSet),
+      keys: ledgerLookupKeys(row, rules.ruleSet),
       amountsMinor,
       date: row.valueDate,
     });
@@ -151,7 +147,7 @@ export class ContinuousMatcher {
     const loaded = await this.items.openBankCandidatesOf(
       executor,
       fresh.map((row) => queryOf(row, [row.amountMinor])),
-      this.toleranceDays,
+      rules.toleranceDays,
       loadLimit,
     );
     for (const [index, row] of fresh.entries()) {
@@ -161,7 +157,7 @@ export class ContinuousMatcher {
         batch.stillOpen(
           await this.items.openBankCandidates(
             executor,
-            { ...queryOf(row, [row.amountMinor]), toleranceDays: this.toleranceDays },
+            { ...queryOf(row, [row.amountMinor]), toleranceDays: rules.toleranceDays },
             CANDIDATES_MAX + batch.bankMatched.size,
           ),
           undefined,
@@ -169,27 +165,27 @@ export class ContinuousMatcher {
           (line) => line.item_ref,
         )!;
       if (bank.length === 0) continue;
-      if (this.matchInBatch(batch, [ledgerRecordOf(row)], bank, { ledger: row.entryId }) > 0) continue;
+      if (this.matchInBatch(rules, batch, [ledgerRecordOf(row)], bank, { ledger: row.entryId }) > 0) continue;
       // Second hop, only when the direct candidates did not settle it: other open ledger entries that compete for
       // the same bank lines (batch members summing to one line, twins).
       const ledger = batch.stillOpen(
         await this.items.openLedgerCandidates(
           executor,
-          { ...queryOf(row, [...new Set(bank.map((line) => BigInt(line.amount_minor)))]), toleranceDays: this.toleranceDays },
+          { ...queryOf(row, [...new Set(bank.map((line) => BigInt(line.amount_minor)))]), toleranceDays: rules.toleranceDays },
           CANDIDATES_MAX + batch.ledgerMatched.size,
         ),
         undefined,
         batch.ledgerMatched,
         (entry) => entry.entry_id,
       )!;
-      this.matchInBatch(batch, ledger, bank);
+      this.matchInBatch(rules, batch, ledger, bank);
     }
     await this.recordMatches(executor, batch.matches);
   }
 
-  private async linesReceived(lines: readonly BankLineReceivedV1[], executor: SqlExecutor): Promise<void> {
+  private async linesReceived(lines: readonly BankLineReceivedV1[], executor: SqlExecutor, rules: ActiveRuleSet): Promise<void> {
     const byLineId = new Map<string, { line: BankLineReceivedV1; row: BankItemRow }>();
-    for (const line of lines) if (!byLineId.has(line.lineId)) byLineId.set(line.lineId, { line, row: bankItemOfLine(line, this.ignoredReferences) });
+    for (const line of lines) if (!byLineId.has(line.lineId)) byLineId.set(line.lineId, { line, row: bankItemOfLine(line, rules.ignoredReferences) });
     const received = [...byLineId.values()];
     const amountsOf = (row: BankItemRow) => [row.amountMinor, ...(row.transactions ?? []).map((part) => part.amountMinor)];
     // Inserted before the locks (see transactionsPosted).
@@ -205,10 +201,10 @@ export class ContinuousMatcher {
     await lockMatchKeySets(
       executor,
       fresh.map(({ line, row }) => [
-        ...amountsOf(row).map((amount) => this.amountLockKey(row.bankAccount, row.currency, amount)),
+        ...amountsOf(row).map((amount) => this.amountLockKey(rules, row.bankAccount, row.currency, amount)),
         ...bankReferenceKeys(
           { bankRef: line.bankRef, endToEndId: line.endToEndId, customerRef: line.customerRef, transactions: line.transactions },
-          this.ignoredReferences,
+          rules.ignoredReferences,
         ).map((key) => `K:${row.bankAccount}:${key}`),
       ]),
     );
@@ -224,7 +220,7 @@ export class ContinuousMatcher {
     const loaded = await this.items.openLedgerCandidatesOf(
       executor,
       fresh.map(({ row }) => queryOf(row)),
-      this.toleranceDays,
+      rules.toleranceDays,
       loadLimit,
     );
     for (const [index, { row, itemRef }] of fresh.entries()) {
@@ -232,18 +228,18 @@ export class ContinuousMatcher {
       const ledger =
         batch.stillOpen(loaded[index]!, loadLimit, batch.ledgerMatched, (entry) => entry.entry_id) ??
         batch.stillOpen(
-          await this.items.openLedgerCandidates(executor, { ...queryOf(row), toleranceDays: this.toleranceDays }, CANDIDATES_MAX + batch.ledgerMatched.size),
+          await this.items.openLedgerCandidates(executor, { ...queryOf(row), toleranceDays: rules.toleranceDays }, CANDIDATES_MAX + batch.ledgerMatched.size),
           undefined,
           batch.ledgerMatched,
           (entry) => entry.entry_id,
         )!;
       if (ledger.length === 0) continue;
-      if (this.matchInBatch(batch, ledger, [bankRecordOf(row, itemRef)], { bank: itemRef }) > 0) continue;
+      if (this.matchInBatch(rules, batch, ledger, [bankRecordOf(row, itemRef)], { bank: itemRef }) > 0) continue;
       // Second hop, only when the direct candidates did not settle it: other open bank lines that compete for the
       // same ledger entries (split settlements, twins).
       const ledgerKeys = [
         ...new Set(
-          ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, this.ruleSet)),
+          ledger.flatMap((entry) => ledgerLookupKeys({ refKey: normalise(entry.reference), batchRefKey: normalise(entry.batch_reference) }, rules.ruleSet)),
         ),
       ];
       const bank = batch.stillOpen(
@@ -255,7 +251,7 @@ export class ContinuousMatcher {
             keys: ledgerKeys,
             amountsMinor: [...new Set(ledger.map((entry) => BigInt(entry.amount_minor)))],
             date: row.effectiveDate,
-            toleranceDays: this.toleranceDays,
+            toleranceDays: rules.toleranceDays,
           },
           CANDIDATES_MAX + batch.bankMatched.size,
         ),
@@ -263,7 +259,7 @@ export class ContinuousMatcher {
         batch.bankMatched,
         (line) => line.item_ref,
       )!;
-      this.matchInBatch(batch, ledger, bank);
+      this.matchInBatch(rules, batch, ledger, bank);
     }
     await this.recordMatches(executor, batch.matches);
   }
@@ -301,6 +297,7 @@ export class ContinuousMatcher {
    * competitors). Returns the number of match groups kept.
    */
   private matchInBatch(
+    rules: ActiveRuleSet,
     batch: BatchMatches,
     ledger: readonly LedgerItemRecord[],
     bank: readonly BankItemRecord[],
@@ -309,7 +306,7 @@ export class ContinuousMatcher {
     if (ledger.length === 0 || bank.length === 0) return 0;
     const ledgerItems = [...new Map(ledger.map((row) => [row.entry_id, engineLedgerItemOf(row)])).values()];
     const bankItems = [...new Map(bank.map((row) => [row.item_ref, engineBankItemOf(row)])).values()];
-    const found = matchOnly({ ledger: ledgerItems, bank: bankItems }, this.ruleSet);
+    const found = matchOnly({ ledger: ledgerItems, bank: bankItems }, rules.ruleSet);
     const matches =
       involving === undefined
         ? found
@@ -347,9 +344,9 @@ export class ContinuousMatcher {
     return { matchGroups: matches.length, breaksClosed };
   }
 
-  private amountLockKey(bankAccount: string, currency: string, amountMinor: bigint): string {
+  private amountLockKey(rules: ActiveRuleSet, bankAccount: string, currency: string, amountMinor: bigint): string {
     // With a tolerance, partners may differ in amount: the whole account is then the unit of serialisation.
-    return this.exactAmounts ? `A:${bankAccount}:${currency}:${amountMinor < 0n ? -amountMinor : amountMinor}` : `A:${bankAccount}:${currency}`;
+    return rules.exactAmounts ? `A:${bankAccount}:${currency}:${amountMinor < 0n ? -amountMinor : amountMinor}` : `A:${bankAccount}:${currency}`;
   }
 }
 

@@ -23,9 +23,9 @@ import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-rec
 import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
 import { openItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
 import { ItemsPgRepository, lockRunOf } from '../../items/infrastructure/items.pg.repository';
-import { RULE_SET } from '../../matching/application/continuous-matcher';
 import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
+import { ActiveRuleSetProvider } from '../../rules/application/active-rule-set';
 import { statementFindings, type StoredStatement } from '../domain/statement-continuity';
 import { GatewayHttpClient } from '../infrastructure/gateway.http.client';
 import { GatewayCompletenessCheck } from './gateway-completeness';
@@ -71,7 +71,7 @@ export class RunBusinessDayUseCase {
 
   constructor(
     @Inject(TRANSACTIONS) private readonly db: TransactionRunner,
-    @Inject(RULE_SET) private readonly ruleSet: RuleSet,
+    private readonly activeRules: ActiveRuleSetProvider,
     @Inject(RECONCILIATION_SETTINGS) private readonly settings: ReconciliationSettings,
     @Inject(LEDGER_HTTP_CLIENT) private readonly ledgerHttp: LedgerHttpClient,
     @Inject(LEDGER_BALANCE_CLIENT) private readonly ledgerBalances: LedgerBalanceRpcClient,
@@ -125,14 +125,16 @@ export class RunBusinessDayUseCase {
   }
 
   private async run(runId: string, command: RunBusinessDayCommand, startedAt: Date): Promise<void> {
+    // The rule set active when the run starts, for the whole run (its run record names it): read, never cached.
+    const ruleSet = (await this.db.transaction((executor) => this.activeRules.fresh(executor))).ruleSet;
     const warnings: string[] = [];
     let missingEvents = 0;
     let missingLines = 0;
     let balances: LedgerBalance[] = [];
     if (command.checks) {
-      missingEvents = await this.importMissingLedgerEntries(command, warnings);
+      missingEvents = await this.importMissingLedgerEntries(command, warnings, ruleSet);
       // The gateway's record of the day against the bank items (gateway-completeness.ts).
-      missingLines = await new GatewayCompletenessCheck(this.db, this.gateway, this.items, this.audit, this.clock, this.ruleSet).importMissingBankLines(
+      missingLines = await new GatewayCompletenessCheck(this.db, this.gateway, this.items, this.audit, this.clock, ruleSet).importMissingBankLines(
         command,
         warnings,
       );
@@ -150,7 +152,7 @@ export class RunBusinessDayUseCase {
       const intradayConfirmed = await this.intraday.apply(executor, command.bankAccount, runId);
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
-      const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(this.ruleSet));
+      const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(ruleSet));
       // Streamed out of Postgres into the engine's columns (COPY), locked until the run commits.
       const open = await openItemColumnsForRun(executor, command.bankAccount, throughDate);
       if (open.ledger.length >= RUN_OPEN_ITEMS_MAX || open.bank.length >= RUN_OPEN_ITEMS_MAX)
@@ -159,7 +161,7 @@ export class RunBusinessDayUseCase {
         );
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
       phases?.phase('load');
-      const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, this.ruleSet, {
+      const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
       const matched = await this.recordMatches(executor, result.matches, runId, phases);
@@ -291,7 +293,7 @@ export class RunBusinessDayUseCase {
   }
 
   /** Entries the ledger exported for the day that never arrived as events: stored now, noted, never lost. */
-  private async importMissingLedgerEntries(command: RunBusinessDayCommand, warnings: string[]): Promise<number> {
+  private async importMissingLedgerEntries(command: RunBusinessDayCommand, warnings: string[], ruleSet: RuleSet): Promise<number> {
     let exported;
     try {
       exported = await this.ledgerHttp.exportedEntries(command.businessDate, command.businessDate, command.bankAccount);
@@ -299,7 +301,7 @@ export class RunBusinessDayUseCase {
       warnings.push(`ledger completeness not checked: ${error instanceof Error ? error.message : String(error)}`);
       return 0;
     }
-    const ignored = ignoredReferencesOf(this.ruleSet);
+    const ignored = ignoredReferencesOf(ruleSet);
     return this.db.transaction(async (executor) => {
       const known = await this.items.existingLedgerEntryIds(
         executor,
