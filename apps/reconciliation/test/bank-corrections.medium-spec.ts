@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { BankLineWithdrawals } from '../src/corrections/bank-line-withdrawals';
 import { bankLine, movement, type ReconEventPublisher } from './recon-events.fixture';
-import { eventually, ReconTestApp } from './recon-test-app';
+import { eventually, OFFLINE_RUN_SETTINGS, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE44500105175407324931';
 const CUSTODY_ID = 'custody-corrections-eur';
@@ -79,17 +79,8 @@ describe('reconciliation: corrections from the bank gateway', () => {
   beforeAll(async () => {
     harness = await ReconTestApp.start({
       env: { NATS_REQUEST_TIMEOUT_MS: '300' },
-      settings: {
-        // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
-        RECON_LEDGER_URL: 'http://127.0.0.1:9',
-        RECON_GATEWAY_URL: 'http://127.0.0.1:9',
-        RECON_HTTP_TIMEOUT_MS: '500',
-        RECON_GRACE_DAYS_DEFAULT: '0',
-        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
-        // No BullMQ worker: what the retractions job does is called below when a test wants it, so a run's own pass is tested alone.
-        RECON_SCHEDULER_ENABLED: 'false',
-        RECON_CONSUMER_CONCURRENCY: '4',
-      },
+      // No BullMQ worker: what the retractions job does is called below when a test wants it, so a run's own pass is tested alone.
+      settings: OFFLINE_RUN_SETTINGS,
       custody: { accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' },
     });
     ({ isolation, app, api, admin, events } = harness);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BankLineReceivedV1 } from '@recon/contracts';
 import { TEST_KEYS } from '@recon/testing';
 import { bankLine, movement } from './recon-events.fixture';
-import { eventually, ReconTestApp } from './recon-test-app';
+import { eventually, OFFLINE_RUN_SETTINGS, ReconTestApp } from './recon-test-app';
 
 const ACCOUNT = 'DE02120300000000202051';
 const CUSTODY_ID = 'custody-intraday-eur';
@@ -75,16 +75,7 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
   beforeAll(async () => {
     harness = await ReconTestApp.start({
       env: { NATS_REQUEST_TIMEOUT_MS: '300' },
-      settings: {
-        // Nothing listens there: the run's ledger and gateway checks become warnings, matching and breaks still run.
-        RECON_LEDGER_URL: 'http://127.0.0.1:9',
-        RECON_GATEWAY_URL: 'http://127.0.0.1:9',
-        RECON_HTTP_TIMEOUT_MS: '500',
-        RECON_GRACE_DAYS_DEFAULT: '0',
-        RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
-        RECON_SCHEDULER_ENABLED: 'false',
-        RECON_CONSUMER_CONCURRENCY: '4',
-      },
+      settings: OFFLINE_RUN_SETTINGS,
       custody: { accountId: CUSTODY_ID, bankAccount: ACCOUNT, currency: 'EUR' },
     });
   });

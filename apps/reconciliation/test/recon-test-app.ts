@@ -24,6 +24,21 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
   }
 }
 
+/**
+ * Settings for suites that run days without the ledger and the gateway: nothing listens at their URLs, so a run's
+ * completeness checks become warnings while matching and breaks still run; grace 0 days (every difference of the
+ * day is a break), no scheduler (a test starts runs and jobs itself), and no pending sweep in the way.
+ */
+export const OFFLINE_RUN_SETTINGS: Readonly<Record<string, string>> = {
+  RECON_LEDGER_URL: 'http://127.0.0.1:9',
+  RECON_GATEWAY_URL: 'http://127.0.0.1:9',
+  RECON_HTTP_TIMEOUT_MS: '500',
+  RECON_GRACE_DAYS_DEFAULT: '0',
+  RECON_PENDING_SWEEP_INTERVAL_MS: '3600000',
+  RECON_SCHEDULER_ENABLED: 'false',
+  RECON_CONSUMER_CONCURRENCY: '4',
+};
+
 export interface ReconTestAppOptions {
   /** Prefix of the isolated schema, role, stream namespace and Redis keys. */
   readonly prefix?: string;
