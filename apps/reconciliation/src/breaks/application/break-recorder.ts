@@ -135,7 +135,8 @@ export class BreakRecorder {
    */
   async openAll(executor: SqlExecutor, found: readonly ReconBreak[], context: BreakContext): Promise<(string | undefined)[]> {
     const now = this.clock.now();
-    const rows = found.map((item) => ({ breakId: this.ids.uuid(), found: item }));
+    const standing = await this.alreadyOpen(executor, found);
+    const rows = found.flatMap((item, index) => (standing.has(index) ? [] : [{ breakId: this.ids.uuid(), found: item, index }]));
     const inserted = new Set<string>();
     for (let start = 0; start < rows.length; start += BREAKS_PER_STATEMENT_MAX) {
       const chunk = rows.slice(start, start + BREAKS_PER_STATEMENT_MAX);
@@ -177,7 +178,8 @@ export class BreakRecorder {
       for (const row of returned) inserted.add(row.break_id.toLowerCase());
     }
     const opened = rows.filter(({ breakId }) => inserted.has(breakId.toLowerCase()));
-    if (opened.length === 0) return rows.map(() => undefined);
+    const idOf = new Map(opened.map(({ breakId, index }) => [index, breakId]));
+    if (opened.length === 0) return found.map(() => undefined);
     const ledgerSides = opened.flatMap(({ breakId, found: item }, index) => item.ledger.map((entryId) => [entryId, breakId, index] as const));
     const bankSides = opened.flatMap(({ breakId, found: item }, index) => item.bank.map((itemRef) => [itemRef, breakId, index] as const));
     // The open breaks the items were in until now, each with the first new break (in the run's order) that takes its items.
@@ -225,7 +227,33 @@ export class BreakRecorder {
     for (let start = 0; start < events.length; start += OUTBOX_EVENTS_PER_STATEMENT_MAX) {
       await enqueueEvents(executor, events.slice(start, start + OUTBOX_EVENTS_PER_STATEMENT_MAX));
     }
-    return rows.map(({ breakId }) => (inserted.has(breakId.toLowerCase()) ? breakId : undefined));
+    return found.map((_, index) => idOf.get(index));
+  }
+
+  /**
+   * The found breaks (by index) whose items are exactly the items of a break still open: that difference is open
+   * already, whatever its type says now. A run classifies from what is open: a duplicate whose twin was matched
+   * since the break was opened would now read as a missing entry, and a re-run would replace the break with a new
+   * one for the same items. The break that stands keeps the classification made when more was known.
+   */
+  private async alreadyOpen(executor: SqlExecutor, found: readonly ReconBreak[]): Promise<Set<number>> {
+    const ledgerSides = found.flatMap((item, index) => item.ledger.map((entryId) => [entryId, index] as const));
+    const bankSides = found.flatMap((item, index) => item.bank.map((itemRef) => [itemRef, index] as const));
+    if (ledgerSides.length + bankSides.length === 0) return new Set();
+    const rows = await queryRows<{ ordinal: number; items: number }>(
+      executor,
+      `WITH items AS (
+         SELECT x.ordinal, l.break_id FROM unnest($1::text[], $2::int[]) AS x (entry_id, ordinal) JOIN ledger_items l ON l.entry_id = x.entry_id
+         UNION ALL
+         SELECT x.ordinal, b.break_id FROM unnest($3::text[], $4::int[]) AS x (item_ref, ordinal) JOIN bank_items b ON b.item_ref = x.item_ref)
+       SELECT i.ordinal, count(*)::int AS items FROM items i JOIN breaks standing ON standing.break_id = i.break_id AND standing.closed_at IS NULL
+        GROUP BY i.ordinal, standing.break_id, standing.ledger_ids, standing.bank_ids
+       HAVING count(*) = cardinality(standing.ledger_ids) + cardinality(standing.bank_ids)`,
+      [ledgerSides.map(([id]) => id), ledgerSides.map(([, index]) => index), bankSides.map(([id]) => id), bankSides.map(([, index]) => index)],
+    );
+    const sizes = found.map((item) => item.ledger.length + item.bank.length);
+    // Every item of the found break is in that open break and that break has no other item: the same difference.
+    return new Set(rows.filter((row) => row.items === sizes[row.ordinal]).map((row) => row.ordinal));
   }
 
   /** What opening a break tells: `recon.break.opened`, its audit event, and `recon.alert.raised` when it needs a person now. */
