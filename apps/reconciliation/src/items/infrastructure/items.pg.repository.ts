@@ -214,6 +214,31 @@ export class ItemsPgRepository {
     return new Set(rows.map((row) => row.entry_id));
   }
 
+  /**
+   * The ids of the account's ledger entries with value dates in [from, to]: one index range, not one probe per id,
+   * and one JSON array rather than a row object per id (a day is a million of them).
+   */
+  async ledgerEntryIdsOfDays(executor: SqlExecutor, bankAccount: string, from: string, to: string): Promise<Set<string>> {
+    return idsOfJson(
+      await queryRows<{ ids: string | null }>(
+        executor,
+        'SELECT json_agg(entry_id)::text AS ids FROM ledger_items WHERE bank_account = $1 AND value_date BETWEEN $2::date AND $3::date',
+        [bankAccount, from, to],
+      ),
+    );
+  }
+
+  /** The ids of the account's bank lines whose effective date (value date, else booking date, else arrival) is `date`. */
+  async bankLineIdsOfDay(executor: SqlExecutor, bankAccount: string, date: string): Promise<Set<string>> {
+    return idsOfJson(
+      await queryRows<{ ids: string | null }>(
+        executor,
+        'SELECT json_agg(line_id)::text AS ids FROM bank_items WHERE bank_account = $1 AND effective_date = $2::date',
+        [bankAccount, date],
+      ),
+    );
+  }
+
   async existingLedgerEntryIds(executor: SqlExecutor, entryIds: readonly string[]): Promise<Set<string>> {
     if (entryIds.length === 0) return new Set();
     const rows = await queryRows<{ entry_id: string }>(executor, 'SELECT entry_id FROM ledger_items WHERE entry_id = ANY($1::text[])', [entryIds]);
@@ -540,6 +565,11 @@ export class ConcurrentMatchError extends Error {
     super(`items ${[...ledger, ...bank].join(', ')} were matched by another transaction; retrying`);
     this.name = 'ConcurrentMatchError';
   }
+}
+
+function idsOfJson(rows: readonly { ids: string | null }[]): Set<string> {
+  const ids = rows[0]?.ids;
+  return new Set(ids === null || ids === undefined ? [] : (JSON.parse(ids) as string[]));
 }
 
 const SINGLE_CANDIDATE_QUERY_PARAMETERS = {

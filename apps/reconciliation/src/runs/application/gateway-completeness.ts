@@ -5,7 +5,7 @@ import type { AuditRecorder, Clock } from '@recon/platform';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
 import { bankItemOfLine, type BankItemRow, ignoredReferencesOf } from '../../items/domain/recon-items';
 import { type ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
-import type { GatewayHttpClient } from '../infrastructure/gateway.http.client';
+import { type GatewayHttpClient, type GatewayLineText, parseGatewayLine } from '../infrastructure/gateway.http.client';
 
 /** The note a bank item imported from the gateway's record carries (shown with its break). */
 export const MISSING_BANK_LINE_NOTE = "missing event: in the gateway's record of the day but never received as bank.line.received";
@@ -57,9 +57,16 @@ export class GatewayCompletenessCheck {
     let listed = 0;
     const invalid = { count: 0 };
     try {
+      // Most of the day's lines are stored under its date (their value date, else booking date, else arrival day):
+      // their ids in one read; only lines not among them are looked up by id, chunk by chunk.
+      const ofDay = await this.db.transaction((executor) => this.items.bankLineIdsOfDay(executor, request.bankAccount, request.businessDate));
       for await (const chunk of this.gateway.linesOfDay(request.bankAccount, request.businessDate)) {
         listed += chunk.length;
-        imported += await this.importChunk(request, chunk, warnings, invalid);
+        const notOfDay = chunk.filter((line) => {
+          const lineId = uuidOf(line.lineId);
+          return lineId === undefined || !ofDay.has(lineId);
+        });
+        if (notOfDay.length > 0) imported += await this.importChunk(request, notOfDay, warnings, invalid);
       }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
@@ -71,26 +78,41 @@ export class GatewayCompletenessCheck {
 
   private async importChunk(
     request: GatewayCompletenessRequest,
-    chunk: readonly Record<string, unknown>[],
+    chunk: readonly GatewayLineText[],
     warnings: string[],
     invalid: { count: number },
   ): Promise<number> {
-    return this.db.transaction(async (executor) => {
-      // Known lines first, by id alone: on a normal day every line is known, and none of them is parsed at all.
-      const known = new Set(
-        (
-          await queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
+    // Which lines are held already: one look-up by id for the chunk, outside any transaction (a line stored
+    // meanwhile is found again by insertBankItems below, which skips what exists).
+    const known = new Set(
+      (
+        await this.db.transaction((executor) =>
+          queryRows<{ line_id: string }>(executor, 'SELECT line_id::text FROM bank_items WHERE line_id = ANY($1::uuid[])', [
             chunk.flatMap((line) => {
               const lineId = uuidOf(line.lineId);
               return lineId === undefined ? [] : [lineId];
             }),
-          ])
-        ).map((row) => row.line_id),
-      );
+          ]),
+        )
+      ).map((row) => row.line_id),
+    );
+    const unknown = chunk.filter((line) => {
+      const lineId = uuidOf(line.lineId);
+      return lineId === undefined || !known.has(lineId);
+    });
+    if (unknown.length === 0) return 0;
+    return this.db.transaction(async (executor) => {
       const missing: BankItemRow[] = [];
-      for (const line of chunk) {
+      for (const text of unknown) {
+        let line: Record<string, unknown>;
+        try {
+          line = parseGatewayLine(text);
+        } catch (error) {
+          invalid.count += 1;
+          if (invalid.count <= INVALID_LINES_WARNED_MAX) warnings.push(error instanceof Error ? error.message : String(error));
+          continue;
+        }
         const lineId = uuidOf(line.lineId);
-        if (lineId !== undefined && known.has(lineId)) continue;
         const parsed = bankLineReceivedV1Schema.safeParse(line);
         if (!parsed.success || lineId === undefined) {
           invalid.count += 1;

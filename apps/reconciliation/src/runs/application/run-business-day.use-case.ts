@@ -5,6 +5,7 @@ import {
   dayNumberOf,
   isoDateOfDayNumber,
   type LedgerBalance,
+  type LedgerItem,
   reconcile,
   type ReconBreak,
   type ReconcilePhaseTimer,
@@ -131,17 +132,19 @@ export class RunBusinessDayUseCase {
     let missingEvents = 0;
     let missingLines = 0;
     let balances: LedgerBalance[] = [];
+    const phases = command.phases;
     if (command.checks) {
       missingEvents = await this.importMissingLedgerEntries(command, warnings, ruleSet);
+      phases?.phase('checks: ledger export');
       // The gateway's record of the day against the bank items (gateway-completeness.ts).
       missingLines = await new GatewayCompletenessCheck(this.db, this.gateway, this.items, this.audit, this.clock, ruleSet).importMissingBankLines(
         command,
         warnings,
       );
+      phases?.phase('checks: gateway record');
       balances = await this.requiredBalances(command, warnings);
     }
     const checksDoneAt = this.clock.now();
-    const phases = command.phases;
     phases?.phase('checks');
     await this.db.transaction(async (executor) => {
       // One run per account at a time; continuous matching waits on the rows this run locks.
@@ -303,11 +306,16 @@ export class RunBusinessDayUseCase {
     }
     const ignored = ignoredReferencesOf(ruleSet);
     return this.db.transaction(async (executor) => {
+      // The day's stored entries in one index range; the few exported entries not among them are looked up by id
+      // (stored under another account or date), and only what is still unknown is missing.
+      const ofDay = await this.items.ledgerEntryIdsOfDays(executor, command.bankAccount, command.businessDate, command.businessDate);
+      const unknown: LedgerItem[] = [];
+      for (let index = 0; index < exported.length; index += 1) if (!ofDay.has(exported.entryId[index]!)) unknown.push(exported.item(index));
       const known = await this.items.existingLedgerEntryIds(
         executor,
-        exported.map((item) => item.entryId),
+        unknown.map((item) => item.entryId),
       );
-      const missing: LedgerItemRow[] = exported
+      const missing: LedgerItemRow[] = unknown
         .filter((item) => !known.has(item.entryId))
         .map((item) => ({
           entryId: item.entryId,

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { readLedgerFile, type LedgerItem } from '@recon/matching';
+import { type LedgerColumns, readLedgerColumns } from '@recon/matching';
 
 /** The ledger answered, but not with what we asked for: the message names the status and the ledger's error. */
 export class LedgerHttpError extends Error {
@@ -34,13 +34,16 @@ export interface LedgerHttpSettings {
 export class LedgerHttpClient {
   constructor(private readonly settings: LedgerHttpSettings) {}
 
-  /** Ledger entries on custody accounts with value dates in [from, to], as the ledger's export lists them. */
-  async exportedEntries(from: string, to: string, bankAccount: string): Promise<LedgerItem[]> {
+  /**
+   * Ledger entries on custody accounts with value dates in [from, to], as the ledger's export lists them: read by
+   * the byte-level reader into columns (a day is a million entries; `item(index)` gives the object of one).
+   */
+  async exportedEntries(from: string, to: string, bankAccount: string): Promise<LedgerColumns> {
     const url = `${this.settings.ledgerUrl}/v1/exports/ledger.csv?${new URLSearchParams({ from, to, account: bankAccount }).toString()}`;
     const response = await this.fetch(url, { method: 'GET' });
     if (response.status !== 200 || response.body === null)
       throw new LedgerHttpError(`ledger export ${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`, response.status);
-    return readLedgerFile(Readable.fromWeb(response.body as never) as AsyncIterable<Buffer>, 'csv', 'ledger export');
+    return readLedgerColumns(Readable.fromWeb(response.body as never) as AsyncIterable<Buffer>, 'csv', 'ledger export');
   }
 
   /** Posts one transaction; a repeated Idempotency-Key replays the first result (200) instead of posting twice. */
