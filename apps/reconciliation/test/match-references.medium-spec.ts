@@ -66,6 +66,31 @@ describe('reconciliation schema: item to match references', () => {
     ]);
   });
 
+  it('refuses, even as the service role, a match naming a run that does not exist, and keeps runs and their ids', async () => {
+    const dangling = randomUUID();
+    await expect(
+      service.query(`INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) VALUES ($1, 'ref-exact', '{}', '{}', $2, now())`, [
+        randomUUID(),
+        dangling,
+      ]),
+    ).rejects.toThrow(`match refers to run ${dangling} which does not exist`);
+    const runId = randomUUID();
+    await harness.admin.query(
+      `INSERT INTO runs (run_id, bank_account, business_date, trigger, status, started_at, requested_by) VALUES ($1, 'DE00REFS', '2025-05-02', 'api', 'running', now(), 'test')`,
+      [runId],
+    );
+    await service.query(`INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) VALUES ($1, 'ref-exact', '{}', '{}', $2, now())`, [
+      randomUUID(),
+      runId,
+    ]);
+    await expect(harness.admin.query('DELETE FROM runs WHERE run_id = $1', [runId])).rejects.toThrow(
+      `run ${runId} cannot be delete: matches refer to runs by id`,
+    );
+    await expect(harness.admin.query('UPDATE runs SET run_id = $1 WHERE run_id = $2', [randomUUID(), runId])).rejects.toThrow(
+      `run ${runId} cannot be update: matches refer to runs by id`,
+    );
+  });
+
   it("never lets a match's id change or the match go, even for the schema's owner", async () => {
     const matchId = await insertMatch();
     await expect(harness.admin.query('UPDATE matches SET match_id = $1 WHERE match_id = $2', [randomUUID(), matchId])).rejects.toThrow(
