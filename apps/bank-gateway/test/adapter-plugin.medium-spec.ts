@@ -1,23 +1,21 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
-import { Redis } from 'ioredis';
+import { TEST_KEYS, type TestIsolation } from '@recon/testing';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
-import { createBankGatewayApp, migrateBankGateway } from '../src/bank-gateway.app';
+import { startMetricsOnlyTelemetry } from '@recon/observability';
+import { createBankGatewayApp } from '../src/bank-gateway.app';
 import { loadBankGatewayConfig, loadGatewaySettings } from '../src/bank-gateway.config';
+import { GatewayTestApp } from './gateway-test-app';
 
-const telemetry = startMetricsOnlyTelemetry();
 const PIPE_BANK = path.join(__dirname, 'fixtures', 'adapters', 'pipe-bank.adapter.js');
 const SAMPLE = fs.readFileSync(path.join(__dirname, 'fixtures', 'statement-e.pipe-bank.txt'), 'utf8');
 const WAIT_MS_MAX = 15_000;
 
 /** A third-party adapter named in GATEWAY_ADAPTER_MODULES, loaded at boot and used by a connection's scheduled pull. */
 describe('bank-gateway with a third-party adapter module', () => {
+  let gateway: GatewayTestApp;
   let isolation: TestIsolation;
-  let app: NestExpressApplication;
   let http: ReturnType<typeof request>;
   let admin: Client;
 
@@ -32,30 +30,17 @@ describe('bank-gateway with a third-party adapter module', () => {
   };
 
   beforeAll(async () => {
-    isolation = isolate('bank-gateway');
-    const env = isolation.env({ GATEWAY_PULL_BACKOFF_MS: '100', GATEWAY_ADAPTER_MODULES: PIPE_BANK });
-    const config = loadBankGatewayConfig(env);
-    await migrateBankGateway(config);
-    app = await createBankGatewayApp(config, telemetry, { settings: loadGatewaySettings(env) });
-    await app.init();
-    http = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
+    gateway = await GatewayTestApp.start({ env: { GATEWAY_PULL_BACKOFF_MS: '100', GATEWAY_ADAPTER_MODULES: PIPE_BANK } });
+    ({ isolation, http, admin } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await admin?.end();
-    await isolation?.cleanup();
-    const redis = new Redis(TEST_REDIS_URL);
-    const keys = await redis.keys(`${isolation.redisKeyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await gateway?.close();
   });
 
   it('does not start with a module that is not an adapter, and says which and why', async () => {
     const env = isolation.env({ GATEWAY_ADAPTER_MODULES: `${PIPE_BANK},${__filename.replace(/\.ts$/, '.missing.js')}` });
-    await expect(createBankGatewayApp(loadBankGatewayConfig(env), telemetry, { settings: loadGatewaySettings(env) })).rejects.toThrow(
+    await expect(createBankGatewayApp(loadBankGatewayConfig(env), startMetricsOnlyTelemetry(), { settings: loadGatewaySettings(env) })).rejects.toThrow(
       /^GATEWAY_ADAPTER_MODULES: adapter module .*adapter-plugin\.medium-spec\.missing\.js: no such file/,
     );
   });

@@ -1,28 +1,21 @@
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { streamNameFor } from '@recon/messaging';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
+import { TEST_KEYS, type TestIsolation } from '@recon/testing';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
-import { createBankGatewayApp, migrateBankGateway } from '../src/bank-gateway.app';
-import { loadBankGatewayConfig, loadGatewaySettings } from '../src/bank-gateway.config';
+import { GatewayTestApp } from './gateway-test-app';
 
-const telemetry = startMetricsOnlyTelemetry();
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name));
 const WAIT_MS_MAX = 10_000;
 
 /** Corrections: a new version of a statement accepted over the published one, and quarantined lines announced. */
 describe('bank-gateway corrections (accept_new, bank.line.retracted, bank.line.rejected)', () => {
+  let gateway: GatewayTestApp;
   let isolation: TestIsolation;
-  let app: NestExpressApplication;
   let http: ReturnType<typeof request>;
   let admin: Client;
-  let nats: NatsConnection;
   let jsm: JetStreamManager;
 
   const upload = (content: Buffer | string, query = '') =>
@@ -52,25 +45,12 @@ describe('bank-gateway corrections (accept_new, bank.line.retracted, bank.line.r
     );
 
   beforeAll(async () => {
-    isolation = isolate('bank-gateway');
-    const env = isolation.env({ GATEWAY_PULL_ENABLED: 'false' });
-    const config = loadBankGatewayConfig(env);
-    await migrateBankGateway(config);
-    app = await createBankGatewayApp(config, telemetry, { settings: loadGatewaySettings(env) });
-    await app.init();
-    http = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
-    nats = await connect({ servers: config.NATS_SERVERS });
-    jsm = await jetstreamManager(nats);
+    gateway = await GatewayTestApp.start({ env: { GATEWAY_PULL_ENABLED: 'false' } });
+    ({ isolation, http, admin, jsm } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nats?.close();
-    await admin?.end();
-    await isolation?.cleanup();
-    await telemetry.shutdown();
+    await gateway?.close();
   });
 
   it('accept_new retracts the published version and publishes the held one, once, in one transaction', async () => {

@@ -1,16 +1,12 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { bankLineReceivedV1Schema } from '@recon/contracts';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, type TestIsolation } from '@recon/testing';
+import { TEST_KEYS, type TestIsolation } from '@recon/testing';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import request from 'supertest';
-import { createBankGatewayApp, migrateBankGateway } from '../src/bank-gateway.app';
-import { loadBankGatewayConfig, loadGatewaySettings } from '../src/bank-gateway.config';
 import { PUBLISHED_LINES_FETCH_ROWS } from '../src/ingestion/application/published-lines.query';
+import { GatewayTestApp } from './gateway-test-app';
 
-const telemetry = startMetricsOnlyTelemetry();
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name)).toString('utf8');
 const MT940_ACCOUNT = 'NL91ABNA0417164300';
 const CAMT_ACCOUNT = 'DE89370400440532013000';
@@ -35,8 +31,8 @@ function mt940(reference: string, entries: readonly [string, string, string][]):
 
 /** GET /v1/lines: the published lines of an account and business day, streamed (reconciliation's completeness check). */
 describe('bank-gateway: published lines of an account and day', () => {
+  let gateway: GatewayTestApp;
   let isolation: TestIsolation;
-  let app: NestExpressApplication;
   let http: ReturnType<typeof request>;
   let admin: Client;
 
@@ -64,22 +60,12 @@ describe('bank-gateway: published lines of an account and day', () => {
   };
 
   beforeAll(async () => {
-    isolation = isolate('bank-gateway');
-    const env = isolation.env({ GATEWAY_PULL_ENABLED: 'false' });
-    const config = loadBankGatewayConfig(env);
-    await migrateBankGateway(config);
-    app = await createBankGatewayApp(config, telemetry, { settings: loadGatewaySettings(env) });
-    await app.init();
-    http = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
+    gateway = await GatewayTestApp.start({ env: { GATEWAY_PULL_ENABLED: 'false' } });
+    ({ isolation, http, admin } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await admin?.end();
-    await isolation?.cleanup();
-    await telemetry.shutdown();
+    await gateway?.close();
   });
 
   it('lists every line booked on the day, value-dated on it, or both, each once, as published; not other days or accounts', async () => {

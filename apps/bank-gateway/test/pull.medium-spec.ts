@@ -1,20 +1,15 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startMetricsOnlyTelemetry } from '@recon/observability';
-import { isolate, TEST_ADMIN_URL, TEST_KEYS, TEST_REDIS_URL, type TestIsolation } from '@recon/testing';
+import { TEST_KEYS, type TestIsolation } from '@recon/testing';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Redis } from 'ioredis';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { Server as SshServer, utils as sshUtils } from 'ssh2';
 import request from 'supertest';
-import { createBankGatewayApp, migrateBankGateway } from '../src/bank-gateway.app';
-import { loadBankGatewayConfig, loadGatewaySettings } from '../src/bank-gateway.config';
+import { GatewayTestApp } from './gateway-test-app';
 
-const telemetry = startMetricsOnlyTelemetry();
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name));
 const WAIT_MS_MAX = 15_000;
 const EVERY_SECOND = '* * * * * *';
@@ -178,8 +173,8 @@ async function startSftpBank() {
 }
 
 describe('bank-gateway scheduled pulls', () => {
+  let gateway: GatewayTestApp;
   let isolation: TestIsolation;
-  let app: NestExpressApplication;
   let http: ReturnType<typeof request>;
   let admin: Client;
   let directory: string;
@@ -201,29 +196,18 @@ describe('bank-gateway scheduled pulls', () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-pull-'));
     https = await startHttpsBank(directory);
     sftp = await startSftpBank();
-    isolation = isolate('bank-gateway');
-    const env = isolation.env({ GATEWAY_PULL_BACKOFF_MS: '100', GATEWAY_FETCH_TIMEOUT_MS: '5000' });
-    const config = loadBankGatewayConfig(env);
-    await migrateBankGateway(config);
-    app = await createBankGatewayApp(config, telemetry, { settings: loadGatewaySettings(env), secretEnvironment: { BANK_TOKEN, SFTP_PASSWORD } });
-    await app.init();
-    http = request(app.getHttpServer());
-    admin = new Client({ connectionString: TEST_ADMIN_URL });
-    await admin.connect();
+    gateway = await GatewayTestApp.start({
+      env: { GATEWAY_PULL_BACKOFF_MS: '100', GATEWAY_FETCH_TIMEOUT_MS: '5000' },
+      secretEnvironment: { BANK_TOKEN, SFTP_PASSWORD },
+    });
+    ({ isolation, http, admin } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await admin?.end();
-    await isolation?.cleanup();
-    const redis = new Redis(TEST_REDIS_URL);
-    const keys = await redis.keys(`${isolation.redisKeyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await gateway?.close();
     https?.server.close();
     sftp?.server.close();
     fs.rmSync(directory, { recursive: true, force: true });
-    await telemetry.shutdown();
   });
 
   describe('connections', () => {
