@@ -321,10 +321,10 @@ export class BankLineWithdrawals {
 
   private async reopenLatePartnerBreak(executor: SqlExecutor, breakId: string, note: string): Promise<void> {
     await this.breaks.reopen(executor, breakId, {
-      condition: `status = 'closed' AND resolution_code = 'late_partner'`,
+      from: { status: 'closed', resolutionCode: 'late_partner' },
       actor: SERVICE_ACTOR,
       role: 'service',
-      audit: { before: { status: 'closed', resolutionCode: 'late_partner' }, reason: note },
+      reason: note,
     });
   }
 }

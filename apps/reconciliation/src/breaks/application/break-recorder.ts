@@ -54,12 +54,6 @@ function alertKindOf(found: ReconBreak): string | undefined {
   return undefined;
 }
 
-/** What the `break.reopen` audit event says besides the break: its state before, and why. */
-export interface AuditFacts {
-  readonly before?: Record<string, unknown>;
-  readonly reason: string;
-}
-
 /**
  * Opens and closes breaks, each with its outgoing event and audit event in the caller's transaction.
  */
@@ -320,14 +314,21 @@ export class BreakRecorder {
   }
 
   /**
-   * Opens a closed break again when `condition` (SQL over the `breaks` row, `$1` its id, then `parameters`) still
-   * holds: status back to open (assigned when it has an assignee), resolution cleared, `recon.break.opened` again
-   * and a `break.reopen` audit event. Returns the reopened status, or undefined when the condition did not hold.
+   * Opens a closed break again while it is still closed as `from` says (and, with `unlessStillAdjustedBesides`, no
+   * approved or posted adjustment other than that one resolves it): status back to open (assigned when it has an
+   * assignee), resolution cleared, `recon.break.opened` again and a `break.reopen` audit event. Returns the reopened
+   * status, or undefined when the break was not closed that way.
    */
   async reopen(
     executor: SqlExecutor,
     breakId: string,
-    reopening: { condition: string; parameters?: readonly unknown[]; actor: Actor; role: Role; audit: AuditFacts },
+    reopening: {
+      from: { status: 'resolved' | 'closed'; resolutionCode: string };
+      unlessStillAdjustedBesides?: string;
+      actor: Actor;
+      role: Role;
+      reason: string;
+    },
   ): Promise<string | undefined> {
     const now = this.clock.now();
     const [reopened] = await queryRows<{
@@ -347,10 +348,12 @@ export class BreakRecorder {
       executor,
       `UPDATE breaks SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'assigned' END, closed_at = NULL, resolution_code = NULL,
               resolution_note = NULL, resolved_by = NULL
-        WHERE break_id = $1 AND (${reopening.condition})
+        WHERE break_id = $1 AND status = $2 AND resolution_code = $3
+          AND ($4::uuid IS NULL OR NOT EXISTS (
+                SELECT 1 FROM adjustments a WHERE a.break_id = $1 AND a.adjustment_id <> $4 AND a.status IN ('approved-pending-posting', 'posted')))
         RETURNING type, category, severity, currency, amount, bank_account, to_char(business_date, 'YYYY-MM-DD') AS business_date, ledger_ids, bank_ids,
                   reason, run_id::text, status`,
-      [breakId, ...(reopening.parameters ?? [])],
+      [breakId, reopening.from.status, reopening.from.resolutionCode, reopening.unlessStillAdjustedBesides ?? null],
     );
     if (reopened === undefined) return undefined;
     await enqueueEvent(executor, {
@@ -378,9 +381,9 @@ export class BreakRecorder {
       role: reopening.role,
       action: 'break.reopen',
       entity: { type: 'break', id: breakId },
-      ...(reopening.audit.before === undefined ? {} : { before: reopening.audit.before }),
+      before: reopening.from,
       after: { status: reopened.status },
-      details: { type: reopened.type, account: reopened.bank_account, reason: reopening.audit.reason.slice(0, 500) },
+      details: { type: reopened.type, account: reopened.bank_account, reason: reopening.reason.slice(0, 500) },
     });
     return reopened.status;
   }

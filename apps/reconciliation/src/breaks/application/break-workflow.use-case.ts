@@ -291,12 +291,11 @@ export class BreakWorkflowUseCase {
    */
   private async reopenAfterCancelledApproval(executor: SqlExecutor, breakId: string, adjustmentId: string, actor: Actor, role: Role): Promise<boolean> {
     const status = await this.breaks.reopen(executor, breakId, {
-      condition: `status = 'resolved' AND resolution_code = 'adjusted_in_ledger'
-        AND NOT EXISTS (SELECT 1 FROM adjustments a WHERE a.break_id = $1 AND a.adjustment_id <> $2 AND a.status IN ('approved-pending-posting', 'posted'))`,
-      parameters: [adjustmentId],
+      from: { status: 'resolved', resolutionCode: 'adjusted_in_ledger' },
+      unlessStillAdjustedBesides: adjustmentId,
       actor,
       role,
-      audit: { before: { status: 'resolved', resolutionCode: 'adjusted_in_ledger' }, reason: `adjustment ${adjustmentId} cancelled` },
+      reason: `adjustment ${adjustmentId} cancelled`,
     });
     return status !== undefined;
   }
