@@ -8,6 +8,7 @@ import type { BankItem, LedgerItem } from '../model/items';
 import type { ReconcileInputs } from '../model/inputs';
 import type { RuleSet } from '../rules/rule-set';
 import { runBatchRule } from './batch-rule.runner';
+import { hashBank, hashLedger } from './input-hash';
 import { compareText, InvalidReconcileInputError, MatchingContext } from './matching-context';
 import { runPairRule } from './pair-rule.runner';
 import { amountDateSpec, refExactSpec, refInTextSpec, refTruncatedSpec } from './pair-rule.specs';
@@ -437,7 +438,7 @@ function totalsByCurrency(context: MatchingContext, breaks: readonly ReconBreak[
 /** Hash input accumulated in blocks of this many characters: one digest update per block, not per item. */
 const HASH_BLOCK_CHARACTERS = 1 << 20;
 
-/** Fields joined by TAB, items by LF; free text JSON-quoted so that a TAB or LF inside it cannot shift fields. */
+/** SHA-256 of one line per item, fed to the digest in blocks. */
 function hashItems<T>(items: { readonly length: number; readonly at: (index: number) => T }, line: (item: T) => string): string {
   const hash = createHash('sha256');
   let block = '';
@@ -450,28 +451,6 @@ function hashItems<T>(items: { readonly length: number; readonly at: (index: num
   }
   hash.update(block);
   return hash.digest('hex');
-}
-
-function quoted(text: string | undefined): string {
-  return text === undefined ? '-' : JSON.stringify(text);
-}
-
-function hashLedger(ledger: LedgerColumns): string {
-  return hashItems(
-    { length: ledger.length, at: (index) => ledger.item(index) },
-    (item) =>
-      `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`,
-  );
-}
-
-function hashBank(bank: BankColumns): string {
-  return hashItems(
-    { length: bank.length, at: (index) => bank.item(index) },
-    (item) =>
-      `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
-      `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +
-      `${(item.transactions ?? []).map((part) => `${part.amountMinor}/${quoted(part.endToEndId)}/${quoted(part.remittance)}`).join(';')}\n`,
-  );
 }
 
 /** SHA-256 of the lines of matches.jsonl followed by those of breaks.jsonl, exactly as written. */
