@@ -10,101 +10,196 @@ import type { Readable, Writable } from 'node:stream';
 /** Rows are written to a COPY stream in chunks of about this many characters. */
 const COPY_CHUNK_CHARACTERS = 1 << 20;
 
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+const MINUS = 45;
+const DIGIT_0 = 48;
+const BACKSLASH = 92;
+const LETTER_N = 78;
+const LETTER_T = 116;
+/** Bytes at or above this are part of a multi-byte UTF-8 sequence: a field without one decodes as latin1. */
+const ASCII_END = 0x80;
+/** A field with a backslash: an escape (or `\N`), decoded by `unescapeCopy`. */
+const FIELD_ESCAPED = 1;
+/** A field with a byte of a multi-byte UTF-8 sequence, decoded as UTF-8. */
+const FIELD_NON_ASCII = 2;
+/** Digits summed in a double without loss (2^53 > 10^15); a longer number is parsed from its text. */
+const NUMBER_DIGITS_EXACT_MAX = 15;
+/** Bytes of a column's previous value kept for `repeated` at first; grown to the longest value seen. */
+const PREVIOUS_BYTES_INITIAL = 64;
+
 /**
  * One row of COPY's text format (fields separated by TAB, `\N` for NULL, backslash escapes) as byte offsets into
  * the chunk that holds it: strings are made only of the fields read, each a fresh string (a slice of a large
  * decoded chunk would keep the whole chunk alive for as long as the item lives), and a field equal to the same
  * column's previous value (accounts, currencies, dates) is the previous string again.
+ *
+ * `set` reads the row's bytes once, noting per field where it ends and whether it holds a backslash or a byte of
+ * a multi-byte character, so a plain field (nearly all of them) is one latin1 copy and is never searched again.
  */
 export class CopyRow {
   private buffer: Buffer = Buffer.alloc(0);
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly previousBytes: (Buffer | undefined)[] = [];
-  private readonly previousText: string[] = [];
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly flags: Uint8Array;
+  /** Per column, the bytes of the value `repeated` last decoded (a buffer reused across rows) and their length. */
+  private readonly previousBytes: (Buffer | undefined)[];
+  private readonly previousLength: Int32Array;
+  private readonly previousText: (string | undefined)[];
 
   constructor(readonly columns: number) {
-    this.starts.length = columns;
-    this.ends.length = columns;
+    if (!Number.isInteger(columns) || columns < 1) throw new Error(`a COPY row has at least one column, not ${columns}`);
+    this.starts = new Int32Array(columns);
+    this.ends = new Int32Array(columns);
+    this.flags = new Uint8Array(columns);
+    this.previousBytes = new Array<Buffer | undefined>(columns).fill(undefined);
+    this.previousLength = new Int32Array(columns);
+    this.previousText = new Array<string | undefined>(columns).fill(undefined);
   }
 
   /** Points at the row in buffer[start, end) (without its LF); throws unless it has exactly `columns` fields. */
   set(buffer: Buffer, start: number, end: number): void {
     this.buffer = buffer;
+    const starts = this.starts;
+    const ends = this.ends;
+    const flags = this.flags;
     const last = this.columns - 1;
-    let from = start;
-    for (let field = 0; field < last; field += 1) {
-      const to = buffer.indexOf(9, from);
-      if (to === -1 || to >= end) throw new Error(`COPY row has ${field + 1} fields, expected ${this.columns}`);
-      this.starts[field] = from;
-      this.ends[field] = to;
-      from = to + 1;
+    let field = 0;
+    let fieldFlags = 0;
+    starts[0] = start;
+    for (let index = start; index < end; index += 1) {
+      const byte = buffer[index]!;
+      if (byte === TAB) {
+        if (field === last) throw new Error(`COPY row has more than ${this.columns} fields`);
+        ends[field] = index;
+        flags[field] = fieldFlags;
+        field += 1;
+        starts[field] = index + 1;
+        fieldFlags = 0;
+      } else if (byte === BACKSLASH) fieldFlags |= FIELD_ESCAPED;
+      else if (byte >= ASCII_END) fieldFlags |= FIELD_NON_ASCII;
     }
-    const extra = buffer.indexOf(9, from);
-    if (extra !== -1 && extra < end) throw new Error(`COPY row has more than ${this.columns} fields`);
-    this.starts[last] = from;
-    this.ends[last] = end;
+    if (field !== last) throw new Error(`COPY row has ${field + 1} fields, expected ${this.columns}`);
+    ends[last] = end;
+    flags[last] = fieldFlags;
   }
 
   isNull(field: number): boolean {
     const start = this.starts[field]!;
-    return this.ends[field]! - start === 2 && this.buffer[start] === 92 && this.buffer[start + 1] === 78;
+    return this.ends[field]! - start === 2 && this.buffer[start] === BACKSLASH && this.buffer[start + 1] === LETTER_N;
   }
 
   text(field: number): string | undefined {
-    if (this.isNull(field)) return undefined;
     const start = this.starts[field]!;
     const end = this.ends[field]!;
-    const index = this.buffer.indexOf(92, start);
-    const text = this.buffer.toString('utf8', start, end);
-    return index !== -1 && index < end ? unescapeCopy(text) : text;
+    const flags = this.flags[field]!;
+    // latin1 of ASCII bytes is the text itself, copied into a new one-byte string: the cheapest decode there is.
+    if (flags === 0) return this.buffer.toString('latin1', start, end);
+    if (this.isNull(field)) return undefined;
+    const text = this.buffer.toString(flags & FIELD_NON_ASCII ? 'utf8' : 'latin1', start, end);
+    return flags & FIELD_ESCAPED ? unescapeCopy(text) : text;
   }
 
   /** `text`, reusing the string of this column's previous row when the bytes are the same. */
   repeated(field: number): string | undefined {
-    if (this.isNull(field)) return undefined;
+    const buffer = this.buffer;
     const start = this.starts[field]!;
-    const end = this.ends[field]!;
-    const previous = this.previousBytes[field];
-    if (previous !== undefined && previous.length === end - start && this.buffer.compare(previous, 0, previous.length, start, end) === 0)
-      return this.previousText[field];
-    const text = this.text(field)!;
-    this.previousBytes[field] = Buffer.from(this.buffer.subarray(start, end));
+    const length = this.ends[field]! - start;
+    const previousText = this.previousText[field];
+    let previous = this.previousBytes[field];
+    // A NULL's bytes (`\N`) never equal a stored value's: a text `\N` is sent as `\\N`.
+    if (previousText !== undefined && this.previousLength[field] === length) {
+      let index = 0;
+      while (index < length && previous![index] === buffer[start + index]) index += 1;
+      if (index === length) return previousText;
+    }
+    const text = this.text(field);
+    if (text === undefined) return undefined;
+    if (previous === undefined || previous.length < length) {
+      previous = Buffer.allocUnsafe(Math.max(length, PREVIOUS_BYTES_INITIAL, (previous?.length ?? 0) * 2));
+      this.previousBytes[field] = previous;
+    }
+    // A loop, not Buffer#copy: these values are a few dozen bytes, shorter than a native call's own cost.
+    for (let index = 0; index < length; index += 1) previous[index] = buffer[start + index]!;
+    this.previousLength[field] = length;
     this.previousText[field] = text;
     return text;
   }
 
   bigint(field: number): bigint {
-    return BigInt(this.buffer.toString('latin1', this.starts[field]!, this.ends[field]!));
+    const start = this.starts[field]!;
+    const end = this.ends[field]!;
+    const value = this.smallInteger(start, end);
+    return value === undefined ? BigInt(this.buffer.toString('latin1', start, end)) : BigInt(value);
   }
 
   int(field: number): number {
-    return Number(this.buffer.toString('latin1', this.starts[field]!, this.ends[field]!));
+    const start = this.starts[field]!;
+    const end = this.ends[field]!;
+    return this.smallInteger(start, end) ?? Number(this.buffer.toString('latin1', start, end));
   }
 
   /** A boolean column: `t` or `f`. */
   isTrue(field: number): boolean {
-    return this.buffer[this.starts[field]!] === 116;
+    return this.buffer[this.starts[field]!] === LETTER_T;
+  }
+
+  /**
+   * The field as a number when it is an optional minus and 1..15 digits (exact in a double); anything else
+   * (longer, empty, a plus sign, NULL) undefined, for BigInt or Number to read from its text as before.
+   */
+  private smallInteger(start: number, end: number): number | undefined {
+    const buffer = this.buffer;
+    const negative = buffer[start] === MINUS && start < end;
+    const first = negative ? start + 1 : start;
+    if (first === end || end - first > NUMBER_DIGITS_EXACT_MAX) return undefined;
+    let value = 0;
+    for (let index = first; index < end; index += 1) {
+      const digit = buffer[index]! - DIGIT_0;
+      if (digit < 0 || digit > 9) return undefined;
+      value = value * 10 + digit;
+    }
+    return negative ? -value : value;
   }
 }
 
-/** Reads a COPY ... TO STDOUT stream (text format) row by row; `row` is handed the same CopyRow, pointed at each row. */
+/**
+ * Reads a COPY ... TO STDOUT stream (text format) row by row; `row` is handed the same CopyRow, pointed at each row.
+ * Rows are read in place in the chunk that holds them; only a row split across chunks is copied, into a buffer of
+ * its own.
+ */
 export async function readCopy(stream: Readable, columns: number, row: (fields: CopyRow) => void): Promise<void> {
   const fields = new CopyRow(columns);
-  let rest: Buffer | undefined;
+  // The start of a row whose LF has not arrived yet: the tail of one chunk, then any chunks without an LF.
+  let pending: Buffer[] = [];
   for await (const received of stream) {
-    const chunk = rest === undefined ? (received as Buffer) : Buffer.concat([rest, received as Buffer]);
+    const chunk = received as Buffer;
     let start = 0;
+    if (pending.length > 0) {
+      const end = chunk.indexOf(LF);
+      if (end === -1) {
+        pending.push(chunk);
+        continue;
+      }
+      pending.push(chunk.subarray(0, end));
+      const joined = Buffer.concat(pending);
+      pending = [];
+      fields.set(joined, 0, joined.length);
+      row(fields);
+      start = end + 1;
+    }
     for (;;) {
-      const end = chunk.indexOf(10, start);
+      const end = chunk.indexOf(LF, start);
       if (end === -1) break;
       fields.set(chunk, start, end);
       row(fields);
       start = end + 1;
     }
-    rest = start < chunk.length ? chunk.subarray(start) : undefined;
+    if (start < chunk.length) pending.push(chunk.subarray(start));
   }
-  if (rest !== undefined) throw new Error('COPY output ended inside a row');
+  if (pending.length > 0) throw new Error('COPY output ended inside a row');
 }
 
 const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
@@ -117,46 +212,63 @@ function unescapeCopy(raw: string): string {
   });
 }
 
+/** Whether the string has a character COPY's text format escapes (backslash, TAB, LF, CR). */
+function hasCopySpecial(value: string): boolean {
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code === BACKSLASH || code === TAB || code === LF || code === CR) return true;
+  }
+  return false;
+}
+
+/** Whether an array element needs quoting beyond the plain `"value"`: a COPY special or a double quote. */
+function hasArrayElementSpecial(value: string): boolean {
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code === BACKSLASH || code === TAB || code === LF || code === CR || code === QUOTE) return true;
+  }
+  return false;
+}
+
 /** COPY text format of one field. */
 export function copyField(value: string | null | undefined): string {
   if (value === null || value === undefined) return '\\N';
-  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (character) => COPY_ESCAPES[character]!) : value;
+  return hasCopySpecial(value) ? value.replace(COPY_SPECIALS, (character) => COPY_ESCAPES[character]!) : value;
 }
 
-const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const ARRAY_ELEMENT_SPECIAL = /[\\"\t\n\r]/;
 
 /** A text[] literal (each element quoted), as one COPY field. */
 export function textArrayField(values: readonly string[]): string {
-  let literal = '{';
   let plain = true;
-  for (let index = 0; index < values.length; index += 1) {
-    const value = values[index]!;
-    if (ARRAY_ELEMENT_SPECIAL.test(value)) plain = false;
-    literal += `${index === 0 ? '' : ','}"${value}"`;
-  }
-  literal += '}';
-  if (plain) return literal;
+  for (let index = 0; index < values.length && plain; index += 1) plain = !hasArrayElementSpecial(values[index]!);
+  if (plain) return values.length === 0 ? '{}' : `{"${values.join('","')}"}`;
   return copyField(`{${values.map((value) => `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`);
 }
 
-/** Writes rows (each in COPY text format, with its LF) to a COPY ... FROM STDIN in chunks, respecting back-pressure. */
+/**
+ * Writes rows (each in COPY text format, with its LF) to a COPY ... FROM STDIN in chunks, respecting back-pressure.
+ * A chunk's rows are collected in an array and joined once: one flat string for the stream to encode, instead of
+ * a chain of a million concatenations to flatten.
+ */
 export async function writeCopy(stream: Writable, rows: Iterable<string>): Promise<void> {
-  let block = '';
+  let block: string[] = [];
+  let blockCharacters = 0;
   try {
     for (const row of rows) {
-      block += row;
-      if (block.length < COPY_CHUNK_CHARACTERS) continue;
-      const chunk = block;
-      block = '';
+      block.push(row);
+      blockCharacters += row.length;
+      if (blockCharacters < COPY_CHUNK_CHARACTERS) continue;
+      const chunk = block.join('');
+      block = [];
+      blockCharacters = 0;
       if (!stream.write(chunk)) await once(stream, 'drain');
     }
   } catch (error) {
     stream.destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
-  stream.end(block);
+  stream.end(block.join(''));
   await finished(stream);
 }
