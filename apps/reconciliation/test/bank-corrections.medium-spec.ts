@@ -43,13 +43,15 @@ describe('reconciliation: corrections from the bank gateway', () => {
     ...overrides,
   });
   const ledgerItem = (entryId: string) =>
-    one<{ matched_at: Date | null; match_id: string | null; break_id: string | null }>(
-      'SELECT matched_at, match_id, break_id FROM ledger_items WHERE entry_id = $1',
+    one<{ matched_at: Date | null; match_id: string | null; break_id: string | null; open: boolean }>(
+      `SELECT m.matched_at, x.match_id, l.break_id, EXISTS (SELECT 1 FROM ledger_open_items o WHERE o.entry_id = l.entry_id) AS open
+         FROM ledger_items l LEFT JOIN ledger_item_matches x USING (entry_id) LEFT JOIN matches m ON m.match_id = x.match_id WHERE l.entry_id = $1`,
       [entryId],
     );
   const bankItem = (lineId: string) =>
     one<{ item_ref: string; match_id: string | null; rule: string | null; break_id: string | null }>(
-      'SELECT b.item_ref, b.match_id, m.rule, b.break_id FROM bank_items b LEFT JOIN matches m ON m.match_id = b.match_id WHERE b.line_id = $1',
+      `SELECT b.item_ref, x.match_id, m.rule, b.break_id
+         FROM bank_items b LEFT JOIN bank_item_matches x USING (item_ref) LEFT JOIN matches m ON m.match_id = x.match_id WHERE b.line_id = $1`,
       [lineId],
     );
   const withdrawalOf = (lineId: string) =>
@@ -115,7 +117,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
     const withdrawal = await eventually(() => withdrawalOf(first.lineId), 'the withdrawal');
     expect(withdrawal).toMatchObject({ finding_id: retracted.findingId, undone_match_id: matchId, reason: 'the bank corrected the statement' });
     expect(await bankItem(first.lineId)).toMatchObject({ rule: 'withdrawn' });
-    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null, break_id: null });
+    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null, break_id: null, open: true });
     expect(await one('SELECT undone_at IS NOT NULL AS undone, undo_reason FROM matches WHERE match_id = $1', [matchId])).toEqual({
       undone: true,
       undo_reason: expect.stringContaining(`retracted by gateway finding ${retracted.findingId} (dev-approver): the bank corrected the statement`),
@@ -204,7 +206,7 @@ describe('reconciliation: corrections from the bank gateway', () => {
     expect(await bankItem(late.lineId)).toMatchObject({ rule: 'withdrawn', break_id: null });
     expect(await tombstoneOf(late.lineId)).toMatchObject({ applied: true });
     // Its partner lost its match and is a difference again (past grace 0: a missing_in_bank break), never the line.
-    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null });
+    expect(await ledgerItem(entryId)).toMatchObject({ matched_at: null, match_id: null, open: true });
     expect(await rows(`SELECT 1 FROM breaks WHERE $1 = ANY(bank_ids)`, [(await bankItem(late.lineId))!.item_ref])).toHaveLength(0);
     const withdrawAudits = async () =>
       (

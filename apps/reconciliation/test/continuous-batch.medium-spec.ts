@@ -76,7 +76,7 @@ describe('reconciliation: continuous matching in batches', () => {
         bank_ids: [`BATCH-B${index}`],
       });
     });
-    expect(await count('SELECT count(*) FROM ledger_items WHERE matched_at IS NULL')).toBe(0);
+    expect(await count('SELECT count(*) FROM ledger_open_items')).toBe(0);
     const [ledger, bank] = consumerStats();
     // Fewer transactions than events: most batches held several.
     expect(ledger!.batchCount + bank!.batchCount).toBeLessThan(2 * pairs);
@@ -105,7 +105,8 @@ describe('reconciliation: continuous matching in batches', () => {
     const [winner] = matches[0]!.ledger_ids;
     expect([`${first!.transactionId}:1`, `${second!.transactionId}:1`]).toContain(winner);
     const loser = winner === `${first!.transactionId}:1` ? `${second!.transactionId}:1` : `${first!.transactionId}:1`;
-    expect(await rows('SELECT matched_at FROM ledger_items WHERE entry_id = $1', [loser])).toEqual([{ matched_at: null }]);
+    expect(await rows('SELECT entry_id FROM ledger_open_items WHERE entry_id = $1', [loser])).toEqual([{ entry_id: loser }]);
+    expect(await rows('SELECT match_id FROM ledger_item_matches WHERE entry_id = $1', [loser])).toEqual([]);
   });
 
   it('an event that cannot be handled yet fails its batch alone: the others are handled at once, it follows when it can', async () => {

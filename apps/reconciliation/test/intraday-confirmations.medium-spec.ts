@@ -15,8 +15,8 @@ describe('reconciliation: intraday reports confirmed by the statement', () => {
   const one = <T>(sql: string, params: unknown[] = []) => harness.one<T>(sql, params);
   const bankItem = (lineId: string) =>
     one<{ matched: boolean; rule: string | null; ledger_ids: string[] | null; break_id: string | null }>(
-      `SELECT b.matched_at IS NOT NULL AS matched, m.rule, m.ledger_ids, b.break_id::text
-         FROM bank_items b LEFT JOIN matches m ON m.match_id = b.match_id WHERE b.line_id = $1`,
+      `SELECT NOT EXISTS (SELECT 1 FROM bank_open_items o WHERE o.item_ref = b.item_ref) AS matched, m.rule, m.ledger_ids, b.break_id::text
+         FROM bank_items b LEFT JOIN bank_item_matches x USING (item_ref) LEFT JOIN matches m ON m.match_id = x.match_id WHERE b.line_id = $1`,
       [lineId],
     );
   const stored = (lineId: string) => eventually(async () => ((await bankItem(lineId)) === undefined ? undefined : true), `line ${lineId}`);

@@ -166,7 +166,7 @@ describe('reconciliation: bulk access of the nightly run', () => {
       const columns = await openItemColumnsForRun(client, ACCOUNT, THROUGH);
       const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet());
       const matchIds = result.matches.map(() => randomUUID());
-      const breaksOf = await recordRunMatches(client, result.matches, matchIds, { runId, matchedAt });
+      const breaksOf = await recordRunMatches(client, result.matches, matchIds, { runId, matchedAt }, columns.breakOf);
       expect(breaksOf.size).toBe(0);
       const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text FROM matches ORDER BY match_id')).rows;
       expect(stored).toEqual(
@@ -174,17 +174,27 @@ describe('reconciliation: bulk access of the nightly run', () => {
           .map((match, index) => ({ match_id: matchIds[index], rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank, run_id: runId }))
           .sort((a, b) => (a.match_id! < b.match_id! ? -1 : 1)),
       );
-      const matchedLedger = (await client.query('SELECT entry_id, match_id::text FROM ledger_items WHERE matched_at = $1', [matchedAt])).rows;
+      const matchedLedger = (await client.query('SELECT entry_id, match_id::text FROM ledger_item_matches')).rows;
       expect(new Map(matchedLedger.map((row) => [row.entry_id, row.match_id]))).toEqual(
         new Map(result.matches.flatMap((match, index) => match.ledger.map((id) => [id, matchIds[index]]))),
       );
-      const matchedBank = (await client.query('SELECT item_ref, match_id::text FROM bank_items WHERE matched_at = $1', [matchedAt])).rows;
+      const matchedBank = (await client.query('SELECT item_ref, match_id::text FROM bank_item_matches')).rows;
       expect(new Map(matchedBank.map((row) => [row.item_ref, row.match_id]))).toEqual(
         new Map(result.matches.flatMap((match, index) => match.bank.map((id) => [id, matchIds[index]]))),
       );
       expect(matchedBank.map((row) => row.item_ref)).toContain('awkward "back\\slash" 2');
+      // Matched items are no longer open; the others still are.
+      const open = (
+        await client.query(
+          `SELECT (SELECT count(*) FROM ledger_items l WHERE NOT EXISTS (SELECT 1 FROM ledger_open_items o WHERE o.entry_id = l.entry_id))::int AS ledger,
+                  (SELECT count(*) FROM bank_items b WHERE NOT EXISTS (SELECT 1 FROM bank_open_items o WHERE o.item_ref = b.item_ref))::int AS bank`,
+        )
+      ).rows[0];
+      expect(open).toEqual({ ledger: matchedLedger.length, bank: matchedBank.length });
       // The same items again: already matched, so the whole recording is refused (the caller rolls back).
-      await expect(recordRunMatches(client, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt })).rejects.toThrow(ConcurrentMatchError);
+      await expect(recordRunMatches(client, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt }, columns.breakOf)).rejects.toThrow(
+        ConcurrentMatchError,
+      );
     } finally {
       await client.query('ROLLBACK');
     }

@@ -2,16 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { ReconTestApp } from './recon-test-app';
 
-/** Items refer to their match through a check per statement (migration 0010), not a foreign key: the same guarantee. */
+/**
+ * An item's match is a row of `ledger_item_matches` / `bank_item_matches` (migration 0012) referring to its match
+ * through a check per statement (migration 0010), not a foreign key: the same guarantee. New items are open (a
+ * trigger), and open rows and pairs are never updated.
+ */
 describe('reconciliation schema: item to match references', () => {
   let harness: ReconTestApp;
   let service: Client;
 
-  const insertLedgerItem = (entryId: string, matchId: string | null) =>
+  const insertLedgerItem = (entryId: string) =>
     service.query(
-      `INSERT INTO ledger_items (entry_id, bank_account, currency, amount_minor, value_date, source, received_at, matched_at, match_id)
-       VALUES ($1, 'DE00REFS', 'EUR', 100, '2025-05-02', 'event', now(), CASE WHEN $2::uuid IS NULL THEN NULL ELSE now() END, $2::uuid)`,
-      [entryId, matchId],
+      `INSERT INTO ledger_items (entry_id, bank_account, currency, amount_minor, value_date, reference, ref_key, source, received_at)
+       VALUES ($1, 'DE00REFS', 'EUR', 100, '2025-05-02', 'Ref ' || $1, upper(replace($1, '-', '')), 'event', now())`,
+      [entryId],
     );
   const insertMatch = async (): Promise<string> => {
     const matchId = randomUUID();
@@ -32,35 +36,61 @@ describe('reconciliation schema: item to match references', () => {
     await harness?.close();
   });
 
-  it('refuses, even as the service role, an item inserted or updated to point at a match that does not exist', async () => {
-    const dangling = randomUUID();
-    await expect(insertLedgerItem('refs-1', dangling)).rejects.toThrow(`ledger_items refers to match ${dangling} which does not exist`);
-    await insertLedgerItem('refs-2', null);
-    await expect(service.query('UPDATE ledger_items SET matched_at = now(), match_id = $1 WHERE entry_id = $2', [dangling, 'refs-2'])).rejects.toThrow(
-      `ledger_items refers to match ${dangling} which does not exist`,
+  it('opens every new item, with its lookup keys, however it is inserted', async () => {
+    await insertLedgerItem('refs-0');
+    await service.query(
+      `INSERT INTO bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, effective_date, reversal, ref_keys, received_at)
+       VALUES ($1, 'REFS-B0', $2, 'S', 1, 'DE00REFS', 'EUR', 100, '2025-05-02', false, '{REFSB0}', now())`,
+      [randomUUID(), randomUUID()],
     );
-    await expect(
-      service.query(
-        `INSERT INTO bank_items (line_id, item_ref, file_id, statement_id, line_no, bank_account, currency, amount_minor, effective_date, reversal, ref_keys,
-                                 received_at, matched_at, match_id)
-         VALUES ($1, 'REFS-B1', $2, 'S', 1, 'DE00REFS', 'EUR', 100, '2025-05-02', false, '{}', now(), now(), $3)`,
-        [randomUUID(), randomUUID(), dangling],
-      ),
-    ).rejects.toThrow(`bank_items refers to match ${dangling} which does not exist`);
-    expect((await harness.rows('SELECT entry_id, match_id FROM ledger_items WHERE entry_id LIKE $1', ['refs-%'])).length).toBe(1);
+    expect(await harness.rows("SELECT entry_id, lookup_keys FROM ledger_open_items WHERE entry_id = 'refs-0'")).toEqual([
+      { entry_id: 'refs-0', lookup_keys: ['REFS0', 'REFS0', 'REFS0'] },
+    ]);
+    expect(await harness.rows("SELECT item_ref, ref_keys FROM bank_open_items WHERE item_ref = 'REFS-B0'")).toEqual([
+      { item_ref: 'REFS-B0', ref_keys: ['REFSB0'] },
+    ]);
+    // What an open row was made from never changes behind it.
+    await expect(service.query(`UPDATE ledger_items SET amount_minor = 101 WHERE entry_id = 'refs-0'`)).rejects.toThrow(
+      'the columns an item is matched by are never changed',
+    );
+    await expect(service.query(`UPDATE ledger_open_items SET amount_minor = 101 WHERE entry_id = 'refs-0'`)).rejects.toThrow('never changed');
   });
 
-  it('accepts items pointing at matches that exist, recorded in the same statement or before', async () => {
+  it('refuses, even as the service role, an item paired with a match that does not exist, or a pair changed', async () => {
+    const dangling = randomUUID();
+    await insertLedgerItem('refs-1');
+    await expect(service.query('INSERT INTO ledger_item_matches (entry_id, match_id) VALUES ($1, $2)', ['refs-1', dangling])).rejects.toThrow(
+      `ledger_item_matches refers to match ${dangling} which does not exist`,
+    );
+    await expect(service.query(`INSERT INTO bank_item_matches (item_ref, match_id) VALUES ('REFS-B0', $1)`, [dangling])).rejects.toThrow(
+      `bank_item_matches refers to match ${dangling} which does not exist`,
+    );
+    const matchId = await insertMatch();
+    await service.query('INSERT INTO ledger_item_matches (entry_id, match_id) VALUES ($1, $2)', ['refs-1', matchId]);
+    // The service role may not change a pair; nor may the schema's owner.
+    await expect(service.query('UPDATE ledger_item_matches SET match_id = $1 WHERE entry_id = $2', [dangling, 'refs-1'])).rejects.toThrow('permission denied');
+    await expect(harness.admin.query('UPDATE ledger_item_matches SET match_id = $1 WHERE entry_id = $2', [matchId, 'refs-1'])).rejects.toThrow(
+      'ledger_item_matches rows are inserted and deleted, never changed',
+    );
+    expect(await harness.rows('SELECT entry_id, match_id::text FROM ledger_item_matches WHERE entry_id LIKE $1', ['refs-%'])).toEqual([
+      { entry_id: 'refs-1', match_id: matchId },
+    ]);
+  });
+
+  it('accepts pairs with matches that exist, recorded in the same statement or before', async () => {
     const before = await insertMatch();
-    await insertLedgerItem('refs-3', before);
+    await insertLedgerItem('refs-3');
+    await service.query('INSERT INTO ledger_item_matches (entry_id, match_id) VALUES ($1, $2)', ['refs-3', before]);
     const sameStatement = randomUUID();
-    await insertLedgerItem('refs-4', null);
+    await insertLedgerItem('refs-4');
     await service.query(
       `WITH recorded AS (INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, matched_at) VALUES ($1, 'ref-exact', '{refs-4}', '{}', now()) RETURNING match_id)
-       UPDATE ledger_items SET matched_at = now(), match_id = (SELECT match_id FROM recorded) WHERE entry_id = 'refs-4'`,
+       INSERT INTO ledger_item_matches (entry_id, match_id) SELECT 'refs-4', match_id FROM recorded`,
       [sameStatement],
     );
-    expect(await harness.rows('SELECT entry_id, match_id::text FROM ledger_items WHERE entry_id IN ($1, $2) ORDER BY entry_id', ['refs-3', 'refs-4'])).toEqual([
+    expect(
+      await harness.rows('SELECT entry_id, match_id::text FROM ledger_item_matches WHERE entry_id IN ($1, $2) ORDER BY entry_id', ['refs-3', 'refs-4']),
+    ).toEqual([
       { entry_id: 'refs-3', match_id: before },
       { entry_id: 'refs-4', match_id: sameStatement },
     ]);

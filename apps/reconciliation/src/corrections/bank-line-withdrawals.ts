@@ -52,11 +52,11 @@ interface TombstoneRow {
  * differences still, pending again, and a run or the sweep opens their own break.
  */
 export async function releaseOtherItemsOfBreak(executor: SqlExecutor, breakId: string, leaving: readonly string[]): Promise<void> {
-  await executor.query('UPDATE ledger_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL', [breakId]);
-  await executor.query('UPDATE bank_items SET break_id = NULL WHERE break_id = $1 AND matched_at IS NULL AND NOT (line_id = ANY($2::uuid[]))', [
-    breakId,
-    leaving,
-  ]);
+  await executor.query('UPDATE ledger_items l SET break_id = NULL FROM ledger_open_items o WHERE l.break_id = $1 AND o.entry_id = l.entry_id', [breakId]);
+  await executor.query(
+    'UPDATE bank_items b SET break_id = NULL FROM bank_open_items o WHERE b.break_id = $1 AND o.item_ref = b.item_ref AND NOT (b.line_id = ANY($2::uuid[]))',
+    [breakId, leaving],
+  );
 }
 
 /**
@@ -93,10 +93,16 @@ export class BankLineWithdrawals {
    */
   async withdraw(executor: SqlExecutor, retraction: RetractionFacts, lineIds: readonly string[], deferred: boolean): Promise<Set<string>> {
     const now = this.clock.now();
+    // The open rows first (continuous matching deletes them as it matches): a line being matched now is seen matched below.
+    await executor.query(
+      'SELECT o.item_ref FROM bank_open_items o JOIN bank_items b USING (item_ref) WHERE b.line_id = ANY($1::uuid[]) ORDER BY o.item_ref FOR UPDATE OF o',
+      [lineIds],
+    );
     const items = await queryRows<WithdrawnItemRow>(
       executor,
-      `SELECT b.line_id::text, b.item_ref, b.match_id::text, m.rule AS match_rule, b.break_id::text, (w.line_id IS NOT NULL) AS withdrawn
-         FROM bank_items b LEFT JOIN matches m ON m.match_id = b.match_id LEFT JOIN bank_line_withdrawals w ON w.line_id = b.line_id
+      `SELECT b.line_id::text, b.item_ref, x.match_id::text, m.rule AS match_rule, b.break_id::text, (w.line_id IS NOT NULL) AS withdrawn
+         FROM bank_items b LEFT JOIN bank_item_matches x ON x.item_ref = b.item_ref LEFT JOIN matches m ON m.match_id = x.match_id
+              LEFT JOIN bank_line_withdrawals w ON w.line_id = b.line_id
         WHERE b.line_id = ANY($1::uuid[]) ORDER BY b.line_id FOR UPDATE OF b`,
       [lineIds],
     );
@@ -119,8 +125,9 @@ export class BankLineWithdrawals {
     }
     const withdrawalId = this.ids.uuid();
     await executor.query(
-      `WITH recorded AS (INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, matched_at) VALUES ($1, $2, '{}'::text[], $3::text[], $4) RETURNING match_id)
-       UPDATE bank_items SET matched_at = $4, match_id = $1 WHERE line_id = ANY($5::uuid[]) AND EXISTS (SELECT 1 FROM recorded)`,
+      `WITH recorded AS (INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, matched_at) VALUES ($1, $2, '{}'::text[], $3::text[], $4) RETURNING match_id),
+       closed AS (DELETE FROM bank_open_items WHERE item_ref = ANY($3::text[]) AND EXISTS (SELECT 1 FROM recorded))
+       INSERT INTO bank_item_matches (item_ref, match_id) SELECT item_ref, $1 FROM bank_items WHERE line_id = ANY($5::uuid[]) AND EXISTS (SELECT 1 FROM recorded)`,
       [withdrawalId, WITHDRAWN_RULE, pending.map((item) => item.item_ref), now, retractedIds],
     );
     await executor.query(
@@ -294,13 +301,24 @@ export class BankLineWithdrawals {
       [matchId, now, note],
     );
     if (match === undefined) return;
-    const freed = await queryRows<{ break_id: string | null }>(
+    // Its items leave the match; all but the withdrawn lines are open again (migration 0012's reopen functions).
+    const ledger = await queryRows<{ entry_id: string; break_id: string | null }>(
       executor,
-      `WITH ledger AS (UPDATE ledger_items SET matched_at = NULL, match_id = NULL WHERE match_id = $1 RETURNING break_id),
-            bank AS (UPDATE bank_items SET matched_at = NULL, match_id = NULL WHERE match_id = $1 AND NOT (line_id = ANY($2::uuid[])) RETURNING break_id)
-       SELECT break_id::text FROM ledger UNION SELECT break_id::text FROM bank`,
-      [matchId, retractedIds],
+      `WITH left_match AS (DELETE FROM ledger_item_matches WHERE entry_id = ANY($2::text[]) AND match_id = $1 RETURNING entry_id)
+       SELECT l.entry_id, l.break_id::text FROM left_match JOIN ledger_items l USING (entry_id)`,
+      [matchId, match.ledger_ids],
     );
+    const bank = await queryRows<{ item_ref: string; break_id: string | null }>(
+      executor,
+      `WITH left_match AS (DELETE FROM bank_item_matches WHERE item_ref = ANY($2::text[]) AND match_id = $1 RETURNING item_ref)
+       SELECT b.item_ref, b.break_id::text FROM left_match JOIN bank_items b USING (item_ref) WHERE NOT (b.line_id = ANY($3::uuid[]))`,
+      [matchId, match.bank_ids, retractedIds],
+    );
+    await executor.query('SELECT reopen_ledger_items($1::text[]), reopen_bank_items($2::text[])', [
+      ledger.map((row) => row.entry_id),
+      bank.map((row) => row.item_ref),
+    ]);
+    const freed = [...ledger, ...bank];
     await this.audit.record(executor, {
       actor: SERVICE_ACTOR,
       role: 'service',

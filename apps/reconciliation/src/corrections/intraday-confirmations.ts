@@ -79,15 +79,17 @@ export class IntradayConfirmations {
       executor,
       `WITH open_lines AS MATERIALIZED (
          SELECT b.line_id, b.currency, b.amount_minor, b.bank_ref, b.effective_date, s.format = ANY($2::text[]) AS intraday
-           FROM bank_items b JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
-          WHERE b.bank_account = $1 AND b.matched_at IS NULL AND b.bank_ref IS NOT NULL),
+           FROM bank_open_items o JOIN bank_items b USING (item_ref) JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
+          WHERE o.bank_account = $1 AND b.bank_ref IS NOT NULL),
        others AS MATERIALIZED (
-         SELECT b.line_id, b.currency, b.amount_minor, b.bank_ref, b.effective_date, b.matched_at IS NOT NULL AS matched,
+         SELECT b.line_id, b.currency, b.amount_minor, b.bank_ref, b.effective_date,
+                NOT EXISTS (SELECT 1 FROM bank_open_items o WHERE o.item_ref = b.item_ref) AS matched,
                 s.format = ANY($2::text[]) AS intraday
            FROM (SELECT DISTINCT effective_date FROM open_lines) AS d
            JOIN bank_items b ON b.bank_account = $1 AND b.effective_date = d.effective_date
            JOIN statements s ON s.file_id = b.file_id AND s.statement_id = b.statement_id
-           LEFT JOIN matches m ON m.match_id = b.match_id
+           LEFT JOIN bank_item_matches x ON x.item_ref = b.item_ref
+           LEFT JOIN matches m ON m.match_id = x.match_id
           WHERE b.bank_ref IS NOT NULL AND (m.match_id IS NULL OR (m.undone_at IS NULL AND m.rule <> ALL($3::text[])))
             AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.intraday_line_id = b.line_id)
             AND NOT EXISTS (SELECT 1 FROM intraday_confirmations c WHERE c.statement_line_id = b.line_id))
@@ -104,7 +106,8 @@ export class IntradayConfirmations {
     // Locked, and still open: continuous matching may have paired one meanwhile (its pair is then left for later).
     const withdrawable = await queryRows<{ line_id: string; item_ref: string; break_id: string | null }>(
       executor,
-      `SELECT line_id::text, item_ref, break_id::text FROM bank_items WHERE line_id = ANY($1::uuid[]) AND matched_at IS NULL ORDER BY line_id FOR UPDATE`,
+      `SELECT b.line_id::text, b.item_ref, b.break_id::text FROM bank_items b JOIN bank_open_items o USING (item_ref)
+        WHERE b.line_id = ANY($1::uuid[]) ORDER BY b.line_id FOR UPDATE OF o`,
       [pairs.map((pair) => pair.withdrawnLineId)],
     );
     const lineOf = new Map(withdrawable.map((row) => [row.line_id, row]));
@@ -117,8 +120,9 @@ export class IntradayConfirmations {
       `WITH recorded AS (
          INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at)
          SELECT t.match_id, $3, '{}'::text[], ARRAY[t.item_ref], $4, $5 FROM unnest($1::uuid[], $2::text[]) AS t (match_id, item_ref)
-         RETURNING match_id, bank_ids[1] AS item_ref)
-       UPDATE bank_items b SET matched_at = $5, match_id = r.match_id FROM recorded r WHERE b.item_ref = r.item_ref`,
+         RETURNING match_id, bank_ids[1] AS item_ref),
+       closed AS (DELETE FROM bank_open_items o USING recorded r WHERE o.item_ref = r.item_ref RETURNING r.item_ref, r.match_id)
+       INSERT INTO bank_item_matches (item_ref, match_id) SELECT item_ref, match_id FROM closed`,
       [matchIds, withdrawn.map((line) => line.item_ref), INTRADAY_CONFIRMED_RULE, runId ?? null, now],
     );
     const closedBreaks = new Map<string, string>();

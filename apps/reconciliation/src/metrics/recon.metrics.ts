@@ -56,8 +56,8 @@ export class ReconMetrics implements OnApplicationBootstrap, OnApplicationShutdo
       ),
       pending: await queryRows<{ side: string; count: string }>(
         executor,
-        `SELECT 'ledger' AS side, count(*)::text AS count FROM ledger_items WHERE matched_at IS NULL AND break_id IS NULL
-         UNION ALL SELECT 'bank', count(*)::text FROM bank_items WHERE matched_at IS NULL AND break_id IS NULL`,
+        `SELECT 'ledger' AS side, count(*)::text AS count FROM ledger_open_items JOIN ledger_items USING (entry_id) WHERE break_id IS NULL
+         UNION ALL SELECT 'bank', count(*)::text FROM bank_open_items JOIN bank_items USING (item_ref) WHERE break_id IS NULL`,
       ),
       rates: await queryRows<{ bank_account: string; rate: string | null }>(
         executor,

@@ -111,7 +111,8 @@ export class BreaksQuery {
         await queryRows<Record<string, unknown> & { entry_id: string }>(
           executor,
           `SELECT entry_id, bank_account AS account, amount_minor::text AS amount_minor, currency, to_char(value_date, 'YYYY-MM-DD') AS value_date, reference,
-                  batch_reference, sub_account, description, kind, source, note, received_at, matched_at
+                  batch_reference, sub_account, description, kind, source, note, received_at,
+                  (SELECT m.matched_at FROM ledger_item_matches x JOIN matches m USING (match_id) WHERE x.entry_id = ledger_items.entry_id) AS matched_at
              FROM ledger_items WHERE entry_id = ANY($1::text[])`,
           [ledgerIds],
         )
@@ -123,7 +124,8 @@ export class BreaksQuery {
           executor,
           `SELECT item_ref, line_id, file_id, statement_id, line_no, bank_account AS account, amount_minor::text AS amount_minor, currency,
                   to_char(value_date, 'YYYY-MM-DD') AS value_date, to_char(booking_date, 'YYYY-MM-DD') AS booking_date, bank_ref, end_to_end_id, customer_ref,
-                  bank_tx_code, counterparty_name, remittance, reversal, transactions, source, note, received_at, matched_at
+                  bank_tx_code, counterparty_name, remittance, reversal, transactions, source, note, received_at,
+                  (SELECT m.matched_at FROM bank_item_matches x JOIN matches m USING (match_id) WHERE x.item_ref = bank_items.item_ref) AS matched_at
              FROM bank_items WHERE item_ref = ANY($1::text[])`,
           [bankIds],
         )

@@ -1,5 +1,5 @@
 import { BankColumns, type BankTransactionPart, LedgerColumns, type ReconcilePhaseTimer } from '@recon/matching';
-import { queryRows, type SqlExecutor } from '@recon/persistence';
+import type { SqlExecutor } from '@recon/persistence';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { copyField, readCopy, textArrayField, writeCopy } from './copy-text';
@@ -38,19 +38,21 @@ export interface RunOpenItems {
   readonly bank: BankColumns;
   /** The date a bank line's grace window counts from (value date, else booking date, else the day it arrived), per line. */
   readonly bankEffectiveDate: readonly string[];
+  /** The break each item is in, for the items that are in one (a late partner found by the run closes it). */
+  readonly breakOf: { readonly ledger: ReadonlyMap<string, string>; readonly bank: ReadonlyMap<string, string> };
 }
 
 const LEDGER_COPY_COLUMNS = `entry_id, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'), reference, batch_reference, sub_account,
-  description, kind`;
+  description, kind, break_id`;
 const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'),
   to_char(booking_date, 'YYYY-MM-DD'), to_char(effective_date, 'YYYY-MM-DD'), bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name,
-  remittance, reversal, transactions`;
+  remittance, reversal, transactions, break_id`;
 
 /**
- * Every open item of an account up to a date (plus the tolerance), locked until the run commits (FOR UPDATE, as
- * `ItemsPgRepository.openItemsForRun`), streamed out of Postgres with COPY straight into the engine's columns: no
- * row object per item. Both sides come sorted by id in code point order (COLLATE "C"), which is the engine's own
- * order, so it does not sort them again.
+ * Every open item of an account up to a date (plus the tolerance), its open row locked until the run commits (FOR
+ * UPDATE, as `ItemsPgRepository.openItemsForRun`), streamed out of Postgres with COPY straight into the engine's
+ * columns: no row object per item. Both sides come sorted by id in code point order (COLLATE "C"), which is the
+ * engine's own order, so it does not sort them again.
  */
 export async function openItemColumnsForRun(
   executor: SqlExecutor,
@@ -63,12 +65,15 @@ export async function openItemColumnsForRun(
   const account = client.escapeLiteral(bankAccount);
   const through = client.escapeLiteral(throughDate);
   const ledger = new LedgerColumns();
+  const ledgerBreaks = new Map<string, string>();
   await readCopy(
     client.query(
-      copyTo(`COPY (SELECT ${LEDGER_COPY_COLUMNS} FROM ledger_items WHERE matched_at IS NULL AND bank_account = ${account} AND value_date <= ${through}::date
-                  ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE) TO STDOUT`),
+      copyTo(`COPY (SELECT ${LEDGER_COPY_COLUMNS} FROM ledger_items WHERE entry_id IN (
+                    SELECT entry_id FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date
+                     ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE)
+                  ORDER BY entry_id COLLATE "C") TO STDOUT`),
     ),
-    10,
+    11,
     (row) => {
       // Straight into the columns (as LedgerColumns.push would store an item whose absent fields are undefined).
       ledger.entryId.push(row.text(0)!);
@@ -82,16 +87,20 @@ export async function openItemColumnsForRun(
       ledger.description.push(row.text(8));
       ledger.kind.push(row.repeated(9));
       ledger.bookingDate.push(undefined);
+      if (!row.isNull(10)) ledgerBreaks.set(ledger.entryId[ledger.entryId.length - 1]!, row.text(10)!);
     },
   );
   const bank = new BankColumns();
+  const bankBreaks = new Map<string, string>();
   const bankEffectiveDate: string[] = [];
   await readCopy(
     client.query(
-      copyTo(`COPY (SELECT ${BANK_COPY_COLUMNS} FROM bank_items WHERE matched_at IS NULL AND bank_account = ${account} AND effective_date <= ${through}::date
-                  ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE) TO STDOUT`),
+      copyTo(`COPY (SELECT ${BANK_COPY_COLUMNS} FROM bank_items WHERE item_ref IN (
+                    SELECT item_ref FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date
+                     ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE)
+                  ORDER BY item_ref COLLATE "C") TO STDOUT`),
     ),
-    17,
+    18,
     (row) => {
       bank.id.push(row.text(0)!);
       bank.statementId.push(row.repeated(1)!);
@@ -110,9 +119,10 @@ export async function openItemColumnsForRun(
       bank.remittance.push(row.text(14));
       bank.reversal.push(row.isTrue(15));
       bank.transactions.push(row.isNull(16) ? undefined : transactionsOf(row.text(16)!));
+      if (!row.isNull(17)) bankBreaks.set(bank.id[bank.id.length - 1]!, row.text(17)!);
     },
   );
-  return { ledger, bank, bankEffectiveDate };
+  return { ledger, bank, bankEffectiveDate, breakOf: { ledger: ledgerBreaks, bank: bankBreaks } };
 }
 
 /** A batch line's itemised parts as stored (amounts as decimal strings of minor units), as `engineBankItemOf` reads them. */
@@ -132,17 +142,19 @@ export interface RunMatch {
 
 /**
  * Records a run's match groups and closes their items, set-wise: the match rows with one COPY, each side's
- * (item, match) pairs with one COPY into a temporary table, and one UPDATE ... FROM per side joining it to the
- * items by primary key. Every item must still be open (the run holds their row locks, so they are): when one is
- * not, this throws ConcurrentMatchError and the caller's transaction rolls back, as `recordMatches` does. Returns,
- * per match id, the ids of the breaks its items were in (a late partner closes them); only matches with such a
- * break are listed.
+ * (item, match) pairs with one COPY into a temporary table, then per side one DELETE of the open rows joined to it
+ * (a delete writes no index entry) and one INSERT of the pairs into the item-match table (migration 0012). Every
+ * item must still be open (the run holds the open rows' locks, so they are): when one is not, this throws
+ * ConcurrentMatchError and the caller's transaction rolls back, as `recordMatches` does. `breakOf` (as the run's
+ * load read it) names the breaks the items were in; returns, per match id, the ids of those breaks (a late partner
+ * closes them); only matches with such a break are listed.
  */
 export async function recordRunMatches(
   executor: SqlExecutor,
   matches: readonly RunMatch[],
   matchIds: readonly string[],
   recorded: { runId: string; matchedAt: Date },
+  breakOf: RunOpenItems['breakOf'],
   phases?: ReconcilePhaseTimer,
 ): Promise<Map<string, string[]>> {
   if (matchIds.length !== matches.length) throw new Error('recordRunMatches: one match id per match');
@@ -164,9 +176,20 @@ export async function recordRunMatches(
   phases?.phase('write matches: COPY matches');
   let ledgerCount = 0;
   let bankCount = 0;
-  for (const match of matches) {
+  for (let index = 0; index < matches.length; index += 1) {
+    const match = matches[index]!;
     ledgerCount += match.ledger.length;
     bankCount += match.bank.length;
+    const breakIds = new Set<string>();
+    for (const id of match.ledger) {
+      const breakId = breakOf.ledger.get(id);
+      if (breakId !== undefined) breakIds.add(breakId);
+    }
+    for (const id of match.bank) {
+      const breakId = breakOf.bank.get(id);
+      if (breakId !== undefined) breakIds.add(breakId);
+    }
+    if (breakIds.size > 0) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   }
   // Dropped at commit, or here when the same transaction records matches again.
   await client.query('DROP TABLE IF EXISTS pg_temp.run_ledger_matches, pg_temp.run_bank_matches');
@@ -182,31 +205,17 @@ export async function recordRunMatches(
   await client.query('ANALYZE run_ledger_matches, run_bank_matches');
   phases?.phase('write matches: COPY item pairs');
   const sides = [
-    { table: 'ledger_items', key: 'entry_id', staged: 'run_ledger_matches', expected: ledgerCount, side: 'ledger' },
-    { table: 'bank_items', key: 'item_ref', staged: 'run_bank_matches', expected: bankCount, side: 'bank' },
+    { open: 'ledger_open_items', pairs: 'ledger_item_matches', key: 'entry_id', staged: 'run_ledger_matches', expected: ledgerCount, side: 'ledger' },
+    { open: 'bank_open_items', pairs: 'bank_item_matches', key: 'item_ref', staged: 'run_bank_matches', expected: bankCount, side: 'bank' },
   ] as const;
   for (const side of sides) {
-    const [row] = await queryRows<{ updated: number; breaks: { match_id: string; break_id: string }[] | null }>(
-      client,
-      `WITH updated AS (
-         UPDATE ${side.table} i SET matched_at = $1, match_id = x.match_id
-           FROM ${side.staged} x
-          WHERE i.${side.key} = x.${side.key} AND i.matched_at IS NULL
-         RETURNING x.match_id, i.break_id)
-       SELECT count(*)::int AS updated,
-              json_agg(json_build_object('match_id', match_id, 'break_id', break_id)) FILTER (WHERE break_id IS NOT NULL) AS breaks
-         FROM updated`,
-      [recorded.matchedAt],
-    );
-    if (row === undefined || row.updated !== side.expected) {
-      throw new ConcurrentMatchError([`${side.expected - (row?.updated ?? 0)} ${side.side} items of this run`], []);
+    const closed = await client.query(`DELETE FROM ${side.open} o USING ${side.staged} x WHERE o.${side.key} = x.${side.key}`);
+    if (closed.rowCount !== side.expected) {
+      throw new ConcurrentMatchError([`${side.expected - (closed.rowCount ?? 0)} ${side.side} items of this run`], []);
     }
-    for (const { match_id: matchId, break_id: breakId } of row.breaks ?? []) {
-      const breakIds = breaksOfMatch.get(matchId) ?? [];
-      if (!breakIds.includes(breakId)) breakIds.push(breakId);
-      breaksOfMatch.set(matchId, breakIds);
-    }
-    phases?.phase(`write matches: UPDATE ${side.table}`);
+    phases?.phase(`write matches: close open ${side.side} items`);
+    await client.query(`INSERT INTO ${side.pairs} (${side.key}, match_id) SELECT ${side.key}, match_id FROM ${side.staged}`);
+    phases?.phase(`write matches: ${side.side} item matches`);
   }
   return breaksOfMatch;
 }

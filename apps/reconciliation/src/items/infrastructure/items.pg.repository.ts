@@ -16,10 +16,6 @@ const BANK_COLUMNS = `line_id, item_ref, statement_id, line_no, bank_account, cu
   to_char(value_date, 'YYYY-MM-DD') AS value_date, to_char(booking_date, 'YYYY-MM-DD') AS booking_date, to_char(effective_date, 'YYYY-MM-DD') AS effective_date,
   bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
 
-const LEDGER_OUTPUT = 'entry_id, bank_account, currency, amount_minor, value_date, reference, batch_reference, sub_account, description, kind';
-const BANK_OUTPUT = `line_id, item_ref, statement_id, line_no, bank_account, currency, amount_minor, value_date, booking_date, effective_date, bank_ref,
-  end_to_end_id, customer_ref, bank_tx_code, counterparty_name, remittance, reversal, transactions`;
-
 /** SQL expressions (placeholders or columns of a lateral row) of one candidate lookup. */
 interface CandidateSqlInputs {
   readonly account: string;
@@ -33,32 +29,39 @@ interface CandidateSqlInputs {
 
 /**
  * The open ledger entries that could pair with a bank line: same account and currency, sharing a reference key
- * (`lookup_keys`: reference, batch reference, 16/35-character prefixes; migration 0004) or the same amount within
- * the tolerance of its date; the nearest value date first. One branch per index, each with only its index's
- * criteria (the account and currency, and the date window of an amount's match, are checked after the union,
- * behind OFFSET 0 so that the planner does not push them back into the branches; the amount indexes lead with the
- * amount, migration 0003). A fresh table has no statistics, and one OR over all criteria was planned as a scan of
- * the account's whole day (seconds per batch).
+ * (`lookup_keys`: reference, batch reference, 16/35-character prefixes) or the same amount within the tolerance of
+ * its date; the nearest value date first. The lookups read the open items (`ledger_open_items`, migration 0012),
+ * one branch per index, each with only its index's criteria (the account and currency, and the date window of an
+ * amount's match, are checked after the union, behind OFFSET 0 so that the planner does not push them back into
+ * the branches; the amount indexes lead with the amount). A fresh table has no statistics, and one OR over all
+ * criteria was planned as a scan of the account's whole day (seconds per batch). The nearest `limit` are then
+ * read from the item table by primary key.
  */
 function ledgerCandidatesSql(p: CandidateSqlInputs): string {
-  return `SELECT ${LEDGER_OUTPUT} FROM (
-            SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, true AS wanted FROM ledger_items WHERE matched_at IS NULL AND lookup_keys && ${p.keys}
-      UNION SELECT ${LEDGER_COLUMNS}, value_date AS sort_date, value_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
-              FROM ledger_items WHERE matched_at IS NULL AND amount_minor = ANY(${p.amounts})
-      OFFSET 0) AS candidate
-    WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
-    ORDER BY abs(sort_date - ${p.date}), entry_id LIMIT ${p.limit}`;
+  return `SELECT item.* FROM (
+      SELECT entry_id, abs(sort_date - ${p.date}) AS distance FROM (
+              SELECT entry_id, bank_account, currency, value_date AS sort_date, true AS wanted FROM ledger_open_items WHERE lookup_keys && ${p.keys}
+        UNION SELECT entry_id, bank_account, currency, value_date, value_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
+                FROM ledger_open_items WHERE amount_minor = ANY(${p.amounts})
+        OFFSET 0) AS candidate
+      WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
+      ORDER BY distance, entry_id LIMIT ${p.limit}) AS nearest
+    CROSS JOIN LATERAL (SELECT ${LEDGER_COLUMNS} FROM ledger_items WHERE ledger_items.entry_id = nearest.entry_id) AS item
+    ORDER BY nearest.distance, nearest.entry_id`;
 }
 
 /** The open bank lines that could pair with ledger entries: by reference keys or by amount near the date (as ledgerCandidatesSql). */
 function bankCandidatesSql(p: CandidateSqlInputs): string {
-  return `SELECT ${BANK_OUTPUT} FROM (
-            SELECT ${BANK_COLUMNS}, effective_date AS sort_date, true AS wanted FROM bank_items WHERE matched_at IS NULL AND ref_keys && ${p.keys}
-      UNION SELECT ${BANK_COLUMNS}, effective_date AS sort_date, effective_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
-              FROM bank_items WHERE matched_at IS NULL AND amount_minor = ANY(${p.amounts})
-      OFFSET 0) AS candidate
-    WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
-    ORDER BY abs(sort_date - ${p.date}), item_ref LIMIT ${p.limit}`;
+  return `SELECT item.* FROM (
+      SELECT item_ref, abs(sort_date - ${p.date}) AS distance FROM (
+              SELECT item_ref, bank_account, currency, effective_date AS sort_date, true AS wanted FROM bank_open_items WHERE ref_keys && ${p.keys}
+        UNION SELECT item_ref, bank_account, currency, effective_date, effective_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
+                FROM bank_open_items WHERE amount_minor = ANY(${p.amounts})
+        OFFSET 0) AS candidate
+      WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
+      ORDER BY distance, item_ref LIMIT ${p.limit}) AS nearest
+    CROSS JOIN LATERAL (SELECT ${BANK_COLUMNS} FROM bank_items WHERE bank_items.item_ref = nearest.item_ref) AS item
+    ORDER BY nearest.distance, nearest.item_ref`;
 }
 
 /**
@@ -454,14 +457,16 @@ export class ItemsPgRepository {
   async openItemsForRun(executor: SqlExecutor, bankAccount: string, throughDate: string): Promise<{ ledger: LedgerItemRecord[]; bank: BankItemRecord[] }> {
     const ledger = await queryRows<LedgerItemRecord>(
       executor,
-      `SELECT ${LEDGER_COLUMNS} FROM ledger_items WHERE matched_at IS NULL AND bank_account = $1 AND value_date <= $2::date
-        ORDER BY entry_id LIMIT ${OPEN_ITEMS_PER_RUN_MAX} FOR UPDATE`,
+      `SELECT ${LEDGER_COLUMNS} FROM ledger_items WHERE entry_id IN (
+         SELECT entry_id FROM ledger_open_items WHERE bank_account = $1 AND value_date <= $2::date ORDER BY entry_id LIMIT ${OPEN_ITEMS_PER_RUN_MAX} FOR UPDATE)
+        ORDER BY entry_id`,
       [bankAccount, throughDate],
     );
     const bank = await queryRows<BankItemRecord>(
       executor,
-      `SELECT ${BANK_COLUMNS} FROM bank_items WHERE matched_at IS NULL AND bank_account = $1 AND effective_date <= $2::date
-        ORDER BY item_ref LIMIT ${OPEN_ITEMS_PER_RUN_MAX} FOR UPDATE`,
+      `SELECT ${BANK_COLUMNS} FROM bank_items WHERE item_ref IN (
+         SELECT item_ref FROM bank_open_items WHERE bank_account = $1 AND effective_date <= $2::date ORDER BY item_ref LIMIT ${OPEN_ITEMS_PER_RUN_MAX} FOR UPDATE)
+        ORDER BY item_ref`,
       [bankAccount, throughDate],
     );
     return { ledger, bank };
@@ -476,17 +481,19 @@ export class ItemsPgRepository {
     executor: SqlExecutor,
     match: { matchId: string; rule: string; ledger: readonly string[]; bank: readonly string[]; runId?: string; matchedAt: Date },
   ): Promise<string[]> {
-    // One statement (one round trip): the match row and both sides' updates; the foreign keys are checked at its end.
+    // One statement (one round trip): the match row, both sides' open rows deleted and their (item, match) pairs
+    // recorded; the pairs' references to the match are checked at its end (migrations 0010, 0012).
     const rows = await queryRows<{ ledger_count: number; bank_count: number; break_ids: string[] }>(
       executor,
       `WITH recorded AS (
          INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) VALUES ($1, $2, $3::text[], $4::text[], $5, $6) RETURNING match_id),
-       ledger AS (
-         UPDATE ledger_items SET matched_at = $6, match_id = $1 WHERE entry_id = ANY($3::text[]) AND matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded) RETURNING break_id),
-       bank AS (
-         UPDATE bank_items SET matched_at = $6, match_id = $1 WHERE item_ref = ANY($4::text[]) AND matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded) RETURNING break_id)
+       ledger AS (DELETE FROM ledger_open_items WHERE entry_id = ANY($3::text[]) AND EXISTS (SELECT 1 FROM recorded) RETURNING entry_id),
+       bank AS (DELETE FROM bank_open_items WHERE item_ref = ANY($4::text[]) AND EXISTS (SELECT 1 FROM recorded) RETURNING item_ref),
+       ledger_pairs AS (INSERT INTO ledger_item_matches (entry_id, match_id) SELECT entry_id, $1 FROM ledger),
+       bank_pairs AS (INSERT INTO bank_item_matches (item_ref, match_id) SELECT item_ref, $1 FROM bank)
        SELECT (SELECT count(*)::int FROM ledger) AS ledger_count, (SELECT count(*)::int FROM bank) AS bank_count,
-              ARRAY(SELECT break_id::text FROM ledger WHERE break_id IS NOT NULL UNION SELECT break_id::text FROM bank WHERE break_id IS NOT NULL) AS break_ids`,
+              ARRAY(SELECT l.break_id::text FROM ledger JOIN ledger_items l USING (entry_id) WHERE l.break_id IS NOT NULL
+                    UNION SELECT b.break_id::text FROM bank JOIN bank_items b USING (item_ref) WHERE b.break_id IS NOT NULL) AS break_ids`,
       [match.matchId, match.rule, match.ledger, match.bank, match.runId ?? null, match.matchedAt],
     );
     const row = rows[0];
@@ -511,7 +518,7 @@ export class ItemsPgRepository {
       const chunk = matches.slice(start, start + MATCHES_PER_STATEMENT_MAX);
       const ledgerSides = chunk.flatMap((match) => match.ledger.map((entryId) => [entryId, match.matchId] as const));
       const bankSides = chunk.flatMap((match) => match.bank.map((itemRef) => [itemRef, match.matchId] as const));
-      // The updates join arrays (whose length the planner knows) to the primary keys: index lookups, whatever the table size.
+      // The deletes join arrays (whose length the planner knows) to the primary keys: index lookups, whatever the table size.
       const rows = await queryRows<{ side: 'ledger' | 'bank'; match_id: string; break_id: string | null }>(
         executor,
         `WITH recorded AS (
@@ -520,17 +527,17 @@ export class ItemsPgRepository {
              FROM jsonb_to_recordset($1::jsonb) AS m (match_id uuid, rule text, ledger_ids text[], bank_ids text[])
            RETURNING match_id),
          ledger AS (
-           UPDATE ledger_items l SET matched_at = $3, match_id = x.match_id
-             FROM unnest($4::text[], $5::uuid[]) AS x (entry_id, match_id)
-            WHERE l.entry_id = x.entry_id AND l.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
-           RETURNING x.match_id, l.break_id),
+           DELETE FROM ledger_open_items o USING unnest($4::text[], $5::uuid[]) AS x (entry_id, match_id)
+            WHERE o.entry_id = x.entry_id AND EXISTS (SELECT 1 FROM recorded)
+           RETURNING x.entry_id, x.match_id),
          bank AS (
-           UPDATE bank_items b SET matched_at = $3, match_id = x.match_id
-             FROM unnest($6::text[], $7::uuid[]) AS x (item_ref, match_id)
-            WHERE b.item_ref = x.item_ref AND b.matched_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
-           RETURNING x.match_id, b.break_id)
-         SELECT 'ledger' AS side, match_id::text AS match_id, break_id::text AS break_id FROM ledger
-         UNION ALL SELECT 'bank', match_id::text, break_id::text FROM bank`,
+           DELETE FROM bank_open_items o USING unnest($6::text[], $7::uuid[]) AS x (item_ref, match_id)
+            WHERE o.item_ref = x.item_ref AND EXISTS (SELECT 1 FROM recorded)
+           RETURNING x.item_ref, x.match_id),
+         ledger_pairs AS (INSERT INTO ledger_item_matches (entry_id, match_id) SELECT entry_id, match_id FROM ledger),
+         bank_pairs AS (INSERT INTO bank_item_matches (item_ref, match_id) SELECT item_ref, match_id FROM bank)
+         SELECT 'ledger' AS side, ledger.match_id::text AS match_id, l.break_id::text AS break_id FROM ledger JOIN ledger_items l USING (entry_id)
+         UNION ALL SELECT 'bank', bank.match_id::text, b.break_id::text FROM bank JOIN bank_items b USING (item_ref)`,
         [
           JSON.stringify(chunk.map((match) => ({ match_id: match.matchId, rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank }))),
           recorded.runId ?? null,

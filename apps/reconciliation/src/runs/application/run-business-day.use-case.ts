@@ -167,7 +167,7 @@ export class RunBusinessDayUseCase {
       const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
-      const matched = await this.recordMatches(executor, result.matches, runId, phases);
+      const matched = await this.recordMatches(executor, result.matches, runId, open.breakOf, phases);
       phases?.phase('write matches');
       const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
       const dateOf = itemDatesOf(open, itemBreaks);
@@ -268,17 +268,18 @@ export class RunBusinessDayUseCase {
   }
 
   /**
-   * Records the run's match groups set-wise (COPY and one update per side) and closes the breaks their items were in
+   * Records the run's match groups set-wise (COPY, one delete and one insert per side) and closes the breaks their items were in
    * (a late partner), as continuous matching records its matches.
    */
   private async recordMatches(
     executor: SqlExecutor,
     matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
     runId: string,
+    breakOf: RunOpenItems['breakOf'],
     phases: ReconcilePhaseTimer | undefined,
   ): Promise<{ matchGroups: number; breaksClosed: number }> {
     const matchIds = matches.map(() => this.ids.uuid());
-    const breaksOf = await recordRunMatches(executor, matches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
+    const breaksOf = await recordRunMatches(executor, matches, matchIds, { runId, matchedAt: this.clock.now() }, breakOf, phases);
     let breaksClosed = 0;
     for (const [index, match] of matches.entries()) {
       for (const breakId of breaksOf.get(matchIds[index]!.toLowerCase()) ?? []) {
@@ -411,10 +412,13 @@ export class RunBusinessDayUseCase {
   private async autoMatchRate(executor: SqlExecutor, bankAccount: string, businessDate: string): Promise<number> {
     const rows = await queryRows<{ matched: string; total: string }>(
       executor,
-      `SELECT sum(matched)::text AS matched, sum(total)::text AS total FROM (
-         SELECT count(*) FILTER (WHERE matched_at IS NOT NULL) AS matched, count(*) AS total FROM ledger_items WHERE bank_account = $1 AND value_date = $2::date
+      // Matched = no longer open (migration 0012): two counts over the day's index ranges, no probe per item.
+      `SELECT (sum(total) - sum(open))::text AS matched, sum(total)::text AS total FROM (
+         SELECT (SELECT count(*) FROM ledger_open_items WHERE bank_account = $1 AND value_date = $2::date) AS open,
+                (SELECT count(*) FROM ledger_items WHERE bank_account = $1 AND value_date = $2::date) AS total
          UNION ALL
-         SELECT count(*) FILTER (WHERE matched_at IS NOT NULL), count(*) FROM bank_items WHERE bank_account = $1 AND effective_date = $2::date) AS day`,
+         SELECT (SELECT count(*) FROM bank_open_items WHERE bank_account = $1 AND effective_date = $2::date),
+                (SELECT count(*) FROM bank_items WHERE bank_account = $1 AND effective_date = $2::date)) AS day`,
       [bankAccount, businessDate],
     );
     const total = Number(rows[0]?.total ?? '0');

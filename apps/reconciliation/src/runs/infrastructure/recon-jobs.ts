@@ -145,8 +145,8 @@ export class ReconJobs implements OnApplicationBootstrap, OnApplicationShutdown 
     const accounts = await this.db.transaction((executor) =>
       queryRows<{ bank_account: string }>(
         executor,
-        `SELECT DISTINCT bank_account FROM ledger_items WHERE matched_at IS NULL AND break_id IS NULL
-         UNION SELECT DISTINCT bank_account FROM bank_items WHERE matched_at IS NULL AND break_id IS NULL`,
+        `SELECT DISTINCT o.bank_account FROM ledger_open_items o JOIN ledger_items USING (entry_id) WHERE break_id IS NULL
+         UNION SELECT DISTINCT o.bank_account FROM bank_open_items o JOIN bank_items USING (item_ref) WHERE break_id IS NULL`,
       ),
     );
     const settings = await this.db.transaction((executor) => allAccountSettings(executor, this.settings));
