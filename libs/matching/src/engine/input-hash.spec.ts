@@ -76,14 +76,16 @@ const textArbitrary = fc.string({
 const optionalText = fc.option(textArbitrary, { nil: undefined });
 /** Amounts beyond 64 bits switch the amount column to plain bigints: both storages are covered. */
 const amountArbitrary = fc.oneof(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }));
-const dateArbitrary = fc.constantFrom('2025-01-02', '2025-01-03', '2024-12-31');
+/** Currencies and dates are hashed unquoted: any text there must be encoded as the string was (a lone surrogate too). */
+const dateArbitrary = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('2025-01-02', '2025-01-03', '2024-12-31') }, { weight: 1, arbitrary: textArbitrary });
+const currencyArbitrary = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('EUR', 'USD', 'JPY') }, { weight: 1, arbitrary: textArbitrary });
 
 const ledgerItemArbitrary: fc.Arbitrary<LedgerItem> = fc.record(
   {
     entryId: textArbitrary,
     account: textArbitrary,
     amountMinor: amountArbitrary,
-    currency: fc.constantFrom('EUR', 'USD', 'JPY'),
+    currency: currencyArbitrary,
     valueDate: dateArbitrary,
     reference: textArbitrary,
     subAccount: textArbitrary,
@@ -107,7 +109,7 @@ const bankItemArbitrary: fc.Arbitrary<BankItem> = fc.record(
     lineNo: fc.integer({ min: 1, max: 1_000_000 }),
     account: textArbitrary,
     amountMinor: amountArbitrary,
-    currency: fc.constantFrom('EUR', 'USD', 'JPY'),
+    currency: currencyArbitrary,
     valueDate: dateArbitrary,
     bookingDate: dateArbitrary,
     bankRef: textArbitrary,
@@ -179,6 +181,37 @@ describe('input hashes', () => {
         ...(index % 2 === 0
           ? { valueDate: '2025-01-02', bankRef: text, endToEndId: text, customerRef: text, counterpartyName: text, bankTxCode: text }
           : { transactions: [{ amountMinor: 1n, endToEndId: text }, { amountMinor: -2n, remittance: text }, { amountMinor: 3n }] }),
+      })),
+    );
+
+    expect(hashLedger(ledger)).toBe(hashLedgerReference(ledger));
+    expect(hashBank(bank)).toBe(hashBankReference(bank));
+  });
+
+  it('hash texts longer than a block, escaped or not, ASCII or not', () => {
+    const long = ['a'.repeat(70_000), 'é'.repeat(30_000), `${'x'.repeat(40_000)}"\t${'\ud800'.repeat(5)}😀`, 'b'.repeat(21_845), 'c'.repeat(65_534)];
+    const ledger = LedgerColumns.of(
+      long.map((text, index) => ({
+        entryId: `L${index}`,
+        account: 'A',
+        amountMinor: 1n,
+        currency: text,
+        valueDate: '2025-01-02',
+        description: text,
+        reference: text.slice(0, 30_000),
+      })),
+    );
+    const bank = BankColumns.of(
+      long.map((text, index) => ({
+        id: `B${index}`,
+        statementId: 'S',
+        lineNo: index,
+        account: 'A',
+        amountMinor: 1n,
+        currency: 'EUR',
+        reversal: false,
+        valueDate: text,
+        remittance: text,
       })),
     );
 

@@ -7,41 +7,217 @@ import type { BankColumns, LedgerColumns } from '../model/columns';
  * JSON-quoted so that a TAB or LF inside it cannot shift fields, and an absent field reads '-'.
  */
 
-/** Hash input accumulated in blocks of this many characters: one digest update per block, not per item. */
-const HASH_BLOCK_CHARACTERS = 1 << 20;
+/** UTF-8 bytes gathered before one digest update: small enough that nothing of it outlives a young collection. */
+const HASH_BLOCK_BYTES = 1 << 16;
 
-function hashItems<T>(items: { readonly length: number; readonly at: (index: number) => T }, line: (item: T) => string): string {
-  const hash = createHash('sha256');
-  let block = '';
-  for (let index = 0; index < items.length; index += 1) {
-    block += line(items.at(index));
-    if (block.length >= HASH_BLOCK_CHARACTERS) {
-      hash.update(block);
-      block = '';
-    }
+const TAB = 0x09;
+const LF = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const HYPHEN = 0x2d;
+const SLASH = 0x2f;
+const SEMICOLON = 0x3b;
+
+/**
+ * The hashed text, written as UTF-8 straight into a reused block and fed to SHA-256 a block at a time. The bytes are
+ * those of hashing the text as one string (items joined into blocks of strings, as this first did): every field is
+ * encoded on its own, which is the same because fields are separated by ASCII, so no surrogate pair spans two. Two
+ * million lines built as strings made some forty pieces each (one string per quoted field, one per concatenation),
+ * and collecting them cost more than the hash; here a line allocates only its number texts.
+ */
+class HashedText {
+  private readonly hash = createHash('sha256');
+  private readonly block = Buffer.allocUnsafe(HASH_BLOCK_BYTES);
+  private used = 0;
+
+  /** One ASCII character. */
+  char(code: number): void {
+    if (this.used === HASH_BLOCK_BYTES) this.flush();
+    this.block[this.used] = code;
+    this.used += 1;
   }
-  hash.update(block);
-  return hash.digest('hex');
+
+  /** `text` encoded as hashing the string encodes it (UTF-8, a lone surrogate as U+FFFD). */
+  text(text: string): void {
+    const count = text.length;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair, two units, takes 4).
+    if (this.used + 3 * count > HASH_BLOCK_BYTES) {
+      this.flush();
+      if (3 * count > HASH_BLOCK_BYTES) {
+        this.hash.update(text);
+        return;
+      }
+    }
+    const block = this.block;
+    let used = this.used;
+    for (let at = 0; at < count; at += 1) {
+      const code = text.charCodeAt(at);
+      if (code >= 0x80) {
+        // Not ASCII: Node's own encoder, the one hashing a string uses, writes the whole text.
+        this.used += block.write(text, this.used, 'utf8');
+        return;
+      }
+      block[used] = code;
+      used += 1;
+    }
+    this.used = used;
+  }
+
+  /**
+   * `JSON.stringify(text)`, or '-' for an absent field. Printable ASCII without '"' and '\\' is quoted as it is,
+   * which is what JSON.stringify does; anything else (an escape, a non-ASCII character) is left to JSON.stringify.
+   */
+  quoted(text: string | undefined): void {
+    if (text === undefined) {
+      this.char(HYPHEN);
+      return;
+    }
+    if (typeof text !== 'string') {
+      this.text(String(JSON.stringify(text)));
+      return;
+    }
+    const count = text.length;
+    if (this.used + count + 2 > HASH_BLOCK_BYTES) {
+      this.flush();
+      if (count + 2 > HASH_BLOCK_BYTES) {
+        this.text(JSON.stringify(text));
+        return;
+      }
+    }
+    const block = this.block;
+    let used = this.used;
+    block[used] = QUOTE;
+    used += 1;
+    for (let at = 0; at < count; at += 1) {
+      const code = text.charCodeAt(at);
+      if (code < 0x20 || code === QUOTE || code === BACKSLASH || code >= 0x80) {
+        this.text(JSON.stringify(text));
+        return;
+      }
+      block[used] = code;
+      used += 1;
+    }
+    block[used] = QUOTE;
+    this.used = used + 1;
+  }
+
+  digest(): string {
+    this.flush();
+    return this.hash.digest('hex');
+  }
+
+  private flush(): void {
+    if (this.used > 0) this.hash.update(this.block.subarray(0, this.used));
+    this.used = 0;
+  }
 }
 
-function quoted(text: string | undefined): string {
-  return text === undefined ? '-' : JSON.stringify(text);
-}
-
+/**
+ * SHA-256 of one line per entry: entryId, account, amount, currency, value date, reference, subAccount, booking
+ * date, description, kind, batchReference. Reads the columns directly (as `item(index)` would, an absent field is
+ * undefined either way) rather than building an object per entry.
+ */
 export function hashLedger(ledger: LedgerColumns): string {
-  return hashItems(
-    { length: ledger.length, at: (index) => ledger.item(index) },
-    (item) =>
-      `${quoted(item.entryId)}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate}\t${quoted(item.reference)}\t${quoted(item.subAccount)}\t${item.bookingDate ?? '-'}\t${quoted(item.description)}\t${quoted(item.kind)}\t${quoted(item.batchReference)}\n`,
-  );
+  const { entryId, account, amountMinor, currency, valueDate, reference, subAccount, bookingDate, description, kind, batchReference } = ledger;
+  const count = ledger.length;
+  const out = new HashedText();
+  for (let index = 0; index < count; index += 1) {
+    out.quoted(entryId[index]);
+    out.char(TAB);
+    out.quoted(account[index]);
+    out.char(TAB);
+    out.text(String(amountMinor.at(index)));
+    out.char(TAB);
+    out.text(String(currency[index]));
+    out.char(TAB);
+    out.text(String(valueDate[index]));
+    out.char(TAB);
+    out.quoted(reference[index]);
+    out.char(TAB);
+    out.quoted(subAccount[index]);
+    out.char(TAB);
+    out.text(bookingDate[index] ?? '-');
+    out.char(TAB);
+    out.quoted(description[index]);
+    out.char(TAB);
+    out.quoted(kind[index]);
+    out.char(TAB);
+    out.quoted(batchReference[index]);
+    out.char(LF);
+  }
+  return out.digest();
 }
 
+/**
+ * As `hashLedger`, for bank lines: id, statementId, lineNo, account, amount, currency, value and booking dates,
+ * bankRef, endToEndId, customerRef, remittance, counterpartyName, bankTxCode, reversal, and a batch line's parts
+ * as `amount/endToEndId/remittance` joined by ';'.
+ */
 export function hashBank(bank: BankColumns): string {
-  return hashItems(
-    { length: bank.length, at: (index) => bank.item(index) },
-    (item) =>
-      `${quoted(item.id)}\t${quoted(item.statementId)}\t${item.lineNo}\t${quoted(item.account)}\t${item.amountMinor}\t${item.currency}\t${item.valueDate ?? '-'}\t${item.bookingDate ?? '-'}\t` +
-      `${quoted(item.bankRef)}\t${quoted(item.endToEndId)}\t${quoted(item.customerRef)}\t${quoted(item.remittance)}\t${quoted(item.counterpartyName)}\t${quoted(item.bankTxCode)}\t${item.reversal}\t` +
-      `${(item.transactions ?? []).map((part) => `${part.amountMinor}/${quoted(part.endToEndId)}/${quoted(part.remittance)}`).join(';')}\n`,
-  );
+  const {
+    id,
+    statementId,
+    lineNo,
+    account,
+    amountMinor,
+    currency,
+    valueDate,
+    bookingDate,
+    bankRef,
+    endToEndId,
+    customerRef,
+    remittance,
+    counterpartyName,
+    bankTxCode,
+    reversal,
+    transactions,
+  } = bank;
+  const count = bank.length;
+  const out = new HashedText();
+  for (let index = 0; index < count; index += 1) {
+    out.quoted(id[index]);
+    out.char(TAB);
+    out.quoted(statementId[index]);
+    out.char(TAB);
+    out.text(String(lineNo[index]));
+    out.char(TAB);
+    out.quoted(account[index]);
+    out.char(TAB);
+    out.text(String(amountMinor.at(index)));
+    out.char(TAB);
+    out.text(String(currency[index]));
+    out.char(TAB);
+    out.text(valueDate[index] ?? '-');
+    out.char(TAB);
+    out.text(bookingDate[index] ?? '-');
+    out.char(TAB);
+    out.quoted(bankRef[index]);
+    out.char(TAB);
+    out.quoted(endToEndId[index]);
+    out.char(TAB);
+    out.quoted(customerRef[index]);
+    out.char(TAB);
+    out.quoted(remittance[index]);
+    out.char(TAB);
+    out.quoted(counterpartyName[index]);
+    out.char(TAB);
+    out.quoted(bankTxCode[index]);
+    out.char(TAB);
+    out.text(String(reversal[index]));
+    out.char(TAB);
+    const parts = transactions[index];
+    if (parts !== undefined) {
+      for (let at = 0; at < parts.length; at += 1) {
+        const part = parts[at]!;
+        if (at > 0) out.char(SEMICOLON);
+        out.text(String(part.amountMinor));
+        out.char(SLASH);
+        out.quoted(part.endToEndId);
+        out.char(SLASH);
+        out.quoted(part.remittance);
+      }
+    }
+    out.char(LF);
+  }
+  return out.digest();
 }
