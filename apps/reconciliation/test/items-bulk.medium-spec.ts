@@ -3,8 +3,8 @@ import { defaultRuleSet, reconcile } from '@recon/matching';
 import { isolate, type TestIsolation } from '@recon/testing';
 import { Client } from 'pg';
 import { bankReferenceKeys, type BankItemRow, engineBankItemOf, engineLedgerItemOf, type LedgerItemRow } from '../src/items/domain/recon-items';
-import { openItemColumnsForRun, recordRunMatches } from '../src/items/infrastructure/items.bulk';
-import { ConcurrentMatchError, ItemsPgRepository } from '../src/items/infrastructure/items.pg.repository';
+import { claimOpenItemColumnsForRun, recordRunMatches } from '../src/items/infrastructure/items.bulk';
+import { ItemsPgRepository } from '../src/items/infrastructure/items.pg.repository';
 import { migrateReconciliation } from '../src/reconciliation.app';
 import { loadReconciliationConfig } from '../src/reconciliation.config';
 
@@ -122,7 +122,7 @@ describe('reconciliation: bulk access of the nightly run', () => {
     await client.query('BEGIN');
     try {
       const rows = await items.openItemsForRun(client, ACCOUNT, THROUGH);
-      const columns = await openItemColumnsForRun(client, ACCOUNT, THROUGH);
+      const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH);
       expect(columns.ledger.length).toBe(rows.ledger.length);
       expect(columns.bank.length).toBe(rows.bank.length);
       expect(columns.ledger.length).toBe(48);
@@ -163,11 +163,34 @@ describe('reconciliation: bulk access of the nightly run', () => {
         `INSERT INTO runs (run_id, bank_account, business_date, trigger, requested_by, status, started_at) VALUES ($1, $2, $3, 'api', 't', 'running', now())`,
         [runId, ACCOUNT, DAY],
       );
-      const columns = await openItemColumnsForRun(client, ACCOUNT, THROUGH);
+      // One entry the run will match was in a break: the run reports it (a late partner closes it).
+      const breakId = randomUUID();
+      const before = reconcile(
+        await items
+          .openItemsForRun(client, ACCOUNT, THROUGH)
+          .then(({ ledger, bank }) => ({ ledger: ledger.map(engineLedgerItemOf), bank: bank.map(engineBankItemOf) })),
+        defaultRuleSet(),
+      );
+      const lateEntry = before.matches[0]!.ledger[0]!;
+      await client.query(
+        `INSERT INTO breaks (break_id, break_key, type, category, severity, currency, amount, amount_minor, bank_account, business_date, ledger_ids, bank_ids,
+                             reason, explanation, status, opened_at)
+         VALUES ($1, repeat('a', 64), 'missing_in_bank', 'data_sync', 'medium', 'EUR', '1.00', 100, $2, $3, ARRAY[$4], '{}', 'test', '{}', 'open', now())`,
+        [breakId, ACCOUNT, DAY, lateEntry],
+      );
+      await client.query('UPDATE ledger_items SET break_id = $1 WHERE entry_id = $2', [breakId, lateEntry]);
+      const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH);
+      // Claimed: no longer open to anyone else until the run records what it matched.
+      expect(
+        (await client.query('SELECT count(*)::int AS open FROM ledger_open_items WHERE bank_account = $1 AND value_date <= $2', [ACCOUNT, THROUGH])).rows[0]
+          .open,
+      ).toBe(0);
+      expect(columns.breakOf.ledger).toEqual(new Map([[lateEntry, breakId]]));
       const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet());
       const matchIds = result.matches.map(() => randomUUID());
-      const breaksOf = await recordRunMatches(client, result.matches, matchIds, { runId, matchedAt }, columns.breakOf);
-      expect(breaksOf.size).toBe(0);
+      const breaksOf = await recordRunMatches(client, columns, result.matches, matchIds, { runId, matchedAt });
+      const lateMatch = result.matches.findIndex((match) => match.ledger.includes(lateEntry));
+      expect(breaksOf).toEqual(new Map([[matchIds[lateMatch]!, [breakId]]]));
       const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text FROM matches ORDER BY match_id')).rows;
       expect(stored).toEqual(
         result.matches
@@ -183,7 +206,7 @@ describe('reconciliation: bulk access of the nightly run', () => {
         new Map(result.matches.flatMap((match, index) => match.bank.map((id) => [id, matchIds[index]]))),
       );
       expect(matchedBank.map((row) => row.item_ref)).toContain('awkward "back\\slash" 2');
-      // Matched items are no longer open; the others still are.
+      // Matched items are no longer open; the others (claimed and left unmatched, or beyond the run's dates) are.
       const open = (
         await client.query(
           `SELECT (SELECT count(*) FROM ledger_items l WHERE NOT EXISTS (SELECT 1 FROM ledger_open_items o WHERE o.entry_id = l.entry_id))::int AS ledger,
@@ -192,9 +215,7 @@ describe('reconciliation: bulk access of the nightly run', () => {
       ).rows[0];
       expect(open).toEqual({ ledger: matchedLedger.length, bank: matchedBank.length });
       // The same items again: already matched, so the whole recording is refused (the caller rolls back).
-      await expect(recordRunMatches(client, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt }, columns.breakOf)).rejects.toThrow(
-        ConcurrentMatchError,
-      );
+      await expect(recordRunMatches(client, columns, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt })).rejects.toThrow('duplicate key');
     } finally {
       await client.query('ROLLBACK');
     }

@@ -3,7 +3,6 @@ import type { SqlExecutor } from '@recon/persistence';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { copyField, readCopy, textArrayField, writeCopy } from './copy-text';
-import { ConcurrentMatchError } from './items.pg.repository';
 
 /**
  * The nightly run's bulk access to the item tables: a day of a million items per side is moved with COPY (out as
@@ -49,12 +48,15 @@ const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, curren
   remittance, reversal, transactions, break_id`;
 
 /**
- * Every open item of an account up to a date (plus the tolerance), its open row locked until the run commits (FOR
- * UPDATE, as `ItemsPgRepository.openItemsForRun`), streamed out of Postgres with COPY straight into the engine's
- * columns: no row object per item. Both sides come sorted by id in code point order (COLLATE "C"), which is the
- * engine's own order, so it does not sort them again.
+ * Claims every open item of an account up to a date (plus the tolerance) for the run: their open rows are deleted
+ * (in the run's transaction: until it commits, continuous matching waits on them as on a row lock, and a rollback
+ * puts them back), and the items are streamed out of Postgres with COPY straight into the engine's columns, no row
+ * object per item. `recordRunMatches` records what the run matched and opens the rest again. Deleting the open row
+ * costs what locking it did (a delete writes no index entry) and spares the run deleting the matched ones later.
+ * Both sides come sorted by id in code point order (COLLATE "C"), which is the engine's own order, so it does not
+ * sort them again. More than `limit` open items on a side: the first `limit` by id are claimed.
  */
-export async function openItemColumnsForRun(
+export async function claimOpenItemColumnsForRun(
   executor: SqlExecutor,
   bankAccount: string,
   throughDate: string,
@@ -64,14 +66,31 @@ export async function openItemColumnsForRun(
   await client.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL statement_timeout = ${RUN_STATEMENT_TIMEOUT_MS}`);
   const account = client.escapeLiteral(bankAccount);
   const through = client.escapeLiteral(throughDate);
+  // The first `limit` by id when there are more (a count over the open rows' index spares that sort otherwise).
+  const [counted] = (
+    await client.query<{ ledger: string; bank: string }>(
+      `SELECT (SELECT count(*) FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date) AS ledger,
+              (SELECT count(*) FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date) AS bank`,
+    )
+  ).rows;
+  const ledgerLimit =
+    Number(counted?.ledger ?? 0) > limit
+      ? `AND entry_id IN (SELECT entry_id FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date
+                          ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)})`
+      : '';
+  const bankLimit =
+    Number(counted?.bank ?? 0) > limit
+      ? `AND item_ref IN (SELECT item_ref FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date
+                          ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)})`
+      : '';
   const ledger = new LedgerColumns();
   const ledgerBreaks = new Map<string, string>();
   await readCopy(
     client.query(
-      copyTo(`COPY (SELECT ${LEDGER_COPY_COLUMNS} FROM ledger_items WHERE entry_id IN (
-                    SELECT entry_id FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date
-                     ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE)
-                  ORDER BY entry_id COLLATE "C") TO STDOUT`),
+      copyTo(
+        `COPY (WITH claimed AS (DELETE FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date ${ledgerLimit} RETURNING entry_id)
+               SELECT ${LEDGER_COPY_COLUMNS} FROM ledger_items JOIN claimed USING (entry_id) ORDER BY entry_id COLLATE "C") TO STDOUT`,
+      ),
     ),
     11,
     (row) => {
@@ -95,10 +114,10 @@ export async function openItemColumnsForRun(
   const bankEffectiveDate: string[] = [];
   await readCopy(
     client.query(
-      copyTo(`COPY (SELECT ${BANK_COPY_COLUMNS} FROM bank_items WHERE item_ref IN (
-                    SELECT item_ref FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date
-                     ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)} FOR UPDATE)
-                  ORDER BY item_ref COLLATE "C") TO STDOUT`),
+      copyTo(
+        `COPY (WITH claimed AS (DELETE FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date ${bankLimit} RETURNING item_ref)
+               SELECT ${BANK_COPY_COLUMNS} FROM bank_items JOIN claimed USING (item_ref) ORDER BY item_ref COLLATE "C") TO STDOUT`,
+      ),
     ),
     18,
     (row) => {
@@ -141,81 +160,76 @@ export interface RunMatch {
 }
 
 /**
- * Records a run's match groups and closes their items, set-wise: the match rows with one COPY, each side's
- * (item, match) pairs with one COPY into a temporary table, then per side one DELETE of the open rows joined to it
- * (a delete writes no index entry) and one INSERT of the pairs into the item-match table (migration 0012). Every
- * item must still be open (the run holds the open rows' locks, so they are): when one is not, this throws
- * ConcurrentMatchError and the caller's transaction rolls back, as `recordMatches` does. `breakOf` (as the run's
- * load read it) names the breaks the items were in; returns, per match id, the ids of those breaks (a late partner
- * closes them); only matches with such a break are listed.
+ * Records a run's match groups over the items `claimOpenItemColumnsForRun` claimed, set-wise: the match rows with
+ * one COPY, each side's (item, match) pairs with one COPY into a temporary table and one INSERT into the item-match
+ * table (migration 0012); the claimed items no match took are open again. Every matched item must be one of the
+ * claimed (the engine pairs only those): a pair recorded already is refused by the item-match table's key and the
+ * caller's transaction rolls back. `open.breakOf` names the breaks the items were in; returns, per match id, the ids
+ * of those breaks (a late partner closes them); only matches with such a break are listed.
  */
 export async function recordRunMatches(
   executor: SqlExecutor,
+  open: RunOpenItems,
   matches: readonly RunMatch[],
   matchIds: readonly string[],
   recorded: { runId: string; matchedAt: Date },
-  breakOf: RunOpenItems['breakOf'],
   phases?: ReconcilePhaseTimer,
 ): Promise<Map<string, string[]>> {
   if (matchIds.length !== matches.length) throw new Error('recordRunMatches: one match id per match');
-  const breaksOfMatch = new Map<string, string[]>();
-  if (matches.length === 0) return breaksOfMatch;
   const client = await rawClientOf(executor);
   await client.query(`SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL statement_timeout = ${RUN_STATEMENT_TIMEOUT_MS}`);
-  const runId = copyField(recorded.runId);
-  const matchedAt = copyField(recorded.matchedAt.toISOString());
-  await writeCopy(
-    client.query(copyFrom('COPY matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) FROM STDIN')),
-    (function* () {
-      for (let index = 0; index < matches.length; index += 1) {
-        const match = matches[index]!;
-        yield `${matchIds[index]}\t${copyField(match.rule)}\t${textArrayField(match.ledger)}\t${textArrayField(match.bank)}\t${runId}\t${matchedAt}\n`;
-      }
-    })(),
-  );
-  phases?.phase('write matches: COPY matches');
-  let ledgerCount = 0;
-  let bankCount = 0;
+  const breaksOfMatch = new Map<string, string[]>();
+  const matchedLedger = new Set<string>();
+  const matchedBank = new Set<string>();
   for (let index = 0; index < matches.length; index += 1) {
     const match = matches[index]!;
-    ledgerCount += match.ledger.length;
-    bankCount += match.bank.length;
     const breakIds = new Set<string>();
     for (const id of match.ledger) {
-      const breakId = breakOf.ledger.get(id);
+      matchedLedger.add(id);
+      const breakId = open.breakOf.ledger.get(id);
       if (breakId !== undefined) breakIds.add(breakId);
     }
     for (const id of match.bank) {
-      const breakId = breakOf.bank.get(id);
+      matchedBank.add(id);
+      const breakId = open.breakOf.bank.get(id);
       if (breakId !== undefined) breakIds.add(breakId);
     }
     if (breakIds.size > 0) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   }
-  // Dropped at commit, or here when the same transaction records matches again.
-  await client.query('DROP TABLE IF EXISTS pg_temp.run_ledger_matches, pg_temp.run_bank_matches');
-  await client.query(
-    `CREATE TEMPORARY TABLE run_ledger_matches (entry_id text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP;
-     CREATE TEMPORARY TABLE run_bank_matches (item_ref text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP`,
-  );
-  const pairs = function* (side: 'ledger' | 'bank'): Generator<string> {
-    for (let index = 0; index < matches.length; index += 1) for (const id of matches[index]![side]) yield `${copyField(id)}\t${matchIds[index]}\n`;
-  };
-  await writeCopy(client.query(copyFrom('COPY run_ledger_matches (entry_id, match_id) FROM STDIN')), pairs('ledger'));
-  await writeCopy(client.query(copyFrom('COPY run_bank_matches (item_ref, match_id) FROM STDIN')), pairs('bank'));
-  await client.query('ANALYZE run_ledger_matches, run_bank_matches');
-  phases?.phase('write matches: COPY item pairs');
-  const sides = [
-    { open: 'ledger_open_items', pairs: 'ledger_item_matches', key: 'entry_id', staged: 'run_ledger_matches', expected: ledgerCount, side: 'ledger' },
-    { open: 'bank_open_items', pairs: 'bank_item_matches', key: 'item_ref', staged: 'run_bank_matches', expected: bankCount, side: 'bank' },
-  ] as const;
-  for (const side of sides) {
-    const closed = await client.query(`DELETE FROM ${side.open} o USING ${side.staged} x WHERE o.${side.key} = x.${side.key}`);
-    if (closed.rowCount !== side.expected) {
-      throw new ConcurrentMatchError([`${side.expected - (closed.rowCount ?? 0)} ${side.side} items of this run`], []);
-    }
-    phases?.phase(`write matches: close open ${side.side} items`);
-    await client.query(`INSERT INTO ${side.pairs} (${side.key}, match_id) SELECT ${side.key}, match_id FROM ${side.staged}`);
-    phases?.phase(`write matches: ${side.side} item matches`);
+  if (matches.length > 0) {
+    const runId = copyField(recorded.runId);
+    const matchedAt = copyField(recorded.matchedAt.toISOString());
+    await writeCopy(
+      client.query(copyFrom('COPY matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) FROM STDIN')),
+      (function* () {
+        for (let index = 0; index < matches.length; index += 1) {
+          const match = matches[index]!;
+          yield `${matchIds[index]}\t${copyField(match.rule)}\t${textArrayField(match.ledger)}\t${textArrayField(match.bank)}\t${runId}\t${matchedAt}\n`;
+        }
+      })(),
+    );
+    phases?.phase('write matches: COPY matches');
+    // Dropped at commit, or here when the same transaction records matches again.
+    await client.query('DROP TABLE IF EXISTS pg_temp.run_ledger_matches, pg_temp.run_bank_matches');
+    await client.query(
+      `CREATE TEMPORARY TABLE run_ledger_matches (entry_id text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP;
+       CREATE TEMPORARY TABLE run_bank_matches (item_ref text NOT NULL, match_id uuid NOT NULL) ON COMMIT DROP`,
+    );
+    const pairs = function* (side: 'ledger' | 'bank'): Generator<string> {
+      for (let index = 0; index < matches.length; index += 1) for (const id of matches[index]![side]) yield `${copyField(id)}\t${matchIds[index]}\n`;
+    };
+    await writeCopy(client.query(copyFrom('COPY run_ledger_matches (entry_id, match_id) FROM STDIN')), pairs('ledger'));
+    await writeCopy(client.query(copyFrom('COPY run_bank_matches (item_ref, match_id) FROM STDIN')), pairs('bank'));
+    phases?.phase('write matches: COPY item pairs');
+    await client.query('INSERT INTO ledger_item_matches (entry_id, match_id) SELECT entry_id, match_id FROM run_ledger_matches');
+    phases?.phase('write matches: ledger item matches');
+    await client.query('INSERT INTO bank_item_matches (item_ref, match_id) SELECT item_ref, match_id FROM run_bank_matches');
+    phases?.phase('write matches: bank item matches');
   }
+  await client.query('SELECT reopen_ledger_items($1::text[]), reopen_bank_items($2::text[])', [
+    open.ledger.entryId.filter((id) => !matchedLedger.has(id)),
+    open.bank.id.filter((id) => !matchedBank.has(id)),
+  ]);
+  phases?.phase('write matches: reopen unmatched items');
   return breaksOfMatch;
 }

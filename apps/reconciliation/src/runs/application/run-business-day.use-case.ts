@@ -22,7 +22,7 @@ import { BankLineWithdrawals } from '../../corrections/bank-line-withdrawals';
 import { IntradayConfirmations } from '../../corrections/intraday-confirmations';
 import { BreakRecorder, SERVICE_ACTOR } from '../../breaks/application/break-recorder';
 import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
-import { openItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
+import { claimOpenItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
 import { ItemsPgRepository, lockRunOf } from '../../items/infrastructure/items.pg.repository';
 import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
@@ -156,8 +156,9 @@ export class RunBusinessDayUseCase {
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(ruleSet));
-      // Streamed out of Postgres into the engine's columns (COPY), locked until the run commits.
-      const open = await openItemColumnsForRun(executor, command.bankAccount, throughDate);
+      // Claimed for the run (their open rows deleted until it records its matches) and streamed out of Postgres into
+      // the engine's columns (COPY).
+      const open = await claimOpenItemColumnsForRun(executor, command.bankAccount, throughDate);
       if (open.ledger.length >= RUN_OPEN_ITEMS_MAX || open.bank.length >= RUN_OPEN_ITEMS_MAX)
         warnings.push(
           `more than ${RUN_OPEN_ITEMS_MAX} open items on a side: this run took the first ${RUN_OPEN_ITEMS_MAX} by id, the rest waits for the next run`,
@@ -167,7 +168,7 @@ export class RunBusinessDayUseCase {
       const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
-      const matched = await this.recordMatches(executor, result.matches, runId, open.breakOf, phases);
+      const matched = await this.recordMatches(executor, open, result.matches, runId, phases);
       phases?.phase('write matches');
       const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
       const dateOf = itemDatesOf(open, itemBreaks);
@@ -268,18 +269,18 @@ export class RunBusinessDayUseCase {
   }
 
   /**
-   * Records the run's match groups set-wise (COPY, one delete and one insert per side) and closes the breaks their items were in
+   * Records the run's match groups set-wise (COPY and one insert per side; the claimed items left unmatched open again) and closes the breaks their items were in
    * (a late partner), as continuous matching records its matches.
    */
   private async recordMatches(
     executor: SqlExecutor,
+    open: RunOpenItems,
     matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
     runId: string,
-    breakOf: RunOpenItems['breakOf'],
     phases: ReconcilePhaseTimer | undefined,
   ): Promise<{ matchGroups: number; breaksClosed: number }> {
     const matchIds = matches.map(() => this.ids.uuid());
-    const breaksOf = await recordRunMatches(executor, matches, matchIds, { runId, matchedAt: this.clock.now() }, breakOf, phases);
+    const breaksOf = await recordRunMatches(executor, open, matches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
     let breaksClosed = 0;
     for (const [index, match] of matches.entries()) {
       for (const breakId of breaksOf.get(matchIds[index]!.toLowerCase()) ?? []) {
