@@ -37,6 +37,18 @@ export function breakKeyOf(found: ReconBreak, context: BreakContext): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** How a break is closed: `close` and `closeAll`. */
+export interface BreakClosing {
+  readonly status: 'resolved' | 'closed';
+  readonly resolutionCode: string;
+  readonly note?: string;
+  readonly actor: Actor;
+  readonly role?: 'ops' | 'approver' | 'service' | 'admin';
+  readonly matchId?: string;
+}
+
+/** Breaks closed by one statement of `closeAll` (and of `openAll`, superseded). */
+export const BREAKS_CLOSED_PER_STATEMENT_MAX = 5_000;
 /** Breaks inserted by one statement of `openAll`. */
 export const BREAKS_PER_STATEMENT_MAX = 2_000;
 /** Events written by one statement of `openAll` (the outbox takes at most 10,000 at once). */
@@ -108,15 +120,18 @@ export class BreakRecorder {
     );
     await executor.query('UPDATE ledger_items SET break_id = $2 WHERE entry_id = ANY($1::text[])', [found.ledger, breakId]);
     await executor.query('UPDATE bank_items SET break_id = $2 WHERE item_ref = ANY($1::text[])', [found.bank, breakId]);
-    for (const row of superseded) {
-      await this.close(executor, row.break_id, {
-        status: 'closed',
+    const { events } = await this.closeAllWithoutEvents(
+      executor,
+      superseded.map((row) => ({
+        breakId: row.break_id,
+        status: 'closed' as const,
         resolutionCode: 'superseded',
         note: `the same items are now in break ${breakId} (${found.type})`,
         actor: SERVICE_ACTOR,
-      });
-    }
-    await enqueueEvents(executor, this.openedEventsOf(found, breakId, now, context));
+      })),
+    );
+    events.push(...this.openedEventsOf(found, breakId, now, context));
+    await enqueueEvents(executor, events);
     return breakId;
   }
 
@@ -209,15 +224,18 @@ export class BreakRecorder {
     const typeOf = new Map(opened.map(({ breakId, found: item }) => [breakId.toLowerCase(), item.type]));
     const order = new Map(opened.map(({ breakId }, index) => [breakId.toLowerCase(), index]));
     // Closed in the order `open` would have closed them: by the new break's place in the run.
-    for (const row of [...superseded].sort((a, b) => order.get(a.new_break_id)! - order.get(b.new_break_id)! || compareIds(a.break_id, b.break_id))) {
-      await this.close(executor, row.break_id, {
-        status: 'closed',
+    const closings = [...superseded]
+      .sort((a, b) => order.get(a.new_break_id)! - order.get(b.new_break_id)! || compareIds(a.break_id, b.break_id))
+      .map((row) => ({
+        breakId: row.break_id,
+        status: 'closed' as const,
         resolutionCode: 'superseded',
         note: `the same items are now in break ${row.new_break_id} (${typeOf.get(row.new_break_id)!})`,
         actor: SERVICE_ACTOR,
-      });
-    }
-    const events = opened.flatMap(({ breakId, found: item }) => this.openedEventsOf(item, breakId, now, context));
+      }));
+    // The superseded breaks' events (closed, audit) come first, then the new breaks', as `open` in turn writes them.
+    const { events } = await this.closeAllWithoutEvents(executor, closings);
+    for (const { breakId, found: item } of opened) events.push(...this.openedEventsOf(item, breakId, now, context));
     for (let start = 0; start < events.length; start += OUTBOX_EVENTS_PER_STATEMENT_MAX) {
       await enqueueEvents(executor, events.slice(start, start + OUTBOX_EVENTS_PER_STATEMENT_MAX));
     }
@@ -389,51 +407,90 @@ export class BreakRecorder {
   }
 
   /** Takes an open break out of the open set; a break already closed stays as it is (returns false). */
-  async close(
+  async close(executor: SqlExecutor, breakId: string, closing: BreakClosing): Promise<boolean> {
+    const [closed] = await this.closeAll(executor, [{ ...closing, breakId }]);
+    return closed!;
+  }
+
+  /**
+   * `close` for many breaks with one UPDATE and one outbox statement per `OUTBOX_EVENTS_PER_STATEMENT_MAX` events:
+   * the same rows and events (closed, then audit, per break in the given order) as calling `close` for each in turn.
+   * Returns, per closing (same order), whether it closed its break; a break named twice is closed by the first.
+   */
+  async closeAll(executor: SqlExecutor, closings: readonly (BreakClosing & { readonly breakId: string })[]): Promise<boolean[]> {
+    const { closed, events } = await this.closeAllWithoutEvents(executor, closings);
+    for (let start = 0; start < events.length; start += OUTBOX_EVENTS_PER_STATEMENT_MAX) {
+      await enqueueEvents(executor, events.slice(start, start + OUTBOX_EVENTS_PER_STATEMENT_MAX));
+    }
+    return closings.map((closing) => closed.get(closing.breakId.toLowerCase()) === closing);
+  }
+
+  /**
+   * The UPDATEs of `closeAll`: which closing closed each break (the first naming it, when the break was still
+   * open), and the events owed for them (closed and audit per break, in the given order), not yet written.
+   */
+  private async closeAllWithoutEvents(
     executor: SqlExecutor,
-    breakId: string,
-    closing: {
-      status: 'resolved' | 'closed';
-      resolutionCode: string;
-      note?: string;
-      actor: Actor;
-      role?: 'ops' | 'approver' | 'service' | 'admin';
-      matchId?: string;
-    },
-  ): Promise<boolean> {
+    closings: readonly (BreakClosing & { readonly breakId: string })[],
+  ): Promise<{ closed: Map<string, BreakClosing>; events: OutgoingEvent[] }> {
+    const closed = new Map<string, BreakClosing>();
+    if (closings.length === 0) return { closed, events: [] };
     const now = this.clock.now();
-    const rows = await queryRows<{ break_id: string; status: string }>(
-      executor,
-      `UPDATE breaks SET status = $2, closed_at = $3, resolution_code = $4, resolution_note = $5, resolved_by = $6
-        WHERE break_id = $1 AND closed_at IS NULL RETURNING break_id, status`,
-      [breakId, closing.status, now, closing.resolutionCode, closing.note?.slice(0, 2_000) ?? null, closing.actor.id],
-    );
-    if (rows.length === 0) return false;
-    await enqueueEvent(executor, {
-      messageId: this.ids.uuid(),
-      subject: RECON_BREAK_CLOSED_V1.subject,
-      schemaVersion: RECON_BREAK_CLOSED_V1.schemaVersion,
-      payload: {
-        breakId,
-        closedAt: now.toISOString(),
-        status: closing.status,
-        resolutionCode: closing.resolutionCode,
-        closedBy: closing.actor.id,
-        ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 2_000) }),
-        ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }),
+    const firsts = new Map<string, BreakClosing & { readonly breakId: string }>();
+    for (const closing of closings) if (!firsts.has(closing.breakId.toLowerCase())) firsts.set(closing.breakId.toLowerCase(), closing);
+    const unique = [...firsts.values()];
+    for (let start = 0; start < unique.length; start += BREAKS_CLOSED_PER_STATEMENT_MAX) {
+      const chunk = unique.slice(start, start + BREAKS_CLOSED_PER_STATEMENT_MAX);
+      const rows = await queryRows<{ break_id: string }>(
+        executor,
+        `UPDATE breaks b SET status = x.status, closed_at = $1, resolution_code = x.resolution_code, resolution_note = x.note, resolved_by = x.resolved_by
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x (break_id, status, resolution_code, note, resolved_by)
+          WHERE b.break_id = x.break_id AND b.closed_at IS NULL
+         RETURNING b.break_id::text AS break_id`,
+        [
+          now,
+          chunk.map((closing) => closing.breakId),
+          chunk.map((closing) => closing.status),
+          chunk.map((closing) => closing.resolutionCode),
+          chunk.map((closing) => closing.note?.slice(0, 2_000) ?? null),
+          chunk.map((closing) => closing.actor.id),
+        ],
+      );
+      for (const row of rows) closed.set(row.break_id.toLowerCase(), firsts.get(row.break_id.toLowerCase())!);
+    }
+    const events: OutgoingEvent[] = [];
+    for (const closing of unique) if (closed.has(closing.breakId.toLowerCase())) events.push(...this.closedEventsOf(closing.breakId, closing, now));
+    return { closed, events };
+  }
+
+  /** What closing a break tells: `recon.break.closed` and its audit event (ids taken in that order, as `close` always took them). */
+  private closedEventsOf(breakId: string, closing: BreakClosing, now: Date): OutgoingEvent[] {
+    return [
+      {
+        messageId: this.ids.uuid(),
+        subject: RECON_BREAK_CLOSED_V1.subject,
+        schemaVersion: RECON_BREAK_CLOSED_V1.schemaVersion,
+        payload: {
+          breakId,
+          closedAt: now.toISOString(),
+          status: closing.status,
+          resolutionCode: closing.resolutionCode,
+          closedBy: closing.actor.id,
+          ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 2_000) }),
+          ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }),
+        },
       },
-    });
-    await this.audit.record(executor, {
-      actor: closing.actor,
-      role: closing.role ?? 'service',
-      action: closing.status === 'resolved' ? 'break.resolve' : 'break.close',
-      entity: { type: 'break', id: breakId },
-      details: {
-        resolutionCode: closing.resolutionCode,
-        ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 500) }),
-        ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }),
-      },
-    });
-    return true;
+      this.audit.eventOf({
+        actor: closing.actor,
+        role: closing.role ?? 'service',
+        action: closing.status === 'resolved' ? 'break.resolve' : 'break.close',
+        entity: { type: 'break', id: breakId },
+        details: {
+          resolutionCode: closing.resolutionCode,
+          ...(closing.note === undefined ? {} : { note: closing.note.slice(0, 500) }),
+          ...(closing.matchId === undefined ? {} : { matchId: closing.matchId }),
+        },
+      }),
+    ];
   }
 }
