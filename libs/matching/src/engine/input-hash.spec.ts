@@ -106,7 +106,7 @@ const bankItemArbitrary: fc.Arbitrary<BankItem> = fc.record(
   {
     id: textArbitrary,
     statementId: textArbitrary,
-    lineNo: fc.integer({ min: 1, max: 1_000_000 }),
+    lineNo: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.integer(), fc.double()),
     account: textArbitrary,
     amountMinor: amountArbitrary,
     currency: currencyArbitrary,

@@ -10,6 +10,7 @@ import type { BankColumns, LedgerColumns } from '../model/columns';
 /** UTF-8 bytes gathered before one digest update: small enough that nothing of it outlives a young collection. */
 const HASH_BLOCK_BYTES = 1 << 16;
 
+const SAFE_INTEGER_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const TAB = 0x09;
 const LF = 0x0a;
 const QUOTE = 0x22;
@@ -61,6 +62,31 @@ class HashedText {
       used += 1;
     }
     this.used = used;
+  }
+
+  /** `String(value)` without making the string: an integer within ±(2^53 - 1) is written digit by digit. */
+  integer(value: bigint | number): void {
+    const safe = typeof value === 'bigint' ? value <= SAFE_INTEGER_MAX && value >= -SAFE_INTEGER_MAX : Number.isSafeInteger(value);
+    if (!safe) {
+      this.text(String(value));
+      return;
+    }
+    let rest = Number(value);
+    // A sign and the 16 digits of Number.MAX_SAFE_INTEGER.
+    if (this.used + 17 > HASH_BLOCK_BYTES) this.flush();
+    const block = this.block;
+    if (rest < 0) {
+      block[this.used] = HYPHEN;
+      this.used += 1;
+      rest = -rest;
+    }
+    let digitCount = 1;
+    for (let power = 10; power <= rest; power *= 10) digitCount += 1;
+    for (let at = this.used + digitCount - 1; at >= this.used; at -= 1) {
+      block[at] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    this.used += digitCount;
   }
 
   /**
@@ -126,7 +152,7 @@ export function hashLedger(ledger: LedgerColumns): string {
     out.char(TAB);
     out.quoted(account[index]);
     out.char(TAB);
-    out.text(String(amountMinor.at(index)));
+    out.integer(amountMinor.at(index));
     out.char(TAB);
     out.text(String(currency[index]));
     out.char(TAB);
@@ -179,11 +205,11 @@ export function hashBank(bank: BankColumns): string {
     out.char(TAB);
     out.quoted(statementId[index]);
     out.char(TAB);
-    out.text(String(lineNo[index]));
+    out.integer(lineNo[index]!);
     out.char(TAB);
     out.quoted(account[index]);
     out.char(TAB);
-    out.text(String(amountMinor.at(index)));
+    out.integer(amountMinor.at(index));
     out.char(TAB);
     out.text(String(currency[index]));
     out.char(TAB);
@@ -210,7 +236,7 @@ export function hashBank(bank: BankColumns): string {
       for (let at = 0; at < parts.length; at += 1) {
         const part = parts[at]!;
         if (at > 0) out.char(SEMICOLON);
-        out.text(String(part.amountMinor));
+        out.integer(part.amountMinor);
         out.char(SLASH);
         out.quoted(part.endToEndId);
         out.char(SLASH);
