@@ -71,6 +71,14 @@ export class AuditRecorder {
  * reader of the state would see: dates as ISO strings, bigints as decimal strings, absent members dropped.
  */
 export function hashOf(value: unknown): string {
-  const json = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
-  return hashEntityState(json === undefined ? null : JSON.parse(json));
+  // Plain JSON data (plain objects, arrays, strings, finite numbers, booleans, null; absent members) canonicalises as it
+  // is, to what the JSON round trip below would give back: a run opening 14,000 breaks hashed each one twice over.
+  // Whatever JSON would rewrite (a date, a bigint, undefined in an array, a class instance) is refused by the
+  // canonical encoding and takes the round trip.
+  try {
+    return hashEntityState(value);
+  } catch {
+    const json = JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+    return hashEntityState(json === undefined ? null : JSON.parse(json));
+  }
 }
