@@ -27,9 +27,16 @@ export function normalisedReferenceKey(reference: string | undefined, ignored: R
  * The candidate reference keys hidden in a free text: every run of 1..`tokensJoinedMax` adjacent
  * alphanumeric tokens, concatenated. "ref PLAT-W-000123 thanks" yields "PLATW000123" (three tokens joined)
  * among others. The cost is linear in the text length, which is what lets the engine look every key up
- * in a hash set instead of comparing every reference with every text.
+ * in a hash set instead of comparing every reference with every text. With `wanted`, only the keys it accepts are
+ * added (in the same order): for a caller that keeps only keys found in a set anyway.
  */
-export function textReferenceKeys(text: string | undefined, tokensJoinedMax: number, keyLengthMin: number, out: Set<string>): void {
+export function textReferenceKeys(
+  text: string | undefined,
+  tokensJoinedMax: number,
+  keyLengthMin: number,
+  out: Set<string>,
+  wanted?: (key: string) => boolean,
+): void {
   if (text === undefined || text.length === 0) return;
   const tokens = text
     .toUpperCase()
@@ -40,7 +47,7 @@ export function textReferenceKeys(text: string | undefined, tokensJoinedMax: num
     for (let count = 0; count < tokensJoinedMax && start + count < tokens.length; count += 1) {
       joined += tokens[start + count];
       if (joined.length > REFERENCE_LENGTH_MAX) break;
-      if (joined.length >= keyLengthMin) out.add(joined);
+      if (joined.length >= keyLengthMin && (wanted === undefined || wanted(joined))) out.add(joined);
     }
   }
 }
