@@ -55,6 +55,16 @@ describe(canonicalizeJson.name, () => {
     expect(() => canonicalizeJson(value)).toThrow(CanonicalJsonError);
   });
 
+  it('refuses a lone surrogate in a key every time it meets it, naming the object that holds it', () => {
+    for (let round = 0; round < 2; round += 1) expect(() => canonicalizeJson({ a: { '\udc00': 1 } })).toThrow('$.a: string has a lone surrogate');
+    expect(
+      canonicalizeJson([
+        { b: 1, a: 2 },
+        { a: 3, b: 4 },
+      ]),
+    ).toBe('[{"a":2,"b":1},{"a":3,"b":4}]');
+  });
+
   it('leaves out undefined members, as JSON does', () => {
     expect(canonicalizeJson({ b: 1, a: undefined })).toBe('{"b":1}');
   });

@@ -77,9 +77,9 @@ function encodeObject(object: Record<string, unknown>, path: (string | number)[]
     const member = object[key];
     // Absent and undefined mean the same in JSON: the member is not written.
     if (member === undefined) continue;
-    assertWellFormed(key, path);
+    const quoted = quotedKey(key, path);
     path.push(key);
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${encode(member, path)}`;
+    out += `${first ? '' : ','}${quoted}:${encode(member, path)}`;
     path.pop();
     first = false;
   }
@@ -103,4 +103,18 @@ function assertWellFormed(text: string, path: (string | number)[]): void {
 function fail(path: readonly (string | number)[], message: string): never {
   const where = path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('');
   throw new CanonicalJsonError(`$${where}: ${message}`);
+}
+
+/** Member names repeat across the objects of a state (and across states): each is checked and quoted once. */
+const QUOTED_KEYS = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4_096;
+const QUOTED_KEY_LENGTH_MAX = 64;
+
+function quotedKey(key: string, path: (string | number)[]): string {
+  const known = QUOTED_KEYS.get(key);
+  if (known !== undefined) return known;
+  assertWellFormed(key, path);
+  const quoted = JSON.stringify(key);
+  if (key.length <= QUOTED_KEY_LENGTH_MAX && QUOTED_KEYS.size < QUOTED_KEYS_MAX) QUOTED_KEYS.set(key, quoted);
+  return quoted;
 }
