@@ -125,17 +125,20 @@ CREATE TRIGGER ledger_items_lookup_fixed BEFORE UPDATE OF entry_id, bank_account
 CREATE TRIGGER bank_items_lookup_fixed BEFORE UPDATE OF item_ref, bank_account, currency, amount_minor, effective_date, ref_keys ON bank_items
   FOR EACH ROW EXECUTE FUNCTION items_refuse_lookup_change();
 
--- Undoing a match: its items are open again (with the lookup columns they arrived with).
+-- Undoing a match, or a run's claimed items it did not match: open again (with the lookup columns they arrived with;
+-- joined from the array, not `= ANY`, which a planner may answer with a scan of the whole item table).
 CREATE FUNCTION reopen_ledger_items(entry_ids text[]) RETURNS void LANGUAGE sql SET search_path FROM CURRENT
 BEGIN ATOMIC
   INSERT INTO ledger_open_items (entry_id, bank_account, currency, amount_minor, value_date, lookup_keys)
-  SELECT entry_id, bank_account, currency, amount_minor, value_date, ledger_lookup_keys(ref_key, batch_ref_key) FROM ledger_items WHERE entry_id = ANY(entry_ids)
+  SELECT l.entry_id, l.bank_account, l.currency, l.amount_minor, l.value_date, ledger_lookup_keys(l.ref_key, l.batch_ref_key)
+    FROM unnest(entry_ids) AS x (entry_id) JOIN ledger_items l ON l.entry_id = x.entry_id
   ON CONFLICT (entry_id) DO NOTHING;
 END;
 CREATE FUNCTION reopen_bank_items(item_refs text[]) RETURNS void LANGUAGE sql SET search_path FROM CURRENT
 BEGIN ATOMIC
   INSERT INTO bank_open_items (item_ref, bank_account, currency, amount_minor, effective_date, ref_keys)
-  SELECT item_ref, bank_account, currency, amount_minor, effective_date, ref_keys FROM bank_items WHERE item_ref = ANY(item_refs)
+  SELECT b.item_ref, b.bank_account, b.currency, b.amount_minor, b.effective_date, b.ref_keys
+    FROM unnest(item_refs) AS x (item_ref) JOIN bank_items b ON b.item_ref = x.item_ref
   ON CONFLICT (item_ref) DO NOTHING;
 END;
 
