@@ -75,16 +75,25 @@ export class BreakExplainer {
         byAmount.add(item.amountMinor, index);
       }
       const lengths = this.tolerance.truncatedLengths;
+      // Every ledger entry's truncated and normalised references are looked up, and almost none is wanted: a
+      // digest of the key, computed from the exact reference without building the key, skips those that cannot be.
+      const wantedDigests = new Set<number>();
+      for (const key of byReference.keys()) wantedDigests.add(digestOfRange(key, key.length));
       for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
         const account = context.ledgerAccount[ledgerIndex]!;
         const reference = context.ledgerRefExact[ledgerIndex];
         if (reference !== undefined) {
           this.gather(this.bankCandidates, byReference.get(reference), ledgerIndex, account, 'bank');
-          for (const length of lengths)
-            if (reference.length > length)
-              this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
+          for (const length of lengths) {
+            if (reference.length <= length) continue;
+            const digest = truncatedKeyDigest(reference, length);
+            if (digest !== undefined && !wantedDigests.has(digest)) continue;
+            this.gather(this.bankCandidates, byReference.get(reference.slice(0, length).trimEnd()), ledgerIndex, account, 'bank');
+          }
         }
-        if (reference !== undefined || context.ledger.reference[ledgerIndex] !== undefined) {
+        // The normalised reference is the exact one without what is not [0-9A-Z] (undefined when the exact one is).
+        const normalisedWanted = reference === undefined || wantedDigests.has(digestOfAlphanumerics(reference));
+        if (normalisedWanted && (reference !== undefined || context.ledger.reference[ledgerIndex] !== undefined)) {
           const normalised = context.ledgerRefNormalisedTransient(ledgerIndex);
           if (normalised !== undefined && normalised !== reference) this.gather(this.bankCandidates, byReference.get(normalised), ledgerIndex, account, 'bank');
         }
@@ -290,6 +299,35 @@ class AmountIndex {
 }
 
 const MAX_SAFE_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** FNV-1a over the UTF-16 code units `text[0..end)`: equal keys have equal digests (not the converse). */
+function digestOfRange(text: string, end: number): number {
+  let digest = FNV_OFFSET;
+  for (let at = 0; at < end; at += 1) digest = Math.imul(digest ^ text.charCodeAt(at), FNV_PRIME);
+  return digest;
+}
+
+/** The digest of `text.replace(/[^0-9A-Z]/g, '')`, without building it. */
+function digestOfAlphanumerics(text: string): number {
+  let digest = FNV_OFFSET;
+  for (let at = 0; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a)) digest = Math.imul(digest ^ code, FNV_PRIME);
+  }
+  return digest;
+}
+
+/**
+ * The digest of `text.slice(0, length).trimEnd()` (text longer than `length`) when the slice ends in printable ASCII
+ * other than a space, so that trimEnd keeps it whole; undefined otherwise (the caller builds the key).
+ */
+function truncatedKeyDigest(text: string, length: number): number | undefined {
+  const last = text.charCodeAt(length - 1);
+  return last > 0x20 && last < 0x7f ? digestOfRange(text, length) : undefined;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 function addWanted<K>(wanted: Map<K, number[]>, key: K, index: number): void {
   const list = wanted.get(key);
