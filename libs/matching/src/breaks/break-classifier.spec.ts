@@ -36,6 +36,35 @@ describe(BreakClassifier.name, () => {
     expect(item!.reason).toBe('bank credited 250.00 EUR (B1 with reference EXT-1) with no ledger entry behind it');
   });
 
+  it('missing_in_ledger: ledger candidates found by truncated reference (also where the cut ends in a space) and by normalised reference', () => {
+    const breaks = breaksOf(
+      [
+        // Two entries per reference key and other amounts than the bank lines: nothing pairs, not even as a break,
+        // and each bank line is missing in the ledger with both entries as its best candidates.
+        ledgerItem('L1', '11.00', { reference: 'ABCDEFGHIJKLMNO XYZ' }),
+        ledgerItem('L1b', '11.00', { reference: 'ABCDEFGHIJKLMNO QQQ' }),
+        ledgerItem('L2', '12.00', { reference: 'QRSTUVWXYZABCDEF-123' }),
+        ledgerItem('L2b', '12.00', { reference: 'QRSTUVWXYZABCDEF-456' }),
+        ledgerItem('L3', '13.00', { reference: 'plat-w-77' }),
+        ledgerItem('L3b', '13.00', { reference: 'plat_w:77' }),
+        // Entries nearer in amount (other dates): candidates too, but not found by reference.
+        ...['49.98', '49.99', '50.01', '50.02', '50.99', '51.01', '51.02', '51.99', '52.01', '52.02'].map((amount, index) =>
+          ledgerItem(`N${index}`, amount, { valueDate: '2025-01-20' }),
+        ),
+      ],
+      [
+        bankItem('B1', '50.00', { endToEndId: 'ABCDEFGHIJKLMNO' }),
+        bankItem('B2', '51.00', { endToEndId: 'QRSTUVWXYZABCDEF' }),
+        bankItem('B3', '52.00', { remittance: 'payout PLATW77 thanks' }),
+      ],
+    );
+
+    const candidatesOf = (id: string) => breaks.find((item) => item.bank[0] === id)?.candidates?.map((candidate) => candidate.id);
+    expect(candidatesOf('B1')).toEqual(expect.arrayContaining(['L1', 'L1b']));
+    expect(candidatesOf('B2')).toEqual(expect.arrayContaining(['L2', 'L2b']));
+    expect(candidatesOf('B3')).toEqual(expect.arrayContaining(['L3', 'L3b']));
+  });
+
   it('missing_in_ledger, low: a debit the bank explains itself as charges', () => {
     const [item] = breaksOf([], [bankItem('B1', '-12.00', { bankTxCode: 'ACMT/MDOP/CHRG' })]);
 
