@@ -21,10 +21,11 @@ describe(enqueueEvent.name, () => {
       headers: { 'Idempotency-Key': 'idem-0001' },
     });
     expect(sut.calls).toHaveLength(1);
-    const [messageIds, subjects, versions, payloads, headers] = sut.calls[0]!.params as unknown[][];
+    const [messageIds, subjects, versions, payloads, headers] = sut.calls[0]!.params as [string[], string[], number[], string, string];
     expect([messageIds, subjects, versions]).toEqual([[MESSAGE_ID], ['ledger.transaction.posted'], [1]]);
-    expect(JSON.parse(payloads![0] as string)).toEqual(sampleTransactionPosted());
-    expect(JSON.parse(headers![0] as string)).toEqual({ 'Idempotency-Key': 'idem-0001', 'Recon-Schema-Version': '1' });
+    // Payloads and headers: one JSON array each, an element per event.
+    expect(JSON.parse(payloads)).toEqual([sampleTransactionPosted()]);
+    expect(JSON.parse(headers)).toEqual([{ 'Idempotency-Key': 'idem-0001', 'Recon-Schema-Version': '1' }]);
   });
 
   it('writes nothing when the payload breaks its contract, naming subject and field', async () => {

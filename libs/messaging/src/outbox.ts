@@ -19,11 +19,14 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 /** Events written by one enqueueEvents call: a use case posting a batch of transactions stays well below. */
 export const OUTBOX_ENQUEUE_EVENTS_MAX = 10_000;
 
-// One statement for any number of events: arrays unnested in order, so `position` follows the caller's order.
+// One statement for any number of events: arrays unnested in order, so `position` follows the caller's order. Payloads
+// and headers travel as one JSON array each, their rendered JSON joined as it is: as text[] elements every quote and
+// backslash of every payload was escaped again by the driver (12 us an event, more than building the event).
 const INSERT_OUTBOX_SQL = `INSERT INTO outbox_messages (message_id, subject, schema_version, payload, headers)
-SELECT event.message_id, event.subject, event.schema_version, event.payload::json, event.headers::json
-FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[])
-  WITH ORDINALITY AS event(message_id, subject, schema_version, payload, headers, ordinal)
+SELECT event.message_id, event.subject, event.schema_version, payload.value, headers.value
+FROM unnest($1::uuid[], $2::text[], $3::integer[]) WITH ORDINALITY AS event(message_id, subject, schema_version, ordinal)
+JOIN json_array_elements($4::json) WITH ORDINALITY AS payload(value, ordinal) ON payload.ordinal = event.ordinal
+JOIN json_array_elements($5::json) WITH ORDINALITY AS headers(value, ordinal) ON headers.ordinal = event.ordinal
 ORDER BY event.ordinal`;
 
 interface OutboxRow {
@@ -82,7 +85,7 @@ export async function enqueueEvents(executor: SqlExecutor, events: readonly Outg
     rows.map((row) => row.messageId),
     rows.map((row) => row.subject),
     rows.map((row) => row.schemaVersion),
-    rows.map((row) => row.payloadJson),
-    rows.map((row) => row.headersJson),
+    `[${rows.map((row) => row.payloadJson).join(',')}]`,
+    `[${rows.map((row) => row.headersJson).join(',')}]`,
   ]);
 }
