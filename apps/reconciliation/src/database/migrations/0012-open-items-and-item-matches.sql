@@ -14,6 +14,12 @@
 -- open row and inserts the pair in one transaction; undoing a match (bank-line withdrawals) deletes the pairs and
 -- inserts the open rows again (`reopen_*` below).
 
+-- Item ids compare byte for byte (collation "C"): they are opaque names, the engine orders them by code point, and
+-- a run reads a day's items joined to its open rows in that order straight off the primary keys (no sort of a
+-- million rows in a locale's order, then another in the engine's). The primary keys are rebuilt.
+ALTER TABLE ledger_items ALTER COLUMN entry_id TYPE text COLLATE "C";
+ALTER TABLE bank_items ALTER COLUMN item_ref TYPE text COLLATE "C";
+
 -- The reference keys a ledger entry is looked up by (as 0004's generated column): its reference, batch reference and
 -- the reference's 16- and 35-character prefixes (a bank interface may cut a reference to either).
 CREATE FUNCTION ledger_lookup_keys(ref_key text, batch_ref_key text) RETURNS text[]
@@ -21,7 +27,7 @@ CREATE FUNCTION ledger_lookup_keys(ref_key text, batch_ref_key text) RETURNS tex
   RETURN array_remove(ARRAY[ref_key, batch_ref_key, left(ref_key, 16), left(ref_key, 35)], NULL);
 
 CREATE TABLE ledger_open_items (
-  entry_id     text PRIMARY KEY,
+  entry_id     text COLLATE "C" PRIMARY KEY,
   bank_account text NOT NULL,
   currency     char(3) NOT NULL,
   amount_minor numeric(38, 0) NOT NULL,
@@ -29,7 +35,7 @@ CREATE TABLE ledger_open_items (
   lookup_keys  text[] NOT NULL
 );
 CREATE TABLE bank_open_items (
-  item_ref       text PRIMARY KEY,
+  item_ref       text COLLATE "C" PRIMARY KEY,
   bank_account   text NOT NULL,
   currency       char(3) NOT NULL,
   amount_minor   numeric(38, 0) NOT NULL,
@@ -40,11 +46,11 @@ CREATE TABLE bank_open_items (
 -- Which match closed an item (the match row says when, by which rule and run). The primary key makes an item part of
 -- at most one active match.
 CREATE TABLE ledger_item_matches (
-  entry_id text PRIMARY KEY,
+  entry_id text COLLATE "C" PRIMARY KEY,
   match_id uuid NOT NULL
 );
 CREATE TABLE bank_item_matches (
-  item_ref text PRIMARY KEY,
+  item_ref text COLLATE "C" PRIMARY KEY,
   match_id uuid NOT NULL
 );
 
