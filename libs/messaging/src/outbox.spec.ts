@@ -50,6 +50,18 @@ describe(enqueueEvent.name, () => {
     expect(sut.calls).toHaveLength(0);
   });
 
+  it('checks every event of a subject it has seen before: another version, a bad subject again, the payload each time', async () => {
+    const sut = recordingExecutor();
+    const event = { messageId: MESSAGE_ID, subject: 'ledger.transaction.posted', schemaVersion: 1, payload: sampleTransactionPosted() };
+    await enqueueEvent(sut, event);
+    await expect(enqueueEvent(sut, { ...event, schemaVersion: 3 })).rejects.toThrow('version 3 (known versions: 1)');
+    await expect(enqueueEvent(sut, { ...event, payload: { ...sampleTransactionPosted(), postedAt: 'yesterday' } })).rejects.toThrow('postedAt');
+    for (let round = 0; round < 2; round += 1) {
+      await expect(enqueueEvent(sut, { ...event, subject: 'dev.ledger.transaction.posted' })).rejects.toThrow('belongs to no declared stream');
+    }
+    expect(sut.calls).toHaveLength(1);
+  });
+
   it('enqueues many events in one statement, or none when any is invalid', async () => {
     const sut = recordingExecutor();
     const ids = ['0190c1f2-8f7e-7abc-8def-000000000001', '0190c1f2-8f7e-7abc-8def-000000000002'];

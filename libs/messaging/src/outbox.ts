@@ -1,4 +1,4 @@
-import { contractFor, isLogicalSubject, validateAgainstContract } from '@recon/contracts';
+import { contractFor, type EventContract, isLogicalSubject, validateAgainstContract } from '@recon/contracts';
 import { checkEventHeaders, MessageHeaders } from './message-headers';
 import type { SqlExecutor } from './sql-executor';
 import { streamDefinitionForSubject } from './streams';
@@ -37,16 +37,34 @@ interface OutboxRow {
   readonly headersJson: string;
 }
 
+/** Subject and version pairs remembered as checked, with their contract; a service writes a few dozen kinds of event. */
+const CHECKED_SUBJECTS_MAX = 1_024;
+const checkedContracts = new Map<string, EventContract>();
+
+/**
+ * The contract of a subject and version, once the subject is checked to be logical and to belong to a declared
+ * stream. The streams and contracts are fixed when the process starts, so a pair that passed once is looked up
+ * (a run writing 30,000 events searched both lists for each); a pair that fails is checked again every time.
+ */
+function checkedContractOf(subject: string, schemaVersion: number): EventContract {
+  const key = `${schemaVersion} ${subject}`;
+  const known = checkedContracts.get(key);
+  if (known !== undefined) return known;
+  if (!isLogicalSubject(subject)) {
+    throw new Error(`event subject '${subject}' must be a logical subject (dotted lower-case words, no namespace)`);
+  }
+  if (streamDefinitionForSubject(subject) === undefined) {
+    throw new Error(`event subject '${subject}' belongs to no declared stream`);
+  }
+  const contract = contractFor(subject, schemaVersion);
+  if (checkedContracts.size < CHECKED_SUBJECTS_MAX) checkedContracts.set(key, contract);
+  return contract;
+}
+
 /** Validates one event against its contract and renders its row; throws naming subject, version and field. */
 function outboxRowOf(event: OutgoingEvent): OutboxRow {
   if (!UUID_PATTERN.test(event.messageId)) throw new Error(`event ${event.subject}: messageId '${event.messageId}' must be a UUID`);
-  if (!isLogicalSubject(event.subject)) {
-    throw new Error(`event subject '${event.subject}' must be a logical subject (dotted lower-case words, no namespace)`);
-  }
-  if (streamDefinitionForSubject(event.subject) === undefined) {
-    throw new Error(`event subject '${event.subject}' belongs to no declared stream`);
-  }
-  const contract = contractFor(event.subject, event.schemaVersion);
+  const contract = checkedContractOf(event.subject, event.schemaVersion);
   const payload = validateAgainstContract(contract, event.subject, event.payload);
   const userHeaders = event.headers ?? {};
   checkEventHeaders(event.subject, userHeaders);
