@@ -2,7 +2,7 @@ import { BankColumns, type BankTransactionPart, LedgerColumns, type ReconcilePha
 import type { SqlExecutor } from '@recon/persistence';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { copyField, readCopy, textArrayField, writeCopy } from './copy-text';
+import { CopyWriter, readCopy } from './copy-text';
 
 /**
  * The nightly run's bulk access to the item tables: a day of a million items per side is moved with COPY (out as
@@ -205,18 +205,17 @@ export async function recordRunMatches(
     }
     if (breakIds.size > 0) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   }
+  phases?.phase('write matches: items of each match');
   if (matches.length > 0) {
-    const runId = copyField(recorded.runId);
-    const matchedAt = copyField(recorded.matchedAt.toISOString());
-    await writeCopy(
-      client.query(copyFrom('COPY matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) FROM STDIN')),
-      (function* () {
-        for (let index = 0; index < matches.length; index += 1) {
-          const match = matches[index]!;
-          yield `${matchIds[index]}\t${copyField(match.rule)}\t${textArrayField(match.ledger)}\t${textArrayField(match.bank)}\t${runId}\t${matchedAt}\n`;
-        }
-      })(),
-    );
+    const runId = recorded.runId;
+    const matchedAt = recorded.matchedAt.toISOString();
+    await copyInto(client, 'COPY matches (match_id, rule, ledger_ids, bank_ids, run_id, matched_at) FROM STDIN', async (writer) => {
+      for (let index = 0; index < matches.length; index += 1) {
+        const match = matches[index]!;
+        writer.field(matchIds[index]).field(match.rule).arrayField(match.ledger).arrayField(match.bank).field(runId).field(matchedAt).endRow();
+        if (writer.full) await writer.flush();
+      }
+    });
     phases?.phase('write matches: COPY matches');
   }
   // Each side's pairs straight into its table in key order (the claimed ids come sorted): the primary key's B-tree
@@ -230,20 +229,18 @@ export async function recordRunMatches(
     const unmatched: string[] = [];
     let paired = 0;
     if (side.matchOf.size > 0) {
-      await writeCopy(
-        client.query(copyFrom(`COPY ${side.table} (${side.key}, match_id) FROM STDIN`)),
-        (function* () {
-          for (const id of side.ids) {
-            const index = side.matchOf.get(id);
-            if (index === undefined) {
-              unmatched.push(id);
-              continue;
-            }
-            paired += 1;
-            yield `${copyField(id)}\t${matchIds[index]}\n`;
+      await copyInto(client, `COPY ${side.table} (${side.key}, match_id) FROM STDIN`, async (writer) => {
+        for (const id of side.ids) {
+          const index = side.matchOf.get(id);
+          if (index === undefined) {
+            unmatched.push(id);
+            continue;
           }
-        })(),
-      );
+          paired += 1;
+          writer.field(id).field(matchIds[index]).endRow();
+          if (writer.full) await writer.flush();
+        }
+      });
     } else {
       unmatched.push(...side.ids);
     }
@@ -253,4 +250,16 @@ export async function recordRunMatches(
     phases?.phase(`write matches: reopen unmatched (${side.table})`);
   }
   return breaksOfMatch;
+}
+
+/** Rows written by `write` to a COPY ... FROM STDIN on the run's connection; the COPY is abandoned if it throws. */
+async function copyInto(client: PoolClient, sql: string, write: (writer: CopyWriter) => Promise<void>): Promise<void> {
+  const writer = new CopyWriter(client.query(copyFrom(sql)));
+  try {
+    await write(writer);
+    await writer.end();
+  } catch (error) {
+    writer.abort(error);
+    throw error;
+  }
 }
