@@ -1,4 +1,4 @@
-import { normalisedReferenceKey, textReferenceKeys } from '../model/references';
+import { DIGEST_OFFSET, digestContinued, normalisedReferenceKey, textReferenceKeys } from '../model/references';
 import { absMinor, DAY_UNKNOWN, type MatchingContext } from '../engine/matching-context';
 import { bankPlatformReferences, bankReferencesForMatching } from '../engine/pair-rule.specs';
 import { BREAK_CANDIDATES_MAX, type BreakCandidate, type CriterionCheck } from './break';
@@ -78,7 +78,7 @@ export class BreakExplainer {
       // Every ledger entry's truncated and normalised references are looked up, and almost none is wanted: a
       // digest of the key, computed from the exact reference without building the key, skips those that cannot be.
       const wantedDigests = new Set<number>();
-      for (const key of byReference.keys()) wantedDigests.add(digestOfRange(key, key.length));
+      for (const key of byReference.keys()) wantedDigests.add(digestContinued(DIGEST_OFFSET, key, 0, key.length));
       for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
         const account = context.ledgerAccount[ledgerIndex]!;
         const reference = context.ledgerRefExact[ledgerIndex];
@@ -300,19 +300,12 @@ class AmountIndex {
 
 const MAX_SAFE_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** FNV-1a over the UTF-16 code units `text[0..end)`: equal keys have equal digests (not the converse). */
-function digestOfRange(text: string, end: number): number {
-  let digest = FNV_OFFSET;
-  for (let at = 0; at < end; at += 1) digest = Math.imul(digest ^ text.charCodeAt(at), FNV_PRIME);
-  return digest;
-}
-
 /** The digest of `text.replace(/[^0-9A-Z]/g, '')`, without building it. */
 function digestOfAlphanumerics(text: string): number {
-  let digest = FNV_OFFSET;
+  let digest = DIGEST_OFFSET;
   for (let at = 0; at < text.length; at += 1) {
     const code = text.charCodeAt(at);
-    if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a)) digest = Math.imul(digest ^ code, FNV_PRIME);
+    if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a)) digest = digestContinued(digest, text, at, at + 1);
   }
   return digest;
 }
@@ -323,11 +316,8 @@ function digestOfAlphanumerics(text: string): number {
  */
 function truncatedKeyDigest(text: string, length: number): number | undefined {
   const last = text.charCodeAt(length - 1);
-  return last > 0x20 && last < 0x7f ? digestOfRange(text, length) : undefined;
+  return last > 0x20 && last < 0x7f ? digestContinued(DIGEST_OFFSET, text, 0, length) : undefined;
 }
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 
 function addWanted<K>(wanted: Map<K, number[]>, key: K, index: number): void {
   const list = wanted.get(key);

@@ -1,4 +1,4 @@
-import { exactReferenceKey, normalisedReferenceKey, REFERENCE_LENGTH_MAX, textReferenceKeys } from '../model/references';
+import { exactReferenceKey, normalisedReferenceKey, textReferenceKeys, WantedReferenceKeys } from '../model/references';
 import type { AmountDateRule, RefExactRule, RefInTextRule, RefTruncatedRule } from '../rules/rule-set';
 import type { MatchingContext } from './matching-context';
 import type { PairRuleSpec } from './pair-rule.runner';
@@ -113,11 +113,9 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
       const reference = context.ledgerRefNormalisedOf(index);
       if (reference !== undefined && reference.length >= rule.referenceLengthMin) ledgerReferences.add(reference);
     }
-    // A text yields a dozen candidate keys and few are references: a key of a length no reference has is not
-    // looked up at all, and only keys found are kept (in the order the text yields them, as filtering would).
-    const referenceLengths = new Uint8Array(REFERENCE_LENGTH_MAX + 1);
-    for (const reference of ledgerReferences) referenceLengths[reference.length] = 1;
-    const wanted = (key: string): boolean => referenceLengths[key.length] === 1 && ledgerReferences.has(key);
+    // A text yields a dozen candidate keys and few are references: only keys found are kept (in the order the text
+    // yields them, as filtering would), and a key whose length and digest no reference has is not even built.
+    const wanted = new WantedReferenceKeys(ledgerReferences);
     const found = new Set<string>();
     const bankKeys = new Map<number, string[]>();
     const keys = new Set<string>();
@@ -125,9 +123,9 @@ export function refInTextSpec(context: MatchingContext, rule: RefInTextRule): Pa
       if (context.bankGroup[index] !== -1) continue;
       keys.clear();
       const endToEnd = normalisedReferenceKey(context.bank.endToEndId[index], context.ignoredReferences);
-      if (endToEnd !== undefined && wanted(endToEnd)) keys.add(endToEnd);
+      if (endToEnd !== undefined && wanted.has(endToEnd)) keys.add(endToEnd);
       const customer = normalisedReferenceKey(context.bank.customerRef[index], context.ignoredReferences);
-      if (customer !== undefined && wanted(customer)) keys.add(customer);
+      if (customer !== undefined && wanted.has(customer)) keys.add(customer);
       textReferenceKeys(context.bank.remittance[index], rule.tokensJoinedMax, rule.referenceLengthMin, keys, wanted);
       if (keys.size === 0) continue;
       const matching = [...keys];
