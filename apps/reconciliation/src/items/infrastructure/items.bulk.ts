@@ -244,7 +244,8 @@ export async function recordRunMatches(
     } else {
       unmatched.push(...side.ids);
     }
-    if (paired !== side.matchOf.size) throw new Error(`recordRunMatches: ${side.matchOf.size - paired} matched items of ${side.table} were not claimed by the run`);
+    if (paired !== side.matchOf.size)
+      throw new Error(`recordRunMatches: ${side.matchOf.size - paired} matched items of ${side.table} were not claimed by the run`);
     phases?.phase(`write matches: ${side.table}`);
     await client.query(`SELECT ${side.reopen}($1::text[])`, [unmatched]);
     phases?.phase(`write matches: reopen unmatched (${side.table})`);
