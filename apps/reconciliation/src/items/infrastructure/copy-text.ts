@@ -4,11 +4,8 @@ import type { Readable, Writable } from 'node:stream';
 
 /**
  * PostgreSQL's COPY text format, both ways, for the nightly run's bulk reads and writes: rows read straight out of
- * the received chunks by byte offset, rows written as strings in chunks with back-pressure.
+ * the received chunks by byte offset, rows written straight into byte blocks with back-pressure.
  */
-
-/** Rows are written to a COPY stream in chunks of about this many characters. */
-const COPY_CHUNK_CHARACTERS = 1 << 20;
 
 const TAB = 9;
 const LF = 10;
@@ -221,15 +218,6 @@ function hasCopySpecial(value: string): boolean {
   return false;
 }
 
-/** Whether an array element needs quoting beyond the plain `"value"`: a COPY special or a double quote. */
-function hasArrayElementSpecial(value: string): boolean {
-  for (let index = 0; index < value.length; index += 1) {
-    const code = value.charCodeAt(index);
-    if (code === BACKSLASH || code === TAB || code === LF || code === CR || code === QUOTE) return true;
-  }
-  return false;
-}
-
 /** COPY text format of one field. */
 export function copyField(value: string | null | undefined): string {
   if (value === null || value === undefined) return '\\N';
@@ -239,14 +227,6 @@ export function copyField(value: string | null | undefined): string {
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-/** A text[] literal (each element quoted), as one COPY field. */
-export function textArrayField(values: readonly string[]): string {
-  let plain = true;
-  for (let index = 0; index < values.length && plain; index += 1) plain = !hasArrayElementSpecial(values[index]!);
-  if (plain) return values.length === 0 ? '{}' : `{"${values.join('","')}"}`;
-  return copyField(`{${values.map((value) => `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`);
-}
-
 /** Bytes of a CopyWriter block: rows are sent in pieces of about this size. */
 const COPY_BLOCK_BYTES = 1 << 20;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit; a COPY escape of an ASCII character takes 2. */
@@ -255,7 +235,7 @@ const UTF8_BYTES_PER_CODE_UNIT_MAX = 3;
 /**
  * Writes COPY text rows straight into byte blocks sent to a COPY ... FROM STDIN, with back-pressure: no string is
  * built per row or field (a million template rows and their flattening were most of the cost of writing a run's
- * matches). Fields are written as `copyField` and `textArrayField` write them; ASCII without specials, nearly all
+ * matches). Fields are written as `copyField` writes them (text[] elements each quoted, quotes and backslashes escaped); ASCII without specials, nearly all
  * of them, is copied code unit by code unit, anything else is escaped and encoded as before.
  *
  *     const writer = new CopyWriter(stream);
@@ -389,30 +369,4 @@ export class CopyWriter {
     }
     return chunks;
   }
-}
-
-/**
- * Writes rows (each in COPY text format, with its LF) to a COPY ... FROM STDIN in chunks, respecting back-pressure.
- * A chunk's rows are collected in an array and joined once: one flat string for the stream to encode, instead of
- * a chain of a million concatenations to flatten.
- */
-export async function writeCopy(stream: Writable, rows: Iterable<string>): Promise<void> {
-  let block: string[] = [];
-  let blockCharacters = 0;
-  try {
-    for (const row of rows) {
-      block.push(row);
-      blockCharacters += row.length;
-      if (blockCharacters < COPY_CHUNK_CHARACTERS) continue;
-      const chunk = block.join('');
-      block = [];
-      blockCharacters = 0;
-      if (!stream.write(chunk)) await once(stream, 'drain');
-    }
-  } catch (error) {
-    stream.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-  stream.end(block.join(''));
-  await finished(stream);
 }
