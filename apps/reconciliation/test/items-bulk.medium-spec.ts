@@ -186,9 +186,22 @@ describe('reconciliation: bulk access of the nightly run', () => {
           .open,
       ).toBe(0);
       expect(columns.breakOf.ledger).toEqual(new Map([[lateEntry, breakId]]));
-      const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet());
+      const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet(), { itemMatches: true });
       const matchIds = result.matches.map(() => randomUUID());
-      const breaksOf = await recordRunMatches(client, columns, result.matches, matchIds, { runId, matchedAt });
+      // Item indexes that do not agree with the matches are refused before anything is kept (the caller rolls back).
+      await client.query('SAVEPOINT before_record');
+      const shifted = {
+        ledger: result.itemMatches!.ledger.map((index) => (index === -1 ? -1 : (index + 1) % result.matches.length)),
+        bank: result.itemMatches!.bank,
+      };
+      await expect(recordRunMatches(client, columns, result.matches, shifted, matchIds, { runId, matchedAt })).rejects.toThrow('which does not list it');
+      await client.query('ROLLBACK TO SAVEPOINT before_record');
+      const dropped = { ledger: result.itemMatches!.ledger.map((index) => (index === 0 ? -1 : index)), bank: result.itemMatches!.bank };
+      await expect(recordRunMatches(client, columns, result.matches, dropped, matchIds, { runId, matchedAt })).rejects.toThrow(
+        'match 0 lists ledger items the run did not claim',
+      );
+      await client.query('ROLLBACK TO SAVEPOINT before_record');
+      const breaksOf = await recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt });
       const lateMatch = result.matches.findIndex((match) => match.ledger.includes(lateEntry));
       expect(breaksOf).toEqual(new Map([[matchIds[lateMatch]!, [breakId]]]));
       const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text FROM matches ORDER BY match_id')).rows;
@@ -215,7 +228,13 @@ describe('reconciliation: bulk access of the nightly run', () => {
       ).rows[0];
       expect(open).toEqual({ ledger: matchedLedger.length, bank: matchedBank.length });
       // The same items again: already matched, so the whole recording is refused (the caller rolls back).
-      await expect(recordRunMatches(client, columns, result.matches.slice(0, 1), [randomUUID()], { runId, matchedAt })).rejects.toThrow('duplicate key');
+      const firstOnly = {
+        ledger: result.itemMatches!.ledger.map((index) => (index === 0 ? 0 : -1)),
+        bank: result.itemMatches!.bank.map((index) => (index === 0 ? 0 : -1)),
+      };
+      await expect(recordRunMatches(client, columns, result.matches.slice(0, 1), firstOnly, [randomUUID()], { runId, matchedAt })).rejects.toThrow(
+        'duplicate key',
+      );
     } finally {
       await client.query('ROLLBACK');
     }

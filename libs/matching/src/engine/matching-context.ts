@@ -36,6 +36,9 @@ export class MatchingContext {
   /** Both sides column-wise, sorted by id: `ledger.amountMinor.at(index)`, `bank.id[index]`, `ledger.item(index)`. */
   readonly ledger: LedgerColumns;
   readonly bank: BankColumns;
+  /** Where each sorted item was in the input (`ledgerOrder[sorted] = input index`); undefined when the input came sorted. */
+  readonly ledgerOrder: readonly number[] | undefined;
+  readonly bankOrder: readonly number[] | undefined;
   readonly ledgerDay: Int32Array;
   readonly bankDay: Int32Array;
   /** Interned "ACCOUNT|CURRENCY" ids: equal ids mean same custody account and currency. */
@@ -80,6 +83,8 @@ export class MatchingContext {
     const bankColumns = bank instanceof BankColumns ? bank : BankColumns.of(bank);
     const ledgerOrder = sortOrder(ledgerColumns.entryId);
     const bankOrder = sortOrder(bankColumns.id);
+    this.ledgerOrder = ledgerOrder;
+    this.bankOrder = bankOrder;
     this.ledger = ledgerOrder === undefined ? ledgerColumns : ledgerColumns.permuted(ledgerOrder);
     this.bank = bankOrder === undefined ? bankColumns : bankColumns.permuted(bankOrder);
     assertUniqueIds(this.ledger.entryId, 'ledger entry_id');

@@ -117,6 +117,69 @@ describe(`${reconcile.name} properties`, () => {
   });
 });
 
+describe(`${reconcile.name} itemMatches`, () => {
+  /** Per input item, the index of the match holding its id, -1 where none does: what itemMatches must say. */
+  const expectedIndexes = (ids: readonly string[], sideOf: (index: number) => readonly string[], matches: number): number[] => {
+    const indexOf = new Map<string, number>();
+    for (let index = 0; index < matches; index += 1) for (const id of sideOf(index)) indexOf.set(id, index);
+    return ids.map((id) => indexOf.get(id) ?? -1);
+  };
+
+  it('names, for every input item in the order given, the match it is in, or -1, sorted or shuffled input alike', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, fc.integer(), (ledgerSpec, bankSpec, seed) => {
+        for (const [ledger, bank] of [
+          [toLedger(ledgerSpec), toBank(bankSpec)],
+          [shuffle(toLedger(ledgerSpec), seed), shuffle(toBank(bankSpec), seed + 1)],
+        ] as const) {
+          const result = reconcile({ ledger, bank }, ruleSet, { itemMatches: true });
+          const plain = reconcile({ ledger, bank }, ruleSet);
+          expect(result.matches).toEqual(plain.matches);
+          expect(result.summary).toEqual(plain.summary);
+          expect([...result.itemMatches!.ledger]).toEqual(
+            expectedIndexes(
+              ledger.map((item) => item.entryId),
+              (index) => result.matches[index]!.ledger,
+              result.matches.length,
+            ),
+          );
+          expect([...result.itemMatches!.bank]).toEqual(
+            expectedIndexes(
+              bank.map((item) => item.id),
+              (index) => result.matches[index]!.bank,
+              result.matches.length,
+            ),
+          );
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('covers a generated day with batches and faults: every matched item points at a match holding it', () => {
+    const scenario = generateScenario({ seed: 5, movements: 2_000, faultRate: 0.05 });
+    const ledger = shuffle(scenario.ledger, 3);
+    const bank = shuffle(scenario.bank, 4);
+    const result = reconcile({ ledger, bank }, ruleSet, { itemMatches: true });
+    expect(result.matches.some((match) => match.ledger.length > 1 || match.bank.length > 1)).toBe(true);
+    expect([...result.itemMatches!.ledger]).toEqual(
+      expectedIndexes(
+        ledger.map((item) => item.entryId),
+        (index) => result.matches[index]!.ledger,
+        result.matches.length,
+      ),
+    );
+    expect([...result.itemMatches!.bank]).toEqual(
+      expectedIndexes(
+        bank.map((item) => item.id),
+        (index) => result.matches[index]!.bank,
+        result.matches.length,
+      ),
+    );
+    expect(reconcile({ ledger, bank }, ruleSet).itemMatches).toBeUndefined();
+  });
+});
+
 function streamed(ledger: readonly LedgerItem[] | LedgerColumns, bank: readonly BankItem[] | BankColumns) {
   let matches = '';
   let breaks = '';

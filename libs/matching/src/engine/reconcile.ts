@@ -68,6 +68,18 @@ export interface ReconcileResult {
   readonly matches: readonly MatchOutput[];
   readonly breaks: readonly ReconBreak[];
   readonly summary: ReconcileSummary;
+  /** With `options.itemMatches`: per side, per input item (in the order given), its index in `matches`, or -1. */
+  readonly itemMatches?: ItemMatches;
+}
+
+/**
+ * The match each input item ended in, as an index into the run's matches (in matches.jsonl order), -1 for an item
+ * left unmatched; indexed like the input lists, whatever their order. Lets a caller that stores the matches pair
+ * every item with its match without a map of a million ids.
+ */
+export interface ItemMatches {
+  readonly ledger: Int32Array;
+  readonly bank: Int32Array;
 }
 
 export interface ReconcilePhaseTimer {
@@ -81,6 +93,8 @@ export interface ReconcileOptions {
    * hashes the canonical, sorted item lists instead, which is independent of file format and order.
    */
   readonly inputHashes?: { readonly ledger: string; readonly bank: string };
+  /** `reconcile` also returns `itemMatches`. */
+  readonly itemMatches?: boolean;
 }
 
 /**
@@ -100,10 +114,10 @@ export interface ReconcileSink {
  */
 export function reconcile(inputs: ReconcileInputs, ruleSet: RuleSet, options: ReconcileOptions = {}): ReconcileResult {
   const matches: MatchOutput[] = [];
-  const { breaks, summary } = runEngine(inputs, ruleSet, options, (rule, ledger, bank) => {
+  const { breaks, summary, itemMatches } = runEngine(inputs, ruleSet, options, (rule, ledger, bank) => {
     matches.push({ rule, ledger, bank });
   });
-  return { matches, breaks, summary };
+  return { matches, breaks, summary, ...(itemMatches === undefined ? {} : { itemMatches }) };
 }
 
 /**
@@ -166,7 +180,7 @@ function runEngine(
   onMatch?: (rule: string, ledger: readonly string[], bank: readonly string[]) => void,
   onMatchLine?: (line: string) => void,
   onBreakLines?: (lines: readonly string[]) => void,
-): { breaks: ReconBreak[]; summary: ReconcileSummary } {
+): { breaks: ReconBreak[]; summary: ReconcileSummary; itemMatches?: ItemMatches } {
   const timer = options.timer;
   validateCurrencies(inputs.ledger, inputs.bank);
   const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
@@ -177,7 +191,11 @@ function runEngine(
   const sortedBreaks = breaks.sort(compareBreaks);
   const counts = new OutputCounts(ruleSet);
   const matchesHash = new BlockHash();
-  emitMatches(context, (rule, ledger, bank) => {
+  const matchOfGroup = options.itemMatches === true ? new Int32Array(context.groupCount) : undefined;
+  let emitted = 0;
+  emitMatches(context, (rule, ledger, bank, group) => {
+    if (matchOfGroup !== undefined) matchOfGroup[group] = emitted;
+    emitted += 1;
     const line = matchLine(rule, ledger, bank);
     matchesHash.add(line);
     counts.addMatch(rule, ledger.length, bank.length);
@@ -197,7 +215,23 @@ function runEngine(
   const resultHash = createHash('sha256').update(matchesHash.digest()).update(breaksHash.digest()).digest('hex');
   const summary = summarise(context, ruleSet, counts, sortedBreaks, options.inputHashes, resultHash);
   timer?.phase('summary');
-  return { breaks: sortedBreaks, summary };
+  if (matchOfGroup === undefined) return { breaks: sortedBreaks, summary };
+  const itemMatches = {
+    ledger: itemMatchesOf(context.ledgerGroup, context.ledgerOrder, matchOfGroup),
+    bank: itemMatchesOf(context.bankGroup, context.bankOrder, matchOfGroup),
+  };
+  timer?.phase('item matches');
+  return { breaks: sortedBreaks, summary, itemMatches };
+}
+
+/** Per input item (input order, through the sort order), the index of its match, -1 where it has none. */
+function itemMatchesOf(groupOfSorted: Int32Array, order: readonly number[] | undefined, matchOfGroup: Int32Array): Int32Array {
+  const out = new Int32Array(groupOfSorted.length);
+  for (let sorted = 0; sorted < groupOfSorted.length; sorted += 1) {
+    const group = groupOfSorted[sorted]!;
+    out[order === undefined ? sorted : order[sorted]!] = group === -1 ? -1 : matchOfGroup[group]!;
+  }
+  return out;
 }
 
 /** The rule chain, in order: each rule pairs what the ones before it left open. */
@@ -229,13 +263,13 @@ function runRules(context: MatchingContext, ruleSet: RuleSet, timer?: ReconcileP
  * sorted by id and a ledger entry is in at most one group, so walking the ledger in index order and taking each
  * group at its lowest ledger index gives exactly that order, without sorting and without a list of groups.
  */
-function emitMatches(context: MatchingContext, emit: (rule: string, ledger: readonly string[], bank: readonly string[]) => void): void {
+function emitMatches(context: MatchingContext, emit: (rule: string, ledger: readonly string[], bank: readonly string[], group: number) => void): void {
   const ledgerGroup = context.ledgerGroup;
   for (let index = 0; index < ledgerGroup.length; index += 1) {
     const group = ledgerGroup[index]!;
     if (group === -1 || context.firstLedgerOfGroup(group) !== index) continue;
     if (context.isPairGroup(group)) {
-      emit(context.ruleOfGroup(group), [context.ledger.entryId[index]!], [context.bank.id[context.firstBankOfGroup(group)]!]);
+      emit(context.ruleOfGroup(group), [context.ledger.entryId[index]!], [context.bank.id[context.firstBankOfGroup(group)]!], group);
       continue;
     }
     const members = context.membersOfGroup(group);
@@ -243,6 +277,7 @@ function emitMatches(context: MatchingContext, emit: (rule: string, ledger: read
       context.ruleOfGroup(group),
       members.ledger.map((member) => context.ledger.entryId[member]!),
       members.bank.map((member) => context.bank.id[member]!),
+      group,
     );
   }
 }

@@ -157,6 +157,16 @@ describe(copyField.name, () => {
 });
 
 describe(CopyWriter.name, () => {
+  it('abort destroys the stream and takes the error the server answers the abandoned COPY with', () => {
+    const stream = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const writer = new CopyWriter(stream);
+    writer.field('a').endRow();
+    writer.abort(new Error('bad row'));
+    expect(stream.destroyed).toBe(true);
+    // pg-copy-streams emits the server's answer after the stream is destroyed: without a listener it would throw.
+    expect(() => stream.emit('error', new Error('COPY from stdin failed: bad row'))).not.toThrow();
+  });
+
   type Field = string | null | readonly string[];
   /** The bytes a CopyWriter sent, collected from a stream that takes its time draining. */
   const sink = () => {

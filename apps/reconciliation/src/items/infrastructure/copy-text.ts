@@ -319,10 +319,14 @@ export class CopyWriter {
     await finished(this.stream);
   }
 
-  /** Abandons the COPY (the server rolls it back); the caller's transaction is rolled back after. */
+  /**
+   * Abandons the COPY (the server rolls it back); the caller's transaction is rolled back after. The server answers
+   * the abandoned COPY with an error naming `error`, which the stream then emits: the caller already has it.
+   */
   abort(error: unknown): void {
     this.filled = [];
     this.position = 0;
+    this.stream.on('error', () => undefined);
     this.stream.destroy(error instanceof Error ? error : new Error(String(error)));
   }
 

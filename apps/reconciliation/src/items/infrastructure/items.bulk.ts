@@ -1,4 +1,4 @@
-import { BankColumns, type BankTransactionPart, LedgerColumns, type ReconcilePhaseTimer } from '@recon/matching';
+import { BankColumns, type BankTransactionPart, type ItemMatches, LedgerColumns, type ReconcilePhaseTimer } from '@recon/matching';
 import type { SqlExecutor } from '@recon/persistence';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
@@ -168,44 +168,27 @@ export interface RunMatch {
 /**
  * Records a run's match groups over the items `claimOpenItemColumnsForRun` claimed, set-wise: the match rows with
  * one COPY, each side's (item, match) pairs with one COPY into the item-match table (migration 0012), in key order;
- * the claimed items no match took are open again. Every matched item must be one of the claimed and in one match
- * (the engine's output is), else this throws; a pair recorded already is refused by the item-match table's key. On
- * any error the caller's transaction rolls back. `open.breakOf` names the breaks the items were in; returns, per
- * match id, the ids of those breaks (a late partner closes them); only matches with such a break are listed.
+ * the claimed items no match took are open again. `itemMatches` (the engine's, `reconcile(..., { itemMatches: true })`)
+ * names per claimed item, in the claimed order, the index of its match or -1: no map of a million ids is built.
+ * Checked on the way: every item a match lists points at it, and no other (so every match's items were claimed and
+ * each is in one match); else this throws. A pair recorded already is refused by the item-match table's key. On any
+ * error the caller's transaction rolls back. `open.breakOf` names the breaks the items were in; returns, per match
+ * id, the ids of those breaks (a late partner closes them); only matches with such a break are listed.
  */
 export async function recordRunMatches(
   executor: SqlExecutor,
   open: RunOpenItems,
   matches: readonly RunMatch[],
+  itemMatches: ItemMatches,
   matchIds: readonly string[],
   recorded: { runId: string; matchedAt: Date },
   phases?: ReconcilePhaseTimer,
 ): Promise<Map<string, string[]>> {
   if (matchIds.length !== matches.length) throw new Error('recordRunMatches: one match id per match');
+  if (itemMatches.ledger.length !== open.ledger.length || itemMatches.bank.length !== open.bank.length)
+    throw new Error('recordRunMatches: one match index per claimed item');
   const client = await rawClientOf(executor);
   await client.query(RUN_SETTINGS);
-  // Per side, the match each matched item is in (by index), and per match the breaks its items were in.
-  const ledgerMatch = new Map<string, number>();
-  const bankMatch = new Map<string, number>();
-  const breaksOfMatch = new Map<string, string[]>();
-  for (let index = 0; index < matches.length; index += 1) {
-    const match = matches[index]!;
-    const breakIds = new Set<string>();
-    for (const id of match.ledger) {
-      if (ledgerMatch.has(id)) throw new Error(`recordRunMatches: ledger entry ${id} is in two matches`);
-      ledgerMatch.set(id, index);
-      const breakId = open.breakOf.ledger.get(id);
-      if (breakId !== undefined) breakIds.add(breakId);
-    }
-    for (const id of match.bank) {
-      if (bankMatch.has(id)) throw new Error(`recordRunMatches: bank line ${id} is in two matches`);
-      bankMatch.set(id, index);
-      const breakId = open.breakOf.bank.get(id);
-      if (breakId !== undefined) breakIds.add(breakId);
-    }
-    if (breakIds.size > 0) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
-  }
-  phases?.phase('write matches: items of each match');
   if (matches.length > 0) {
     const runId = recorded.runId;
     const matchedAt = recorded.matchedAt.toISOString();
@@ -218,38 +201,70 @@ export async function recordRunMatches(
     });
     phases?.phase('write matches: COPY matches');
   }
+  // Per match the breaks its items were in (a late partner closes them).
+  const breakSets = new Map<number, Set<string>>();
   // Each side's pairs straight into its table in key order (the claimed ids come sorted): the primary key's B-tree
   // is filled page after page instead of at a random leaf per pair (measured on a million pairs: 3.4 s against
   // 8.3 s). The claimed items no match took are collected on the way, to be opened again.
   const sides = [
-    { table: 'ledger_item_matches', key: 'entry_id', ids: open.ledger.entryId, matchOf: ledgerMatch, reopen: 'reopen_ledger_items' },
-    { table: 'bank_item_matches', key: 'item_ref', ids: open.bank.id, matchOf: bankMatch, reopen: 'reopen_bank_items' },
+    {
+      table: 'ledger_item_matches',
+      key: 'entry_id',
+      ids: open.ledger.entryId,
+      matchOf: itemMatches.ledger,
+      breakOf: open.breakOf.ledger,
+      side: 'ledger',
+      reopen: 'reopen_ledger_items',
+    },
+    {
+      table: 'bank_item_matches',
+      key: 'item_ref',
+      ids: open.bank.id,
+      matchOf: itemMatches.bank,
+      breakOf: open.breakOf.bank,
+      side: 'bank',
+      reopen: 'reopen_bank_items',
+    },
   ] as const;
   for (const side of sides) {
     const unmatched: string[] = [];
-    let paired = 0;
-    if (side.matchOf.size > 0) {
-      await copyInto(client, `COPY ${side.table} (${side.key}, match_id) FROM STDIN`, async (writer) => {
-        for (const id of side.ids) {
-          const index = side.matchOf.get(id);
-          if (index === undefined) {
-            unmatched.push(id);
-            continue;
-          }
-          paired += 1;
-          writer.field(id).field(matchIds[index]).endRow();
-          if (writer.full) await writer.flush();
+    const pointing = new Int32Array(matches.length);
+    const write = async (writer?: CopyWriter): Promise<void> => {
+      for (let item = 0; item < side.ids.length; item += 1) {
+        const id = side.ids[item]!;
+        const index = side.matchOf[item]!;
+        if (index === -1) {
+          unmatched.push(id);
+          continue;
         }
-      });
-    } else {
-      unmatched.push(...side.ids);
+        const listed = matches[index]?.[side.side];
+        if (listed === undefined || (listed.length === 1 ? listed[0] !== id : !listed.includes(id)))
+          throw new Error(`recordRunMatches: ${side.side} item ${id} points at match ${index}, which does not list it`);
+        pointing[index] = pointing[index]! + 1;
+        if (side.breakOf.size > 0) {
+          const breakId = side.breakOf.get(id);
+          if (breakId !== undefined) {
+            const breakIds = breakSets.get(index);
+            if (breakIds === undefined) breakSets.set(index, new Set([breakId]));
+            else breakIds.add(breakId);
+          }
+        }
+        writer!.field(id).field(matchIds[index]).endRow();
+        if (writer!.full) await writer!.flush();
+      }
+    };
+    if (matches.length > 0) await copyInto(client, `COPY ${side.table} (${side.key}, match_id) FROM STDIN`, write);
+    else await write();
+    for (let index = 0; index < matches.length; index += 1) {
+      if (pointing[index] !== matches[index]![side.side].length)
+        throw new Error(`recordRunMatches: match ${index} lists ${side.side} items the run did not claim, or that point elsewhere`);
     }
-    if (paired !== side.matchOf.size)
-      throw new Error(`recordRunMatches: ${side.matchOf.size - paired} matched items of ${side.table} were not claimed by the run`);
     phases?.phase(`write matches: ${side.table}`);
     await client.query(`SELECT ${side.reopen}($1::text[])`, [unmatched]);
     phases?.phase(`write matches: reopen unmatched (${side.table})`);
   }
+  const breaksOfMatch = new Map<string, string[]>();
+  for (const [index, breakIds] of [...breakSets].sort(([a], [b]) => a - b)) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   return breaksOfMatch;
 }
 

@@ -4,8 +4,10 @@ import { RECON_RUN_COMPLETED_V1 } from '@recon/contracts';
 import {
   dayNumberOf,
   isoDateOfDayNumber,
+  type ItemMatches,
   type LedgerBalance,
   type LedgerItem,
+  normalisedReferenceKey,
   reconcile,
   type ReconBreak,
   type ReconcilePhaseTimer,
@@ -24,7 +26,6 @@ import { type BreakClosing, BreakRecorder, SERVICE_ACTOR } from '../../breaks/ap
 import { ignoredReferencesOf, type LedgerItemRow, valueDateToleranceDaysMax } from '../../items/domain/recon-items';
 import { claimOpenItemColumnsForRun, recordRunMatches, RUN_OPEN_ITEMS_MAX, type RunOpenItems } from '../../items/infrastructure/items.bulk';
 import { ItemsPgRepository, lockRunOf } from '../../items/infrastructure/items.pg.repository';
-import { normalisedReferenceKey } from '@recon/matching';
 import type { ReconciliationSettings } from '../../reconciliation.config';
 import { ActiveRuleSetProvider } from '../../rules/application/active-rule-set';
 import { statementFindings, type StoredStatement } from '../domain/statement-continuity';
@@ -166,9 +167,10 @@ export class RunBusinessDayUseCase {
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
       phases?.phase('load');
       const result = reconcile({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
+        itemMatches: true,
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
-      const matched = await this.recordMatches(executor, open, result.matches, runId, phases);
+      const matched = await this.recordMatches(executor, open, result.matches, result.itemMatches!, runId, phases);
       phases?.phase('write matches');
       const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
       const dateOf = itemDatesOf(open, itemBreaks);
@@ -276,11 +278,12 @@ export class RunBusinessDayUseCase {
     executor: SqlExecutor,
     open: RunOpenItems,
     matches: readonly { rule: string; ledger: readonly string[]; bank: readonly string[] }[],
+    itemMatches: ItemMatches,
     runId: string,
     phases: ReconcilePhaseTimer | undefined,
   ): Promise<{ matchGroups: number; breaksClosed: number }> {
     const matchIds = matches.map(() => this.ids.uuid());
-    const breaksOf = await recordRunMatches(executor, open, matches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
+    const breaksOf = await recordRunMatches(executor, open, matches, itemMatches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
     // The breaks their items were in, closed in match order with one statement (a break named twice by the first).
     const closings: (BreakClosing & { breakId: string })[] = [];
     if (breaksOf.size > 0) {
