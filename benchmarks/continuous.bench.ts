@@ -110,7 +110,15 @@ async function main(): Promise<void> {
       }
     })();
     const publisher = fork(__filename, [PUBLISHER_FLAG], {
-      env: { ...process.env, BENCH_NAMESPACE: isolation.namespace, BENCH_NATS_SERVERS: config.NATS_SERVERS.join(','), BENCH_LINES: String(LINES_TOTAL) },
+      env: {
+        ...process.env,
+        BENCH_NAMESPACE: isolation.namespace,
+        BENCH_NATS_SERVERS: config.NATS_SERVERS.join(','),
+        BENCH_LINES: String(LINES_TOTAL),
+        // The publisher paces by the rate and publishes the warm-up: both reach it whether given as flags or in the environment.
+        BENCH_RATE: String(RATE_LINES_PER_SECOND),
+        BENCH_WARMUP: String(WARMUP_LINES),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     // The clock starts when the publisher (its modules loaded, connected) publishes its first line.
