@@ -1,5 +1,6 @@
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import type { BankItemRecord, BankItemRow, CustodyAccountRef, LedgerItemRecord, LedgerItemRow } from '../domain/recon-items';
+import { IdSet } from '../domain/id-set';
 
 /** Candidates loaded per side for one incremental match: the nearest first, the rest waits for the full run. */
 export const CANDIDATES_MAX = 500;
@@ -221,7 +222,7 @@ export class ItemsPgRepository {
    * The ids of the account's ledger entries with value dates in [from, to]: one index range, not one probe per id,
    * and one JSON array rather than a row object per id (a day is a million of them).
    */
-  async ledgerEntryIdsOfDays(executor: SqlExecutor, bankAccount: string, from: string, to: string): Promise<Set<string>> {
+  async ledgerEntryIdsOfDays(executor: SqlExecutor, bankAccount: string, from: string, to: string): Promise<IdSet> {
     return idsOfJson(
       await queryRows<{ ids: string | null }>(
         executor,
@@ -232,7 +233,7 @@ export class ItemsPgRepository {
   }
 
   /** The ids of the account's bank lines whose effective date (value date, else booking date, else arrival) is `date`. */
-  async bankLineIdsOfDay(executor: SqlExecutor, bankAccount: string, date: string): Promise<Set<string>> {
+  async bankLineIdsOfDay(executor: SqlExecutor, bankAccount: string, date: string): Promise<IdSet> {
     return idsOfJson(
       await queryRows<{ ids: string | null }>(
         executor,
@@ -574,9 +575,9 @@ export class ConcurrentMatchError extends Error {
   }
 }
 
-function idsOfJson(rows: readonly { ids: string | null }[]): Set<string> {
+function idsOfJson(rows: readonly { ids: string | null }[]): IdSet {
   const ids = rows[0]?.ids;
-  return new Set(ids === null || ids === undefined ? [] : (JSON.parse(ids) as string[]));
+  return new IdSet(ids === null || ids === undefined ? [] : (JSON.parse(ids) as string[]));
 }
 
 const SINGLE_CANDIDATE_QUERY_PARAMETERS = {
