@@ -159,6 +159,33 @@ describe('reconciliation: bulk access of the nightly run', () => {
     }
   });
 
+  it('claims only the first items by id when a side has more than the limit, and leaves the rest open', async () => {
+    await client.query('BEGIN');
+    try {
+      const all = await items.openItemsForRun(client, ACCOUNT, THROUGH);
+      const firstLedger = all.ledger
+        .map((row) => row.entry_id)
+        .sort()
+        .slice(0, 10);
+      const firstBank = all.bank
+        .map((row) => row.item_ref)
+        .sort()
+        .slice(0, 10);
+      for (const byLookupMax of [undefined, 0]) {
+        await client.query('SAVEPOINT before_claim');
+        const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH, 10, byLookupMax);
+        expect(columns.ledger.entryId).toEqual(firstLedger);
+        expect(columns.bank.id).toEqual(firstBank);
+        const open = await items.openItemsForRun(client, ACCOUNT, THROUGH);
+        expect(open.ledger.length).toBe(all.ledger.length - 10);
+        expect(open.bank.length).toBe(all.bank.length - 10);
+        await client.query('ROLLBACK TO SAVEPOINT before_claim');
+      }
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
   it('records matches set-wise, awkward ids included, and refuses items that are no longer open', async () => {
     const runId = randomUUID();
     const matchedAt = new Date('2025-03-04T20:00:00Z');

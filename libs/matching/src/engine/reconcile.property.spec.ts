@@ -4,7 +4,7 @@ import type { BankItem, LedgerItem } from '../model/items';
 import { bankItem, ledgerItem } from '../testing/items.fixtures';
 import { generateScenario } from '../testing/scenario.generator';
 import { BankColumns, LedgerColumns } from '../model/columns';
-import { matchOnly, reconcile, reconcileToSink } from './reconcile';
+import { matchOnly, type MatchOutput, reconcile, reconcileToSink } from './reconcile';
 
 const ruleSet = defaultRuleSet();
 
@@ -119,10 +119,16 @@ describe(`${reconcile.name} properties`, () => {
 
 describe(`${reconcile.name} itemMatches`, () => {
   /** Per input item, the index of the match holding its id, -1 where none does: what itemMatches must say. */
-  const expectedIndexes = (ids: readonly string[], sideOf: (index: number) => readonly string[], matches: number): number[] => {
+  const expectedIndexes = (ids: readonly string[], sideOf: (match: MatchOutput) => readonly string[], matches: readonly MatchOutput[]): number[] => {
     const indexOf = new Map<string, number>();
-    for (let index = 0; index < matches; index += 1) for (const id of sideOf(index)) indexOf.set(id, index);
+    matches.forEach((match, index) => sideOf(match).forEach((id) => indexOf.set(id, index)));
     return ids.map((id) => indexOf.get(id) ?? -1);
+  };
+  const expectItemMatches = (ledger: readonly LedgerItem[], bank: readonly BankItem[], result: ReturnType<typeof reconcile>): void => {
+    const ledgerIds = ledger.map((item) => item.entryId);
+    const bankIds = bank.map((item) => item.id);
+    expect([...result.itemMatches!.ledger]).toEqual(expectedIndexes(ledgerIds, (match) => match.ledger, result.matches));
+    expect([...result.itemMatches!.bank]).toEqual(expectedIndexes(bankIds, (match) => match.bank, result.matches));
   };
 
   it('names, for every input item in the order given, the match it is in, or -1, sorted or shuffled input alike', () => {
@@ -136,20 +142,7 @@ describe(`${reconcile.name} itemMatches`, () => {
           const plain = reconcile({ ledger, bank }, ruleSet);
           expect(result.matches).toEqual(plain.matches);
           expect(result.summary).toEqual(plain.summary);
-          expect([...result.itemMatches!.ledger]).toEqual(
-            expectedIndexes(
-              ledger.map((item) => item.entryId),
-              (index) => result.matches[index]!.ledger,
-              result.matches.length,
-            ),
-          );
-          expect([...result.itemMatches!.bank]).toEqual(
-            expectedIndexes(
-              bank.map((item) => item.id),
-              (index) => result.matches[index]!.bank,
-              result.matches.length,
-            ),
-          );
+          expectItemMatches(ledger, bank, result);
         }
       }),
       { numRuns: 200 },
@@ -162,20 +155,7 @@ describe(`${reconcile.name} itemMatches`, () => {
     const bank = shuffle(scenario.bank, 4);
     const result = reconcile({ ledger, bank }, ruleSet, { itemMatches: true });
     expect(result.matches.some((match) => match.ledger.length > 1 || match.bank.length > 1)).toBe(true);
-    expect([...result.itemMatches!.ledger]).toEqual(
-      expectedIndexes(
-        ledger.map((item) => item.entryId),
-        (index) => result.matches[index]!.ledger,
-        result.matches.length,
-      ),
-    );
-    expect([...result.itemMatches!.bank]).toEqual(
-      expectedIndexes(
-        bank.map((item) => item.id),
-        (index) => result.matches[index]!.bank,
-        result.matches.length,
-      ),
-    );
+    expectItemMatches(ledger, bank, result);
     expect(reconcile({ ledger, bank }, ruleSet).itemMatches).toBeUndefined();
   });
 });

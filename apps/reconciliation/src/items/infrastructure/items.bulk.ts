@@ -61,6 +61,17 @@ const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, curren
   to_char(booking_date, 'YYYY-MM-DD'), to_char(effective_date, 'YYYY-MM-DD'), bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name,
   remittance, reversal, transactions, break_id`;
 
+/** What a side's claim reads: its open table, its item table and key, the date that picks the day, the columns sent. */
+interface ClaimSide {
+  readonly open: string;
+  readonly items: string;
+  readonly key: string;
+  readonly date: string;
+  readonly columns: string;
+}
+const LEDGER_CLAIM: ClaimSide = { open: 'ledger_open_items', items: 'ledger_items', key: 'entry_id', date: 'value_date', columns: LEDGER_COPY_COLUMNS };
+const BANK_CLAIM: ClaimSide = { open: 'bank_open_items', items: 'bank_items', key: 'item_ref', date: 'effective_date', columns: BANK_COPY_COLUMNS };
+
 /**
  * Claims every open item of an account up to a date (plus the tolerance) for the run: their open rows are deleted
  * (in the run's transaction: until it commits, continuous matching waits on them as on a row lock, and a rollback
@@ -82,91 +93,68 @@ export async function claimOpenItemColumnsForRun(
   await client.query(RUN_SETTINGS);
   const account = client.escapeLiteral(bankAccount);
   const through = client.escapeLiteral(throughDate);
+  const chosen = (side: ClaimSide): string => `bank_account = ${account} AND ${side.date} <= ${through}::date`;
   // The first `limit` by id when there are more (a count over the open rows' index spares that sort otherwise).
   const [counted] = (
     await client.query<{ ledger: string; bank: string }>(
-      `SELECT (SELECT count(*) FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date) AS ledger,
-              (SELECT count(*) FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date) AS bank`,
+      `SELECT (SELECT count(*) FROM ${LEDGER_CLAIM.open} WHERE ${chosen(LEDGER_CLAIM)}) AS ledger,
+              (SELECT count(*) FROM ${BANK_CLAIM.open} WHERE ${chosen(BANK_CLAIM)}) AS bank`,
     )
   ).rows;
-  const ledgerLimit =
-    Number(counted?.ledger ?? 0) > limit
-      ? `AND entry_id IN (SELECT entry_id FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date
-                          ORDER BY entry_id COLLATE "C" LIMIT ${Number(limit)})`
-      : '';
-  const bankLimit =
-    Number(counted?.bank ?? 0) > limit
-      ? `AND item_ref IN (SELECT item_ref FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date
-                          ORDER BY item_ref COLLATE "C" LIMIT ${Number(limit)})`
-      : '';
-  // The claimed rows joined to their items: per claimed id when few (OFFSET 0 keeps the planner from turning the
-  // look-up into a join), else one hash join (`RUN_CLAIM_BY_LOOKUP_MAX`).
-  const itemsOf = (claimed: number, table: string, key: string): string =>
-    claimed <= byLookupMax
-      ? `claimed CROSS JOIN LATERAL (SELECT * FROM ${table} item WHERE item.${key} = claimed.claimed_id OFFSET 0) AS ${table}`
-      : `${table} JOIN claimed ON ${table}.${key} = claimed.claimed_id`;
+  const claimSql = (side: ClaimSide, open: number): string => {
+    const limited =
+      open > limit
+        ? `AND ${side.key} IN (SELECT ${side.key} FROM ${side.open} WHERE ${chosen(side)} ORDER BY ${side.key} COLLATE "C" LIMIT ${Number(limit)})`
+        : '';
+    // The claimed rows joined to their items: per claimed id when few (OFFSET 0 keeps the planner from turning the
+    // look-up into a join), else one hash join (`RUN_CLAIM_BY_LOOKUP_MAX`).
+    const items =
+      Math.min(open, limit) <= byLookupMax
+        ? `claimed CROSS JOIN LATERAL (SELECT * FROM ${side.items} item WHERE item.${side.key} = claimed.claimed_id OFFSET 0) AS ${side.items}`
+        : `${side.items} JOIN claimed ON ${side.items}.${side.key} = claimed.claimed_id`;
+    return `COPY (WITH claimed AS (DELETE FROM ${side.open} WHERE ${chosen(side)} ${limited} RETURNING ${side.key} AS claimed_id)
+                  SELECT ${side.columns} FROM ${items} ORDER BY ${side.key} COLLATE "C") TO STDOUT`;
+  };
   const ledger = new LedgerColumns();
   const ledgerBreaks = new Map<string, string>();
-  await readCopy(
-    client.query(
-      copyTo(
-        `COPY (WITH claimed AS (DELETE FROM ledger_open_items WHERE bank_account = ${account} AND value_date <= ${through}::date ${ledgerLimit}
-                                RETURNING entry_id AS claimed_id)
-               SELECT ${LEDGER_COPY_COLUMNS} FROM ${itemsOf(Math.min(Number(counted?.ledger ?? 0), limit), 'ledger_items', 'entry_id')}
-                ORDER BY entry_id COLLATE "C") TO STDOUT`,
-      ),
-    ),
-    11,
-    (row) => {
-      // Straight into the columns (as LedgerColumns.push would store an item whose absent fields are undefined).
-      ledger.entryId.push(row.text(0)!);
-      ledger.account.push(row.repeated(1)!);
-      ledger.currency.push(row.repeated(2)!);
-      ledger.amountMinor.push(row.bigint(3));
-      ledger.valueDate.push(row.repeated(4)!);
-      ledger.reference.push(row.text(5));
-      ledger.batchReference.push(row.repeated(6));
-      ledger.subAccount.push(row.repeated(7));
-      ledger.description.push(row.text(8));
-      ledger.kind.push(row.repeated(9));
-      ledger.bookingDate.push(undefined);
-      if (!row.isNull(10)) ledgerBreaks.set(ledger.entryId[ledger.entryId.length - 1]!, row.text(10)!);
-    },
-  );
+  await readCopy(client.query(copyTo(claimSql(LEDGER_CLAIM, Number(counted?.ledger ?? 0)))), 11, (row) => {
+    // Straight into the columns (as LedgerColumns.push would store an item whose absent fields are undefined).
+    ledger.entryId.push(row.text(0)!);
+    ledger.account.push(row.repeated(1)!);
+    ledger.currency.push(row.repeated(2)!);
+    ledger.amountMinor.push(row.bigint(3));
+    ledger.valueDate.push(row.repeated(4)!);
+    ledger.reference.push(row.text(5));
+    ledger.batchReference.push(row.repeated(6));
+    ledger.subAccount.push(row.repeated(7));
+    ledger.description.push(row.text(8));
+    ledger.kind.push(row.repeated(9));
+    ledger.bookingDate.push(undefined);
+    if (!row.isNull(10)) ledgerBreaks.set(ledger.entryId[ledger.entryId.length - 1]!, row.text(10)!);
+  });
   const bank = new BankColumns();
   const bankBreaks = new Map<string, string>();
   const bankEffectiveDate: string[] = [];
-  await readCopy(
-    client.query(
-      copyTo(
-        `COPY (WITH claimed AS (DELETE FROM bank_open_items WHERE bank_account = ${account} AND effective_date <= ${through}::date ${bankLimit}
-                                RETURNING item_ref AS claimed_id)
-               SELECT ${BANK_COPY_COLUMNS} FROM ${itemsOf(Math.min(Number(counted?.bank ?? 0), limit), 'bank_items', 'item_ref')}
-                ORDER BY item_ref COLLATE "C") TO STDOUT`,
-      ),
-    ),
-    18,
-    (row) => {
-      bank.id.push(row.text(0)!);
-      bank.statementId.push(row.repeated(1)!);
-      bank.lineNo.push(row.int(2));
-      bank.account.push(row.repeated(3)!);
-      bank.currency.push(row.repeated(4)!);
-      bank.amountMinor.push(row.bigint(5));
-      bank.valueDate.push(row.repeated(6));
-      bank.bookingDate.push(row.repeated(7));
-      bankEffectiveDate.push(row.repeated(8)!);
-      bank.bankRef.push(row.text(9));
-      bank.endToEndId.push(row.text(10));
-      bank.customerRef.push(row.text(11));
-      bank.bankTxCode.push(row.repeated(12));
-      bank.counterpartyName.push(row.repeated(13));
-      bank.remittance.push(row.text(14));
-      bank.reversal.push(row.isTrue(15));
-      bank.transactions.push(row.isNull(16) ? undefined : transactionsOf(row.text(16)!));
-      if (!row.isNull(17)) bankBreaks.set(bank.id[bank.id.length - 1]!, row.text(17)!);
-    },
-  );
+  await readCopy(client.query(copyTo(claimSql(BANK_CLAIM, Number(counted?.bank ?? 0)))), 18, (row) => {
+    bank.id.push(row.text(0)!);
+    bank.statementId.push(row.repeated(1)!);
+    bank.lineNo.push(row.int(2));
+    bank.account.push(row.repeated(3)!);
+    bank.currency.push(row.repeated(4)!);
+    bank.amountMinor.push(row.bigint(5));
+    bank.valueDate.push(row.repeated(6));
+    bank.bookingDate.push(row.repeated(7));
+    bankEffectiveDate.push(row.repeated(8)!);
+    bank.bankRef.push(row.text(9));
+    bank.endToEndId.push(row.text(10));
+    bank.customerRef.push(row.text(11));
+    bank.bankTxCode.push(row.repeated(12));
+    bank.counterpartyName.push(row.repeated(13));
+    bank.remittance.push(row.text(14));
+    bank.reversal.push(row.isTrue(15));
+    bank.transactions.push(row.isNull(16) ? undefined : transactionsOf(row.text(16)!));
+    if (!row.isNull(17)) bankBreaks.set(bank.id[bank.id.length - 1]!, row.text(17)!);
+  });
   return { ledger, bank, bankEffectiveDate, breakOf: { ledger: ledgerBreaks, bank: bankBreaks } };
 }
 

@@ -39,30 +39,29 @@ interface CandidateSqlInputs {
  * read from the item table by primary key.
  */
 function ledgerCandidatesSql(p: CandidateSqlInputs): string {
-  return `SELECT item.* FROM (
-      SELECT entry_id, abs(sort_date - ${p.date}) AS distance FROM (
-              SELECT entry_id, bank_account, currency, value_date AS sort_date, true AS wanted FROM ledger_open_items WHERE lookup_keys && ${p.keys}
-        UNION SELECT entry_id, bank_account, currency, value_date, value_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
-                FROM ledger_open_items WHERE amount_minor = ANY(${p.amounts})
-        OFFSET 0) AS candidate
-      WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
-      ORDER BY distance, entry_id LIMIT ${p.limit}) AS nearest
-    CROSS JOIN LATERAL (SELECT ${LEDGER_COLUMNS} FROM ledger_items WHERE ledger_items.entry_id = nearest.entry_id) AS item
-    ORDER BY nearest.distance, nearest.entry_id`;
+  return candidatesSql(
+    { open: 'ledger_open_items', items: 'ledger_items', key: 'entry_id', date: 'value_date', keys: 'lookup_keys', columns: LEDGER_COLUMNS },
+    p,
+  );
 }
 
 /** The open bank lines that could pair with ledger entries: by reference keys or by amount near the date (as ledgerCandidatesSql). */
 function bankCandidatesSql(p: CandidateSqlInputs): string {
+  return candidatesSql({ open: 'bank_open_items', items: 'bank_items', key: 'item_ref', date: 'effective_date', keys: 'ref_keys', columns: BANK_COLUMNS }, p);
+}
+
+/** One side's candidate lookup (ledgerCandidatesSql): its open table, item table and key, date and key columns. */
+function candidatesSql(side: { open: string; items: string; key: string; date: string; keys: string; columns: string }, p: CandidateSqlInputs): string {
   return `SELECT item.* FROM (
-      SELECT item_ref, abs(sort_date - ${p.date}) AS distance FROM (
-              SELECT item_ref, bank_account, currency, effective_date AS sort_date, true AS wanted FROM bank_open_items WHERE ref_keys && ${p.keys}
-        UNION SELECT item_ref, bank_account, currency, effective_date, effective_date BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
-                FROM bank_open_items WHERE amount_minor = ANY(${p.amounts})
+      SELECT ${side.key}, abs(sort_date - ${p.date}) AS distance FROM (
+              SELECT ${side.key}, bank_account, currency, ${side.date} AS sort_date, true AS wanted FROM ${side.open} WHERE ${side.keys} && ${p.keys}
+        UNION SELECT ${side.key}, bank_account, currency, ${side.date}, ${side.date} BETWEEN ${p.date} - ${p.toleranceDays} AND ${p.date} + ${p.toleranceDays}
+                FROM ${side.open} WHERE amount_minor = ANY(${p.amounts})
         OFFSET 0) AS candidate
       WHERE wanted AND bank_account = ${p.account} AND currency = ${p.currency}
-      ORDER BY distance, item_ref LIMIT ${p.limit}) AS nearest
-    CROSS JOIN LATERAL (SELECT ${BANK_COLUMNS} FROM bank_items WHERE bank_items.item_ref = nearest.item_ref) AS item
-    ORDER BY nearest.distance, nearest.item_ref`;
+      ORDER BY distance, ${side.key} LIMIT ${p.limit}) AS nearest
+    CROSS JOIN LATERAL (SELECT ${side.columns} FROM ${side.items} WHERE ${side.items}.${side.key} = nearest.${side.key}) AS item
+    ORDER BY nearest.distance, nearest.${side.key}`;
 }
 
 /**
