@@ -32,6 +32,36 @@ describe(readLedgerColumns.name, () => {
   });
 });
 
+describe(`${readLedgerColumns.name} with skip`, () => {
+  const csv = `${HEADER}L1,DE89,1.00,EUR,2025-01-02,R1,,,,,\nL2,DE89,2.00,EUR,2025-01-02,R2,,,,,\nL3,DE89,3.00,EUR,2025-01-02,R3,,,,,\n`;
+
+  it('leaves out the entries skip names and reads the rest as without it, from bytes, text and JSON lines', async () => {
+    const full = await readLedgerColumns(chunksOf(csv), 'csv');
+    for (const chunks of [
+      () => chunksOf(csv),
+      () => chunksOf(csv, 1),
+      async function* () {
+        yield csv;
+      },
+    ]) {
+      const kept = await readLedgerColumns(chunks(), 'csv', 'ledger', { skip: (id) => id !== 'L2' });
+      expect(kept.length).toBe(1);
+      expect(kept.item(0)).toEqual(full.item(1));
+    }
+    const jsonl =
+      '{"entryId":"L1","account":"DE89","amount":"1.00","currency":"EUR","valueDate":"2025-01-02"}\n{"entryId":"L2","account":"DE89","amount":"2.00","currency":"EUR","valueDate":"2025-01-02"}\n';
+    expect((await readLedgerColumns(chunksOf(jsonl), 'jsonl', 'ledger', { skip: (id) => id === 'L1' })).entryId).toEqual(['L2']);
+  });
+
+  it('reads and checks a skipped row only as far as its entry id', async () => {
+    const broken = `${HEADER}L1,DE89,not money,EUR,2025-01-02,,,,,,\nL2,DE89,2.00,EUR,2025-01-02,,,,,,\nL1,DE89,9.99,EUR,not a date,,,,,,\n`;
+    const kept = await readLedgerColumns(chunksOf(broken), 'csv', 'ledger', { skip: (id) => id === 'L1' });
+    expect(kept.entryId).toEqual(['L2']);
+    await expect(readLedgerColumns(chunksOf(broken), 'csv', 'ledger', { skip: () => false })).rejects.toThrow(InputFileError);
+    await expect(readLedgerColumns(chunksOf(`${HEADER},DE89,1.00,EUR,2025-01-02,,,,,,\n`), 'csv', 'ledger', { skip: () => true })).rejects.toThrow('entry_id');
+  });
+});
+
 describe(readLedgerFile.name, () => {
   it('reads CSV in small chunks, quoted fields included, into ledger items with bigint minor units', async () => {
     const csv = `\uFEFF${HEADER}L1,DE89 3704,-22.30,EUR,2025-01-02,PLAT-W-000123,C1,,"payout, ""express""",withdrawal,\r\nL2,DE89 3704,1000,JPY,2025-01-02,,,,,,BATCH-1\n`;

@@ -6,7 +6,7 @@ import {
   isoDateOfDayNumber,
   type ItemMatches,
   type LedgerBalance,
-  type LedgerItem,
+  type LedgerColumns,
   normalisedReferenceKey,
   reconcile,
   type ReconBreak,
@@ -306,25 +306,24 @@ export class RunBusinessDayUseCase {
 
   /** Entries the ledger exported for the day that never arrived as events: stored now, noted, never lost. */
   private async importMissingLedgerEntries(command: RunBusinessDayCommand, warnings: string[], ruleSet: RuleSet): Promise<number> {
-    let exported;
+    // The day's stored entries in one index range, read first: the export's rows among them are left out as they
+    // are read (only their ids are), and the few others are looked up by id (stored under another account or
+    // date); only what is still unknown is missing.
+    const ofDay = await this.db.transaction((executor) =>
+      this.items.ledgerEntryIdsOfDays(executor, command.bankAccount, command.businessDate, command.businessDate),
+    );
+    let unknown: LedgerColumns;
     try {
-      exported = await this.ledgerHttp.exportedEntries(command.businessDate, command.businessDate, command.bankAccount);
+      unknown = await this.ledgerHttp.exportedEntries(command.businessDate, command.businessDate, command.bankAccount, (entryId) => ofDay.has(entryId));
     } catch (error) {
       warnings.push(`ledger completeness not checked: ${error instanceof Error ? error.message : String(error)}`);
       return 0;
     }
     const ignored = ignoredReferencesOf(ruleSet);
     return this.db.transaction(async (executor) => {
-      // The day's stored entries in one index range; the few exported entries not among them are looked up by id
-      // (stored under another account or date), and only what is still unknown is missing.
-      const ofDay = await this.items.ledgerEntryIdsOfDays(executor, command.bankAccount, command.businessDate, command.businessDate);
-      const unknown: LedgerItem[] = [];
-      for (let index = 0; index < exported.length; index += 1) if (!ofDay.has(exported.entryId[index]!)) unknown.push(exported.item(index));
-      const known = await this.items.existingLedgerEntryIds(
-        executor,
-        unknown.map((item) => item.entryId),
-      );
-      const missing: LedgerItemRow[] = unknown
+      // Stored meanwhile, or under another account or date: known.
+      const known = await this.items.existingLedgerEntryIds(executor, unknown.entryId);
+      const missing: LedgerItemRow[] = Array.from({ length: unknown.length }, (_, index) => unknown.item(index))
         .filter((item) => !known.has(item.entryId))
         .map((item) => ({
           entryId: item.entryId,

@@ -38,12 +38,13 @@ export class LedgerHttpClient {
    * Ledger entries on custody accounts with value dates in [from, to], as the ledger's export lists them: read by
    * the byte-level reader into columns (a day is a million entries; `item(index)` gives the object of one).
    */
-  async exportedEntries(from: string, to: string, bankAccount: string): Promise<LedgerColumns> {
+  /** The ledger's export of an account's entries valued from..to; the entries `skip` names are left out as they are read. */
+  async exportedEntries(from: string, to: string, bankAccount: string, skip?: (entryId: string) => boolean): Promise<LedgerColumns> {
     const url = `${this.settings.ledgerUrl}/v1/exports/ledger.csv?${new URLSearchParams({ from, to, account: bankAccount }).toString()}`;
     const response = await this.fetch(url, { method: 'GET' });
     if (response.status !== 200 || response.body === null)
       throw new LedgerHttpError(`ledger export ${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`, response.status);
-    return readLedgerColumns(Readable.fromWeb(response.body as never) as AsyncIterable<Buffer>, 'csv', 'ledger export');
+    return readLedgerColumns(Readable.fromWeb(response.body as never) as AsyncIterable<Buffer>, 'csv', 'ledger export', skip === undefined ? {} : { skip });
   }
 
   /** Posts one transaction; a repeated Idempotency-Key replays the first result (200) instead of posting twice. */
