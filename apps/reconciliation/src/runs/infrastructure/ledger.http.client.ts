@@ -36,9 +36,9 @@ export class LedgerHttpClient {
 
   /**
    * Ledger entries on custody accounts with value dates in [from, to], as the ledger's export lists them: read by
-   * the byte-level reader into columns (a day is a million entries; `item(index)` gives the object of one).
+   * the byte-level reader into columns (a day is a million entries; `item(index)` gives the object of one). The
+   * entries `skip` names are left out as they are read (only their ids are decoded).
    */
-  /** The ledger's export of an account's entries valued from..to; the entries `skip` names are left out as they are read. */
   async exportedEntries(from: string, to: string, bankAccount: string, skip?: (entryId: string) => boolean): Promise<LedgerColumns> {
     const url = `${this.settings.ledgerUrl}/v1/exports/ledger.csv?${new URLSearchParams({ from, to, account: bankAccount }).toString()}`;
     const response = await this.fetch(url, { method: 'GET' });
