@@ -4,6 +4,7 @@ import type { RuleSet } from '@recon/matching';
 import type { AuditRecorder, Clock } from '@recon/platform';
 import { queryRows, type TransactionRunner } from '@recon/persistence';
 import { bankItemOfLine, type BankItemRow, ignoredReferencesOf } from '../../items/domain/recon-items';
+import type { IdSet } from '../../items/domain/id-set';
 import { type ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
 import { type GatewayHttpClient, type GatewayLineText, parseGatewayLine } from '../infrastructure/gateway.http.client';
 
@@ -51,20 +52,39 @@ export class GatewayCompletenessCheck {
     this.ignoredReferences = ignoredReferencesOf(ruleSet);
   }
 
-  /** Returns how many lines were missing and are stored now; what could not be checked goes to `warnings`. */
-  async importMissingBankLines(request: GatewayCompletenessRequest, warnings: string[]): Promise<number> {
+  /**
+   * The ids of the day's stored lines, read ahead: the run starts this read before its ledger check, so that
+   * Postgres gathers them while the service reads the ledger's export; `importMissingBankLines` then takes them.
+   */
+  static storedIdsOfDay(
+    db: TransactionRunner,
+    items: ItemsPgRepository,
+    request: Pick<GatewayCompletenessRequest, 'bankAccount' | 'businessDate'>,
+  ): Promise<IdSet> {
+    return db.transaction((executor) => items.bankLineIdsOfDay(executor, request.bankAccount, request.businessDate));
+  }
+
+  /**
+   * Returns how many lines were missing and are stored now; what could not be checked goes to `warnings`.
+   * `storedIds`: `storedIdsOfDay`'s read when the caller started it ahead; read here otherwise.
+   */
+  async importMissingBankLines(request: GatewayCompletenessRequest, warnings: string[], storedIds?: Promise<IdSet>): Promise<number> {
     let imported = 0;
     let listed = 0;
     const invalid = { count: 0 };
     try {
       // Most of the day's lines are stored under its date (their value date, else booking date, else arrival day):
-      // their ids in one read; only lines not among them are looked up by id, chunk by chunk.
-      const ofDay = await this.db.transaction((executor) => this.items.bankLineIdsOfDay(executor, request.bankAccount, request.businessDate));
-      for await (const chunk of this.gateway.linesOfDay(request.bankAccount, request.businessDate)) {
+      // their ids in one read. A line among them is recognised by its id as it streams in and goes no further
+      // (nearly every id comes as Postgres prints it); only the others are looked up by id, chunk by chunk.
+      const ofDay = await (storedIds ?? GatewayCompletenessCheck.storedIdsOfDay(this.db, this.items, request));
+      const held = (lineId: string): boolean => {
+        if (!ofDay.has(lineId)) return false;
+        listed += 1;
+        return true;
+      };
+      for await (const chunk of this.gateway.linesOfDay(request.bankAccount, request.businessDate, held)) {
         listed += chunk.length;
         const notOfDay = chunk.filter((line) => {
-          // Nearly every id comes as Postgres prints it: found as it is, it needs no check of its form.
-          if (line.lineId !== undefined && ofDay.has(line.lineId)) return false;
           const lineId = uuidOf(line.lineId);
           return lineId === undefined || !ofDay.has(lineId);
         });

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /** Lines handed to the caller at a time: what the run holds in memory of the gateway's record of a day. */
 export const GATEWAY_LINES_CHUNK_SIZE = 5_000;
 /** One NDJSON line of the gateway's answer (one bank line's payload) is never longer than this. */
@@ -20,6 +22,41 @@ export interface GatewayLineText {
 const LINE_ID_FIELD = /"lineId":"([^"\\]{1,200})"/;
 /** The end line, `{"end":true,"lines":N}`, is the one that starts with its `end` member. */
 const END_LINE_START = /^\s*\{\s*"end"/;
+const LF = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const ASCII_END = 0x80;
+const NO_BYTES = Buffer.alloc(0);
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const LINE_ID_MEMBER = Buffer.from('"lineId":"', 'latin1');
+const LINE_ID_LENGTH_MAX = 200;
+
+/**
+ * The line's `lineId` read off its bytes, as LINE_ID_FIELD reads it off the text: the value after the first
+ * `"lineId":"`, when it is 1..200 ASCII characters up to the closing quote with no backslash. Anything else
+ * (no member, an escape, a character beyond ASCII) is undefined here and left to the regular expression on the text.
+ */
+function lineIdOf(buffer: Buffer, start: number, end: number): string | undefined {
+  const member = buffer.indexOf(LINE_ID_MEMBER, start);
+  if (member === -1 || member >= end) return undefined;
+  const from = member + LINE_ID_MEMBER.length;
+  const limit = Math.min(end, from + LINE_ID_LENGTH_MAX + 1);
+  for (let at = from; at < limit; at += 1) {
+    const byte = buffer[at]!;
+    if (byte === QUOTE) return at === from ? undefined : buffer.toString('latin1', from, at);
+    if (byte === BACKSLASH || byte >= ASCII_END) return undefined;
+  }
+  return undefined;
+}
+
+/** Whether the bytes are all spaces, tabs or carriage returns (a blank line is skipped, as its trimmed text would be). */
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let at = start; at < end; at += 1) {
+    const byte = buffer[at]!;
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0b && byte !== 0x0c) return false;
+  }
+  return true;
+}
 
 /** The line's object, or a GatewayHttpError naming the line and what is wrong with it. */
 export function parseGatewayLine(line: GatewayLineText): Record<string, unknown> {
@@ -50,29 +87,48 @@ export class GatewayHttpClient {
    * day, value-dated on it, or undated and received on it), each the `bank.line.received` payload, in chunks of at
    * most GATEWAY_LINES_CHUNK_SIZE. The next chunk is read only once the caller has taken this one, so a day of a
    * million lines never sits in memory. Throws GatewayHttpError when the gateway cannot be reached, answers
-   * otherwise than 200, stalls for longer than the HTTP timeout, or ends the stream without its end line (the
-   * record was cut short: what was yielded before is still valid).
+   * otherwise than 200, stalls for longer than the HTTP timeout, sends a line that is not UTF-8, or ends the stream
+   * without its end line (the record was cut short: what was yielded before is still valid).
+   *
+   * `held`: asked for each line's id as the bytes come, before the line is decoded; a line it answers true for
+   * (one the caller holds already: nearly all of them on a day the events arrived) is counted against the end
+   * line's count and nothing more: not decoded, not checked, not handed over.
    */
-  async *linesOfDay(bankAccount: string, businessDate: string): AsyncGenerator<GatewayLineText[]> {
+  async *linesOfDay(bankAccount: string, businessDate: string, held?: (lineId: string) => boolean): AsyncGenerator<GatewayLineText[]> {
     const url = `${this.settings.gatewayUrl}/v1/lines?${new URLSearchParams({ account: bankAccount, date: businessDate }).toString()}`;
     const abort = new AbortController();
     const reader = await this.open(url, abort);
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    let pending = '';
+    let pending: Buffer = NO_BYTES;
+    let atStart = true;
     let chunk: GatewayLineText[] = [];
     let count = 0;
     let ended: number | undefined;
     try {
       for (;;) {
         const { done, value } = await this.read(reader, abort, url);
-        pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
-        let newline = pending.indexOf('\n');
-        while (newline !== -1) {
-          const text = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf('\n');
-          if (text.trim().length === 0) continue;
+        if (done) break;
+        const bytes = Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength);
+        const buffer = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
+        let start = 0;
+        if (atStart) {
+          // A byte order mark before the first line is not part of it (as a UTF-8 decoder drops it).
+          if (buffer.length < UTF8_BOM.length && UTF8_BOM.subarray(0, buffer.length).equals(buffer)) {
+            pending = buffer;
+            continue;
+          }
+          if (buffer.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) start = UTF8_BOM.length;
+          atStart = false;
+        }
+        for (let end = buffer.indexOf(LF, start); end !== -1; start = end + 1, end = buffer.indexOf(LF, start)) {
+          if (isBlank(buffer, start, end)) continue;
           if (ended !== undefined) throw new GatewayHttpError(`bank gateway ${url} sent lines after its end line`);
+          let lineId = lineIdOf(buffer, start, end);
+          if (lineId !== undefined && held?.(lineId) === true) {
+            count += 1;
+            continue;
+          }
+          if (!isUtf8(buffer.subarray(start, end))) throw new GatewayHttpError(`bank gateway ${url} sent a line that is not UTF-8 (line ${count + 1})`);
+          const text = buffer.toString('utf8', start, end);
           if (END_LINE_START.test(text)) {
             const parsed = parseObject(text, url);
             if (parsed.end === true) {
@@ -80,15 +136,23 @@ export class GatewayHttpClient {
               continue;
             }
           }
-          chunk.push({ lineId: LINE_ID_FIELD.exec(text)?.[1], text });
+          if (lineId === undefined) {
+            // Not read off the bytes (escaped, not ASCII, or a second member further on): as the text reads.
+            lineId = LINE_ID_FIELD.exec(text)?.[1];
+            if (lineId !== undefined && held?.(lineId) === true) {
+              count += 1;
+              continue;
+            }
+          }
+          chunk.push({ lineId, text });
           count += 1;
           if (chunk.length === GATEWAY_LINES_CHUNK_SIZE) {
             yield chunk;
             chunk = [];
           }
         }
+        pending = start >= buffer.length ? NO_BYTES : buffer.subarray(start);
         if (pending.length > GATEWAY_LINE_BYTES_MAX) throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
-        if (done) break;
       }
       if (chunk.length > 0) yield chunk;
       if (ended === undefined)
