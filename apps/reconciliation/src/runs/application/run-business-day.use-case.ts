@@ -135,12 +135,17 @@ export class RunBusinessDayUseCase {
     let balances: LedgerBalance[] = [];
     const phases = command.phases;
     if (command.checks) {
+      // The day's stored bank line ids are gathered by Postgres (on a connection of their own) while this reads the
+      // ledger's export; a failed read is the gateway check's to report.
+      const storedLineIds = GatewayCompletenessCheck.storedIdsOfDay(this.db, this.items, command);
+      storedLineIds.catch(() => undefined);
       missingEvents = await this.importMissingLedgerEntries(command, warnings, ruleSet);
       phases?.phase('checks: ledger export');
       // The gateway's record of the day against the bank items (gateway-completeness.ts).
       missingLines = await new GatewayCompletenessCheck(this.db, this.gateway, this.items, this.audit, this.clock, ruleSet).importMissingBankLines(
         command,
         warnings,
+        storedLineIds,
       );
       phases?.phase('checks: gateway record');
       balances = await this.requiredBalances(command, warnings);
@@ -381,10 +386,11 @@ export class RunBusinessDayUseCase {
     const rows = await queryRows<StatementRow>(
       executor,
       `SELECT s.statement_id, s.bank_account, s.currency, s.sequence, to_char(s.to_date, 'YYYY-MM-DD') AS to_date, s.opening_amount, s.closing_amount,
-              to_char(s.closing_date, 'YYYY-MM-DD') AS closing_date, s.entry_count,
-              (SELECT count(*)::int FROM bank_items b WHERE b.statement_id = s.statement_id AND b.bank_account = s.bank_account) AS received_count,
-              (SELECT coalesce(sum(amount_minor), 0)::text FROM bank_items b WHERE b.statement_id = s.statement_id AND b.bank_account = s.bank_account) AS received_sum
+              to_char(s.closing_date, 'YYYY-MM-DD') AS closing_date, s.entry_count, received.count AS received_count, received.sum AS received_sum
          FROM statements s
+        -- The lines received of each statement, counted and summed in one pass over them.
+        CROSS JOIN LATERAL (SELECT count(*)::int AS count, coalesce(sum(b.amount_minor), 0)::text AS sum FROM bank_items b
+                             WHERE b.statement_id = s.statement_id AND b.bank_account = s.bank_account) AS received
         WHERE s.bank_account = $1 AND (s.to_date = $2::date OR s.closing_date = $2::date) AND s.format NOT IN ('camt.054', 'mt942', 'camt.052')
         ORDER BY s.received_at, s.statement_id`,
       [command.bankAccount, command.businessDate],
