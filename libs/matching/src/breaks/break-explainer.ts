@@ -121,22 +121,46 @@ export class BreakExplainer {
   candidatesFor(side: 'ledger' | 'bank', index: number, exclude: readonly number[] = []): BreakCandidate[] {
     const gathered = (side === 'ledger' ? this.ledgerCandidates : this.bankCandidates).get(index);
     if (gathered === undefined) return [];
+    // Ranked by the weight of their failed criteria (no detail written), then nearest amount and date; only the
+    // candidates kept get their checks written out.
     const ranked = [...gathered]
       .filter((other) => !exclude.includes(other))
       .map((other) => {
         const ledgerIndex = side === 'ledger' ? index : other;
         const bankIndex = side === 'ledger' ? other : index;
-        return { other, checks: this.checkPair(ledgerIndex, bankIndex), ledgerIndex, bankIndex };
+        return { other, weight: this.pairWeight(ledgerIndex, bankIndex), ledgerIndex, bankIndex };
       })
       .sort(
         (a, b) =>
-          this.rank(a.checks, b.checks) ||
+          a.weight - b.weight ||
           this.amountGap(a.ledgerIndex, a.bankIndex, b.ledgerIndex, b.bankIndex) ||
           this.dayGap(a.ledgerIndex, a.bankIndex) - this.dayGap(b.ledgerIndex, b.bankIndex) ||
           a.other - b.other,
       )
       .slice(0, BREAK_CANDIDATES_MAX);
-    return ranked.map(({ other, checks }) => this.candidate(side === 'ledger' ? 'bank' : 'ledger', other, checks));
+    return ranked.map(({ other, ledgerIndex, bankIndex }) =>
+      this.candidate(side === 'ledger' ? 'bank' : 'ledger', other, this.checkPair(ledgerIndex, bankIndex)),
+    );
+  }
+
+  /**
+   * `checkWeight(this.checkPair(ledgerIndex, bankIndex))`, from the columns and without writing any detail: a break's
+   * candidates are ranked by it, and only the few kept are checked in words.
+   */
+  pairWeight(ledgerIndex: number, bankIndex: number): number {
+    const context = this.context;
+    let weight = 0;
+    if (context.ledgerAccount[ledgerIndex] !== context.bankAccount[bankIndex]) weight += ACCOUNT_WEIGHT;
+    const sameCurrency = context.ledger.currency[ledgerIndex] === context.bank.currency[bankIndex];
+    if (!sameCurrency) weight += CRITERION_WEIGHT;
+    if (!this.referenceCheck(ledgerIndex, bankIndex).ok) weight += REFERENCE_WEIGHT;
+    const ledgerAmount = context.ledger.amountMinor.at(ledgerIndex);
+    const bankAmount = context.bank.amountMinor.at(bankIndex);
+    if (ledgerAmount < 0n !== bankAmount < 0n) weight += CRITERION_WEIGHT;
+    if (sameCurrency && absMinor(ledgerAmount - bankAmount) > this.tolerance.amountToleranceMinor) weight += CRITERION_WEIGHT;
+    const bankDay = context.bankDay[bankIndex]!;
+    if (bankDay !== DAY_UNKNOWN && Math.abs(context.ledgerDay[ledgerIndex]! - bankDay) > this.tolerance.valueDateToleranceDays) weight += CRITERION_WEIGHT;
+    return weight;
   }
 
   candidate(side: 'ledger' | 'bank', index: number, checks: readonly CriterionCheck[]): BreakCandidate {
@@ -227,13 +251,6 @@ export class BreakExplainer {
     return { criterion: 'reference', ok: false, detail: `reference ${reference} not on bank line (bank references: ${shown})` };
   }
 
-  private rank(a: readonly CriterionCheck[], b: readonly CriterionCheck[]): number {
-    // Fewer failed criteria first; a reference agreement outweighs anything else.
-    const weight = (checks: readonly CriterionCheck[]): number =>
-      checks.reduce((total, check) => total + (check.ok ? 0 : check.criterion === 'reference' ? 10 : check.criterion === 'account' ? 5 : 1), 0);
-    return weight(a) - weight(b);
-  }
-
   private amountGap(ledgerA: number, bankA: number, ledgerB: number, bankB: number): number {
     const gapA = absMinor(this.context.ledger.amountMinor.at(ledgerA) - this.context.bank.amountMinor.at(bankA));
     const gapB = absMinor(this.context.ledger.amountMinor.at(ledgerB) - this.context.bank.amountMinor.at(bankB));
@@ -274,6 +291,20 @@ export class BreakExplainer {
       }
     }
   }
+}
+
+/** A failed reference outweighs anything else, a different account all but that, any other failed criterion counts one. */
+const REFERENCE_WEIGHT = 10;
+const ACCOUNT_WEIGHT = 5;
+const CRITERION_WEIGHT = 1;
+
+/** How far a candidate is from its break's item: the weights of its failed criteria, summed (fewer and lighter first). */
+export function checkWeight(checks: readonly CriterionCheck[]): number {
+  return checks.reduce(
+    (total, check) =>
+      total + (check.ok ? 0 : check.criterion === 'reference' ? REFERENCE_WEIGHT : check.criterion === 'account' ? ACCOUNT_WEIGHT : CRITERION_WEIGHT),
+    0,
+  );
 }
 
 /**
