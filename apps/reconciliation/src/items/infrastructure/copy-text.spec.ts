@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import fc from 'fast-check';
-import { CopyRow, CopyWriter, copyField, readCopy } from './copy-text';
+import { CopyRow, CopyWriter, copyField, readCopy, readCopyIdSet } from './copy-text';
 
 /** The reference a text[] COPY field is checked against: each element quoted, quotes and backslashes escaped, then the literal escaped for COPY. */
 function textArrayField(values: readonly string[]): string {
@@ -85,6 +85,28 @@ describe(readCopy.name, () => {
 
   it('reads a row whose only field is empty', async () => {
     expect((await readAll([Buffer.from('\n\\N\n')], 1)).map(([field]) => field!.text)).toEqual(['', undefined]);
+  });
+});
+
+describe(readCopyIdSet.name, () => {
+  it('holds the ids of a one-column COPY, wherever the chunks are cut, and nothing else', async () => {
+    const ids = ['0190a000-0000-7000-8000-000000000001', 'L-ä-2', '付款-3', ''];
+    const text = Buffer.from(ids.map((id) => `${id}\n`).join(''), 'utf8');
+    for (const size of [1, 2, 5, text.length]) {
+      const chunks = Array.from({ length: Math.ceil(text.length / size) }, (_, index) => text.subarray(index * size, (index + 1) * size));
+      const set = await readCopyIdSet(Readable.from(chunks));
+      expect(set.size).toBe(4);
+      expect(ids.every((id) => set.has(id))).toBe(true);
+      expect(set.has('L-ä')).toBe(false);
+    }
+  });
+
+  it('unescapes ids with what COPY escapes in them, and refuses a NULL or output that ends inside a row', async () => {
+    const set = await readCopyIdSet(Readable.from([Buffer.from('a\\\\b\ntab\\there\nplain\n')]));
+    expect([set.size, set.has('a\\b'), set.has('tab\there'), set.has('plain'), set.has('a\\\\b')]).toEqual([3, true, true, true, false]);
+    await expect(readCopyIdSet(Readable.from([Buffer.from('a\\\\b\n\\N\n')]))).rejects.toThrow('holds a NULL');
+    await expect(readCopyIdSet(Readable.from([Buffer.from('a\\\\b\nc')]))).rejects.toThrow('ended inside a row');
+    await expect(readCopyIdSet(Readable.from([Buffer.from('a\nc')]))).rejects.toThrow('the last id is not followed by an LF');
   });
 });
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
+import { IdSet } from '../domain/id-set';
 
 /**
  * PostgreSQL's COPY text format, both ways, for the nightly run's bulk reads and writes: rows read straight out of
@@ -197,6 +198,22 @@ export async function readCopy(stream: Readable, columns: number, row: (fields: 
     if (start < chunk.length) pending.push(chunk.subarray(start));
   }
   if (pending.length > 0) throw new Error('COPY output ended inside a row');
+}
+
+/**
+ * The values of a one-column COPY ... TO STDOUT as an IdSet, kept as the bytes that came (no string per value). A
+ * value with something COPY escapes in it (backslash, TAB, LF, CR: rare in ids) takes the rows through text and
+ * unescaping instead. A NULL is refused: an id column has none.
+ */
+export async function readCopyIdSet(stream: Readable): Promise<IdSet> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.indexOf(BACKSLASH) === -1) return IdSet.ofLines(bytes);
+  const lines = bytes.toString('utf8').split('\n');
+  if (lines.pop() !== '') throw new Error('COPY output ended inside a row');
+  if (lines.includes('\\N')) throw new Error('COPY output of an id column holds a NULL');
+  return IdSet.of(lines.map(unescapeCopy));
 }
 
 const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };

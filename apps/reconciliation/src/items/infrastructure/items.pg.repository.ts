@@ -1,6 +1,9 @@
 import { queryRows, type SqlExecutor } from '@recon/persistence';
 import type { BankItemRecord, BankItemRow, CustodyAccountRef, LedgerItemRecord, LedgerItemRow } from '../domain/recon-items';
-import { IdSet } from '../domain/id-set';
+import type { IdSet } from '../domain/id-set';
+import { to as copyTo } from 'pg-copy-streams';
+import { readCopyIdSet } from './copy-text';
+import { rawClientOf } from './items.bulk';
 
 /** Candidates loaded per side for one incremental match: the nearest first, the rest waits for the full run. */
 export const CANDIDATES_MAX = 500;
@@ -219,26 +222,24 @@ export class ItemsPgRepository {
 
   /**
    * The ids of the account's ledger entries with value dates in [from, to]: one index range, not one probe per id,
-   * and one JSON array rather than a row object per id (a day is a million of them).
+   * sent with COPY and kept as the bytes that came (a day is a million of them; `IdSet`).
    */
   async ledgerEntryIdsOfDays(executor: SqlExecutor, bankAccount: string, from: string, to: string): Promise<IdSet> {
-    return idsOfJson(
-      await queryRows<{ ids: string | null }>(
-        executor,
-        'SELECT json_agg(entry_id)::text AS ids FROM ledger_items WHERE bank_account = $1 AND value_date BETWEEN $2::date AND $3::date',
-        [bankAccount, from, to],
+    const client = await rawClientOf(executor);
+    const [account, first, last] = [bankAccount, from, to].map((value) => client.escapeLiteral(value));
+    return readCopyIdSet(
+      client.query(
+        copyTo(`COPY (SELECT entry_id FROM ledger_items WHERE bank_account = ${account} AND value_date BETWEEN ${first}::date AND ${last}::date) TO STDOUT`),
       ),
     );
   }
 
   /** The ids of the account's bank lines whose effective date (value date, else booking date, else arrival) is `date`. */
   async bankLineIdsOfDay(executor: SqlExecutor, bankAccount: string, date: string): Promise<IdSet> {
-    return idsOfJson(
-      await queryRows<{ ids: string | null }>(
-        executor,
-        'SELECT json_agg(line_id)::text AS ids FROM bank_items WHERE bank_account = $1 AND effective_date = $2::date',
-        [bankAccount, date],
-      ),
+    const client = await rawClientOf(executor);
+    const [account, day] = [bankAccount, date].map((value) => client.escapeLiteral(value));
+    return readCopyIdSet(
+      client.query(copyTo(`COPY (SELECT line_id FROM bank_items WHERE bank_account = ${account} AND effective_date = ${day}::date) TO STDOUT`)),
     );
   }
 
@@ -572,11 +573,6 @@ export class ConcurrentMatchError extends Error {
     super(`items ${[...ledger, ...bank].join(', ')} were matched by another transaction; retrying`);
     this.name = 'ConcurrentMatchError';
   }
-}
-
-function idsOfJson(rows: readonly { ids: string | null }[]): IdSet {
-  const ids = rows[0]?.ids;
-  return new IdSet(ids === null || ids === undefined ? [] : (JSON.parse(ids) as string[]));
 }
 
 const SINGLE_CANDIDATE_QUERY_PARAMETERS = {
