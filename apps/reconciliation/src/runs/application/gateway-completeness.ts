@@ -6,7 +6,7 @@ import { queryRows, type TransactionRunner } from '@recon/persistence';
 import { bankItemOfLine, type BankItemRow, ignoredReferencesOf } from '../../items/domain/recon-items';
 import type { IdSet } from '../../items/domain/id-set';
 import { type ItemsPgRepository, lockMatchKeySets } from '../../items/infrastructure/items.pg.repository';
-import { type GatewayHttpClient, type GatewayLineText, parseGatewayLine } from '../infrastructure/gateway.http.client';
+import { type GatewayHttpClient, type GatewayLineText, type HeldLineIds, parseGatewayLine } from '../infrastructure/gateway.http.client';
 
 /** The note a bank item imported from the gateway's record carries (shown with its break). */
 export const MISSING_BANK_LINE_NOTE = "missing event: in the gateway's record of the day but never received as bank.line.received";
@@ -77,10 +77,13 @@ export class GatewayCompletenessCheck {
       // their ids in one read. A line among them is recognised by its id as it streams in and goes no further
       // (nearly every id comes as Postgres prints it); only the others are looked up by id, chunk by chunk.
       const ofDay = await (storedIds ?? GatewayCompletenessCheck.storedIdsOfDay(this.db, this.items, request));
-      const held = (lineId: string): boolean => {
-        if (!ofDay.has(lineId)) return false;
-        listed += 1;
-        return true;
+      const counted = (isHeld: boolean): boolean => {
+        if (isHeld) listed += 1;
+        return isHeld;
+      };
+      const held: HeldLineIds = {
+        has: (lineId) => counted(ofDay.has(lineId)),
+        hasBytes: (bytes, start, end) => counted(ofDay.hasBytes(bytes, start, end)),
       };
       for await (const chunk of this.gateway.linesOfDay(request.bankAccount, request.businessDate, held)) {
         listed += chunk.length;

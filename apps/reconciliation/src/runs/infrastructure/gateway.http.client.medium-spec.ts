@@ -40,10 +40,15 @@ describe(GatewayHttpClient.name, () => {
     pieceBytes = undefined;
   });
 
+  /** The lines handed over; `held` is asked about each id, whether the reader has it as text or as bytes. */
   async function linesOf(ndjson: string | Buffer, held?: (lineId: string) => boolean): Promise<GatewayLineText[]> {
     body = ndjson;
     const lines: GatewayLineText[] = [];
-    for await (const chunk of client.linesOfDay('DE00', '2025-01-02', held)) lines.push(...chunk);
+    const heldIds =
+      held === undefined
+        ? undefined
+        : { has: held, hasBytes: (bytes: Uint8Array, start: number, end: number) => held(Buffer.from(bytes.subarray(start, end)).toString('utf8')) };
+    for await (const chunk of client.linesOfDay('DE00', '2025-01-02', heldIds)) lines.push(...chunk);
     return lines;
   }
 

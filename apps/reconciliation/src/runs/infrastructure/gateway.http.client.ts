@@ -5,6 +5,12 @@ export const GATEWAY_LINES_CHUNK_SIZE = 5_000;
 /** One NDJSON line of the gateway's answer (one bank line's payload) is never longer than this. */
 export const GATEWAY_LINE_BYTES_MAX = 1_048_576;
 
+/** The ids of lines the caller holds already, asked by text or by the id's bytes (an `IdSet` is one). */
+export interface HeldLineIds {
+  has(lineId: string): boolean;
+  hasBytes(bytes: Uint8Array, start: number, end: number): boolean;
+}
+
 /**
  * One line of the gateway's record as it came, unparsed, with its `lineId` read off the text (undefined when the
  * text has none where the gateway writes it). A day of a million lines is mostly lines reconciliation holds
@@ -32,21 +38,26 @@ const LINE_ID_MEMBER = Buffer.from('"lineId":"', 'latin1');
 const LINE_ID_LENGTH_MAX = 200;
 
 /**
- * The line's `lineId` read off its bytes, as LINE_ID_FIELD reads it off the text: the value after the first
- * `"lineId":"`, when it is 1..200 ASCII characters up to the closing quote with no backslash. Anything else
- * (no member, an escape, a character beyond ASCII) is undefined here and left to the regular expression on the text.
+ * Where the line's `lineId` lies in its bytes, as LINE_ID_FIELD reads it off the text: the value after the first
+ * `"lineId":"`, when it is 1..200 ASCII characters up to the closing quote with no backslash; its start, its end in
+ * `end`. Anything else (no member, an escape, a character beyond ASCII) is -1 here and left to the regular
+ * expression on the text.
  */
-function lineIdOf(buffer: Buffer, start: number, end: number): string | undefined {
+function lineIdAt(buffer: Buffer, start: number, end: { at: number }): number {
   const member = buffer.indexOf(LINE_ID_MEMBER, start);
-  if (member === -1 || member >= end) return undefined;
+  if (member === -1 || member >= end.at) return -1;
   const from = member + LINE_ID_MEMBER.length;
-  const limit = Math.min(end, from + LINE_ID_LENGTH_MAX + 1);
+  const limit = Math.min(end.at, from + LINE_ID_LENGTH_MAX + 1);
   for (let at = from; at < limit; at += 1) {
     const byte = buffer[at]!;
-    if (byte === QUOTE) return at === from ? undefined : buffer.toString('latin1', from, at);
-    if (byte === BACKSLASH || byte >= ASCII_END) return undefined;
+    if (byte === QUOTE) {
+      if (at === from) return -1;
+      end.at = at;
+      return from;
+    }
+    if (byte === BACKSLASH || byte >= ASCII_END) return -1;
   }
-  return undefined;
+  return -1;
 }
 
 /** Whether the bytes are all spaces, tabs or carriage returns (a blank line is skipped, as its trimmed text would be). */
@@ -90,11 +101,11 @@ export class GatewayHttpClient {
    * otherwise than 200, stalls for longer than the HTTP timeout, sends a line that is not UTF-8, or ends the stream
    * without its end line (the record was cut short: what was yielded before is still valid).
    *
-   * `held`: asked for each line's id as the bytes come, before the line is decoded; a line it answers true for
-   * (one the caller holds already: nearly all of them on a day the events arrived) is counted against the end
-   * line's count and nothing more: not decoded, not checked, not handed over.
+   * `held`: asked for each line's id as the bytes come (as bytes when they are plain ASCII, else as text), before the
+   * line is decoded; a line it holds (one the caller has already: nearly all of them on a day the events arrived) is
+   * counted against the end line's count and nothing more: not decoded, not checked, not handed over.
    */
-  async *linesOfDay(bankAccount: string, businessDate: string, held?: (lineId: string) => boolean): AsyncGenerator<GatewayLineText[]> {
+  async *linesOfDay(bankAccount: string, businessDate: string, held?: HeldLineIds): AsyncGenerator<GatewayLineText[]> {
     const url = `${this.settings.gatewayUrl}/v1/lines?${new URLSearchParams({ account: bankAccount, date: businessDate }).toString()}`;
     const abort = new AbortController();
     const reader = await this.open(url, abort);
@@ -103,55 +114,82 @@ export class GatewayHttpClient {
     let chunk: GatewayLineText[] = [];
     let count = 0;
     let ended: number | undefined;
+    const idEnd = { at: 0 };
+    /** One line, bytes [start, end) of `buffer`: counted, and handed over unless it is blank, the end line or held. */
+    const take = (buffer: Buffer, start: number, end: number): void => {
+      if (isBlank(buffer, start, end)) return;
+      if (ended !== undefined) throw new GatewayHttpError(`bank gateway ${url} sent lines after its end line`);
+      idEnd.at = end;
+      const idStart = lineIdAt(buffer, start, idEnd);
+      if (idStart !== -1 && held?.hasBytes(buffer, idStart, idEnd.at) === true) {
+        count += 1;
+        return;
+      }
+      if (!isUtf8(buffer.subarray(start, end))) throw new GatewayHttpError(`bank gateway ${url} sent a line that is not UTF-8 (line ${count + 1})`);
+      const text = buffer.toString('utf8', start, end);
+      if (END_LINE_START.test(text)) {
+        const parsed = parseObject(text, url);
+        if (parsed.end === true) {
+          ended = typeof parsed.lines === 'number' ? parsed.lines : -1;
+          return;
+        }
+      }
+      let lineId: string | undefined;
+      if (idStart !== -1) lineId = buffer.toString('latin1', idStart, idEnd.at);
+      else {
+        // Not read off the bytes (escaped, not ASCII, or a second member further on): as the text reads.
+        lineId = LINE_ID_FIELD.exec(text)?.[1];
+        if (lineId !== undefined && held?.has(lineId) === true) {
+          count += 1;
+          return;
+        }
+      }
+      chunk.push({ lineId, text });
+      count += 1;
+    };
     try {
       for (;;) {
         const { done, value } = await this.read(reader, abort, url);
         if (done) break;
-        const bytes = Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength);
-        const buffer = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
+        let buffer = Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength);
         let start = 0;
         if (atStart) {
           // A byte order mark before the first line is not part of it (as a UTF-8 decoder drops it).
+          if (pending.length > 0) buffer = Buffer.concat([pending, buffer]);
+          pending = NO_BYTES;
           if (buffer.length < UTF8_BOM.length && UTF8_BOM.subarray(0, buffer.length).equals(buffer)) {
             pending = buffer;
             continue;
           }
           if (buffer.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) start = UTF8_BOM.length;
           atStart = false;
-        }
-        for (let end = buffer.indexOf(LF, start); end !== -1; start = end + 1, end = buffer.indexOf(LF, start)) {
-          if (isBlank(buffer, start, end)) continue;
-          if (ended !== undefined) throw new GatewayHttpError(`bank gateway ${url} sent lines after its end line`);
-          let lineId = lineIdOf(buffer, start, end);
-          if (lineId !== undefined && held?.(lineId) === true) {
-            count += 1;
+        } else if (pending.length > 0) {
+          // The line the last read cut: joined with its rest alone, the rest of this read is taken where it lies.
+          const end = buffer.indexOf(LF);
+          if (end === -1) {
+            pending = Buffer.concat([pending, buffer]);
+            if (pending.length > GATEWAY_LINE_BYTES_MAX)
+              throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
             continue;
           }
-          if (!isUtf8(buffer.subarray(start, end))) throw new GatewayHttpError(`bank gateway ${url} sent a line that is not UTF-8 (line ${count + 1})`);
-          const text = buffer.toString('utf8', start, end);
-          if (END_LINE_START.test(text)) {
-            const parsed = parseObject(text, url);
-            if (parsed.end === true) {
-              ended = typeof parsed.lines === 'number' ? parsed.lines : -1;
-              continue;
-            }
-          }
-          if (lineId === undefined) {
-            // Not read off the bytes (escaped, not ASCII, or a second member further on): as the text reads.
-            lineId = LINE_ID_FIELD.exec(text)?.[1];
-            if (lineId !== undefined && held?.(lineId) === true) {
-              count += 1;
-              continue;
-            }
-          }
-          chunk.push({ lineId, text });
-          count += 1;
-          if (chunk.length === GATEWAY_LINES_CHUNK_SIZE) {
+          const line = Buffer.concat([pending, buffer.subarray(0, end)]);
+          pending = NO_BYTES;
+          take(line, 0, line.length);
+          start = end + 1;
+        }
+        for (let end = buffer.indexOf(LF, start); end !== -1; start = end + 1, end = buffer.indexOf(LF, start)) {
+          take(buffer, start, end);
+          if (chunk.length >= GATEWAY_LINES_CHUNK_SIZE) {
             yield chunk;
             chunk = [];
           }
         }
-        pending = start >= buffer.length ? NO_BYTES : buffer.subarray(start);
+        if (chunk.length >= GATEWAY_LINES_CHUNK_SIZE) {
+          yield chunk;
+          chunk = [];
+        }
+        // The cut line's bytes are copied: the read's buffer is not held on to for a few bytes of it.
+        pending = start >= buffer.length ? NO_BYTES : Buffer.from(buffer.subarray(start));
         if (pending.length > GATEWAY_LINE_BYTES_MAX) throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
       }
       if (chunk.length > 0) yield chunk;
