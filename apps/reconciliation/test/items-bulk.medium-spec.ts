@@ -118,6 +118,27 @@ describe('reconciliation: bulk access of the nightly run', () => {
     await isolation?.cleanup();
   });
 
+  /** The run's open items another transaction could take now (not deleted, not locked), per side. */
+  async function takeableOpenItems(): Promise<{ ledger: number; bank: number }> {
+    const other = new Client({ connectionString: isolation.databaseUrl, options: `-c search_path=${isolation.schema}` });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      const ledger = await other.query('SELECT entry_id FROM ledger_open_items WHERE bank_account = $1 AND value_date <= $2 FOR UPDATE SKIP LOCKED', [
+        ACCOUNT,
+        THROUGH,
+      ]);
+      const bank = await other.query('SELECT item_ref FROM bank_open_items WHERE bank_account = $1 AND effective_date <= $2 FOR UPDATE SKIP LOCKED', [
+        ACCOUNT,
+        THROUGH,
+      ]);
+      return { ledger: ledger.rowCount ?? 0, bank: bank.rowCount ?? 0 };
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+  }
+
   it('loads the same open items as the row-by-row path, every field, so the engine gives the same result', async () => {
     await client.query('BEGIN');
     try {
@@ -162,7 +183,10 @@ describe('reconciliation: bulk access of the nightly run', () => {
   it('claims only the first items by id when a side has more than the limit, and leaves the rest open', async () => {
     await client.query('BEGIN');
     try {
+      // Read in a savepoint rolled back at once: the row path locks what it reads.
+      await client.query('SAVEPOINT read_all');
       const all = await items.openItemsForRun(client, ACCOUNT, THROUGH);
+      await client.query('ROLLBACK TO SAVEPOINT read_all');
       const firstLedger = all.ledger
         .map((row) => row.entry_id)
         .sort()
@@ -171,14 +195,19 @@ describe('reconciliation: bulk access of the nightly run', () => {
         .map((row) => row.item_ref)
         .sort()
         .slice(0, 10);
-      for (const byLookupMax of [undefined, 0]) {
+      for (const [byLookupMax, lockMax] of [
+        [undefined, 0],
+        [0, 0],
+        [undefined, undefined],
+        [0, undefined],
+      ]) {
         await client.query('SAVEPOINT before_claim');
-        const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH, 10, byLookupMax);
+        const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH, 10, byLookupMax, lockMax);
+        expect(columns.claim).toBe(lockMax === 0 ? 'deleted' : 'locked');
         expect(columns.ledger.entryId).toEqual(firstLedger);
         expect(columns.bank.id).toEqual(firstBank);
-        const open = await items.openItemsForRun(client, ACCOUNT, THROUGH);
-        expect(open.ledger.length).toBe(all.ledger.length - 10);
-        expect(open.bank.length).toBe(all.bank.length - 10);
+        // Deleted, or locked: either way another transaction can no longer take them, and can take the rest.
+        expect(await takeableOpenItems()).toEqual({ ledger: all.ledger.length - 10, bank: all.bank.length - 10 });
         await client.query('ROLLBACK TO SAVEPOINT before_claim');
       }
     } finally {
@@ -186,7 +215,10 @@ describe('reconciliation: bulk access of the nightly run', () => {
     }
   });
 
-  it('records matches set-wise, awkward ids included, and refuses items that are no longer open', async () => {
+  it.each([
+    ['locks', undefined],
+    ['deletes', 0],
+  ])('records matches set-wise when the claim %s the open rows, awkward ids included, and refuses items that are no longer open', async (_claim, lockMax) => {
     const runId = randomUUID();
     const matchedAt = new Date('2025-03-04T20:00:00Z');
     await client.query('BEGIN');
@@ -211,12 +243,9 @@ describe('reconciliation: bulk access of the nightly run', () => {
         [breakId, ACCOUNT, DAY, lateEntry],
       );
       await client.query('UPDATE ledger_items SET break_id = $1 WHERE entry_id = $2', [breakId, lateEntry]);
-      const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH);
+      const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH, undefined, undefined, lockMax);
       // Claimed: no longer open to anyone else until the run records what it matched.
-      expect(
-        (await client.query('SELECT count(*)::int AS open FROM ledger_open_items WHERE bank_account = $1 AND value_date <= $2', [ACCOUNT, THROUGH])).rows[0]
-          .open,
-      ).toBe(0);
+      expect(await takeableOpenItems()).toEqual({ ledger: 0, bank: 0 });
       expect(columns.breakOf.ledger).toEqual(new Map([[lateEntry, breakId]]));
       const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet(), { itemMatches: true });
       const matchIds = result.matches.map(() => randomUUID());
@@ -267,6 +296,32 @@ describe('reconciliation: bulk access of the nightly run', () => {
       await expect(recordRunMatches(client, columns, result.matches.slice(0, 1), firstOnly, [randomUUID()], { runId, matchedAt })).rejects.toThrow(
         'duplicate key',
       );
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+  it('refuses, after a locking claim, a matched item whose open row is gone (it would be matched twice)', async () => {
+    const runId = randomUUID();
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `INSERT INTO runs (run_id, bank_account, business_date, trigger, requested_by, status, started_at) VALUES ($1, $2, $3, 'api', 't', 'running', now())`,
+        [runId, ACCOUNT, DAY],
+      );
+      const columns = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH);
+      expect(columns.claim).toBe('locked');
+      const result = reconcile({ ledger: columns.ledger, bank: columns.bank }, defaultRuleSet(), { itemMatches: true });
+      await client.query('DELETE FROM ledger_open_items WHERE entry_id = $1', [result.matches[0]!.ledger[0]]);
+      await expect(
+        recordRunMatches(
+          client,
+          columns,
+          result.matches,
+          result.itemMatches!,
+          result.matches.map(() => randomUUID()),
+          { runId, matchedAt: new Date() },
+        ),
+      ).rejects.toThrow('1 matched ledger items were no longer open');
     } finally {
       await client.query('ROLLBACK');
     }

@@ -162,8 +162,8 @@ export class RunBusinessDayUseCase {
       const account = await accountSettingsOf(executor, command.bankAccount, this.settings);
       const businessDay = dayNumberOf(command.businessDate)!;
       const throughDate = isoDateOfDayNumber(businessDay + valueDateToleranceDaysMax(ruleSet));
-      // Claimed for the run (their open rows deleted until it records its matches) and streamed out of Postgres into
-      // the engine's columns (COPY).
+      // Claimed for the run (their open rows deleted, or for a small claim locked, until it records its matches) and
+      // streamed out of Postgres into the engine's columns (COPY).
       const open = await claimOpenItemColumnsForRun(executor, command.bankAccount, throughDate);
       if (open.ledger.length >= RUN_OPEN_ITEMS_MAX || open.bank.length >= RUN_OPEN_ITEMS_MAX)
         warnings.push(
