@@ -222,7 +222,8 @@ export class ItemsPgRepository {
 
   /**
    * The ids of the account's ledger entries with value dates in [from, to]: one index range, not one probe per id,
-   * sent with COPY and kept as the bytes that came (a day is a million of them; `IdSet`).
+   * sent with COPY and kept as the bytes that came (a day is a million of them; `IdSet`). COPY takes no bind
+   * parameters: the values go in as literals escaped by the driver.
    */
   async ledgerEntryIdsOfDays(executor: SqlExecutor, bankAccount: string, from: string, to: string): Promise<IdSet> {
     const client = await rawClientOf(executor);
