@@ -60,7 +60,16 @@ function lineIdAt(buffer: Buffer, start: number, end: { at: number }): number {
   return -1;
 }
 
-/** Whether the bytes are all spaces, tabs or carriage returns (a blank line is skipped, as its trimmed text would be). */
+/** The bytes of a line not ended yet, unless they are more than a line may be. */
+function checkedPending(pending: Buffer, url: string): Buffer {
+  if (pending.length > GATEWAY_LINE_BYTES_MAX) throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
+  return pending;
+}
+
+/**
+ * Whether the bytes are all ASCII white space (space, tab, CR, vertical tab, form feed): a blank line is skipped, as
+ * its trimmed text would be.
+ */
 function isBlank(buffer: Buffer, start: number, end: number): boolean {
   for (let at = start; at < end; at += 1) {
     const byte = buffer[at]!;
@@ -167,9 +176,7 @@ export class GatewayHttpClient {
           // The line the last read cut: joined with its rest alone, the rest of this read is taken where it lies.
           const end = buffer.indexOf(LF);
           if (end === -1) {
-            pending = Buffer.concat([pending, buffer]);
-            if (pending.length > GATEWAY_LINE_BYTES_MAX)
-              throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
+            pending = checkedPending(Buffer.concat([pending, buffer]), url);
             continue;
           }
           const line = Buffer.concat([pending, buffer.subarray(0, end)]);
@@ -189,8 +196,7 @@ export class GatewayHttpClient {
           chunk = [];
         }
         // The cut line's bytes are copied: the read's buffer is not held on to for a few bytes of it.
-        pending = start >= buffer.length ? NO_BYTES : Buffer.from(buffer.subarray(start));
-        if (pending.length > GATEWAY_LINE_BYTES_MAX) throw new GatewayHttpError(`bank gateway ${url} sent a line longer than ${GATEWAY_LINE_BYTES_MAX} bytes`);
+        pending = start >= buffer.length ? NO_BYTES : checkedPending(Buffer.from(buffer.subarray(start)), url);
       }
       if (chunk.length > 0) yield chunk;
       if (ended === undefined)
