@@ -206,6 +206,8 @@ describe('reconciliation: bulk access of the nightly run', () => {
         expect(columns.claim).toBe(lockMax === 0 ? 'deleted' : 'locked');
         expect(columns.ledger.entryId).toEqual(firstLedger);
         expect(columns.bank.id).toEqual(firstBank);
+        // A claim joined to its items turns hash joins off for its own statements only.
+        expect((await client.query(`SELECT current_setting('enable_hashjoin') AS setting`)).rows[0].setting).toBe('on');
         // Deleted, or locked: either way another transaction can no longer take them, and can take the rest.
         expect(await takeableOpenItems()).toEqual({ ledger: all.ledger.length - 10, bank: all.bank.length - 10 });
         await client.query('ROLLBACK TO SAVEPOINT before_claim');
@@ -265,10 +267,17 @@ describe('reconciliation: bulk access of the nightly run', () => {
       const breaksOf = await recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt });
       const lateMatch = result.matches.findIndex((match) => match.ledger.includes(lateEntry));
       expect(breaksOf).toEqual(new Map([[matchIds[lateMatch]!, [breakId]]]));
-      const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text FROM matches ORDER BY match_id')).rows;
+      const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text, matched_at FROM matches ORDER BY match_id')).rows;
       expect(stored).toEqual(
         result.matches
-          .map((match, index) => ({ match_id: matchIds[index], rule: match.rule, ledger_ids: match.ledger, bank_ids: match.bank, run_id: runId }))
+          .map((match, index) => ({
+            match_id: matchIds[index],
+            rule: match.rule,
+            ledger_ids: match.ledger,
+            bank_ids: match.bank,
+            run_id: runId,
+            matched_at: matchedAt,
+          }))
           .sort((a, b) => (a.match_id! < b.match_id! ? -1 : 1)),
       );
       const matchedLedger = (await client.query('SELECT entry_id, match_id::text FROM ledger_item_matches')).rows;

@@ -1,11 +1,5 @@
-import { Readable, Writable } from 'node:stream';
-import fc from 'fast-check';
-import { CopyRow, CopyWriter, copyField, readCopy, readCopyIdSet } from './copy-text';
-
-/** The reference a text[] COPY field is checked against: each element quoted, quotes and backslashes escaped, then the literal escaped for COPY. */
-function textArrayField(values: readonly string[]): string {
-  return copyField(`{${values.map((value) => `"${value.replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`);
-}
+import { Readable } from 'node:stream';
+import { CopyRow, readCopy, readCopyIdSet } from './copy-text';
 
 /** What a row callback reads of every field: NULL, text, and the repeated text (which must equal the text). */
 interface FieldRead {
@@ -165,104 +159,5 @@ describe(CopyRow.name, () => {
       texts.push(sut.repeated(0), sut.repeated(1));
     }
     expect(texts).toEqual(['EUR', 'short', 'EUR', 'a value longer than the sixty-four bytes kept at first for a previous value', 'EUR', 'short']);
-  });
-});
-
-describe(copyField.name, () => {
-  it('writes NULL as \\N and escapes backslash, TAB, LF and CR', () => {
-    expect(copyField(undefined)).toBe('\\N');
-    expect(copyField(null)).toBe('\\N');
-    expect(copyField('plain Müller')).toBe('plain Müller');
-    expect(copyField('a\tb\\c\nd\re')).toBe('a\\tb\\\\c\\nd\\re');
-    expect(copyField('\\N')).toBe('\\\\N');
-  });
-});
-
-describe(CopyWriter.name, () => {
-  it('abort destroys the stream and takes the error the server answers the abandoned COPY with', () => {
-    const stream = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-    const writer = new CopyWriter(stream);
-    writer.field('a').endRow();
-    writer.abort(new Error('bad row'));
-    expect(stream.destroyed).toBe(true);
-    // pg-copy-streams emits the server's answer after the stream is destroyed: without a listener it would throw.
-    expect(() => stream.emit('error', new Error('COPY from stdin failed: bad row'))).not.toThrow();
-  });
-
-  type Field = string | null | readonly string[];
-  /** The bytes a CopyWriter sent, collected from a stream that takes its time draining. */
-  const sink = () => {
-    const chunks: Buffer[] = [];
-    const stream = new Writable({
-      highWaterMark: 1024,
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(Buffer.from(chunk));
-        setImmediate(callback);
-      },
-    });
-    return { stream, bytes: () => Buffer.concat(chunks) };
-  };
-  /** The rows as copyField and textArrayField write them, joined with TAB and LF. */
-  const asStrings = (rows: readonly (readonly Field[])[]): Buffer =>
-    Buffer.from(
-      rows
-        .map(
-          (fields) => `${fields.map((field) => (Array.isArray(field) ? textArrayField(field as string[]) : copyField(field as string | null))).join('\t')}\n`,
-        )
-        .join(''),
-      'utf8',
-    );
-  const writeAll = async (rows: readonly (readonly Field[])[]): Promise<Buffer> => {
-    const { stream, bytes } = sink();
-    const sut = new CopyWriter(stream);
-    for (const fields of rows) {
-      for (const field of fields) {
-        if (Array.isArray(field)) sut.arrayField(field as string[]);
-        else sut.field(field as string | null);
-      }
-      sut.endRow();
-      if (sut.full) await sut.flush();
-    }
-    await sut.end();
-    expect(sut.rowCount).toBe(rows.length);
-    return bytes();
-  };
-  const text = fc.oneof(
-    fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '\\', '"', '\t', '\n', '\r', ',', '{', 'é', '–', '😀', '\u0000') }),
-    fc.string({ unit: 'grapheme' }),
-    fc.string(),
-  );
-  const field: fc.Arbitrary<Field> = fc.oneof(text, fc.constant(null), fc.array(text, { maxLength: 4 }));
-
-  it('writes the bytes copyField and textArrayField would, for any text: escapes, quotes, NULLs, multi-byte characters', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(field, { minLength: 1, maxLength: 6 }), { maxLength: 20 }), async (rows) => {
-        expect((await writeAll(rows)).equals(asStrings(rows))).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('writes rows across blocks, a field longer than a block included', async () => {
-    const rows: Field[][] = Array.from({ length: 30_000 }, (_, index) => [
-      `0190a8e2-0000-7000-8000-${String(index).padStart(12, '0')}`,
-      'rule',
-      [`L${index}`],
-      [`B${index}`, 'é"\\'],
-    ]);
-    rows.push(['x'.repeat(3 << 20), ['ü'.repeat(1 << 20)]]);
-    const written = await writeAll(rows);
-    expect(written.length).toBe(asStrings(rows).length);
-    expect(written.equals(asStrings(rows))).toBe(true);
-  });
-
-  it('refuses to end inside a row, and abandons the COPY on abort', async () => {
-    const { stream } = sink();
-    const sut = new CopyWriter(stream);
-    sut.field('a');
-    await expect(sut.end()).rejects.toThrow('end() inside a row');
-    stream.on('error', () => undefined);
-    sut.abort(new Error('no more rows'));
-    expect(stream.destroyed).toBe(true);
   });
 });
