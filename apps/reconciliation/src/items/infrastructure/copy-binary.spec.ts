@@ -118,7 +118,13 @@ describe(BinaryCopyWriter.name, () => {
   );
   const field: fc.Arbitrary<Field> = fc.oneof(
     fc.record({ kind: fc.constant('text' as const), value: fc.option(text, { nil: null }) }),
-    fc.record({ kind: fc.constant('uuid' as const), value: fc.uuid().map((uuid) => (uuid.length % 2 === 0 ? uuid : uuid.toUpperCase())) }),
+    fc.record({
+      kind: fc.constant('uuid' as const),
+      // As Postgres prints it, in capitals, or without its hyphens.
+      value: fc
+        .tuple(fc.uuid(), fc.constantFrom('lower', 'upper', 'bare'))
+        .map(([uuid, form]) => (form === 'lower' ? uuid : form === 'upper' ? uuid.toUpperCase() : uuid.replace(/-/g, ''))),
+    }),
     fc.record({
       kind: fc.constant('timestamptz' as const),
       value: fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59.999Z'), noInvalidDate: true }),
@@ -174,7 +180,14 @@ describe(BinaryCopyWriter.name, () => {
     expect(() => sut.row(0)).toThrow('a row has 1 to 32767 fields, not 0');
     sut.row(2).text('a');
     expect(() => sut.row(1)).toThrow('a new row begun with 1 field(s) of the last one unwritten');
-    expect(() => sut.uuid('0190a8e2-0000-7000-8000-00000000000g')).toThrow('is not a uuid');
+    for (const notUuid of [
+      '0190a8e2-0000-7000-8000-00000000000g',
+      '0190a8e2-0000-7000-8000+000000000000',
+      '0190a8e2000070008000000000000000a',
+      'é190a8e2-0000-7000-8000-000000000000',
+      '',
+    ])
+      expect(() => sut.uuid(notUuid)).toThrow('is not a uuid');
     expect(() => sut.timestamptz(new Date(Number.NaN))).toThrow('an invalid Date is not a timestamp');
     await expect(sut.end()).rejects.toThrow('end() inside a row');
     sut.abort(new Error('no more rows'));

@@ -18,7 +18,12 @@ const TRAILER = Buffer.from([0xff, 0xff]);
 const TEXT_OID = 25;
 /** 2000-01-01T00:00:00Z in Unix milliseconds: a timestamp's binary form counts microseconds from there. */
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
-const UUID_TEXT = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+const HYPHEN = 45;
+/** Per character code below 128, its value as a hexadecimal digit, or -1. */
+const HEX_VALUES = Int8Array.from({ length: 128 }, (_, code) => {
+  const digit = String.fromCharCode(code);
+  return /[0-9a-fA-F]/.test(digit) ? parseInt(digit, 16) : -1;
+});
 /** Bytes of a block: rows are sent in pieces of about this size. */
 const COPY_BLOCK_BYTES = 1 << 20;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
@@ -48,6 +53,9 @@ export class BinaryCopyWriter {
   private fieldsLeft = 0;
   /** Blocks filled while a row was written, sent at the next flush. */
   private filled: Buffer[] = [];
+  /** The last time stamp written, as a whole field (length and value), and its milliseconds. */
+  private readonly timestampField = Buffer.from([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+  private timestampMs = Number.NaN;
   rowCount = 0;
 
   constructor(private readonly stream: Writable) {
@@ -65,7 +73,9 @@ export class BinaryCopyWriter {
     if (this.fieldsLeft !== 0) throw new Error(`BinaryCopyWriter: a new row begun with ${this.fieldsLeft} field(s) of the last one unwritten`);
     if (!Number.isInteger(fields) || fields < 1 || fields > FIELDS_MAX) throw new Error(`BinaryCopyWriter: a row has 1 to ${FIELDS_MAX} fields, not ${fields}`);
     this.reserve(2);
-    this.position = this.block.writeInt16BE(fields, this.position);
+    this.block[this.position] = fields >>> 8;
+    this.block[this.position + 1] = fields & 0xff;
+    this.position += 2;
     this.fieldsLeft = fields;
     this.rowCount += 1;
     return this;
@@ -76,7 +86,7 @@ export class BinaryCopyWriter {
     this.field();
     if (value === null || value === undefined) {
       this.reserve(4);
-      this.position = this.block.writeInt32BE(-1, this.position);
+      this.int32(-1);
       return this;
     }
     this.reserve(4 + value.length * UTF8_BYTES_PER_CODE_UNIT_MAX);
@@ -86,15 +96,26 @@ export class BinaryCopyWriter {
 
   /** A uuid field from its text (32 hexadecimal digits, with or without the hyphens); anything else is refused. */
   uuid(value: string): this {
-    if (!UUID_TEXT.test(value)) throw new Error(`BinaryCopyWriter: ${JSON.stringify(value)} is not a uuid`);
-    this.field();
+    const hyphens = value.length === 36;
+    if (!(hyphens || value.length === 32)) throw notUuid(value);
     this.reserve(20);
-    this.position = this.block.writeInt32BE(16, this.position);
-    for (let index = 0; index < value.length; index += 1) {
-      if (value.charCodeAt(index) === 45) continue; // -
-      this.block[this.position++] = (hexValue(value.charCodeAt(index)) << 4) | hexValue(value.charCodeAt(index + 1));
-      index += 1;
+    const block = this.block;
+    const start = this.position;
+    let position = start + 4;
+    for (let index = 0; index < value.length; index += 2) {
+      if (hyphens && (index === 8 || index === 13 || index === 18 || index === 23)) {
+        if (value.charCodeAt(index) !== HYPHEN) throw notUuid(value);
+        index -= 1;
+        continue;
+      }
+      const high = HEX_VALUES[value.charCodeAt(index)] ?? -1;
+      const low = HEX_VALUES[value.charCodeAt(index + 1)] ?? -1;
+      if (high === -1 || low === -1) throw notUuid(value);
+      block[position++] = (high << 4) | low;
     }
+    this.field();
+    this.int32(16);
+    this.position = position;
     return this;
   }
 
@@ -103,9 +124,14 @@ export class BinaryCopyWriter {
     const ms = value.getTime();
     if (!Number.isFinite(ms)) throw new Error('BinaryCopyWriter: an invalid Date is not a timestamp');
     this.field();
+    // A run stamps all its rows alike: the field's bytes are made once per time stamp.
+    if (ms !== this.timestampMs) {
+      this.timestampField.writeBigInt64BE(BigInt(ms - POSTGRES_EPOCH_MS) * 1000n, 4);
+      this.timestampMs = ms;
+    }
     this.reserve(12);
-    this.position = this.block.writeInt32BE(8, this.position);
-    this.position = this.block.writeBigInt64BE(BigInt(ms - POSTGRES_EPOCH_MS) * 1000n, this.position);
+    this.timestampField.copy(this.block, this.position);
+    this.position += 12;
     return this;
   }
 
@@ -115,19 +141,17 @@ export class BinaryCopyWriter {
     // Dimensions, NULL flag and element type, then per dimension its size and lower bound, then each element as
     // its length and bytes: all of it behind the value's length, so it is measured first.
     let bytes = values.length === 0 ? 12 : 20;
-    for (const value of values) bytes += 4 + utf8Length(value);
+    for (let index = 0; index < values.length; index += 1) bytes += 4 + utf8Length(values[index]!);
     this.reserve(4 + bytes);
-    const block = this.block;
-    let position = block.writeInt32BE(bytes, this.position);
-    position = block.writeInt32BE(values.length === 0 ? 0 : 1, position);
-    position = block.writeInt32BE(0, position);
-    position = block.writeInt32BE(TEXT_OID, position);
+    this.int32(bytes);
+    this.int32(values.length === 0 ? 0 : 1);
+    this.int32(0);
+    this.int32(TEXT_OID);
     if (values.length > 0) {
-      position = block.writeInt32BE(values.length, position);
-      position = block.writeInt32BE(1, position);
+      this.int32(values.length);
+      this.int32(1);
     }
-    this.position = position;
-    for (const value of values) this.lengthPrefixed(value);
+    for (let index = 0; index < values.length; index += 1) this.lengthPrefixed(values[index]!);
     return this;
   }
 
@@ -163,6 +187,17 @@ export class BinaryCopyWriter {
     this.fieldsLeft -= 1;
   }
 
+  /** A big-endian 32-bit integer (room reserved by the caller). */
+  private int32(value: number): void {
+    const block = this.block;
+    const position = this.position;
+    block[position] = value >>> 24;
+    block[position + 1] = (value >>> 16) & 0xff;
+    block[position + 2] = (value >>> 8) & 0xff;
+    block[position + 3] = value & 0xff;
+    this.position = position + 4;
+  }
+
   /** The value's UTF-8 bytes after their length (room reserved by the caller). */
   private lengthPrefixed(value: string): void {
     const block = this.block;
@@ -176,7 +211,7 @@ export class BinaryCopyWriter {
       }
       block[position++] = code;
     }
-    block.writeInt32BE(position - lengthAt - 4, lengthAt);
+    this.int32(position - lengthAt - 4);
     this.position = position;
   }
 
@@ -207,8 +242,6 @@ function utf8Length(value: string): number {
   return value.length;
 }
 
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 97 && code <= 102) return code - 87;
-  return code - 55; // A-F (the pattern admits nothing else)
+function notUuid(value: string): Error {
+  return new Error(`BinaryCopyWriter: ${JSON.stringify(value)} is not a uuid`);
 }
