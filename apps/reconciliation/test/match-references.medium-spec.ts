@@ -77,6 +77,28 @@ describe('reconciliation schema: item to match references', () => {
     ]);
   });
 
+  it('refuses a statement of many pairs when one of them names a match that does not exist, inside or outside the range of the others', async () => {
+    // Time-ordered ids (as the service makes them): the missing ones lie between and beyond the matches that exist.
+    const ids = Array.from({ length: 5 }, (_, index) => `01900000-0000-7000-8000-${String(index).padStart(12, '0')}`);
+    for (const id of [ids[0]!, ids[2]!, ids[3]!])
+      await service.query(`INSERT INTO matches (match_id, rule, ledger_ids, bank_ids, matched_at) VALUES ($1, 'ref-exact', '{}', '{}', now())`, [id]);
+    const entries = ['refs-5', 'refs-6', 'refs-7'];
+    for (const entryId of entries) await insertLedgerItem(entryId);
+    for (const missing of [ids[1]!, ids[4]!]) {
+      await expect(
+        service.query('INSERT INTO ledger_item_matches (entry_id, match_id) SELECT * FROM unnest($1::text[], $2::uuid[])', [
+          entries,
+          [ids[0], missing, ids[3]],
+        ]),
+      ).rejects.toThrow(`ledger_item_matches refers to match ${missing} which does not exist`);
+    }
+    await service.query('INSERT INTO ledger_item_matches (entry_id, match_id) SELECT * FROM unnest($1::text[], $2::uuid[])', [
+      entries,
+      [ids[0], ids[2], ids[3]],
+    ]);
+    expect(await harness.rows('SELECT count(*)::int AS pairs FROM ledger_item_matches WHERE entry_id = ANY($1)', [entries])).toEqual([{ pairs: 3 }]);
+  });
+
   it('accepts pairs with matches that exist, recorded in the same statement or before', async () => {
     const before = await insertMatch();
     await insertLedgerItem('refs-3');

@@ -60,7 +60,7 @@ describe('reconciliation migration 0012: open items and item matches', () => {
       [openLine, matchedLine, randomUUID(), matchId],
     );
 
-    expect(await migrate('9999')).toEqual(['0012-open-items-and-item-matches']);
+    expect(await migrate('9999')).toEqual(['0012-open-items-and-item-matches', '0013-match-references-checked-in-range']);
     const rows = async (sql: string) => (await admin.query(sql)).rows;
     expect(await rows('SELECT entry_id, bank_account, currency, amount_minor::text, value_date::text, lookup_keys FROM ledger_open_items')).toEqual([
       {
