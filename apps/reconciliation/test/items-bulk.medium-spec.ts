@@ -170,13 +170,16 @@ describe('reconciliation: bulk access of the nightly run', () => {
       expect(fromColumns.matches).toEqual(fromRows.matches);
       expect(fromColumns.breaks).toEqual(fromRows.breaks);
       expect(fromColumns.matches.length).toBeGreaterThan(40);
-      // Claimed through the hash join a large claim takes instead of look-ups: the same columns.
+      // Claimed through the join a large claim takes instead of look-ups, on a connection whose dates are written
+      // German style (a server's default may be anything): the same columns, dates in ISO form.
       await client.query('ROLLBACK');
+      await client.query(`SET DateStyle = 'German, DMY'`);
       await client.query('BEGIN');
       const joined = await claimOpenItemColumnsForRun(client, ACCOUNT, THROUGH, undefined, 0);
       expect(joined).toEqual(columns);
     } finally {
       await client.query('ROLLBACK');
+      await client.query('RESET DateStyle');
     }
   });
 

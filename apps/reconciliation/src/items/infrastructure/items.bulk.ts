@@ -45,9 +45,11 @@ export const RUN_STATEMENT_TIMEOUT_MS = 600_000;
 /**
  * Settings of the run's transaction from its first bulk statement on. No JIT: its compilation (0.3 s per statement
  * measured, with inlining and optimisation, which the cost of a million-row statement always triggers) buys nothing
- * for statements that move rows rather than compute.
+ * for statements that move rows rather than compute. Dates are written in ISO form (`YYYY-MM-DD`, whatever the
+ * server's default style), so the claim sends its date columns as they are: `to_char` cost Postgres 0.33 µs more
+ * per date (measured: 3,000,000 dates 2.2–2.5 s through `to_char`, 1.4–1.5 s as text), four million dates a claim.
  */
-const RUN_SETTINGS = `SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL statement_timeout = ${RUN_STATEMENT_TIMEOUT_MS}; SET LOCAL jit = off`;
+const RUN_SETTINGS = `SET LOCAL work_mem = '${RUN_WORK_MEM}'; SET LOCAL statement_timeout = ${RUN_STATEMENT_TIMEOUT_MS}; SET LOCAL jit = off; SET LOCAL DateStyle = 'ISO'`;
 
 /**
  * The driver's client under an executor: a TypeORM EntityManager of a transaction (its query runner is connected,
@@ -73,10 +75,10 @@ export interface RunOpenItems {
   readonly breakOf: { readonly ledger: ReadonlyMap<string, string>; readonly bank: ReadonlyMap<string, string> };
 }
 
-const LEDGER_COPY_COLUMNS = `entry_id, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'), reference, batch_reference, sub_account,
+const LEDGER_COPY_COLUMNS = `entry_id, bank_account, currency, amount_minor::text, value_date, reference, batch_reference, sub_account,
   description, kind, break_id`;
-const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, currency, amount_minor::text, to_char(value_date, 'YYYY-MM-DD'),
-  to_char(booking_date, 'YYYY-MM-DD'), to_char(effective_date, 'YYYY-MM-DD'), bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name,
+const BANK_COPY_COLUMNS = `item_ref, statement_id, line_no, bank_account, currency, amount_minor::text, value_date,
+  booking_date, effective_date, bank_ref, end_to_end_id, customer_ref, bank_tx_code, counterparty_name,
   remittance, reversal, transactions, break_id`;
 
 /** What a side's claim reads: its open table, its item table and key, the date that picks the day, the columns sent. */
