@@ -14,10 +14,10 @@ import { readCopy } from './copy-text';
 export const RUN_OPEN_ITEMS_MAX = 2_000_000;
 /**
  * Up to this many claimed items per side are read by primary-key look-ups, more by one join with the item table
- * (`RUN_CLAIM_JOIN_SETTINGS`). The planner cannot know how many rows the claim's DELETE returns (its estimate comes from the open table's
- * last statistics) and hashed the whole item table even for a run that claims a few thousand items. Measured on a
- * million items (work_mem 256 MB): 10,000 claimed 95 ms by look-ups against 413 ms by hash join, 110,000 432 against
- * 644 ms, 1,000,000 3.1 against 2.7 s.
+ * (`RUN_CLAIM_JOIN_SETTINGS`). The planner cannot know how many rows the claim's DELETE returns (its estimate comes
+ * from the open table's last statistics) and hashed the whole item table even for a run that claims a few thousand
+ * items. Measured on a million items (work_mem 256 MB): 10,000 claimed 95 ms by look-ups against 413 ms by hash
+ * join, 110,000 432 against 644 ms, 1,000,000 3.1 against 2.7 s.
  */
 const RUN_CLAIM_BY_LOOKUP_MAX = 200_000;
 /**
