@@ -7,6 +7,7 @@ export * from './rules/rule-set';
 export * from './breaks/break';
 export { UNKNOWN_CURRENCY } from './breaks/break-classifier';
 export { InvalidReconcileInputError } from './engine/matching-context';
+export { InputHashes } from './engine/input-hash';
 export * from './engine/reconcile';
 export * from './run/preview-rules';
 export * from './inputs/input-error';

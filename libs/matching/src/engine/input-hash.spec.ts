@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { BankColumns, LedgerColumns } from '../model/columns';
 import type { BankItem, BankTransactionPart, LedgerItem } from '../model/items';
 import { generateScenario } from '../testing/scenario.generator';
-import { hashBank, hashLedger } from './input-hash';
+import { hashBank, hashLedger, InputHashes } from './input-hash';
 
 /**
  * The input hashes as first written: one item object per row (`item(index)`), one template line per item with
@@ -151,6 +151,31 @@ describe('input hashes', () => {
         expect(hashBank(columns)).toBe(hashBankReference(columns));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('made a slice at a time (InputHashes), are the same digests whatever the slices', () => {
+    fc.assert(
+      fc.property(
+        fc.array(ledgerItemArbitrary, { maxLength: 12 }),
+        fc.array(bankItemArbitrary, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 30 }),
+        (ledgerItems, bankItems, slices) => {
+          const ledger = LedgerColumns.of(ledgerItems);
+          const bank = BankColumns.of(bankItems);
+          const sut = new InputHashes(ledger, bank);
+          let hashed = 0;
+          for (const items of slices) {
+            const done = sut.step(items);
+            hashed = Math.min(ledger.length + bank.length, hashed + items);
+            expect(done).toBe(hashed === ledger.length + bank.length);
+          }
+          expect(sut.result()).toEqual({ ledger: hashLedger(ledger), bank: hashBank(bank) });
+          // Asked again: the same digests, nothing hashed twice.
+          expect(sut.result()).toEqual({ ledger: hashLedger(ledger), bank: hashBank(bank) });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -144,10 +144,15 @@ class HashedText {
  * undefined either way) rather than building an object per entry.
  */
 export function hashLedger(ledger: LedgerColumns): string {
-  const { entryId, account, amountMinor, currency, valueDate, reference, subAccount, bookingDate, description, kind, batchReference } = ledger;
-  const count = ledger.length;
   const out = new HashedText();
-  for (let index = 0; index < count; index += 1) {
+  hashLedgerItems(ledger, out, 0, ledger.length);
+  return out.digest();
+}
+
+/** `hashLedger`'s lines of the entries in [from, to), written to `out`. */
+function hashLedgerItems(ledger: LedgerColumns, out: HashedText, from: number, to: number): void {
+  const { entryId, account, amountMinor, currency, valueDate, reference, subAccount, bookingDate, description, kind, batchReference } = ledger;
+  for (let index = from; index < to; index += 1) {
     out.quoted(entryId[index]);
     out.char(TAB);
     out.quoted(account[index]);
@@ -171,7 +176,6 @@ export function hashLedger(ledger: LedgerColumns): string {
     out.quoted(batchReference[index]);
     out.char(LF);
   }
-  return out.digest();
 }
 
 /**
@@ -180,6 +184,13 @@ export function hashLedger(ledger: LedgerColumns): string {
  * as `amount/endToEndId/remittance` joined by ';'.
  */
 export function hashBank(bank: BankColumns): string {
+  const out = new HashedText();
+  hashBankItems(bank, out, 0, bank.length);
+  return out.digest();
+}
+
+/** `hashBank`'s lines of the lines in [from, to), written to `out`. */
+function hashBankItems(bank: BankColumns, out: HashedText, from: number, to: number): void {
   const {
     id,
     statementId,
@@ -198,9 +209,7 @@ export function hashBank(bank: BankColumns): string {
     reversal,
     transactions,
   } = bank;
-  const count = bank.length;
-  const out = new HashedText();
-  for (let index = 0; index < count; index += 1) {
+  for (let index = from; index < to; index += 1) {
     out.quoted(id[index]);
     out.char(TAB);
     out.quoted(statementId[index]);
@@ -245,5 +254,48 @@ export function hashBank(bank: BankColumns): string {
     }
     out.char(LF);
   }
-  return out.digest();
+}
+
+/**
+ * `hashLedger` and `hashBank` of one run's inputs, made a slice at a time: `step(items)` hashes up to that many more
+ * items (the ledger's, then the bank's), so that a caller can hash while it waits on something else (the service,
+ * while Postgres stores the run's matches) instead of all at once. The digests are those of `hashLedger`/`hashBank`.
+ */
+export class InputHashes {
+  private readonly ledgerText = new HashedText();
+  private readonly bankText = new HashedText();
+  private ledgerHashed = 0;
+  private bankHashed = 0;
+  private digests: { readonly ledger: string; readonly bank: string } | undefined;
+
+  constructor(
+    private readonly ledger: LedgerColumns,
+    private readonly bank: BankColumns,
+  ) {}
+
+  /** Hashes up to `items` more items; true once every item is hashed. */
+  step(items: number): boolean {
+    let left = items;
+    if (this.ledgerHashed < this.ledger.length && left > 0) {
+      const to = Math.min(this.ledger.length, this.ledgerHashed + left);
+      hashLedgerItems(this.ledger, this.ledgerText, this.ledgerHashed, to);
+      left -= to - this.ledgerHashed;
+      this.ledgerHashed = to;
+    }
+    if (this.bankHashed < this.bank.length && left > 0) {
+      const to = Math.min(this.bank.length, this.bankHashed + left);
+      hashBankItems(this.bank, this.bankText, this.bankHashed, to);
+      this.bankHashed = to;
+    }
+    return this.ledgerHashed === this.ledger.length && this.bankHashed === this.bank.length;
+  }
+
+  /** Both digests, hashing whatever is left first. */
+  result(): { readonly ledger: string; readonly bank: string } {
+    if (this.digests === undefined) {
+      this.step(Number.POSITIVE_INFINITY);
+      this.digests = { ledger: this.ledgerText.digest(), bank: this.bankText.digest() };
+    }
+    return this.digests;
+  }
 }

@@ -4,7 +4,7 @@ import type { BankItem, LedgerItem } from '../model/items';
 import { bankItem, ledgerItem } from '../testing/items.fixtures';
 import { generateScenario } from '../testing/scenario.generator';
 import { BankColumns, LedgerColumns } from '../model/columns';
-import { matchOnly, type MatchOutput, reconcile, reconcileToSink } from './reconcile';
+import { matchOnly, type MatchOutput, reconcile, reconcileStaged, reconcileToSink } from './reconcile';
 
 const ruleSet = defaultRuleSet();
 
@@ -157,6 +157,44 @@ describe(`${reconcile.name} itemMatches`, () => {
     expect(result.matches.some((match) => match.ledger.length > 1 || match.bank.length > 1)).toBe(true);
     expectItemMatches(ledger, bank, result);
     expect(reconcile({ ledger, bank }, ruleSet).itemMatches).toBeUndefined();
+  });
+});
+
+describe(`${reconcileStaged.name} properties`, () => {
+  /** The staged run's result, its inputs hashed in slices of `slice` items first (none when 0). */
+  const staged = (ledger: readonly LedgerItem[] | LedgerColumns, bank: readonly BankItem[] | BankColumns, slice: number) => {
+    const run = reconcileStaged({ ledger, bank }, ruleSet);
+    if (slice > 0) while (!run.inputHashes.step(slice));
+    return { matches: run.matches, itemMatches: run.itemMatches, ...run.finish() };
+  };
+
+  it('gives exactly what reconcile gives, matches and item indexes first, breaks and summary after, however the inputs are hashed', () => {
+    fc.assert(
+      fc.property(ledgerArbitrary, bankArbitrary, fc.integer(), fc.integer({ min: 0, max: 5 }), (ledgerSpec, bankSpec, seed, slice) => {
+        const ledger = shuffle(toLedger(ledgerSpec), seed);
+        const bank = shuffle(toBank(bankSpec), seed + 1);
+        const expected = reconcile({ ledger, bank }, ruleSet, { itemMatches: true });
+        const actual = staged(ledger, bank, slice);
+        expect(actual.matches).toEqual(expected.matches);
+        expect([...actual.itemMatches.ledger]).toEqual([...expected.itemMatches!.ledger]);
+        expect([...actual.itemMatches.bank]).toEqual([...expected.itemMatches!.bank]);
+        expect(actual.breaks).toEqual(expected.breaks);
+        expect(actual.summary).toEqual(expected.summary);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('covers a generated day with batches and faults, from columns, its result hash and input hashes included', () => {
+    const scenario = generateScenario({ seed: 9, movements: 2_000, faultRate: 0.05 });
+    const ledger = LedgerColumns.of(scenario.ledger);
+    const bank = BankColumns.of(scenario.bank);
+    const expected = reconcile({ ledger, bank }, ruleSet, { itemMatches: true });
+    const actual = staged(ledger, bank, 997);
+    expect(actual.summary).toEqual(expected.summary);
+    expect(actual.breaks).toEqual(expected.breaks);
+    expect(actual.matches).toEqual(expected.matches);
+    expect(actual.breaks.length).toBeGreaterThan(10);
   });
 });
 

@@ -8,7 +8,7 @@ import type { BankItem, LedgerItem } from '../model/items';
 import type { ReconcileInputs } from '../model/inputs';
 import type { RuleSet } from '../rules/rule-set';
 import { runBatchRule } from './batch-rule.runner';
-import { hashBank, hashLedger } from './input-hash';
+import { hashBank, hashLedger, InputHashes } from './input-hash';
 import { compareText, InvalidReconcileInputError, MatchingContext } from './matching-context';
 import { runPairRule } from './pair-rule.runner';
 import { amountDateSpec, refExactSpec, refInTextSpec, refTruncatedSpec } from './pair-rule.specs';
@@ -181,20 +181,42 @@ function runEngine(
   onMatchLine?: (line: string) => void,
   onBreakLines?: (lines: readonly string[]) => void,
 ): { breaks: ReconBreak[]; summary: ReconcileSummary; itemMatches?: ItemMatches } {
+  const matched = matchStage(inputs, ruleSet, options, onMatch, onMatchLine);
+  const { breaks, summary } = classifyStage(matched, inputs, ruleSet, options, onBreakLines, options.inputHashes);
+  if (options.itemMatches !== true) return { breaks, summary };
+  const itemMatches = itemMatchesOfRun(matched);
+  options.timer?.phase('item matches');
+  return { breaks, summary, itemMatches };
+}
+
+/** What the rule chain leaves for the classification: the context, the match groups' counts, hash and order. */
+interface MatchedStage {
+  readonly context: MatchingContext;
+  readonly counts: OutputCounts;
+  readonly matchesHash: BlockHash;
+  /** Per group, its index in matches.jsonl. */
+  readonly matchOfGroup: Int32Array;
+}
+
+/** The rule chain and the match groups in matches.jsonl order (hashed and counted on the way). */
+function matchStage(
+  inputs: ReconcileInputs,
+  ruleSet: RuleSet,
+  options: ReconcileOptions,
+  onMatch?: (rule: string, ledger: readonly string[], bank: readonly string[]) => void,
+  onMatchLine?: (line: string) => void,
+): MatchedStage {
   const timer = options.timer;
   validateCurrencies(inputs.ledger, inputs.bank);
   const context = new MatchingContext(inputs.ledger, inputs.bank, ruleSet);
   timer?.phase('index');
   runRules(context, ruleSet, timer);
-  const breaks = new BreakClassifier(context, ruleSet).classify(inputs);
-  timer?.phase('classify');
-  const sortedBreaks = breaks.sort(compareBreaks);
   const counts = new OutputCounts(ruleSet);
   const matchesHash = new BlockHash();
-  const matchOfGroup = options.itemMatches === true ? new Int32Array(context.groupCount) : undefined;
+  const matchOfGroup = new Int32Array(context.groupCount);
   let emitted = 0;
   emitMatches(context, (rule, ledger, bank, group) => {
-    if (matchOfGroup !== undefined) matchOfGroup[group] = emitted;
+    matchOfGroup[group] = emitted;
     emitted += 1;
     const line = matchLine(rule, ledger, bank);
     matchesHash.add(line);
@@ -203,6 +225,22 @@ function runEngine(
     onMatchLine?.(line);
   });
   timer?.phase('matches');
+  return { context, counts, matchesHash, matchOfGroup };
+}
+
+/** What is left classified into breaks (in breaks.jsonl order), the result hash, and the summary. */
+function classifyStage(
+  matched: MatchedStage,
+  inputs: ReconcileInputs,
+  ruleSet: RuleSet,
+  options: ReconcileOptions,
+  onBreakLines: ((lines: readonly string[]) => void) | undefined,
+  inputHashes: ReconcileOptions['inputHashes'],
+): { breaks: ReconBreak[]; summary: ReconcileSummary } {
+  const { context, counts, matchesHash } = matched;
+  const breaks = new BreakClassifier(context, ruleSet).classify(inputs);
+  options.timer?.phase('classify');
+  const sortedBreaks = breaks.sort(compareBreaks);
   const breaksHash = new BlockHash();
   const breakLines: string[] = [];
   for (const item of sortedBreaks) {
@@ -213,15 +251,52 @@ function runEngine(
   onBreakLines?.(breakLines);
   counts.assertExclusive(context, sortedBreaks);
   const resultHash = createHash('sha256').update(matchesHash.digest()).update(breaksHash.digest()).digest('hex');
-  const summary = summarise(context, ruleSet, counts, sortedBreaks, options.inputHashes, resultHash);
-  timer?.phase('summary');
-  if (matchOfGroup === undefined) return { breaks: sortedBreaks, summary };
-  const itemMatches = {
+  const summary = summarise(context, ruleSet, counts, sortedBreaks, inputHashes, resultHash);
+  options.timer?.phase('summary');
+  return { breaks: sortedBreaks, summary };
+}
+
+function itemMatchesOfRun({ context, matchOfGroup }: MatchedStage): ItemMatches {
+  return {
     ledger: itemMatchesOf(context.ledgerGroup, context.ledgerOrder, matchOfGroup),
     bank: itemMatchesOf(context.bankGroup, context.bankOrder, matchOfGroup),
   };
-  timer?.phase('item matches');
-  return { breaks: sortedBreaks, summary, itemMatches };
+}
+
+/**
+ * `reconcile` in two stages, for a caller that stores the match groups while the rest is worked out (the service's
+ * nightly run: Postgres stores a day's matches for seconds while its own thread would wait). This runs the rule
+ * chain and returns the groups and each item's match; `inputHashes.step(items)` hashes the inputs for the run record
+ * a slice at a time (between the caller's other work); `finish()` classifies what is left and makes the summary,
+ * hashing whatever of the inputs is not hashed yet. `matches`, `itemMatches` and `finish()`'s breaks and summary are
+ * exactly `reconcile`'s (with `itemMatches: true`).
+ */
+export interface StagedReconcile {
+  readonly matches: readonly MatchOutput[];
+  readonly itemMatches: ItemMatches;
+  readonly inputHashes: InputHashes;
+  finish(): { readonly breaks: readonly ReconBreak[]; readonly summary: ReconcileSummary };
+}
+
+export function reconcileStaged(
+  inputs: ReconcileInputs,
+  ruleSet: RuleSet,
+  options: Omit<ReconcileOptions, 'inputHashes' | 'itemMatches'> = {},
+): StagedReconcile {
+  const matches: MatchOutput[] = [];
+  const matched = matchStage(inputs, ruleSet, options, (rule, ledger, bank) => {
+    matches.push({ rule, ledger, bank });
+  });
+  const itemMatches = itemMatchesOfRun(matched);
+  options.timer?.phase('item matches');
+  const inputHashes = new InputHashes(matched.context.ledger, matched.context.bank);
+  let finished: { readonly breaks: readonly ReconBreak[]; readonly summary: ReconcileSummary } | undefined;
+  return {
+    matches,
+    itemMatches,
+    inputHashes,
+    finish: () => (finished ??= classifyStage(matched, inputs, ruleSet, options, undefined, inputHashes.result())),
+  };
 }
 
 /** Per input item (input order, through the sort order), the index of its match, -1 where it has none. */
