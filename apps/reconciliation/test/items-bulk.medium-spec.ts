@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { defaultRuleSet, reconcile } from '@recon/matching';
 import { isolate, type TestIsolation } from '@recon/testing';
 import { Client } from 'pg';
@@ -267,7 +268,14 @@ describe('reconciliation: bulk access of the nightly run', () => {
         'match 0 lists ledger items the run did not claim',
       );
       await client.query('ROLLBACK TO SAVEPOINT before_record');
-      const breaksOf = await recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt });
+      // The caller's work beside the pairs (the run's input hashes) is done when the recording is.
+      let alongside = 'not started';
+      const breaksOf = await recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt }, undefined, async () => {
+        alongside = 'started';
+        await setImmediate();
+        alongside = 'done';
+      });
+      expect(alongside).toBe('done');
       const lateMatch = result.matches.findIndex((match) => match.ledger.includes(lateEntry));
       expect(breaksOf).toEqual(new Map([[matchIds[lateMatch]!, [breakId]]]));
       const stored = (await client.query('SELECT match_id::text, rule, ledger_ids, bank_ids, run_id::text, matched_at FROM matches ORDER BY match_id')).rows;

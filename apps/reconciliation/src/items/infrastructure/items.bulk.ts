@@ -217,6 +217,8 @@ export interface RunMatch {
  * each is in one match); else this throws. A pair recorded already is refused by the item-match table's key. On any
  * error the caller's transaction rolls back. `open.breakOf` names the breaks the items were in; returns, per match
  * id, the ids of those breaks (a late partner closes them); only matches with such a break are listed.
+ * `alongsidePairs`: the caller's work that can go on while Postgres stores the pairs (this thread waits on it
+ * there): started once the match rows are stored, and done before this returns.
  */
 export async function recordRunMatches(
   executor: SqlExecutor,
@@ -226,6 +228,7 @@ export async function recordRunMatches(
   matchIds: readonly string[],
   recorded: { runId: string; matchedAt: Date },
   phases?: ReconcilePhaseTimer,
+  alongsidePairs?: () => Promise<void>,
 ): Promise<Map<string, string[]>> {
   if (matchIds.length !== matches.length) throw new Error('recordRunMatches: one match id per match');
   if (itemMatches.ledger.length !== open.ledger.length || itemMatches.bank.length !== open.bank.length)
@@ -271,55 +274,58 @@ export async function recordRunMatches(
     },
   ] as const;
   const locked = open.claim === 'locked';
-  for (const side of sides) {
-    // The claimed items no match took (a deleting claim opens them again), or those one took (a locking claim
-    // deletes their open rows).
-    const unmatched: string[] = [];
-    const matched: string[] = [];
-    const pointing = new Int32Array(matches.length);
-    const write = async (writer?: BinaryCopyWriter): Promise<void> => {
-      for (let item = 0; item < side.ids.length; item += 1) {
-        const id = side.ids[item]!;
-        const index = side.matchOf[item]!;
-        if (index === -1) {
-          if (!locked) unmatched.push(id);
-          continue;
-        }
-        if (locked) matched.push(id);
-        const listed = matches[index]?.[side.side];
-        if (listed === undefined || (listed.length === 1 ? listed[0] !== id : !listed.includes(id)))
-          throw new Error(`recordRunMatches: ${side.side} item ${id} points at match ${index}, which does not list it`);
-        pointing[index] = pointing[index]! + 1;
-        if (side.breakOf.size > 0) {
-          const breakId = side.breakOf.get(id);
-          if (breakId !== undefined) {
-            const breakIds = breakSets.get(index);
-            if (breakIds === undefined) breakSets.set(index, new Set([breakId]));
-            else breakIds.add(breakId);
+  const storePairs = async (): Promise<void> => {
+    for (const side of sides) {
+      // The claimed items no match took (a deleting claim opens them again), or those one took (a locking claim
+      // deletes their open rows).
+      const unmatched: string[] = [];
+      const matched: string[] = [];
+      const pointing = new Int32Array(matches.length);
+      const write = async (writer?: BinaryCopyWriter): Promise<void> => {
+        for (let item = 0; item < side.ids.length; item += 1) {
+          const id = side.ids[item]!;
+          const index = side.matchOf[item]!;
+          if (index === -1) {
+            if (!locked) unmatched.push(id);
+            continue;
           }
+          if (locked) matched.push(id);
+          const listed = matches[index]?.[side.side];
+          if (listed === undefined || (listed.length === 1 ? listed[0] !== id : !listed.includes(id)))
+            throw new Error(`recordRunMatches: ${side.side} item ${id} points at match ${index}, which does not list it`);
+          pointing[index] = pointing[index]! + 1;
+          if (side.breakOf.size > 0) {
+            const breakId = side.breakOf.get(id);
+            if (breakId !== undefined) {
+              const breakIds = breakSets.get(index);
+              if (breakIds === undefined) breakSets.set(index, new Set([breakId]));
+              else breakIds.add(breakId);
+            }
+          }
+          writer!.row(2).text(id).uuid(matchIds[index]!);
+          if (writer!.full) await writer!.flush();
         }
-        writer!.row(2).text(id).uuid(matchIds[index]!);
-        if (writer!.full) await writer!.flush();
+      };
+      if (matches.length > 0) await copyInto(client, `COPY ${side.table} (${side.key}, match_id) FROM STDIN WITH (FORMAT binary)`, write);
+      else await write();
+      for (let index = 0; index < matches.length; index += 1) {
+        if (pointing[index] !== matches[index]![side.side].length)
+          throw new Error(`recordRunMatches: match ${index} lists ${side.side} items the run did not claim, or that point elsewhere`);
       }
-    };
-    if (matches.length > 0) await copyInto(client, `COPY ${side.table} (${side.key}, match_id) FROM STDIN WITH (FORMAT binary)`, write);
-    else await write();
-    for (let index = 0; index < matches.length; index += 1) {
-      if (pointing[index] !== matches[index]![side.side].length)
-        throw new Error(`recordRunMatches: match ${index} lists ${side.side} items the run did not claim, or that point elsewhere`);
+      phases?.phase(`write matches: ${side.table}`);
+      if (locked) {
+        // Every matched item's open row is held by this run's lock: one missing would be an item matched twice.
+        const deleted = await client.query(`DELETE FROM ${side.open} USING unnest($1::text[]) AS x (id) WHERE ${side.open}.${side.key} = x.id`, [matched]);
+        if (deleted.rowCount !== matched.length)
+          throw new Error(`recordRunMatches: ${matched.length - (deleted.rowCount ?? 0)} matched ${side.side} items were no longer open`);
+        phases?.phase(`write matches: close matched (${side.table})`);
+      } else {
+        await client.query(`SELECT ${side.reopen}($1::text[])`, [unmatched]);
+        phases?.phase(`write matches: reopen unmatched (${side.table})`);
+      }
     }
-    phases?.phase(`write matches: ${side.table}`);
-    if (locked) {
-      // Every matched item's open row is held by this run's lock: one missing would be an item matched twice.
-      const deleted = await client.query(`DELETE FROM ${side.open} USING unnest($1::text[]) AS x (id) WHERE ${side.open}.${side.key} = x.id`, [matched]);
-      if (deleted.rowCount !== matched.length)
-        throw new Error(`recordRunMatches: ${matched.length - (deleted.rowCount ?? 0)} matched ${side.side} items were no longer open`);
-      phases?.phase(`write matches: close matched (${side.table})`);
-    } else {
-      await client.query(`SELECT ${side.reopen}($1::text[])`, [unmatched]);
-      phases?.phase(`write matches: reopen unmatched (${side.table})`);
-    }
-  }
+  };
+  await Promise.all([storePairs(), alongsidePairs?.()]);
   const breaksOfMatch = new Map<string, string[]>();
   for (const [index, breakIds] of [...breakSets].sort(([a], [b]) => a - b)) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   return breaksOfMatch;

@@ -54,7 +54,7 @@ export interface RunBusinessDayCommand {
   readonly phases?: ReconcilePhaseTimer;
 }
 
-/** Input items hashed per slice while the run's matches are stored: about 10 ms of this thread between two COPY blocks. */
+/** Input items hashed per slice while the run's item pairs are stored: about 10 ms of this thread between two COPY blocks. */
 const INPUT_HASH_SLICE_ITEMS = 10_000;
 
 /** Hashes the run's inputs a slice at a time, letting the event loop (the COPY beside it) run between slices. */
@@ -181,15 +181,12 @@ export class RunBusinessDayUseCase {
         );
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
       phases?.phase('load');
-      // The rule chain first: its matches are stored while this thread hashes the run's inputs (for the run record)
-      // a slice at a time, instead of waiting on Postgres; then what is left is classified.
+      // The rule chain first: its matches are stored, and while Postgres stores the item pairs this thread hashes the
+      // run's inputs (for the run record) a slice at a time instead of waiting; then what is left is classified.
       const staged = reconcileStaged({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
-      const [matched] = await Promise.all([
-        this.recordMatches(executor, open, staged.matches, staged.itemMatches, runId, phases),
-        hashInSlices(staged.inputHashes),
-      ]);
+      const matched = await this.recordMatches(executor, open, staged.matches, staged.itemMatches, runId, phases, () => hashInSlices(staged.inputHashes));
       phases?.phase('write matches');
       const result = { matches: staged.matches, ...staged.finish() };
       const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
@@ -301,9 +298,10 @@ export class RunBusinessDayUseCase {
     itemMatches: ItemMatches,
     runId: string,
     phases: ReconcilePhaseTimer | undefined,
+    alongsidePairs: () => Promise<void>,
   ): Promise<{ matchGroups: number; breaksClosed: number }> {
     const matchIds = matches.map(() => this.ids.uuid());
-    const breaksOf = await recordRunMatches(executor, open, matches, itemMatches, matchIds, { runId, matchedAt: this.clock.now() }, phases);
+    const breaksOf = await recordRunMatches(executor, open, matches, itemMatches, matchIds, { runId, matchedAt: this.clock.now() }, phases, alongsidePairs);
     // The breaks their items were in, closed in match order with one statement (a break named twice by the first).
     const closings: (BreakClosing & { breakId: string })[] = [];
     if (breaksOf.size > 0) {
