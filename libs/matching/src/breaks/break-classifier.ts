@@ -22,6 +22,9 @@ export interface ClassifyExtras {
   readonly rejected?: readonly RejectedLine[];
 }
 
+/** Missing items explained (their candidates ranked and checked) between two pauses of `classifyInSteps`. */
+const MISSING_STEP_ITEMS = 128;
+
 /**
  * Turns everything the rules left unmatched into breaks, each item into exactly one break:
  * 1. batch sums that disagree with the bank line naming the batch (amount_mismatch);
@@ -58,19 +61,29 @@ export class BreakClassifier {
   }
 
   classify(extras: ClassifyExtras): ReconBreak[] {
+    const steps = this.classifyInSteps(extras);
+    for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+  }
+
+  /** `classify`, pausing (yielding) in its long passes: a caller can do it a slice at a time between other work. */
+  *classifyInSteps(extras: ClassifyExtras): Generator<void, ReconBreak[]> {
     const context = this.context;
     for (let index = 0; index < context.ledger.length; index += 1) if (context.ledgerGroup[index] !== -1) this.ledgerDone[index] = 1;
     for (let index = 0; index < context.bank.length; index += 1) if (context.bankGroup[index] !== -1) this.bankDone[index] = 1;
     const leftLedger = this.pending('ledger');
     const leftBank = this.pending('bank');
     if (leftLedger.length > 0 || leftBank.length > 0) {
-      this.explainer.prepare(leftLedger, leftBank);
+      yield* this.explainer.prepareInSteps(leftLedger, leftBank);
       this.classifyBatchMismatches();
+      yield;
       // Repeats of an already matched item first, so that a repeat is not mistaken for a mismatched pair.
       this.classifyDuplicates(true);
+      yield;
       this.classifyReferencePairs();
+      yield;
       this.classifyDuplicates(false);
-      this.classifyMissing();
+      yield;
+      yield* this.classifyMissing();
     }
     if (this.pending('ledger').length > 0 || this.pending('bank').length > 0) throw new Error('an item ended in neither a match nor a break');
     this.classifyBalances(extras.statements ?? [], extras.balances ?? []);
@@ -373,9 +386,11 @@ export class BreakClassifier {
     }
   }
 
-  private classifyMissing(): void {
+  private *classifyMissing(): Generator<void, void> {
     const context = this.context;
+    let explained = 0;
     for (const index of this.pending('ledger')) {
+      if (++explained % MISSING_STEP_ITEMS === 0) yield;
       const item = context.ledger.item(index);
       const ambiguity = context.ledgerAmbiguity.get(index);
       const reference = context.ledgerRefExact[index];
@@ -403,6 +418,7 @@ export class BreakClassifier {
       );
     }
     for (const index of this.pending('bank')) {
+      if (++explained % MISSING_STEP_ITEMS === 0) yield;
       const item = context.bank.item(index);
       const ambiguity = context.bankAmbiguity.get(index);
       const ambiguousIds = ambiguity?.candidates.map((other) => context.ledger.entryId[other]!);

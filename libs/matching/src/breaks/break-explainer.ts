@@ -17,6 +17,9 @@ export interface ExplainTolerance {
   readonly truncatedLengths: readonly number[];
 }
 
+/** Items of a pass over a whole side between two pauses of `prepareInSteps` (about 10 ms). */
+const STEP_ITEMS = 16_384;
+
 /**
  * Finds, for items that ended in a break, their nearest candidates on the other side and says for each
  * which criterion failed and by how much. Candidates come from hash lookups (same reference, same
@@ -38,6 +41,11 @@ export class BreakExplainer {
    * other side, looking up keys the items already carry (no key strings are built for the whole side).
    */
   prepare(ledgerItems: readonly number[], bankItems: readonly number[]): void {
+    for (const _ of this.prepareInSteps(ledgerItems, bankItems));
+  }
+
+  /** `prepare`, pausing (yielding) every `STEP_ITEMS` items of its passes over the other sides. */
+  *prepareInSteps(ledgerItems: readonly number[], bankItems: readonly number[]): Generator<void, void> {
     const context = this.context;
     if (ledgerItems.length > 0) {
       const byReference = new Map<string, number[]>();
@@ -50,6 +58,7 @@ export class BreakExplainer {
         byAmount.add(context.ledger.amountMinor.at(index), index);
       }
       for (let bankIndex = 0; bankIndex < context.bank.length; bankIndex += 1) {
+        if (bankIndex % STEP_ITEMS === STEP_ITEMS - 1) yield;
         const first = context.bankMatchingRef1[bankIndex];
         if (first !== undefined) this.gather(this.ledgerCandidates, byReference.get(first), bankIndex, context.bankAccount[bankIndex]!, 'ledger');
         const second = context.bankMatchingRef2[bankIndex];
@@ -80,6 +89,7 @@ export class BreakExplainer {
       const wantedDigests = new Set<number>();
       for (const key of byReference.keys()) wantedDigests.add(digestContinued(DIGEST_OFFSET, key, 0, key.length));
       for (let ledgerIndex = 0; ledgerIndex < context.ledger.length; ledgerIndex += 1) {
+        if (ledgerIndex % STEP_ITEMS === STEP_ITEMS - 1) yield;
         const account = context.ledgerAccount[ledgerIndex]!;
         const reference = context.ledgerRefExact[ledgerIndex];
         if (reference !== undefined) {

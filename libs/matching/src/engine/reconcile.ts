@@ -182,7 +182,7 @@ function runEngine(
   onBreakLines?: (lines: readonly string[]) => void,
 ): { breaks: ReconBreak[]; summary: ReconcileSummary; itemMatches?: ItemMatches } {
   const matched = matchStage(inputs, ruleSet, options, onMatch, onMatchLine);
-  const { breaks, summary } = classifyStage(matched, inputs, ruleSet, options, onBreakLines, options.inputHashes);
+  const { breaks, summary } = finishSteps(classifyStage(matched, inputs, ruleSet, options, onBreakLines, () => options.inputHashes));
   if (options.itemMatches !== true) return { breaks, summary };
   const itemMatches = itemMatchesOfRun(matched);
   options.timer?.phase('item matches');
@@ -228,17 +228,25 @@ function matchStage(
   return { context, counts, matchesHash, matchOfGroup };
 }
 
-/** What is left classified into breaks (in breaks.jsonl order), the result hash, and the summary. */
-function classifyStage(
+/** Runs `steps` to their end and returns what they return. */
+function finishSteps<T>(steps: Generator<void, T>): T {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+}
+
+/**
+ * What is left classified into breaks (in breaks.jsonl order), the result hash, and the summary, pausing (yielding)
+ * in the classification's long passes. `inputHashes` is asked for when the summary is made.
+ */
+function* classifyStage(
   matched: MatchedStage,
   inputs: ReconcileInputs,
   ruleSet: RuleSet,
   options: ReconcileOptions,
   onBreakLines: ((lines: readonly string[]) => void) | undefined,
-  inputHashes: ReconcileOptions['inputHashes'],
-): { breaks: ReconBreak[]; summary: ReconcileSummary } {
+  inputHashes: () => ReconcileOptions['inputHashes'],
+): Generator<void, { breaks: ReconBreak[]; summary: ReconcileSummary }> {
   const { context, counts, matchesHash } = matched;
-  const breaks = new BreakClassifier(context, ruleSet).classify(inputs);
+  const breaks = yield* new BreakClassifier(context, ruleSet).classifyInSteps(inputs);
   options.timer?.phase('classify');
   const sortedBreaks = breaks.sort(compareBreaks);
   const breaksHash = new BlockHash();
@@ -251,7 +259,7 @@ function classifyStage(
   onBreakLines?.(breakLines);
   counts.assertExclusive(context, sortedBreaks);
   const resultHash = createHash('sha256').update(matchesHash.digest()).update(breaksHash.digest()).digest('hex');
-  const summary = summarise(context, ruleSet, counts, sortedBreaks, inputHashes, resultHash);
+  const summary = summarise(context, ruleSet, counts, sortedBreaks, inputHashes(), resultHash);
   options.timer?.phase('summary');
   return { breaks: sortedBreaks, summary };
 }
@@ -266,17 +274,20 @@ function itemMatchesOfRun({ context, matchOfGroup }: MatchedStage): ItemMatches 
 /**
  * `reconcile` in two stages, for a caller that stores the match groups while the rest is worked out (the service's
  * nightly run: Postgres stores a day's matches for seconds while its own thread would wait). This runs the rule
- * chain and returns the groups and each item's match; `inputHashes.step(items)` hashes the inputs for the run record
- * a slice at a time (between the caller's other work); `finish()` classifies what is left and makes the summary,
- * hashing whatever of the inputs is not hashed yet. `matches`, `itemMatches` and `finish()`'s breaks and summary are
- * exactly `reconcile`'s (with `itemMatches: true`).
+ * chain and returns the groups and each item's match; `step()` does the rest a slice at a time (the inputs hashed
+ * for the run record, then what is left classified), about 10 ms each, and says whether all is done; `finish()` does
+ * what is left of it and returns the breaks and the summary. `matches`, `itemMatches` and `finish()`'s breaks and
+ * summary are exactly `reconcile`'s (with `itemMatches: true`), however many steps were taken.
  */
 export interface StagedReconcile {
   readonly matches: readonly MatchOutput[];
   readonly itemMatches: ItemMatches;
-  readonly inputHashes: InputHashes;
+  step(): boolean;
   finish(): { readonly breaks: readonly ReconBreak[]; readonly summary: ReconcileSummary };
 }
+
+/** Input items hashed by one `StagedReconcile.step` (about 10 ms). */
+const HASH_STEP_ITEMS = 10_000;
 
 export function reconcileStaged(
   inputs: ReconcileInputs,
@@ -290,12 +301,21 @@ export function reconcileStaged(
   const itemMatches = itemMatchesOfRun(matched);
   options.timer?.phase('item matches');
   const inputHashes = new InputHashes(matched.context.ledger, matched.context.bank);
+  const rest = (function* (): Generator<void, { breaks: ReconBreak[]; summary: ReconcileSummary }> {
+    while (!inputHashes.step(HASH_STEP_ITEMS)) yield;
+    return yield* classifyStage(matched, inputs, ruleSet, options, undefined, () => inputHashes.result());
+  })();
   let finished: { readonly breaks: readonly ReconBreak[]; readonly summary: ReconcileSummary } | undefined;
   return {
     matches,
     itemMatches,
-    inputHashes,
-    finish: () => (finished ??= classifyStage(matched, inputs, ruleSet, options, undefined, inputHashes.result())),
+    step: () => {
+      if (finished !== undefined) return true;
+      const next = rest.next();
+      if (next.done === true) finished = next.value;
+      return finished !== undefined;
+    },
+    finish: () => (finished ??= finishSteps(rest)),
   };
 }
 

@@ -8,13 +8,13 @@ import {
   type ItemMatches,
   type LedgerBalance,
   type LedgerColumns,
-  type InputHashes,
   normalisedReferenceKey,
   reconcileStaged,
   type ReconBreak,
   type ReconcilePhaseTimer,
   type RuleSet,
   type StatementBalance,
+  type StagedReconcile,
   type StatementFinding,
 } from '@recon/matching';
 import { enqueueEvent } from '@recon/messaging';
@@ -54,12 +54,9 @@ export interface RunBusinessDayCommand {
   readonly phases?: ReconcilePhaseTimer;
 }
 
-/** Input items hashed per slice while the run's item pairs are stored: about 10 ms of this thread between two COPY blocks. */
-const INPUT_HASH_SLICE_ITEMS = 10_000;
-
-/** Hashes the run's inputs a slice at a time, letting the event loop (the COPY beside it) run between slices. */
-async function hashInSlices(hashes: InputHashes): Promise<void> {
-  while (!hashes.step(INPUT_HASH_SLICE_ITEMS)) await setImmediate();
+/** Takes a staged run's steps (about 10 ms each), letting the event loop (the COPY beside it) run between them. */
+async function inSlices(staged: StagedReconcile): Promise<void> {
+  while (!staged.step()) await setImmediate();
 }
 
 const ITEM_BREAK_TYPES = new Set([
@@ -181,12 +178,12 @@ export class RunBusinessDayUseCase {
         );
       const { statements, findings } = command.checks ? await this.statementsOfDay(executor, command) : { statements: [], findings: [] };
       phases?.phase('load');
-      // The rule chain first: its matches are stored, and while Postgres stores the item pairs this thread hashes the
-      // run's inputs (for the run record) a slice at a time instead of waiting; then what is left is classified.
+      // The rule chain first: its matches are stored, and while Postgres stores the item pairs this thread does the
+      // rest a slice at a time instead of waiting (the inputs hashed for the run record, what is left classified).
       const staged = reconcileStaged({ ledger: open.ledger, bank: open.bank, statements, balances, findings }, ruleSet, {
         ...(phases === undefined ? {} : { timer: { phase: (name: string) => phases.phase(`match: ${name}`) } }),
       });
-      const matched = await this.recordMatches(executor, open, staged.matches, staged.itemMatches, runId, phases, () => hashInSlices(staged.inputHashes));
+      const matched = await this.recordMatches(executor, open, staged.matches, staged.itemMatches, runId, phases, () => inSlices(staged));
       phases?.phase('write matches');
       const result = { matches: staged.matches, ...staged.finish() };
       const itemBreaks = result.breaks.filter((found) => ITEM_BREAK_TYPES.has(found.type));
