@@ -60,12 +60,10 @@ export class BreakClassifier {
     });
   }
 
-  classify(extras: ClassifyExtras): ReconBreak[] {
-    const steps = this.classifyInSteps(extras);
-    for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
-  }
-
-  /** `classify`, pausing (yielding) in its long passes: a caller can do it a slice at a time between other work. */
+  /**
+   * The breaks of every item no rule matched, and of the balances, findings and rejected lines; pausing (yielding)
+   * in its long passes, so that a caller can take it a slice at a time between other work.
+   */
   *classifyInSteps(extras: ClassifyExtras): Generator<void, ReconBreak[]> {
     const context = this.context;
     for (let index = 0; index < context.ledger.length; index += 1) if (context.ledgerGroup[index] !== -1) this.ledgerDone[index] = 1;

@@ -37,14 +37,10 @@ export class BreakExplainer {
   ) {}
 
   /**
-   * Gathers candidates for the given break items; call once before `candidatesFor`. One pass over each
-   * other side, looking up keys the items already carry (no key strings are built for the whole side).
+   * Gathers candidates for the given break items; taken to its end once before `candidatesFor`. One pass over each
+   * other side, looking up keys the items already carry (no key strings are built for the whole side), pausing
+   * (yielding) every `STEP_ITEMS` items of those passes.
    */
-  prepare(ledgerItems: readonly number[], bankItems: readonly number[]): void {
-    for (const _ of this.prepareInSteps(ledgerItems, bankItems));
-  }
-
-  /** `prepare`, pausing (yielding) every `STEP_ITEMS` items of its passes over the other sides. */
   *prepareInSteps(ledgerItems: readonly number[], bankItems: readonly number[]): Generator<void, void> {
     const context = this.context;
     if (ledgerItems.length > 0) {
