@@ -268,6 +268,15 @@ describe('reconciliation: bulk access of the nightly run', () => {
         'match 0 lists ledger items the run did not claim',
       );
       await client.query('ROLLBACK TO SAVEPOINT before_record');
+      // Work beside the pairs that fails fails the recording, once the pairs are stored too (nothing left running).
+      const reached: string[] = [];
+      await expect(
+        recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt }, { phase: (name) => reached.push(name) }, () =>
+          Promise.reject(new Error('classification failed')),
+        ),
+      ).rejects.toThrow('classification failed');
+      expect(reached.at(-1)).toMatch(/^write matches: (close matched|reopen unmatched) \(bank_item_matches\)$/);
+      await client.query('ROLLBACK TO SAVEPOINT before_record');
       // The caller's work beside the pairs (the run's input hashes) is done when the recording is.
       let alongside = 'not started';
       const breaksOf = await recordRunMatches(client, columns, result.matches, result.itemMatches!, matchIds, { runId, matchedAt }, undefined, async () => {

@@ -277,7 +277,8 @@ function itemMatchesOfRun({ context, matchOfGroup }: MatchedStage): ItemMatches 
  * chain and returns the groups and each item's match; `step()` does the rest a slice at a time (the inputs hashed
  * for the run record, then what is left classified), about 10 ms each, and says whether all is done; `finish()` does
  * what is left of it and returns the breaks and the summary. `matches`, `itemMatches` and `finish()`'s breaks and
- * summary are exactly `reconcile`'s (with `itemMatches: true`), however many steps were taken.
+ * summary are exactly `reconcile`'s (with `itemMatches: true`), however many steps were taken. A step that throws
+ * ends the run: it cannot be finished after.
  */
 export interface StagedReconcile {
   readonly matches: readonly MatchOutput[];

@@ -218,7 +218,8 @@ export interface RunMatch {
  * error the caller's transaction rolls back. `open.breakOf` names the breaks the items were in; returns, per match
  * id, the ids of those breaks (a late partner closes them); only matches with such a break are listed.
  * `alongsidePairs`: the caller's work that can go on while Postgres stores the pairs (this thread waits on it
- * there): started once the match rows are stored, and done before this returns.
+ * there): started once the match rows are stored, and settled before this returns or throws (a failure of the pairs
+ * first, else its own).
  */
 export async function recordRunMatches(
   executor: SqlExecutor,
@@ -325,7 +326,10 @@ export async function recordRunMatches(
       }
     }
   };
-  await Promise.all([storePairs(), alongsidePairs?.()]);
+  // Both settle before this returns or throws: no work of the run goes on (on its connection or beside it) after.
+  const [pairs, alongside] = await Promise.allSettled([storePairs(), alongsidePairs?.()]);
+  if (pairs.status === 'rejected') throw pairs.reason;
+  if (alongside.status === 'rejected') throw alongside.reason;
   const breaksOfMatch = new Map<string, string[]>();
   for (const [index, breakIds] of [...breakSets].sort(([a], [b]) => a - b)) breaksOfMatch.set(matchIds[index]!.toLowerCase(), [...breakIds]);
   return breaksOfMatch;
